@@ -1,0 +1,19 @@
+//! The engine under test, sans-IO: entity state machines, reaction rules (guards, resolvers,
+//! params), the cascade dispatcher, and reflex handlers. Time, ids and randomness come in as
+//! arguments; the engine owns no clock and no random source.
+
+mod guard;
+mod ids;
+mod params;
+mod resolver;
+mod rule;
+mod rule_set;
+
+pub mod reflex;
+
+pub use guard::*;
+pub use ids::*;
+pub use params::*;
+pub use resolver::*;
+pub use rule::*;
+pub use rule_set::*;

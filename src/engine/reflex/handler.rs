@@ -1,0 +1,111 @@
+//! The reflex handler trait and the outcome it returns.
+//!
+//! A handler is sans-IO: it gets an envelope and the virtual time, keeps whatever memory it
+//! needs (dedup windows), and returns an outcome, optionally with an entity action to
+//! dispatch. It never reads a clock or a random source.
+
+use crate::bus::{Envelope, Pattern};
+use crate::engine::{EntityId, TenantId, Value};
+use crate::sim::SimTime;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    Logged,
+    Applied,
+    Skipped,
+    Errored,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Logged => "logged",
+            OutcomeKind::Applied => "applied",
+            OutcomeKind::Skipped => "skipped",
+            OutcomeKind::Errored => "errored",
+        }
+    }
+}
+
+/// Longest rationale kept, in characters (the model service's limit is < 200).
+pub const RATIONALE_CHARS_MAX: usize = 199;
+/// A failing handler's diagnostic keeps its last this-many bytes.
+pub const DIAGNOSTIC_BYTES_MAX: usize = 4096;
+
+/// What a handler made of one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// A stable hash of (handler, event id, subject, time); filled in by the registry.
+    pub id: String,
+    pub handler: String,
+    pub subject: String,
+    pub target: Option<String>,
+    pub severity: Severity,
+    /// Virtual time as an ISO-8601 string on the virtual epoch.
+    pub occurred_at: String,
+    pub payload: Value,
+    pub outcome: OutcomeKind,
+    pub rationale: String,
+    pub diagnostic: String,
+}
+
+/// An entity action a reflex asks for; the tenant is the event's tenant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionRequest {
+    pub entity_type: String,
+    pub id: EntityId,
+    pub action: String,
+    pub params: Value,
+}
+
+/// A handler's answer to one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandlerOutput {
+    pub outcome: Outcome,
+    pub dispatch: Option<ActionRequest>,
+}
+
+/// A reflex handler. Implement it to plug your own Rust handler into a simulation.
+pub trait ReflexHandler: Send {
+    /// Unique within a registry.
+    fn id(&self) -> &str;
+    /// The one pattern it subscribes with.
+    fn pattern(&self) -> &Pattern;
+    /// Identity of the handler's configuration: registering a handler whose id is taken is
+    /// a no-op when the fingerprints are equal, and an error otherwise.
+    fn fingerprint(&self) -> String;
+    /// Handles one event at virtual time `now`. `Err` (or a panic) becomes an `errored`
+    /// outcome; `Ok(None)` means the handler had nothing to say.
+    fn handle(
+        &mut self,
+        event: &Envelope,
+        now: SimTime,
+    ) -> Result<Option<HandlerOutput>, String>;
+    /// The process restarted: forget everything held in memory (dedup windows).
+    fn restart(&mut self) {}
+}
+
+/// The tenant a reflex entry is bound to; `None` means every tenant (each its own copy).
+pub type ReflexTenant = Option<TenantId>;
