@@ -1,6 +1,20 @@
 //! Reflex handlers: the trait, the registry (failure isolation), the three first-party
 //! handlers and declarative `[[reflex]]` entries.
 
+mod bgp_drop;
+mod builtin;
+mod common;
+mod declarative;
 mod handler;
+mod link_down;
+mod registry;
+mod security_alert;
 
+pub use bgp_drop::*;
+pub use builtin::*;
+pub use common::*;
+pub use declarative::*;
 pub use handler::*;
+pub use link_down::*;
+pub use registry::*;
+pub use security_alert::*;

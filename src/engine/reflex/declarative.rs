@@ -1,0 +1,577 @@
+//! Declarative reflexes: a scenario's `[[reflex]]` entries with an `id`, a `pattern`, a
+//! `severity` and an optional `then` action whose id and params are string templates.
+//!
+//! Templates are `{payload.a.b}` (a payload path; numeric segments index arrays),
+//! `{subject}`, `{token.N}` (0-based subject token), `{tenant}` and `{event_id}`; `{{` and `}}`
+//! are literal braces. A string param that is exactly one placeholder keeps the JSON type of
+//! what it names (`"{payload.peer_asn}"` gives the number `65001`), so guards and `requires`
+//! comparisons see numbers as numbers; anything else renders to a string.
+//!
+//! This module checks template syntax (`validate_template`, for the scenario parser) and
+//! renders templates; it does not parse TOML, check that the entity type or action exists
+//! (the scenario validator does), nor deduplicate: a declarative reflex fires on every event.
+
+use crate::bus::{Envelope, Pattern};
+use crate::engine::reflex::common::new_outcome;
+use crate::engine::reflex::{ActionRequest, HandlerOutput, OutcomeKind, ReflexHandler, Severity};
+use crate::engine::{EntityId, Fields, Value};
+use crate::sim::SimTime;
+use serde::{Deserialize, Serialize};
+
+/// The placeholders a template may use, for hints.
+const PLACEHOLDERS_HELP: &str =
+    "use {payload.<path>}, {subject}, {token.<n>}, {tenant} or {event_id}, and write {{ or }} for a literal brace";
+
+/// How deep `params` may nest: a budget on the recursive walk, far above any real scenario.
+const PARAMS_DEPTH_MAX: usize = 32;
+
+/// The `then` of a `[[reflex]]` entry: the entity action to dispatch, with templated id and
+/// params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThenTemplate {
+    pub entity_type: String,
+    pub action: String,
+    /// The target entity's id, a template such as `{payload.device}|{payload.interface}`.
+    pub id: String,
+    /// Static params; string values (at any depth) are templates. Keys are not templated.
+    #[serde(default = "empty_object")]
+    pub params: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Fields::new())
+}
+
+impl ThenTemplate {
+    /// Checks the id template and every string in `params`; the message names the place
+    /// (`id` or `params.a.b`).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.is_empty() {
+            return Err("then.id is empty; name the target, e.g. \"{payload.device}\"".into());
+        }
+        validate_template(&self.id).map_err(|e| format!("then.id: {e}"))?;
+        validate_params(&self.params, "then.params", 0)
+    }
+}
+
+fn validate_params(value: &Value, place: &str, depth: usize) -> Result<(), String> {
+    if depth > PARAMS_DEPTH_MAX {
+        return Err(format!(
+            "{place}: nested deeper than {PARAMS_DEPTH_MAX} levels"
+        ));
+    }
+    match value {
+        Value::String(s) => validate_template(s).map_err(|e| format!("{place}: {e}")),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| validate_params(v, &format!("{place}[{i}]"), depth + 1)),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| validate_params(v, &format!("{place}.{k}"), depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a template's syntax: balanced braces and known placeholders. A payload path is not
+/// checked against any payload here; a missing field is a runtime error of the reflex.
+pub fn validate_template(template: &str) -> Result<(), String> {
+    parse(template).map(|_| ())
+}
+
+/// One piece of a parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Literal(String),
+    Placeholder(Placeholder),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Placeholder {
+    Payload(Vec<String>),
+    Subject,
+    Token(usize),
+    Tenant,
+    EventId,
+}
+
+fn parse(template: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = template.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().map(|&(_, c)| c) == Some('{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek().map(|&(_, c)| c) == Some('}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let rest = &template[at + 1..];
+                let close = rest
+                    .find(['{', '}'])
+                    .filter(|&i| rest.as_bytes()[i] == b'}');
+                let Some(len) = close else {
+                    return Err(format!(
+                        "template {template:?}: the `{{` at byte {at} is not closed; {PLACEHOLDERS_HELP}"
+                    ));
+                };
+                let name = &rest[..len];
+                // Skip the name and the closing brace (both ASCII-delimited, so byte-safe).
+                for _ in 0..name.chars().count() + 1 {
+                    chars.next();
+                }
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                }
+                pieces.push(Piece::Placeholder(parse_placeholder(template, name)?));
+            }
+            '}' => {
+                return Err(format!(
+                    "template {template:?}: the `}}` at byte {at} has no matching `{{`; {PLACEHOLDERS_HELP}"
+                ));
+            }
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    Ok(pieces)
+}
+
+fn parse_placeholder(template: &str, name: &str) -> Result<Placeholder, String> {
+    match name {
+        "subject" => return Ok(Placeholder::Subject),
+        "tenant" => return Ok(Placeholder::Tenant),
+        "event_id" => return Ok(Placeholder::EventId),
+        "payload" => {
+            return Err(format!(
+                "template {template:?}: `{{payload}}` needs a field path, e.g. `{{payload.device}}`"
+            ))
+        }
+        _ => {}
+    }
+    if let Some(path) = name.strip_prefix("payload.") {
+        let segments: Vec<String> = path.split('.').map(str::to_string).collect();
+        if segments.iter().any(String::is_empty) {
+            return Err(format!(
+                "template {template:?}: `{{{name}}}` has an empty path segment; write e.g. `{{payload.alertData.clientMac}}`"
+            ));
+        }
+        return Ok(Placeholder::Payload(segments));
+    }
+    if let Some(n) = name.strip_prefix("token.") {
+        return n.parse::<usize>().map(Placeholder::Token).map_err(|_| {
+            format!(
+                "template {template:?}: `{{{name}}}` needs a 0-based token number, e.g. `{{token.3}}`"
+            )
+        });
+    }
+    let is_identifier = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    let hint = if is_identifier {
+        format!("did you mean `{{payload.{name}}}`? ")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "template {template:?}: unknown placeholder `{{{name}}}`; {hint}{PLACEHOLDERS_HELP}"
+    ))
+}
+
+/// What a placeholder resolves to for one event: a scalar JSON value.
+fn resolve(placeholder: &Placeholder, event: &Envelope) -> Result<Value, String> {
+    match placeholder {
+        Placeholder::Subject => Ok(Value::String(event.subject.as_str().to_string())),
+        Placeholder::Tenant => Ok(Value::String(event.tenant.as_str().to_string())),
+        Placeholder::EventId => Ok(Value::from(event.id.0)),
+        Placeholder::Token(n) => match event.subject.tokens().nth(*n) {
+            Some(token) => Ok(Value::String(token.to_string())),
+            None => Err(format!(
+                "template {{token.{n}}}: subject `{}` has only {} tokens",
+                event.subject,
+                event.subject.tokens().count()
+            )),
+        },
+        Placeholder::Payload(path) => {
+            let shown = path.join(".");
+            let mut here: &Value = &event.payload;
+            for segment in path {
+                let next = match here {
+                    Value::Object(map) => map.get(segment),
+                    Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+                    _ => None,
+                };
+                here = next.ok_or_else(|| {
+                    format!("template {{payload.{shown}}}: payload has no field `{shown}`")
+                })?;
+            }
+            match here {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(here.clone()),
+                other => Err(format!(
+                    "template {{payload.{shown}}}: payload field `{shown}` is {}, not a string, number or bool",
+                    kind_of(other)
+                )),
+            }
+        }
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders a template to a string.
+fn render(template: &str, event: &Envelope) -> Result<String, String> {
+    let mut out = String::new();
+    for piece in parse(template)? {
+        match piece {
+            Piece::Literal(text) => out.push_str(&text),
+            Piece::Placeholder(p) => out.push_str(&scalar_text(&resolve(&p, event)?)),
+        }
+    }
+    Ok(out)
+}
+
+/// Renders every string in `params`; a string that is exactly one placeholder keeps the
+/// placeholder's JSON type.
+fn render_params(value: &Value, event: &Envelope, depth: usize) -> Result<Value, String> {
+    if depth > PARAMS_DEPTH_MAX {
+        return Err(format!(
+            "params nested deeper than {PARAMS_DEPTH_MAX} levels"
+        ));
+    }
+    match value {
+        Value::String(s) => {
+            let pieces = parse(s)?;
+            if let [Piece::Placeholder(p)] = pieces.as_slice() {
+                resolve(p, event)
+            } else {
+                render(s, event).map(Value::String)
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|v| render_params(v, event, depth + 1))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), render_params(v, event, depth + 1)?)))
+            .collect::<Result<Fields, String>>()
+            .map(Value::Object),
+        other => Ok(other.clone()),
+    }
+}
+
+/// A `[[reflex]]` entry as a handler.
+#[derive(Debug, Clone)]
+pub struct DeclarativeReflex {
+    id: String,
+    pattern: Pattern,
+    severity: Severity,
+    then: Option<ThenTemplate>,
+}
+
+impl DeclarativeReflex {
+    /// Builds the handler. Templates should have been checked with [`ThenTemplate::validate`]
+    /// when the scenario was parsed; one that was not fails each event as an `errored`
+    /// outcome rather than panicking.
+    pub fn new(
+        id: String,
+        pattern: Pattern,
+        severity: Severity,
+        then: Option<ThenTemplate>,
+    ) -> DeclarativeReflex {
+        DeclarativeReflex {
+            id,
+            pattern,
+            severity,
+            then,
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
+    pub fn then(&self) -> Option<&ThenTemplate> {
+        self.then.as_ref()
+    }
+}
+
+impl ReflexHandler for DeclarativeReflex {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
+    fn fingerprint(&self) -> String {
+        // A JSON array: unambiguous whatever characters the parts contain.
+        serde_json::json!([
+            "declarative",
+            self.id,
+            self.pattern.as_str(),
+            self.severity.as_str(),
+            self.then,
+        ])
+        .to_string()
+    }
+
+    fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
+        let Some(then) = &self.then else {
+            let outcome = new_outcome(
+                &self.id,
+                event,
+                now,
+                OutcomeKind::Logged,
+                self.severity,
+                None,
+                format!("matched {}", self.pattern),
+            );
+            return Ok(Some(HandlerOutput {
+                outcome,
+                dispatch: None,
+            }));
+        };
+        let id = render(&then.id, event)?;
+        if id.is_empty() {
+            return Err(format!(
+                "template {:?} rendered an empty entity id",
+                then.id
+            ));
+        }
+        let params = render_params(&then.params, event, 0)?;
+        let outcome = new_outcome(
+            &self.id,
+            event,
+            now,
+            OutcomeKind::Applied,
+            self.severity,
+            Some(id.clone()),
+            format!("dispatching {}.{} on {id}", then.entity_type, then.action),
+        );
+        let dispatch = ActionRequest {
+            entity_type: then.entity_type.clone(),
+            id: EntityId(id),
+            action: then.action.clone(),
+            params,
+        };
+        Ok(Some(HandlerOutput {
+            outcome,
+            dispatch: Some(dispatch),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::reflex::common::test_support::envelope;
+    use serde_json::json;
+
+    fn link_event() -> Envelope {
+        envelope(
+            7,
+            "sensory.link_down.snmp_trap.r1|Gi0/1",
+            json!({"device": "r1", "interface": "Gi0/1", "peer_asn": 65001, "nested": {"a": [true]}}),
+            50,
+        )
+    }
+
+    fn then(id: &str, params: Value) -> ThenTemplate {
+        ThenTemplate {
+            entity_type: "Interface".into(),
+            action: "MarkDown".into(),
+            id: id.into(),
+            params,
+        }
+    }
+
+    fn reflex(then: Option<ThenTemplate>) -> DeclarativeReflex {
+        DeclarativeReflex::new(
+            "iface_down".into(),
+            Pattern::new("sensory.link_down.>").unwrap(),
+            Severity::High,
+            then,
+        )
+    }
+
+    #[test]
+    fn without_then_logs_with_the_given_severity() {
+        let out = reflex(None)
+            .handle(&link_event(), SimTime(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.outcome.outcome, OutcomeKind::Logged);
+        assert_eq!(out.outcome.severity, Severity::High);
+        assert_eq!(out.outcome.target, None);
+        assert_eq!(out.outcome.handler, "iface_down");
+        assert_eq!(out.dispatch, None);
+    }
+
+    #[test]
+    fn with_then_applies_and_dispatches_the_rendered_action() {
+        let t = then(
+            "{payload.device}|{payload.interface}",
+            json!({"origin": "reflex"}),
+        );
+        let out = reflex(Some(t))
+            .handle(&link_event(), SimTime(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.outcome.outcome, OutcomeKind::Applied);
+        assert_eq!(out.outcome.target.as_deref(), Some("r1|Gi0/1"));
+        let d = out.dispatch.unwrap();
+        assert_eq!(d.entity_type, "Interface");
+        assert_eq!(d.action, "MarkDown");
+        assert_eq!(d.id, EntityId::new("r1|Gi0/1"));
+        assert_eq!(d.params, json!({"origin": "reflex"}));
+    }
+
+    #[test]
+    fn templates_render_subject_tokens_tenant_and_event_id() {
+        let e = link_event();
+        assert_eq!(
+            render("{subject}", &e).unwrap(),
+            "sensory.link_down.snmp_trap.r1|Gi0/1"
+        );
+        assert_eq!(
+            render("{token.2}/{token.3}", &e).unwrap(),
+            "snmp_trap/r1|Gi0/1"
+        );
+        assert_eq!(render("{tenant}-{event_id}", &e).unwrap(), "t-7");
+        assert_eq!(
+            render("{{literal}} {payload.nested.a.0}", &e).unwrap(),
+            "{literal} true"
+        );
+    }
+
+    #[test]
+    fn params_are_templated_recursively_and_keep_whole_placeholder_types() {
+        let params = json!({
+            "asn": "{payload.peer_asn}",
+            "label": "asn {payload.peer_asn}",
+            "deep": {"list": ["{payload.device}", 3]},
+        });
+        let rendered = render_params(&params, &link_event(), 0).unwrap();
+        assert_eq!(
+            rendered,
+            json!({"asn": 65001, "label": "asn 65001", "deep": {"list": ["r1", 3]}})
+        );
+    }
+
+    #[test]
+    fn missing_payload_field_is_an_error_naming_the_field() {
+        let t = then("{payload.device_name}", json!({}));
+        let err = reflex(Some(t))
+            .handle(&link_event(), SimTime(0))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "template {payload.device_name}: payload has no field `device_name`"
+        );
+    }
+
+    #[test]
+    fn non_scalar_payload_field_is_an_error() {
+        let err = render("{payload.nested}", &link_event()).unwrap_err();
+        assert!(err.contains("is an object"), "{err}");
+    }
+
+    #[test]
+    fn token_past_the_end_is_an_error() {
+        let err = render("{token.9}", &link_event()).unwrap_err();
+        assert!(err.contains("has only 4 tokens"), "{err}");
+    }
+
+    #[test]
+    fn bad_templates_are_rejected_with_a_hint() {
+        let unclosed = validate_template("{payload.device").unwrap_err();
+        assert!(unclosed.contains("not closed"), "{unclosed}");
+        let stray = validate_template("a}b").unwrap_err();
+        assert!(stray.contains("no matching"), "{stray}");
+        let nested = validate_template("{payload.{x}}").unwrap_err();
+        assert!(nested.contains("not closed"), "{nested}");
+        let unknown = validate_template("{device}").unwrap_err();
+        assert!(
+            unknown.contains("did you mean `{payload.device}`"),
+            "{unknown}"
+        );
+        let bare = validate_template("{payload}").unwrap_err();
+        assert!(bare.contains("needs a field path"), "{bare}");
+        assert!(validate_template("{token.x}")
+            .unwrap_err()
+            .contains("token number"));
+        assert!(validate_template("{payload.a..b}")
+            .unwrap_err()
+            .contains("empty path segment"));
+    }
+
+    #[test]
+    fn good_templates_validate() {
+        for t in [
+            "",
+            "static",
+            "{payload.device}|{payload.interface}",
+            "{{x}}",
+            "{token.0}",
+        ] {
+            assert_eq!(validate_template(t), Ok(()), "{t}");
+        }
+    }
+
+    #[test]
+    fn then_validate_names_the_bad_param() {
+        let t = then("{payload.device}", json!({"a": {"b": ["ok", "{oops"]}}));
+        let err = t.validate().unwrap_err();
+        assert!(err.starts_with("then.params.a.b[1]:"), "{err}");
+        assert!(then("", json!({}))
+            .validate()
+            .unwrap_err()
+            .contains("then.id is empty"));
+    }
+
+    #[test]
+    fn fingerprint_changes_with_the_template_and_severity() {
+        let a = reflex(Some(then("{payload.device}", json!({}))));
+        let b = reflex(Some(then("{payload.interface}", json!({}))));
+        let mut c = reflex(Some(then("{payload.device}", json!({}))));
+        assert_eq!(a.fingerprint(), c.fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        c.severity = Severity::Info;
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn then_template_deserializes_with_default_params() {
+        let t: ThenTemplate =
+            serde_json::from_value(json!({"entity_type": "I", "action": "A", "id": "{subject}"}))
+                .unwrap();
+        assert_eq!(t.params, json!({}));
+    }
+}
