@@ -5,8 +5,14 @@
 //! gives the same trace, byte for byte.
 
 pub mod bus;
+pub mod check;
+pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod fs;
+pub mod report;
+pub mod scenario;
 pub mod sim;
+pub mod trace;
 
 pub use error::SourceError;

@@ -73,9 +73,7 @@ impl Pattern {
                 ));
             }
             if token == ">" && i + 1 != count {
-                return Err(format!(
-                    "pattern {text:?}: `>` may only be the last token"
-                ));
+                return Err(format!("pattern {text:?}: `>` may only be the last token"));
             }
         }
         Ok(Pattern(text))
@@ -117,7 +115,13 @@ pub fn sanitize_token(raw: &str) -> String {
     let mut out: String = raw
         .chars()
         .filter(|c| *c != '*' && *c != '>')
-        .map(|c| if c.is_whitespace() || c == '.' { '_' } else { c })
+        .map(|c| {
+            if c.is_whitespace() || c == '.' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if out.is_empty() {
         out.push('_');

@@ -56,7 +56,9 @@ string_newtype!(
 
 /// How many causal hops separate a dispatch from its root input. Reactions fired by a root
 /// action have depth 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Depth(pub u32);
 

@@ -2,18 +2,24 @@
 //! params), the cascade dispatcher, and reflex handlers. Time, ids and randomness come in as
 //! arguments; the engine owns no clock and no random source.
 
+mod cascade;
+mod entity;
 mod guard;
 mod ids;
 mod params;
 mod resolver;
 mod rule;
 mod rule_set;
+mod store;
 
 pub mod reflex;
 
+pub use cascade::*;
+pub use entity::*;
 pub use guard::*;
 pub use ids::*;
 pub use params::*;
 pub use resolver::*;
 pub use rule::*;
 pub use rule_set::*;
+pub use store::*;

@@ -1,0 +1,155 @@
+//! The `then` part of a rule: the action dispatched on the target, and its params: the rule's
+//! static `params`, plus `params_from`, which copies source fields in (target param <- source
+//! field, in key order).
+//!
+//! A missing source field is not an error: the param is left out, a warning is recorded and
+//! the reaction still fires, as on the reaction server. Collisions between `params` and
+//! `params_from` are rejected when the rule is parsed (`rule.rs`), so here a copied field
+//! never overwrites a static param of a validated rule.
+
+use super::ids::{Fields, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The action dispatched on the target, and how its params are built.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Then {
+    pub entity_type: String,
+    pub action: String,
+    /// Static params (an object unless the file gave another value).
+    pub params: Value,
+    /// Target param name -> source field name, applied in key order.
+    pub params_from: BTreeMap<String, String>,
+}
+
+impl Then {
+    /// Builds the params for one dispatch from the source's fields (after its action).
+    /// Warnings are appended to `warnings`, one sentence each.
+    pub fn build_params(&self, fields: &Fields, warnings: &mut Vec<String>) -> Value {
+        let Value::Object(static_params) = &self.params else {
+            // A non-table `params` goes to the target as it is; there is nowhere to put
+            // copied fields.
+            if !self.params_from.is_empty() {
+                warnings.push(format!(
+                    "params_from ignored: params is not a table, so {} copied field(s) have nowhere to go",
+                    self.params_from.len()
+                ));
+            }
+            return self.params.clone();
+        };
+        let mut params = static_params.clone();
+        // BTreeMap iteration: key order, so warnings and params come out deterministically.
+        for (target, source) in &self.params_from {
+            match fields.get(source) {
+                Some(value) => {
+                    params.insert(target.clone(), value.clone());
+                }
+                None => warnings.push(format!(
+                    "params_from: source field `{source}` is missing; param `{target}` not set"
+                )),
+            }
+        }
+        Value::Object(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn then(params: Value, params_from: &[(&str, &str)]) -> Then {
+        Then {
+            entity_type: "Payment".into(),
+            action: "AuthorizePayment".into(),
+            params,
+            params_from: params_from
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    fn fields(value: Value) -> Fields {
+        value.as_object().cloned().expect("an object")
+    }
+
+    #[test]
+    fn params_merge_static_and_copied_fields() {
+        let t = then(
+            json!({"origin": "e2e"}),
+            &[("amount", "total"), ("who", "customer")],
+        );
+        let f = fields(json!({"total": 12.5, "customer": {"id": "c1"}, "other": 1}));
+        let mut warnings = vec![];
+        assert_eq!(
+            t.build_params(&f, &mut warnings),
+            json!({"origin": "e2e", "amount": 12.5, "who": {"id": "c1"}})
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn no_params_gives_an_empty_object() {
+        let t = then(json!({}), &[]);
+        let mut warnings = vec![];
+        assert_eq!(
+            t.build_params(&fields(json!({"total": 1})), &mut warnings),
+            json!({})
+        );
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn missing_source_field_is_skipped_with_a_warning() {
+        let t = then(json!({"origin": "e2e"}), &[("amount", "total"), ("b", "x")]);
+        let mut warnings = vec!["earlier".to_string()];
+        let params = t.build_params(&fields(json!({"x": false})), &mut warnings);
+        assert_eq!(params, json!({"origin": "e2e", "b": false}));
+        assert_eq!(
+            warnings,
+            vec![
+                "earlier".to_string(),
+                "params_from: source field `total` is missing; param `amount` not set".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_source_field_can_feed_several_params() {
+        let t = then(json!({}), &[("a", "total"), ("b", "total")]);
+        let mut warnings = vec![];
+        assert_eq!(
+            t.build_params(&fields(json!({"total": 3})), &mut warnings),
+            json!({"a": 3, "b": 3})
+        );
+    }
+
+    #[test]
+    fn non_object_params_pass_through_and_warn_about_params_from() {
+        let f = fields(json!({"total": 3}));
+        let mut warnings = vec![];
+        assert_eq!(
+            then(json!([1, 2]), &[]).build_params(&f, &mut warnings),
+            json!([1, 2])
+        );
+        assert!(warnings.is_empty());
+
+        let t = then(json!("raw"), &[("amount", "total")]);
+        assert_eq!(t.build_params(&f, &mut warnings), json!("raw"));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("params_from ignored"), "{warnings:?}");
+    }
+
+    #[test]
+    fn params_from_collision_is_a_parse_error_not_an_overwrite() {
+        // The merge itself would let the copied field win; the parser must refuse the rule.
+        let text = "[[reaction]]\nname = \"r\"\n[reaction.when]\nentity_type = \"Order\"\n\
+                    [reaction.then]\nentity_type = \"Payment\"\naction = \"Pay\"\n\
+                    params = { amount = 0 }\nparams_from = { amount = \"total\" }\n\
+                    [reaction.resolve_target]\ntype = \"same_id\"\n";
+        let e = crate::engine::parse_rules_file(text, std::path::Path::new("r.toml")).unwrap_err();
+        assert!(e.message.contains("`amount`"), "{e}");
+        assert_eq!(e.line, 9);
+    }
+}

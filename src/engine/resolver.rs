@@ -1,0 +1,214 @@
+//! Target resolution: which entity a reaction acts on, from the source's id and fields.
+//!
+//! Resolution is pure except for `create`, which needs a fresh id: the caller passes a minting
+//! function (the simulator's `sim_uuid`), so ids stay deterministic and the engine owns no id
+//! source. Not covered here: whether the target exists or is in the same tenant (the
+//! dispatcher creates targets on first touch, always in the source's tenant).
+
+use super::ids::{Fields, Value};
+use serde::Serialize;
+
+/// How the target entity's id is found. Built from a `ResolverDef` by `rule.rs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Resolver {
+    SameId,
+    Field { field: String },
+    Static { entity_id: String },
+    CreateIfMissing { id_field: String },
+    Create,
+}
+
+impl Resolver {
+    /// The target entity's id, or the message of a "could not resolve target" result.
+    ///
+    /// - `same_id`: the source's id.
+    /// - `field`: the source field's value, which must be a string.
+    /// - `static`: the fixed `entity_id` (a per-tenant singleton).
+    /// - `create_if_missing`: the source field's string value; if the field is absent,
+    ///   `"{source_id}-derived"`. Present but not a string is an error, not a fallback: a
+    ///   number where an id was expected is a bug in the source, not a missing id.
+    /// - `create`: a fresh id from `mint_id`, called exactly once. Call `resolve` only after
+    ///   the guard passed, so that a rule that does not fire consumes no id and the id
+    ///   sequence of the run does not depend on guards that failed.
+    ///
+    /// `mint_id` is called by `create` and by nothing else.
+    pub fn resolve(
+        &self,
+        source_id: &str,
+        fields: &Fields,
+        mint_id: &mut dyn FnMut() -> String,
+    ) -> Result<String, String> {
+        match self {
+            Resolver::SameId => Ok(source_id.to_string()),
+            Resolver::Field { field } => match fields.get(field) {
+                Some(Value::String(id)) => Ok(id.clone()),
+                Some(other) => Err(not_a_string(field, other)),
+                None => Err(format!(
+                    "could not resolve target: field `{field}` is missing"
+                )),
+            },
+            Resolver::Static { entity_id } => Ok(entity_id.clone()),
+            Resolver::CreateIfMissing { id_field } => match fields.get(id_field) {
+                Some(Value::String(id)) => Ok(id.clone()),
+                Some(other) => Err(not_a_string(id_field, other)),
+                None => Ok(format!("{source_id}-derived")),
+            },
+            Resolver::Create => Ok(mint_id()),
+        }
+    }
+}
+
+fn not_a_string(field: &str, found: &Value) -> String {
+    format!(
+        "could not resolve target: field `{field}` is not a string (found {})",
+        json_type_name(found)
+    )
+}
+
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(value: Value) -> Fields {
+        value.as_object().cloned().expect("an object")
+    }
+
+    /// Resolves with a minter that panics: only `create` may mint.
+    fn resolve(resolver: &Resolver, source_id: &str, f: &Fields) -> Result<String, String> {
+        resolver.resolve(source_id, f, &mut || panic!("{resolver:?} minted an id"))
+    }
+
+    #[test]
+    fn same_id_resolves_to_the_source_id() {
+        let f = fields(json!({"id": "other"}));
+        assert_eq!(resolve(&Resolver::SameId, "o1", &f), Ok("o1".into()));
+    }
+
+    #[test]
+    fn field_resolver_reads_a_string_field() {
+        let r = Resolver::Field {
+            field: "payment_id".into(),
+        };
+        let f = fields(json!({"payment_id": "p9"}));
+        assert_eq!(resolve(&r, "o1", &f), Ok("p9".into()));
+    }
+
+    #[test]
+    fn field_resolver_with_missing_field_fails() {
+        let r = Resolver::Field {
+            field: "payment_id".into(),
+        };
+        assert_eq!(
+            resolve(&r, "o1", &Fields::new()),
+            Err("could not resolve target: field `payment_id` is missing".into())
+        );
+    }
+
+    #[test]
+    fn field_resolver_with_non_string_fails() {
+        let r = Resolver::Field {
+            field: "payment_id".into(),
+        };
+        for (value, kind) in [
+            (json!(42), "number"),
+            (json!(null), "null"),
+            (json!(true), "boolean"),
+            (json!(["p9"]), "array"),
+            (json!({"id": "p9"}), "object"),
+        ] {
+            let f = fields(json!({ "payment_id": value }));
+            assert_eq!(
+                resolve(&r, "o1", &f),
+                Err(format!(
+                    "could not resolve target: field `payment_id` is not a string (found {kind})"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn static_resolver_ignores_the_source() {
+        let r = Resolver::Static {
+            entity_id: "ledger".into(),
+        };
+        let f = fields(json!({"ledger": "no"}));
+        assert_eq!(resolve(&r, "o1", &f), Ok("ledger".into()));
+        assert_eq!(resolve(&r, "o2", &Fields::new()), Ok("ledger".into()));
+    }
+
+    #[test]
+    fn create_if_missing_uses_the_field_when_present() {
+        let r = Resolver::CreateIfMissing {
+            id_field: "invoice_id".into(),
+        };
+        let f = fields(json!({"invoice_id": "inv-3"}));
+        assert_eq!(resolve(&r, "o1", &f), Ok("inv-3".into()));
+    }
+
+    #[test]
+    fn create_if_missing_derives_from_the_source_id_when_absent() {
+        let r = Resolver::CreateIfMissing {
+            id_field: "invoice_id".into(),
+        };
+        assert_eq!(resolve(&r, "o1", &Fields::new()), Ok("o1-derived".into()));
+    }
+
+    #[test]
+    fn create_if_missing_with_non_string_fails() {
+        let r = Resolver::CreateIfMissing {
+            id_field: "invoice_id".into(),
+        };
+        let f = fields(json!({"invoice_id": 7}));
+        assert_eq!(
+            resolve(&r, "o1", &f),
+            Err(
+                "could not resolve target: field `invoice_id` is not a string (found number)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn create_mints_only_when_called() {
+        let mut minted = 0;
+        let mut mint = || {
+            minted += 1;
+            format!("uuid-{minted}")
+        };
+        // Other resolvers never touch the minter.
+        for r in [
+            Resolver::SameId,
+            Resolver::Static {
+                entity_id: "s".into(),
+            },
+            Resolver::CreateIfMissing {
+                id_field: "x".into(),
+            },
+        ] {
+            r.resolve("o1", &Fields::new(), &mut mint).unwrap();
+        }
+        assert_eq!(
+            Resolver::Create.resolve("o1", &Fields::new(), &mut mint),
+            Ok("uuid-1".into())
+        );
+        // One fresh id per call.
+        assert_eq!(
+            Resolver::Create.resolve("o1", &Fields::new(), &mut mint),
+            Ok("uuid-2".into())
+        );
+        assert_eq!(minted, 2);
+    }
+}

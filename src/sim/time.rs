@@ -11,7 +11,9 @@ use std::fmt;
 pub const EPOCH_UNIX_MS: u64 = 1_767_225_600_000;
 
 /// A point in virtual time, in milliseconds since the start of the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct SimTime(pub u64);
 
@@ -146,9 +148,15 @@ mod tests {
 
     #[test]
     fn bad_durations_say_what_is_accepted() {
-        assert!(parse_duration_ms("10").unwrap_err().contains("missing unit"));
-        assert!(parse_duration_ms("3w").unwrap_err().contains("unknown unit"));
-        assert!(parse_duration_ms("ms").unwrap_err().contains("expected a number"));
+        assert!(parse_duration_ms("10")
+            .unwrap_err()
+            .contains("missing unit"));
+        assert!(parse_duration_ms("3w")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_duration_ms("ms")
+            .unwrap_err()
+            .contains("expected a number"));
     }
 
     #[test]
@@ -162,6 +170,9 @@ mod tests {
     fn iso8601_starts_at_the_virtual_epoch() {
         assert_eq!(SimTime(0).iso8601(), "2026-01-01T00:00:00.000Z");
         assert_eq!(SimTime(50).iso8601(), "2026-01-01T00:00:00.050Z");
-        assert_eq!(SimTime(86_400_000 * 59 + 3_723_004).iso8601(), "2026-03-01T01:02:03.004Z");
+        assert_eq!(
+            SimTime(86_400_000 * 59 + 3_723_004).iso8601(),
+            "2026-03-01T01:02:03.004Z"
+        );
     }
 }

@@ -9,7 +9,9 @@ use crate::engine::{EntityId, TenantId, Value};
 use crate::sim::SimTime;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -98,11 +100,7 @@ pub trait ReflexHandler: Send {
     fn fingerprint(&self) -> String;
     /// Handles one event at virtual time `now`. `Err` (or a panic) becomes an `errored`
     /// outcome; `Ok(None)` means the handler had nothing to say.
-    fn handle(
-        &mut self,
-        event: &Envelope,
-        now: SimTime,
-    ) -> Result<Option<HandlerOutput>, String>;
+    fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String>;
     /// The process restarted: forget everything held in memory (dedup windows).
     fn restart(&mut self) {}
 }

@@ -1,0 +1,52 @@
+//! `expect`: the scenario's `[[expect]]` entries, checked at quiescence.
+//!
+//! Each entry names an entity and its expected status and fields (a subset: fields not
+//! named are not checked), or `exists = false`: the entity was never created. It does not
+//! check anything along the way; use `[[invariant]]` for that.
+
+use crate::check::Invariant;
+use crate::engine::Store;
+use crate::scenario::Expect;
+
+pub struct ExpectCheck {
+    pub expects: Vec<Expect>,
+}
+
+impl Invariant for ExpectCheck {
+    fn name(&self) -> &'static str {
+        "expect"
+    }
+
+    fn at_end(&mut self, store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for x in &self.expects {
+            let name = format!("{}/{}/{}", x.tenant, x.entity_type, x.id);
+            let found = store.get(&x.tenant.0, &x.entity_type, &x.id.0);
+            match (found, x.exists) {
+                (Some(e), false) => out.push(format!(
+                    "{name} exists (status {}), expected it never to be created",
+                    e.status
+                )),
+                (None, true) => out.push(format!("{name} does not exist")),
+                (None, false) => {}
+                (Some(e), true) => {
+                    if let Some(s) = &x.status {
+                        if *s != e.status {
+                            out.push(format!("{name} has status {}, expected {s}", e.status));
+                        }
+                    }
+                    for (k, want) in &x.fields {
+                        match e.fields.get(k) {
+                            Some(have) if have == want => {}
+                            Some(have) => {
+                                out.push(format!("{name}.{k} is {have}, expected {want}"))
+                            }
+                            None => out.push(format!("{name}.{k} is missing, expected {want}")),
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,27 @@
+//! The invariant interface and the violations it reports.
+
+use crate::engine::Store;
+use crate::trace::Record;
+use serde::Serialize;
+
+/// A broken invariant: which one, what happened, and at which trace step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub invariant: String,
+    pub message: String,
+    pub step: u64,
+}
+
+/// A named property watched during a run. Record checks see every trace record as it is
+/// written; end checks see the final store at quiescence.
+pub trait Invariant: Send {
+    fn name(&self) -> &'static str;
+    /// Called for every record; returns a message when the record breaks the property.
+    fn on_record(&mut self, _record: &Record) -> Option<String> {
+        None
+    }
+    /// Called once at the end of the run.
+    fn at_end(&mut self, _store: &Store) -> Vec<String> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,43 @@
+//! Invariants: the built-in ones (one file each) and the set a run watches.
+
+mod cascade_truncated;
+mod depth_bound;
+mod expect;
+mod invariant;
+mod tenant_isolation;
+mod valid_transition;
+
+pub use cascade_truncated::*;
+pub use depth_bound::*;
+pub use expect::*;
+pub use invariant::*;
+pub use tenant_isolation::*;
+pub use valid_transition::*;
+
+use crate::scenario::Scenario;
+
+/// The built-in invariants a run of `scenario` watches.
+pub fn builtin_invariants(scenario: &Scenario) -> Vec<Box<dyn Invariant>> {
+    let mut out: Vec<Box<dyn Invariant>> = vec![
+        Box::new(DepthBound {
+            depth_max: scenario.depth_max,
+        }),
+        Box::new(TenantIsolation {
+            rules: scenario
+                .rules
+                .iter()
+                .map(|(t, rules)| (t.clone(), rules.iter().map(|r| r.name.clone()).collect()))
+                .collect(),
+        }),
+        Box::new(ValidTransition {
+            specs: scenario.entities.clone(),
+        }),
+        Box::new(ExpectCheck {
+            expects: scenario.expects.clone(),
+        }),
+    ];
+    if !scenario.allow_truncation {
+        out.push(Box::new(CascadeTruncated::new(scenario.depth_max)));
+    }
+    out
+}

@@ -1,0 +1,81 @@
+//! `tenant_isolation`: nothing crosses from one tenant to another.
+//!
+//! Verifies on the trace that every dispatch stays in the tenant of what caused it, and that
+//! every rule that fires, is skipped or is dropped is registered for the tenant it ran in.
+//! Cross-entity lookups are scoped structurally (the store is keyed by tenant first, and the
+//! engine resolves lookups in the source's tenant); this checker does not see lookups, the
+//! engine's tests cover them.
+
+use crate::check::Invariant;
+use crate::engine::TenantId;
+use crate::trace::Record;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct TenantIsolation {
+    /// Rule names registered per tenant.
+    pub rules: BTreeMap<TenantId, BTreeSet<String>>,
+}
+
+impl Invariant for TenantIsolation {
+    fn name(&self) -> &'static str {
+        "tenant_isolation"
+    }
+
+    fn on_record(&mut self, record: &Record) -> Option<String> {
+        match record {
+            Record::Dispatch { tenant, source_tenant, entity_type, id, action, .. } if tenant != source_tenant => Some(format!(
+                "{entity_type}/{id}.{action} was dispatched in tenant {tenant} by something in tenant {source_tenant}"
+            )),
+            Record::Reaction { tenant, rule, .. }
+            | Record::GuardSkip { tenant, rule, .. }
+            | Record::DepthLimit { tenant, rule, .. }
+                if !rule.starts_with("reflex:")
+                    && !self.rules.get(tenant).is_some_and(|r| r.contains(rule)) =>
+            {
+                Some(format!("rule {rule} ran in tenant {tenant}, which did not register it"))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Depth, EntityId};
+    use crate::sim::SimTime;
+    use crate::trace::Origin;
+
+    #[test]
+    fn cross_tenant_dispatch_and_foreign_rule_are_violations() {
+        let mut rules = BTreeMap::new();
+        rules.insert(TenantId::new("a"), BTreeSet::from(["r".to_string()]));
+        let mut c = TenantIsolation { rules };
+        let ok = Record::Dispatch {
+            at: SimTime(0),
+            tenant: TenantId::new("a"),
+            source_tenant: TenantId::new("a"),
+            entity_type: "X".into(),
+            id: EntityId::new("1"),
+            action: "Go".into(),
+            depth: Depth(1),
+            origin: Origin::Rule { rule: "r".into() },
+        };
+        assert_eq!(c.on_record(&ok), None);
+        let mut bad = ok.clone();
+        if let Record::Dispatch { source_tenant, .. } = &mut bad {
+            *source_tenant = TenantId::new("b");
+        }
+        assert!(c
+            .on_record(&bad)
+            .unwrap()
+            .contains("in tenant a by something in tenant b"));
+        let foreign = Record::GuardSkip {
+            at: SimTime(0),
+            tenant: TenantId::new("b"),
+            rule: "r".into(),
+            depth: Depth(0),
+        };
+        assert!(c.on_record(&foreign).unwrap().contains("did not register"));
+    }
+}

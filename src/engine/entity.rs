@@ -1,0 +1,531 @@
+//! Entity state machines: the spec a scenario declares (`states`, `initial`, actions with
+//! `from`/`to`/`requires`/`effect`) and the instances the engine keeps.
+//!
+//! Applying an action is a pure function of the spec, the entity and the params. It does not
+//! fire reactions or publish anything: that is the cascade's job.
+
+use crate::engine::{Fields, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A declared entity type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntitySpec {
+    pub type_name: String,
+    pub states: Vec<String>,
+    pub initial: String,
+    pub actions: BTreeMap<String, ActionSpec>,
+}
+
+/// One action of an entity type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSpec {
+    pub name: String,
+    /// States the action is enabled in; `None` = every state.
+    pub from: Option<Vec<String>>,
+    /// The post-state; `None` keeps the state.
+    pub to: Option<String>,
+    pub requires: Option<Condition>,
+    pub effects: Vec<Effect>,
+}
+
+/// A live entity: its status and fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entity {
+    pub status: String,
+    pub fields: Fields,
+}
+
+/// A field change an action makes after its params are merged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// `increment items`: a missing counter counts as 0.
+    Increment(String),
+    /// `decrement items`.
+    Decrement(String),
+    /// `set flag true`, `set note 'x'`, `set level 3`.
+    Set(String, Value),
+}
+
+/// `items > 0 && approved == true`: comparisons joined by `&&`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub clauses: Vec<Comparison>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub field: String,
+    pub op: CmpOp,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Why an action could not be applied. It becomes the `error` of a reaction result; the
+/// source is never rolled back (fire-and-forget).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionError {
+    UnknownAction {
+        entity_type: String,
+        action: String,
+    },
+    NotEnabled {
+        action: String,
+        status: String,
+        from: Vec<String>,
+    },
+    RequiresFalse {
+        action: String,
+        requires: String,
+    },
+    /// Injected by the fault layer (`action_failure`).
+    Injected {
+        action: String,
+    },
+}
+
+impl fmt::Display for ActionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionError::UnknownAction {
+                entity_type,
+                action,
+            } => {
+                write!(f, "{entity_type} has no action {action}")
+            }
+            ActionError::NotEnabled {
+                action,
+                status,
+                from,
+            } => write!(
+                f,
+                "{action} is not enabled in state {status} (enabled in: {})",
+                from.join(", ")
+            ),
+            ActionError::RequiresFalse { action, requires } => {
+                write!(f, "{action} requires {requires}, which is false")
+            }
+            ActionError::Injected { action } => write!(f, "{action} failed (injected fault)"),
+        }
+    }
+}
+
+impl EntitySpec {
+    /// A new instance in the initial state, with no fields.
+    pub fn instantiate(&self) -> Entity {
+        Entity {
+            status: self.initial.clone(),
+            fields: Fields::new(),
+        }
+    }
+
+    /// Applies `action` with `params` to `entity` in place. On error the entity is
+    /// unchanged. Order: enabled-in-state check, params merged, `requires` checked on the
+    /// merged fields (so an action can require its own input, `amount > 0`), effects,
+    /// then the new state.
+    pub fn apply(
+        &self,
+        entity: &mut Entity,
+        action: &str,
+        params: &Value,
+    ) -> Result<(), ActionError> {
+        let spec = self
+            .actions
+            .get(action)
+            .ok_or_else(|| ActionError::UnknownAction {
+                entity_type: self.type_name.clone(),
+                action: action.to_string(),
+            })?;
+        if let Some(from) = &spec.from {
+            if !from.contains(&entity.status) {
+                return Err(ActionError::NotEnabled {
+                    action: action.to_string(),
+                    status: entity.status.clone(),
+                    from: from.clone(),
+                });
+            }
+        }
+        // Merge into a scratch copy only when `requires` must see the merged fields;
+        // otherwise merge in place (the common, cheaper path).
+        if let Some(requires) = &spec.requires {
+            let mut merged = entity.fields.clone();
+            merge_params(&mut merged, params);
+            if !requires.holds(&merged) {
+                return Err(ActionError::RequiresFalse {
+                    action: action.to_string(),
+                    requires: requires.text.clone(),
+                });
+            }
+            entity.fields = merged;
+        } else {
+            merge_params(&mut entity.fields, params);
+        }
+        for effect in &spec.effects {
+            effect.apply(&mut entity.fields);
+        }
+        if let Some(to) = &spec.to {
+            if *to != entity.status {
+                entity.status.clone_from(to);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An action's params (an object) are merged into the entity's fields; a non-object is
+/// ignored here (it still reaches the trace as the action's params).
+pub fn merge_params(fields: &mut Fields, params: &Value) {
+    if let Value::Object(map) = params {
+        for (k, v) in map {
+            fields.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+impl Effect {
+    /// Parses `increment items`, `decrement items`, `set flag true`.
+    pub fn parse(text: &str) -> Result<Effect, String> {
+        let mut words = text.split_whitespace();
+        let verb = words.next().unwrap_or("");
+        let field = words.next();
+        let rest: Vec<&str> = words.collect();
+        let need_field = |field: Option<&str>| {
+            field.map(str::to_string).ok_or_else(|| {
+                format!("effect {text:?}: `{verb}` needs a field name, e.g. \"{verb} items\"")
+            })
+        };
+        match verb {
+            "increment" | "decrement" => {
+                let f = need_field(field)?;
+                if !rest.is_empty() {
+                    return Err(format!(
+                        "effect {text:?}: `{verb}` takes one field name and nothing more"
+                    ));
+                }
+                Ok(if verb == "increment" {
+                    Effect::Increment(f)
+                } else {
+                    Effect::Decrement(f)
+                })
+            }
+            "set" => {
+                let f = need_field(field)?;
+                if rest.is_empty() {
+                    return Err(format!(
+                        "effect {text:?}: `set` needs a value, e.g. \"set {f} true\""
+                    ));
+                }
+                let value = parse_literal(&rest.join(" "))
+                    .map_err(|e| format!("effect {text:?}: {e}"))?;
+                Ok(Effect::Set(f, value))
+            }
+            _ => Err(format!(
+                "effect {text:?}: unknown effect; use \"increment FIELD\", \"decrement FIELD\" or \"set FIELD VALUE\""
+            )),
+        }
+    }
+
+    fn apply(&self, fields: &mut Fields) {
+        match self {
+            Effect::Increment(f) | Effect::Decrement(f) => {
+                let delta = if matches!(self, Effect::Increment(_)) {
+                    1
+                } else {
+                    -1
+                };
+                let next = match fields.get(f) {
+                    Some(Value::Number(n)) if n.is_i64() => {
+                        Value::from(n.as_i64().unwrap_or(0) + delta)
+                    }
+                    Some(Value::Number(n)) => Value::from(n.as_f64().unwrap_or(0.0) + delta as f64),
+                    // A missing (or non-numeric) counter counts as 0.
+                    _ => Value::from(delta),
+                };
+                fields.insert(f.clone(), next);
+            }
+            Effect::Set(f, v) => {
+                fields.insert(f.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// A literal in a condition or effect: `true`, `false`, a number, or a quoted string
+/// (`'x'` or `"x"`).
+pub fn parse_literal(text: &str) -> Result<Value, String> {
+    let t = text.trim();
+    match t {
+        "true" => return Ok(Value::Bool(true)),
+        "false" => return Ok(Value::Bool(false)),
+        "null" => return Ok(Value::Null),
+        _ => {}
+    }
+    if t.len() >= 2
+        && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')))
+    {
+        return Ok(Value::String(t[1..t.len() - 1].to_string()));
+    }
+    if let Ok(i) = t.parse::<i64>() {
+        return Ok(Value::from(i));
+    }
+    if let Ok(f) = t.parse::<f64>() {
+        if f.is_finite() {
+            return Ok(Value::from(f));
+        }
+    }
+    Err(format!(
+        "{t:?} is not a literal; write true, false, a number, or a quoted string like 'Confirmed'"
+    ))
+}
+
+impl Condition {
+    /// Parses `items > 0`, `approved == true`, `a >= 1 && b != 'x'`.
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let mut clauses = Vec::new();
+        for part in text.split("&&") {
+            clauses.push(
+                parse_comparison(part.trim()).map_err(|e| format!("requires {text:?}: {e}"))?,
+            );
+        }
+        Ok(Condition {
+            clauses,
+            text: text.trim().to_string(),
+        })
+    }
+
+    /// True when every comparison holds. Numeric comparisons treat a missing field as 0
+    /// (like counters); other comparisons with a missing field are false except `!=`.
+    pub fn holds(&self, fields: &Fields) -> bool {
+        self.clauses.iter().all(|c| c.holds(fields))
+    }
+}
+
+fn parse_comparison(text: &str) -> Result<Comparison, String> {
+    // Two-character operators first so `>=` is not read as `>`.
+    const OPS: [(&str, CmpOp); 6] = [
+        ("==", CmpOp::Eq),
+        ("!=", CmpOp::Ne),
+        (">=", CmpOp::Ge),
+        ("<=", CmpOp::Le),
+        (">", CmpOp::Gt),
+        ("<", CmpOp::Lt),
+    ];
+    for (sym, op) in OPS {
+        if let Some(i) = text.find(sym) {
+            let field = text[..i].trim();
+            if field.is_empty()
+                || !field
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            {
+                return Err(format!(
+                    "{field:?} is not a field name; write e.g. \"items > 0\""
+                ));
+            }
+            let value = parse_literal(&text[i + sym.len()..])?;
+            if matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge) && !value.is_number() {
+                return Err(format!(
+                    "`{sym}` compares numbers, but {value} is not a number"
+                ));
+            }
+            return Ok(Comparison {
+                field: field.to_string(),
+                op,
+                value,
+            });
+        }
+    }
+    Err(format!(
+        "{text:?} has no comparison; use ==, !=, <, <=, > or >= (e.g. \"items > 0\")"
+    ))
+}
+
+impl Comparison {
+    fn holds(&self, fields: &Fields) -> bool {
+        let actual = fields.get(&self.field);
+        if let Some(want) = self.value.as_f64() {
+            if matches!(self.op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge) {
+                let have = match actual {
+                    None => 0.0,
+                    Some(v) => match v.as_f64() {
+                        Some(x) => x,
+                        None => return false,
+                    },
+                };
+                return match self.op {
+                    CmpOp::Lt => have < want,
+                    CmpOp::Le => have <= want,
+                    CmpOp::Gt => have > want,
+                    CmpOp::Ge => have >= want,
+                    CmpOp::Eq | CmpOp::Ne => unreachable!(),
+                };
+            }
+        }
+        let equal = match (actual, &self.value) {
+            // Numbers compare by value here (`items == 1` holds for 1 and 1.0): a
+            // condition is arithmetic, unlike a guard's JSON equality.
+            (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (None, _) => false,
+            (Some(a), b) => a == b,
+        };
+        match self.op {
+            CmpOp::Eq => equal,
+            CmpOp::Ne => !equal,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn order() -> EntitySpec {
+        let mut actions = BTreeMap::new();
+        actions.insert(
+            "AddItem".into(),
+            ActionSpec {
+                name: "AddItem".into(),
+                from: Some(vec!["Draft".into()]),
+                to: None,
+                requires: None,
+                effects: vec![Effect::parse("increment items").unwrap()],
+            },
+        );
+        actions.insert(
+            "SubmitOrder".into(),
+            ActionSpec {
+                name: "SubmitOrder".into(),
+                from: Some(vec!["Draft".into()]),
+                to: Some("Submitted".into()),
+                requires: Some(Condition::parse("items > 0").unwrap()),
+                effects: vec![],
+            },
+        );
+        actions.insert(
+            "Note".into(),
+            ActionSpec {
+                name: "Note".into(),
+                from: None,
+                to: None,
+                requires: None,
+                effects: vec![Effect::parse("set noted true").unwrap()],
+            },
+        );
+        EntitySpec {
+            type_name: "Order".into(),
+            states: vec!["Draft".into(), "Submitted".into()],
+            initial: "Draft".into(),
+            actions,
+        }
+    }
+
+    #[test]
+    fn missing_counter_counts_as_zero_and_increments() {
+        let spec = order();
+        let mut e = spec.instantiate();
+        spec.apply(&mut e, "AddItem", &json!({"sku": "x"})).unwrap();
+        spec.apply(&mut e, "AddItem", &json!({})).unwrap();
+        assert_eq!(e.fields["items"], json!(2));
+        assert_eq!(e.fields["sku"], json!("x"), "params merge into fields");
+        assert_eq!(e.status, "Draft", "no `to` keeps the state");
+    }
+
+    #[test]
+    fn requires_false_fails_and_leaves_entity_unchanged() {
+        let spec = order();
+        let mut e = spec.instantiate();
+        let before = e.clone();
+        let err = spec
+            .apply(&mut e, "SubmitOrder", &json!({"x": 1}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SubmitOrder requires items > 0, which is false"
+        );
+        assert_eq!(e, before);
+    }
+
+    #[test]
+    fn action_not_enabled_names_state_and_from() {
+        let spec = order();
+        let mut e = spec.instantiate();
+        spec.apply(&mut e, "AddItem", &json!({})).unwrap();
+        spec.apply(&mut e, "SubmitOrder", &json!({})).unwrap();
+        assert_eq!(e.status, "Submitted");
+        let err = spec.apply(&mut e, "AddItem", &json!({})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "AddItem is not enabled in state Submitted (enabled in: Draft)"
+        );
+    }
+
+    #[test]
+    fn action_without_from_is_enabled_everywhere() {
+        let spec = order();
+        let mut e = Entity {
+            status: "Submitted".into(),
+            fields: Fields::new(),
+        };
+        spec.apply(&mut e, "Note", &Value::Null).unwrap();
+        assert_eq!(e.fields["noted"], json!(true));
+    }
+
+    #[test]
+    fn unknown_action_is_an_error() {
+        let spec = order();
+        let mut e = spec.instantiate();
+        assert!(matches!(
+            spec.apply(&mut e, "Nope", &json!({})),
+            Err(ActionError::UnknownAction { .. })
+        ));
+    }
+
+    #[test]
+    fn conditions_compare_numbers_bools_and_strings() {
+        let f: Fields = serde_json::from_value(json!({"n": 3, "ok": true, "s": "a"})).unwrap();
+        let holds = |t: &str| Condition::parse(t).unwrap().holds(&f);
+        assert!(holds("n > 2 && n <= 3"));
+        assert!(!holds("n >= 4"));
+        assert!(holds("ok == true"));
+        assert!(holds("s == 'a'"));
+        assert!(holds("s != 'b'"));
+        assert!(holds("missing < 1"), "missing numeric field counts as 0");
+        assert!(!holds("missing == 'x'"));
+        assert!(holds("n == 3.0"), "conditions compare numbers by value");
+    }
+
+    #[test]
+    fn bad_conditions_and_effects_say_how_to_fix() {
+        assert!(Condition::parse("items")
+            .unwrap_err()
+            .contains("no comparison"));
+        assert!(Condition::parse("items > 'x'")
+            .unwrap_err()
+            .contains("not a number"));
+        assert!(Condition::parse("items > zero")
+            .unwrap_err()
+            .contains("not a literal"));
+        assert!(Effect::parse("bump items")
+            .unwrap_err()
+            .contains("unknown effect"));
+        assert!(Effect::parse("set flag")
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(Effect::parse("increment")
+            .unwrap_err()
+            .contains("needs a field"));
+    }
+}

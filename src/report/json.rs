@@ -1,0 +1,95 @@
+//! The JSON report of one run (DESIGN section 4), with a `version`.
+
+use crate::check::Violation;
+use crate::engine::reflex::Outcome;
+use crate::sim::{EntityRow, RunOutcome, Stop};
+use crate::trace::Record;
+use serde::Serialize;
+
+/// Bumped when a field changes meaning or is removed (adding fields does not bump it).
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct RunReport<'a> {
+    pub version: u32,
+    pub scenario: &'a str,
+    pub seed: u64,
+    pub verdict: &'static str,
+    pub trace_hash: String,
+    pub steps: u64,
+    pub virtual_time_ms: u64,
+    pub stop: Stop,
+    pub violations: &'a [Violation],
+    pub reactions: Vec<ReactionRow<'a>>,
+    pub outcomes: &'a [Outcome],
+    pub entities: &'a [EntityRow],
+    pub reproduce: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReactionRow<'a> {
+    pub rule: &'a str,
+    pub depth: u32,
+    pub success: bool,
+    pub target_status: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// The command that reproduces a run.
+pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
+    format!("ripple run {scenario_path} --seed {seed}")
+}
+
+pub fn verdict(outcome: &RunOutcome) -> &'static str {
+    if outcome.passed() {
+        "pass"
+    } else {
+        "fail"
+    }
+}
+
+pub fn reactions(records: &[Record]) -> Vec<ReactionRow<'_>> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Reaction {
+                rule,
+                depth,
+                success,
+                target_status,
+                error,
+                ..
+            } => Some(ReactionRow {
+                rule,
+                depth: depth.0,
+                success: *success,
+                target_status: target_status.as_deref(),
+                error: error.as_deref(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport<'a> {
+    RunReport {
+        version: JSON_VERSION,
+        scenario: &outcome.scenario,
+        seed: outcome.seed.0,
+        verdict: verdict(outcome),
+        trace_hash: outcome.trace_hash.to_string(),
+        steps: outcome.steps(),
+        virtual_time_ms: outcome.virtual_time.ms(),
+        stop: outcome.stop,
+        violations: &outcome.violations,
+        reactions: reactions(&outcome.records),
+        outcomes: &outcome.outcomes,
+        entities: &outcome.entities,
+        reproduce: reproduce_command(scenario_path, outcome.seed.0),
+    }
+}
+
+/// One JSON object on one line.
+pub fn render_json(outcome: &RunOutcome, scenario_path: &str) -> String {
+    serde_json::to_string(&run_report(outcome, scenario_path)).expect("reports serialize")
+}

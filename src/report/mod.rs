@@ -1,0 +1,7 @@
+//! Reporters: they render what a run produced (text, JSON); the engine knows nothing of them.
+
+mod json;
+mod text;
+
+pub use json::*;
+pub use text::*;

@@ -1,0 +1,808 @@
+//! Loading a scenario file: parse (serde, unknown keys rejected), then validate every
+//! reference before anything runs. Every error names the file, line and column, says what
+//! is wrong, and hints at the fix.
+
+use crate::bus::{Pattern, Subject};
+use crate::engine::reflex::{ReflexRegistry, Severity, ThenTemplate};
+use crate::engine::{
+    parse_rules_file, validate_rule_defs, ActionSpec, Condition, Effect, EntityId, EntitySpec,
+    Fields, Rule, RuleDef, RuleSet, TenantId, Value,
+};
+use crate::error::SourceError;
+use crate::scenario::{
+    Expect, Input, ReflexKind, ReflexSpec, RootEvent, Scenario, DEPTH_MAX_LIMIT, STEPS_MAX_DEFAULT,
+    UNTIL_DEFAULT_MS,
+};
+use crate::sim::{parse_duration_ms, SimTime};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFileDef {
+    scenario: MetaDef,
+    #[serde(default)]
+    tenant: Vec<TenantDef>,
+    #[serde(default)]
+    reaction: Vec<RuleDef>,
+    #[serde(default)]
+    entity: Vec<EntityDef>,
+    #[serde(default)]
+    reflex: Vec<ReflexDef>,
+    #[serde(default)]
+    event: Vec<EventDef>,
+    #[serde(default)]
+    expect: Vec<ExpectDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetaDef {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    max_depth: Option<Spanned<i64>>,
+    until: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_truncation: bool,
+    steps_max: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantDef {
+    id: Spanned<String>,
+    #[serde(default)]
+    reactions: Vec<Spanned<String>>,
+    #[serde(default)]
+    reaction: Vec<RuleDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntityDef {
+    #[serde(rename = "type")]
+    type_name: Spanned<String>,
+    states: Spanned<Vec<String>>,
+    initial: Spanned<String>,
+    #[serde(default)]
+    action: Vec<ActionDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionDef {
+    name: Spanned<String>,
+    from: Option<Spanned<Vec<String>>>,
+    to: Option<Spanned<String>>,
+    requires: Option<Spanned<String>>,
+    #[serde(default)]
+    effect: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReflexDef {
+    id: Option<Spanned<String>>,
+    builtin: Option<Spanned<String>>,
+    tenant: Option<Spanned<String>>,
+    pattern: Option<Spanned<String>>,
+    severity: Option<Spanned<Severity>>,
+    then: Option<Spanned<ThenTemplate>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventDef {
+    at: Spanned<String>,
+    tenant: Spanned<String>,
+    subject: Option<Spanned<String>>,
+    payload: Option<Spanned<Value>>,
+    dispatch: Option<Spanned<DispatchDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DispatchDef {
+    entity_type: String,
+    id: String,
+    action: String,
+    #[serde(default = "empty_object")]
+    params: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectDef {
+    tenant: Spanned<String>,
+    entity_type: Spanned<String>,
+    id: Spanned<String>,
+    status: Option<Spanned<String>>,
+    #[serde(default)]
+    fields: Fields,
+    exists: Option<bool>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Fields::new())
+}
+
+/// Reads and validates a scenario file.
+pub fn load_scenario(path: &Path) -> Result<Scenario, SourceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SourceError::file(path, format!("failed to read the scenario: {e}"))
+            .with_hint("check the path; scenarios usually live in scenarios/")
+    })?;
+    parse_scenario(&text, path)
+}
+
+/// Parses and validates scenario text; `path` names it in errors and anchors relative rule
+/// files.
+pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario, SourceError> {
+    let def: ScenarioFileDef =
+        toml::from_str(text).map_err(|e| SourceError::from_toml(path, text, &e))?;
+    Loader { path, text }.build(def)
+}
+
+struct Loader<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Loader<'_> {
+    fn err(&self, offset: usize, message: impl Into<String>) -> SourceError {
+        SourceError::at(self.path, self.text, offset, message)
+    }
+
+    fn build(&self, def: ScenarioFileDef) -> Result<Scenario, SourceError> {
+        let meta = def.scenario;
+        if meta.name.get_ref().trim().is_empty() {
+            return Err(self
+                .err(meta.name.span().start, "scenario.name is empty")
+                .with_hint("name the scenario; reports and corpus files use the name"));
+        }
+        let depth_max = match &meta.max_depth {
+            None => crate::engine::MAX_REACTION_DEPTH,
+            Some(d) => {
+                let v = *d.get_ref();
+                if !(1..=DEPTH_MAX_LIMIT as i64).contains(&v) {
+                    return Err(self
+                        .err(d.span().start, format!("max_depth = {v} is out of range"))
+                        .with_hint(format!(
+                            "use 1..={DEPTH_MAX_LIMIT}; the engine's default is 8"
+                        )));
+                }
+                v as u32
+            }
+        };
+        let until = match &meta.until {
+            None => SimTime(UNTIL_DEFAULT_MS),
+            Some(u) => SimTime(self.duration(u)?),
+        };
+        let steps_max = match &meta.steps_max {
+            None => STEPS_MAX_DEFAULT,
+            Some(s) if *s.get_ref() > 0 => *s.get_ref() as u64,
+            Some(s) => {
+                return Err(self
+                    .err(s.span().start, "steps_max must be positive")
+                    .with_hint(format!("the default is {STEPS_MAX_DEFAULT}")))
+            }
+        };
+
+        // Tenants.
+        let mut tenants: Vec<TenantId> = Vec::new();
+        for t in &def.tenant {
+            let id = t.id.get_ref();
+            if id.trim().is_empty() {
+                return Err(self.err(t.id.span().start, "tenant id is empty"));
+            }
+            if tenants.iter().any(|x| x.0 == *id) {
+                return Err(self
+                    .err(
+                        t.id.span().start,
+                        format!("tenant {id:?} is declared twice"),
+                    )
+                    .with_hint("merge the two [[tenant]] entries"));
+            }
+            tenants.push(TenantId::new(id.clone()));
+        }
+
+        let entities = self.entities(&def.entity)?;
+
+        // Rules: per tenant, its files, its inline rules, then the top-level rules.
+        let top_level = self.inline_rules(def.reaction)?;
+        let mut rules: BTreeMap<TenantId, Vec<Arc<Rule>>> = BTreeMap::new();
+        for t in def.tenant {
+            let tenant = TenantId::new(t.id.get_ref().clone());
+            let mut list: Vec<(Arc<Rule>, PathBuf, usize)> = Vec::new();
+            for file in &t.reactions {
+                let rel = Path::new(file.get_ref());
+                let full = self.path.parent().unwrap_or(Path::new(".")).join(rel);
+                let rule_text = std::fs::read_to_string(&full).map_err(|e| {
+                    self.err(
+                        file.span().start,
+                        format!("failed to read rule file {}: {e}", full.display()),
+                    )
+                    .with_hint("rule file paths are relative to the scenario file")
+                })?;
+                for rule in parse_rules_file(&rule_text, &full)? {
+                    let offset = name_offset(&rule_text, &rule.name);
+                    self.check_rule(&rule, &entities, &full, &rule_text, offset)?;
+                    list.push((Arc::new(rule), full.clone(), offset));
+                }
+            }
+            for (rule, offset) in self.inline_rules(t.reaction)? {
+                self.check_rule(&rule, &entities, self.path, self.text, offset)?;
+                list.push((Arc::new(rule), self.path.to_path_buf(), offset));
+            }
+            for (rule, offset) in &top_level {
+                self.check_rule(rule, &entities, self.path, self.text, *offset)?;
+                list.push((Arc::new(rule.clone()), self.path.to_path_buf(), *offset));
+            }
+            let mut set = RuleSet::default();
+            let mut names = BTreeSet::new();
+            for (rule, file, offset) in &list {
+                let file_text;
+                let text = if file == self.path {
+                    self.text
+                } else {
+                    file_text = std::fs::read_to_string(file).unwrap_or_default();
+                    &file_text
+                };
+                if !names.insert(rule.name.clone()) {
+                    return Err(SourceError::at(
+                        file,
+                        text,
+                        *offset,
+                        format!(
+                            "rule {:?} is registered twice for tenant {tenant}",
+                            rule.name
+                        ),
+                    )
+                    .with_hint("rule names identify reactions in traces and reports: rename one"));
+                }
+                set.add(rule.clone()).map_err(|e| {
+                    SourceError::at(file, text, *offset, format!("tenant {tenant}: {e}"))
+                })?;
+            }
+            rules.insert(tenant, list.into_iter().map(|(r, _, _)| r).collect());
+        }
+        if tenants.is_empty() && !top_level.is_empty() {
+            return Err(self
+                .err(
+                    name_offset(self.text, &top_level[0].0.name),
+                    "rules are declared but no [[tenant]] is",
+                )
+                .with_hint(
+                    "add a [[tenant]] with an id; top-level rules are registered for every tenant",
+                ));
+        }
+
+        let reflexes = self.reflexes(def.reflex, &tenants, &entities)?;
+        let events = self.events(def.event, &tenants, &entities)?;
+        let expects = self.expects(def.expect, &tenants, &entities)?;
+
+        Ok(Scenario {
+            name: meta.name.into_inner(),
+            description: meta.description,
+            path: self.path.to_path_buf(),
+            depth_max,
+            until,
+            allow_truncation: meta.allow_truncation,
+            steps_max,
+            tenants,
+            rules,
+            entities,
+            reflexes,
+            events,
+            expects,
+        })
+    }
+
+    fn duration(&self, s: &Spanned<String>) -> Result<u64, SourceError> {
+        parse_duration_ms(s.get_ref()).map_err(|e| self.err(s.span().start, e))
+    }
+
+    fn tenant(&self, s: &Spanned<String>, tenants: &[TenantId]) -> Result<TenantId, SourceError> {
+        if tenants.iter().any(|t| t.0 == *s.get_ref()) {
+            Ok(TenantId::new(s.get_ref().clone()))
+        } else {
+            Err(self
+                .err(
+                    s.span().start,
+                    format!("tenant {:?} is not declared", s.get_ref()),
+                )
+                .with_hint(format!(
+                    "declare it with [[tenant]] id = {:?}{}",
+                    s.get_ref(),
+                    known("declared tenants", tenants.iter().map(|t| t.as_str()))
+                )))
+        }
+    }
+
+    fn inline_rules(&self, defs: Vec<RuleDef>) -> Result<Vec<(Rule, usize)>, SourceError> {
+        let offsets: Vec<usize> = defs.iter().map(|d| d.name.span().start).collect();
+        let rules = validate_rule_defs(defs, self.path, self.text)?;
+        Ok(rules.into_iter().zip(offsets).collect())
+    }
+
+    /// A rule must name declared entity types, actions and states: a typo would otherwise
+    /// make it a rule that never fires.
+    fn check_rule(
+        &self,
+        rule: &Rule,
+        entities: &BTreeMap<String, EntitySpec>,
+        file: &Path,
+        text: &str,
+        offset: usize,
+    ) -> Result<(), SourceError> {
+        let at = |msg: String, hint: String| {
+            SourceError::at(file, text, offset, format!("rule {:?}: {msg}", rule.name))
+                .with_hint(hint)
+        };
+        let source = entities.get(&rule.when.entity_type).ok_or_else(|| {
+            at(
+                format!(
+                    "when.entity_type {:?} is not a declared entity type",
+                    rule.when.entity_type
+                ),
+                format!(
+                    "declare it with [[entity]]{}",
+                    known("declared types", entities.keys().map(String::as_str))
+                ),
+            )
+        })?;
+        if let Some(action) = &rule.when.action {
+            if !source.actions.contains_key(action) {
+                return Err(at(
+                    format!(
+                        "when.action {action:?} is not an action of {}",
+                        source.type_name
+                    ),
+                    known_or("actions", source.actions.keys().map(String::as_str)),
+                ));
+            }
+        }
+        if let Some(state) = &rule.when.to_state {
+            if !source.states.contains(state) {
+                return Err(at(
+                    format!(
+                        "when.to_state {state:?} is not a state of {}",
+                        source.type_name
+                    ),
+                    known_or("states", source.states.iter().map(String::as_str)),
+                ));
+            }
+        }
+        let target = entities.get(&rule.then.entity_type).ok_or_else(|| {
+            at(
+                format!(
+                    "then.entity_type {:?} is not a declared entity type",
+                    rule.then.entity_type
+                ),
+                format!(
+                    "declare it with [[entity]]{}",
+                    known("declared types", entities.keys().map(String::as_str))
+                ),
+            )
+        })?;
+        if !target.actions.contains_key(&rule.then.action) {
+            return Err(at(
+                format!(
+                    "then.action {:?} is not an action of {}",
+                    rule.then.action, target.type_name
+                ),
+                known_or("actions", target.actions.keys().map(String::as_str)),
+            ));
+        }
+        Ok(())
+    }
+
+    fn entities(&self, defs: &[EntityDef]) -> Result<BTreeMap<String, EntitySpec>, SourceError> {
+        let mut out = BTreeMap::new();
+        for e in defs {
+            let name = e.type_name.get_ref().clone();
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return Err(self
+                    .err(e.type_name.span().start, format!("entity type {name:?} is not a plain name"))
+                    .with_hint("use letters, digits and '_' (it becomes a token of entity.<Type>.<Action>.<id>)"));
+            }
+            if out.contains_key(&name) {
+                return Err(self.err(
+                    e.type_name.span().start,
+                    format!("entity type {name} is declared twice"),
+                ));
+            }
+            let states = e.states.get_ref().clone();
+            if states.is_empty() {
+                return Err(self
+                    .err(
+                        e.states.span().start,
+                        format!("entity type {name} has no states"),
+                    )
+                    .with_hint("list its states, e.g. states = [\"Draft\", \"Done\"]"));
+            }
+            let mut seen = BTreeSet::new();
+            for s in &states {
+                if !seen.insert(s) {
+                    return Err(self.err(
+                        e.states.span().start,
+                        format!("state {s:?} is listed twice in {name}"),
+                    ));
+                }
+            }
+            if !states.contains(e.initial.get_ref()) {
+                return Err(self
+                    .err(
+                        e.initial.span().start,
+                        format!(
+                            "initial state {:?} is not a state of {name}",
+                            e.initial.get_ref()
+                        ),
+                    )
+                    .with_hint(known_or("states", states.iter().map(String::as_str))));
+            }
+            let mut actions = BTreeMap::new();
+            for a in &e.action {
+                let aname = a.name.get_ref().clone();
+                if aname.is_empty() || !aname.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    return Err(self
+                        .err(
+                            a.name.span().start,
+                            format!("action name {aname:?} is not a plain name"),
+                        )
+                        .with_hint("use letters, digits and '_'"));
+                }
+                if actions.contains_key(&aname) {
+                    return Err(self.err(
+                        a.name.span().start,
+                        format!("action {aname} of {name} is declared twice"),
+                    ));
+                }
+                let state_check = |s: &str, offset: usize, key: &str| {
+                    if states.iter().any(|x| x == s) {
+                        Ok(())
+                    } else {
+                        Err(self
+                            .err(
+                                offset,
+                                format!(
+                                    "{name}.{aname}: {key} state {s:?} is not a state of {name}"
+                                ),
+                            )
+                            .with_hint(known_or("states", states.iter().map(String::as_str))))
+                    }
+                };
+                if let Some(from) = &a.from {
+                    for s in from.get_ref() {
+                        state_check(s, from.span().start, "from")?;
+                    }
+                }
+                if let Some(to) = &a.to {
+                    state_check(to.get_ref(), to.span().start, "to")?;
+                }
+                let requires = match &a.requires {
+                    None => None,
+                    Some(r) => Some(
+                        Condition::parse(r.get_ref()).map_err(|m| self.err(r.span().start, m))?,
+                    ),
+                };
+                let mut effects = Vec::new();
+                for eff in &a.effect {
+                    effects.push(
+                        Effect::parse(eff.get_ref()).map_err(|m| self.err(eff.span().start, m))?,
+                    );
+                }
+                actions.insert(
+                    aname.clone(),
+                    ActionSpec {
+                        name: aname,
+                        from: a.from.as_ref().map(|f| f.get_ref().clone()),
+                        to: a.to.as_ref().map(|t| t.get_ref().clone()),
+                        requires,
+                        effects,
+                    },
+                );
+            }
+            out.insert(
+                name.clone(),
+                EntitySpec {
+                    type_name: name,
+                    states,
+                    initial: e.initial.get_ref().clone(),
+                    actions,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn check_action(
+        &self,
+        entities: &BTreeMap<String, EntitySpec>,
+        entity_type: &str,
+        action: &str,
+        offset: usize,
+        place: &str,
+    ) -> Result<(), SourceError> {
+        let spec = entities.get(entity_type).ok_or_else(|| {
+            self.err(
+                offset,
+                format!("{place}: entity type {entity_type:?} is not declared"),
+            )
+            .with_hint(format!(
+                "declare it with [[entity]]{}",
+                known("declared types", entities.keys().map(String::as_str))
+            ))
+        })?;
+        if !spec.actions.contains_key(action) {
+            return Err(self
+                .err(
+                    offset,
+                    format!("{place}: {action:?} is not an action of {entity_type}"),
+                )
+                .with_hint(known_or("actions", spec.actions.keys().map(String::as_str))));
+        }
+        Ok(())
+    }
+
+    fn reflexes(
+        &self,
+        defs: Vec<ReflexDef>,
+        tenants: &[TenantId],
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<ReflexSpec>, SourceError> {
+        let mut out = Vec::new();
+        // One registry per tenant, as the simulator builds them, so that id clashes are
+        // found here, with a place, instead of at run time.
+        let mut registries: BTreeMap<TenantId, ReflexRegistry> = tenants
+            .iter()
+            .map(|t| (t.clone(), ReflexRegistry::default()))
+            .collect();
+        for r in defs {
+            let anchor =
+                r.id.as_ref()
+                    .map(|s| s.span().start)
+                    .or(r.builtin.as_ref().map(|s| s.span().start))
+                    .or(r.pattern.as_ref().map(|s| s.span().start))
+                    .unwrap_or(0);
+            let tenant = match &r.tenant {
+                Some(t) => Some(self.tenant(t, tenants)?),
+                None => None,
+            };
+            let (id, kind) = if let Some(b) = &r.builtin {
+                if r.pattern.is_some() || r.severity.is_some() || r.then.is_some() {
+                    return Err(self
+                        .err(b.span().start, format!("builtin reflex {:?} takes only `id` and `tenant`", b.get_ref()))
+                        .with_hint("remove pattern/severity/then, or drop `builtin` to write a declarative reflex"));
+                }
+                let kind = match b.get_ref().as_str() {
+                    "link_down" => ReflexKind::LinkDown,
+                    "bgp_drop" => ReflexKind::BgpDrop,
+                    "security_alert" => ReflexKind::SecurityAlert,
+                    other => {
+                        return Err(self
+                            .err(b.span().start, format!("unknown builtin reflex {other:?}"))
+                            .with_hint("use one of: link_down, bgp_drop, security_alert"))
+                    }
+                };
+                let id = match &r.id {
+                    Some(id) if id.get_ref() != b.get_ref() => {
+                        return Err(self
+                            .err(
+                                id.span().start,
+                                format!(
+                                    "builtin reflex {} has the fixed id {:?}",
+                                    b.get_ref(),
+                                    b.get_ref()
+                                ),
+                            )
+                            .with_hint("remove `id` (first-party handlers keep their own ids)"))
+                    }
+                    _ => b.get_ref().clone(),
+                };
+                (id, kind)
+            } else {
+                let id = r.id.as_ref().ok_or_else(|| {
+                    self.err(anchor, "a declarative [[reflex]] needs an `id`")
+                        .with_hint("add id = \"...\", or use builtin = \"link_down\" | \"bgp_drop\" | \"security_alert\"")
+                })?;
+                let pattern = r.pattern.as_ref().ok_or_else(|| {
+                    self.err(
+                        id.span().start,
+                        format!("reflex {:?} needs a `pattern`", id.get_ref()),
+                    )
+                    .with_hint("e.g. pattern = \"sensory.link_down.>\"")
+                })?;
+                let pattern = Pattern::new(pattern.get_ref().clone()).map_err(|m| {
+                    self.err(
+                        pattern.span().start,
+                        format!("reflex {:?}: invalid pattern: {m}", id.get_ref()),
+                    )
+                    .with_hint("`*` matches one token, `>` one or more and only last")
+                })?;
+                let then = match &r.then {
+                    None => None,
+                    Some(t) => {
+                        t.get_ref().validate().map_err(|m| {
+                            self.err(t.span().start, format!("reflex {:?}: {m}", id.get_ref()))
+                                .with_hint("placeholders: {payload.a.b}, {subject}, {token.N}, {tenant}, {event_id}")
+                        })?;
+                        let then = t.get_ref();
+                        self.check_action(
+                            entities,
+                            &then.entity_type,
+                            &then.action,
+                            t.span().start,
+                            &format!("reflex {:?} then", id.get_ref()),
+                        )?;
+                        Some(then.clone())
+                    }
+                };
+                let severity = r
+                    .severity
+                    .as_ref()
+                    .map(|s| *s.get_ref())
+                    .unwrap_or(Severity::Info);
+                (
+                    id.get_ref().clone(),
+                    ReflexKind::Declarative {
+                        pattern,
+                        severity,
+                        then,
+                    },
+                )
+            };
+            let spec = ReflexSpec { id, tenant, kind };
+            for (t, registry) in registries.iter_mut() {
+                if spec.serves(t) {
+                    registry.register(spec.instantiate()).map_err(|e| {
+                        self.err(anchor, format!("{e} (in tenant {t})"))
+                            .with_hint("give each reflex its own id")
+                    })?;
+                }
+            }
+            out.push(spec);
+        }
+        Ok(out)
+    }
+
+    fn events(
+        &self,
+        defs: Vec<EventDef>,
+        tenants: &[TenantId],
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<RootEvent>, SourceError> {
+        let mut out = Vec::new();
+        for (i, e) in defs.into_iter().enumerate() {
+            let at = SimTime(self.duration(&e.at)?);
+            let tenant = self.tenant(&e.tenant, tenants)?;
+            let input = match (e.subject, e.dispatch) {
+                (Some(subject), None) => {
+                    let s = Subject::new(subject.get_ref().clone()).map_err(|m| {
+                        self.err(subject.span().start, format!("event #{}: invalid subject: {m}", i + 1))
+                            .with_hint("subjects are dot-separated tokens, e.g. sensory.link_down.snmp_trap.r1|Gi0/1")
+                    })?;
+                    Input::Publish {
+                        subject: s,
+                        payload: e.payload.map(Spanned::into_inner).unwrap_or_else(empty_object),
+                    }
+                }
+                (None, Some(d)) => {
+                    if let Some(p) = &e.payload {
+                        return Err(self
+                            .err(p.span().start, format!("event #{}: `payload` goes with `subject`, not `dispatch`", i + 1))
+                            .with_hint("put the action's input in dispatch.params"));
+                    }
+                    let offset = d.span().start;
+                    let d = d.into_inner();
+                    self.check_action(entities, &d.entity_type, &d.action, offset, &format!("event #{}", i + 1))?;
+                    if d.id.is_empty() {
+                        return Err(self.err(offset, format!("event #{}: dispatch.id is empty", i + 1)));
+                    }
+                    Input::Dispatch {
+                        entity_type: d.entity_type,
+                        id: EntityId(d.id),
+                        action: d.action,
+                        params: d.params,
+                    }
+                }
+                (Some(s), Some(_)) => {
+                    return Err(self
+                        .err(s.span().start, format!("event #{} has both `subject` and `dispatch`", i + 1))
+                        .with_hint("an event is either a bus publication or an entity action: split it in two"))
+                }
+                (None, None) => {
+                    return Err(self
+                        .err(e.at.span().start, format!("event #{} has neither `subject` nor `dispatch`", i + 1))
+                        .with_hint("add subject = \"...\" (with payload) or dispatch = { entity_type, id, action }"))
+                }
+            };
+            out.push(RootEvent { at, tenant, input });
+        }
+        Ok(out)
+    }
+
+    fn expects(
+        &self,
+        defs: Vec<ExpectDef>,
+        tenants: &[TenantId],
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<Expect>, SourceError> {
+        let mut out = Vec::new();
+        for x in defs {
+            let tenant = self.tenant(&x.tenant, tenants)?;
+            let ty = x.entity_type.get_ref();
+            let spec = entities.get(ty).ok_or_else(|| {
+                self.err(
+                    x.entity_type.span().start,
+                    format!("expect: entity type {ty:?} is not declared"),
+                )
+                .with_hint(known_or(
+                    "declared types",
+                    entities.keys().map(String::as_str),
+                ))
+            })?;
+            if let Some(s) = &x.status {
+                if !spec.states.contains(s.get_ref()) {
+                    return Err(self
+                        .err(
+                            s.span().start,
+                            format!("expect: {:?} is not a state of {ty}", s.get_ref()),
+                        )
+                        .with_hint(known_or("states", spec.states.iter().map(String::as_str))));
+                }
+            }
+            let exists = x.exists.unwrap_or(true);
+            if !exists && (x.status.is_some() || !x.fields.is_empty()) {
+                return Err(self
+                    .err(
+                        x.id.span().start,
+                        "expect: `exists = false` cannot also check status or fields",
+                    )
+                    .with_hint("remove status/fields, or drop exists = false"));
+            }
+            out.push(Expect {
+                tenant,
+                entity_type: ty.clone(),
+                id: EntityId(x.id.get_ref().clone()),
+                status: x.status.map(Spanned::into_inner),
+                fields: x.fields,
+                exists,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Where `name = "<rule>"` is written, for pointing at a rule we only have by name.
+fn name_offset(text: &str, rule: &str) -> usize {
+    for quote in ['"', '\''] {
+        let needle = format!("{quote}{rule}{quote}");
+        if let Some(i) = text.find(&needle) {
+            return i;
+        }
+    }
+    0
+}
+
+fn known<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = items.collect();
+    if list.is_empty() {
+        String::new()
+    } else {
+        format!(" ({what}: {})", list.join(", "))
+    }
+}
+
+fn known_or<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = items.collect();
+    if list.is_empty() {
+        format!("there are no {what}")
+    } else {
+        format!("use one of the {what}: {}", list.join(", "))
+    }
+}

@@ -1,0 +1,121 @@
+//! A validated scenario: everything a run needs, with nothing left to check.
+
+use crate::bus::{Pattern, Subject};
+use crate::engine::reflex::{
+    BgpDropHandler, DeclarativeReflex, LinkDownHandler, ReflexHandler, SecurityAlertHandler,
+    Severity, ThenTemplate,
+};
+use crate::engine::{EntityId, EntitySpec, Fields, Rule, TenantId, Value};
+use crate::sim::SimTime;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Default virtual-time budget: one hour.
+pub const UNTIL_DEFAULT_MS: u64 = 3_600_000;
+/// Default budget of scheduler steps per run.
+pub const STEPS_MAX_DEFAULT: u64 = 1_000_000;
+/// The largest `max_depth` a scenario may ask for (each level is a stack frame of the
+/// inline cascade).
+pub const DEPTH_MAX_LIMIT: u32 = 64;
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file it was loaded from, as given (used in the reproduce command).
+    pub path: PathBuf,
+    pub depth_max: u32,
+    pub until: SimTime,
+    pub allow_truncation: bool,
+    pub steps_max: u64,
+    pub tenants: Vec<TenantId>,
+    /// Each tenant's rules in registration order: its rule files, its inline rules, then
+    /// the top-level rules.
+    pub rules: BTreeMap<TenantId, Vec<Arc<Rule>>>,
+    pub entities: BTreeMap<String, EntitySpec>,
+    pub reflexes: Vec<ReflexSpec>,
+    pub events: Vec<RootEvent>,
+    pub expects: Vec<Expect>,
+}
+
+/// A `[[reflex]]` entry.
+#[derive(Debug, Clone)]
+pub struct ReflexSpec {
+    pub id: String,
+    /// `None`: every tenant, each with its own copy (and its own dedup memory).
+    pub tenant: Option<TenantId>,
+    pub kind: ReflexKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ReflexKind {
+    LinkDown,
+    BgpDrop,
+    SecurityAlert,
+    Declarative {
+        pattern: Pattern,
+        severity: Severity,
+        then: Option<ThenTemplate>,
+    },
+}
+
+impl ReflexSpec {
+    /// A fresh handler (empty dedup memory).
+    pub fn instantiate(&self) -> Box<dyn ReflexHandler> {
+        match &self.kind {
+            ReflexKind::LinkDown => Box::new(LinkDownHandler::new()),
+            ReflexKind::BgpDrop => Box::new(BgpDropHandler::new()),
+            ReflexKind::SecurityAlert => Box::new(SecurityAlertHandler::new()),
+            ReflexKind::Declarative {
+                pattern,
+                severity,
+                then,
+            } => Box::new(DeclarativeReflex::new(
+                self.id.clone(),
+                pattern.clone(),
+                *severity,
+                then.clone(),
+            )),
+        }
+    }
+
+    /// Whether this reflex runs in `tenant`.
+    pub fn serves(&self, tenant: &TenantId) -> bool {
+        self.tenant.as_ref().is_none_or(|t| t == tenant)
+    }
+}
+
+/// A root input: a bus publication or an entity action, at a virtual time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootEvent {
+    pub at: SimTime,
+    pub tenant: TenantId,
+    pub input: Input,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Publish {
+        subject: Subject,
+        payload: Value,
+    },
+    Dispatch {
+        entity_type: String,
+        id: EntityId,
+        action: String,
+        params: Value,
+    },
+}
+
+/// An `[[expect]]` entry, checked at quiescence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub tenant: TenantId,
+    pub entity_type: String,
+    pub id: EntityId,
+    pub status: Option<String>,
+    pub fields: Fields,
+    /// `false`: the entity must never have been created.
+    pub exists: bool,
+}

@@ -1,0 +1,9 @@
+//! The trace: one record per step, a canonical encoding (JSON lines) and its hash.
+
+mod file;
+mod record;
+mod sink;
+
+pub use file::*;
+pub use record::*;
+pub use sink::*;
