@@ -1,0 +1,65 @@
+//! Every shipped scenario: it loads, passes, is deterministic, and its text output is pinned.
+
+use ripple::report::render_text;
+use ripple::scenario::load_scenario;
+use ripple::sim::{run_scenario, RunOptions, Seed};
+use std::path::{Path, PathBuf};
+
+fn shipped() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "expected the shipped scenarios in {}", dir.display());
+    out
+}
+
+fn relative(p: &Path) -> String {
+    format!("scenarios/{}", p.file_name().unwrap().to_string_lossy())
+}
+
+#[test]
+fn same_seed_twice_gives_the_same_trace_hash_for_every_shipped_scenario() {
+    for path in shipped() {
+        let s = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        for seed in 0..10 {
+            let a = run_scenario(&s, Seed(seed), RunOptions { keep_trace: true });
+            let b = run_scenario(&s, Seed(seed), RunOptions { keep_trace: true });
+            assert_eq!(a.trace_hash, b.trace_hash, "{} seed {seed}", path.display());
+            assert_eq!(a.trace_text, b.trace_text, "{} seed {seed}", path.display());
+        }
+    }
+}
+
+#[test]
+fn trace_hash_is_the_hash_of_the_canonical_trace_text() {
+    let s = load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/netops.toml")).unwrap();
+    let o = run_scenario(&s, Seed(3), RunOptions { keep_trace: true });
+    let text = o.trace_text.as_ref().unwrap();
+    assert_eq!(xxhash_rust::xxh3::xxh3_128(text), o.trace_hash.0);
+    assert_eq!(text.iter().filter(|b| **b == b'\n').count() as u64, o.steps());
+}
+
+#[test]
+fn every_shipped_scenario_passes_on_its_first_seeds() {
+    for path in shipped() {
+        let s = load_scenario(&path).unwrap();
+        for seed in 0..20 {
+            let o = run_scenario(&s, Seed(seed), RunOptions::default());
+            assert!(o.passed(), "{} seed {seed}: {:?}", path.display(), o.violations);
+        }
+    }
+}
+
+#[test]
+fn text_output_of_shipped_scenarios_is_pinned() {
+    for path in shipped() {
+        let s = load_scenario(&path).unwrap();
+        let o = run_scenario(&s, Seed(42), RunOptions::default());
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_snapshot!(name, render_text(&o, &relative(&path)));
+    }
+}
