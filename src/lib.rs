@@ -4,9 +4,11 @@
 //! time with deterministic ids; invariant checkers watch every step; the same seed always
 //! gives the same trace, byte for byte.
 
+pub mod bench;
 pub mod bus;
 pub mod check;
 pub mod cli;
+pub mod corpus;
 pub mod engine;
 pub mod error;
 pub mod fs;

@@ -16,7 +16,12 @@ fn reactions(o: &RunOutcome) -> Vec<(String, u32, bool)> {
     o.records
         .iter()
         .filter_map(|r| match r {
-            Record::Reaction { rule, depth, success, .. } => Some((rule.clone(), depth.0, *success)),
+            Record::Reaction {
+                rule,
+                depth,
+                success,
+                ..
+            } => Some((rule.clone(), depth.0, *success)),
             _ => None,
         })
         .collect()
@@ -51,8 +56,16 @@ fn entities(types: &[&str]) -> String {
     s
 }
 
-fn rule(name: &str, when_type: &str, when_action: Option<&str>, then_type: &str, then_action: &str) -> String {
-    let action = when_action.map(|a| format!("action = \"{a}\"\n")).unwrap_or_default();
+fn rule(
+    name: &str,
+    when_type: &str,
+    when_action: Option<&str>,
+    then_type: &str,
+    then_action: &str,
+) -> String {
+    let action = when_action
+        .map(|a| format!("action = \"{a}\"\n"))
+        .unwrap_or_default();
     format!(
         "[[reaction]]\nname = \"{name}\"\n[reaction.when]\nentity_type = \"{when_type}\"\n{action}\
          [reaction.then]\nentity_type = \"{then_type}\"\naction = \"{then_action}\"\n\
@@ -81,7 +94,10 @@ fn exact_action_rules_fire_before_wildcards_depth_first_pre_order() {
     );
     let o = run(&text, 0);
     let order: Vec<String> = reactions(&o).into_iter().map(|(r, _, _)| r).collect();
-    assert_eq!(order, ["exact1", "c_child", "exact2", "d_child", "wild", "b_child"]);
+    assert_eq!(
+        order,
+        ["exact1", "c_child", "exact2", "d_child", "wild", "b_child"]
+    );
     assert!(o.passed(), "{:?}", o.violations);
 }
 
@@ -97,7 +113,11 @@ fn reactions_of_a_root_action_have_depth_zero_and_count_up() {
     let o = run(&text, 0);
     assert_eq!(
         reactions(&o),
-        [("ab".to_string(), 0, true), ("bc".to_string(), 1, true), ("cd".to_string(), 2, true)]
+        [
+            ("ab".to_string(), 0, true),
+            ("bc".to_string(), 1, true),
+            ("cd".to_string(), 2, true)
+        ]
     );
     let dispatch_depths: Vec<u32> = o
         .records
@@ -107,7 +127,11 @@ fn reactions_of_a_root_action_have_depth_zero_and_count_up() {
             _ => None,
         })
         .collect();
-    assert_eq!(dispatch_depths, [0, 1, 2, 3], "a reaction at depth d dispatches at hop d + 1");
+    assert_eq!(
+        dispatch_depths,
+        [0, 1, 2, 3],
+        "a reaction at depth d dispatches at hop d + 1"
+    );
 }
 
 fn self_loop(max_depth: u32, allow: bool) -> String {
@@ -133,13 +157,21 @@ fn a_rule_about_to_fire_at_max_depth_is_dropped_and_nothing_goes_past() {
         })
         .collect();
     assert_eq!(limits, [3]);
-    assert!(o.records.iter().all(|r| !matches!(r, Record::Dispatch { depth, .. } if depth.0 > 3)));
+    assert!(o
+        .records
+        .iter()
+        .all(|r| !matches!(r, Record::Dispatch { depth, .. } if depth.0 > 3)));
     assert!(o.passed(), "allow_truncation = true: {:?}", o.violations);
 }
 
 #[test]
 fn the_default_depth_bound_is_eight() {
-    let text = format!("{HEADER}{}{}{}", entities(&["A"]), rule("again", "A", Some("Poke"), "A", "Poke"), root("A", "1", "Poke"));
+    let text = format!(
+        "{HEADER}{}{}{}",
+        entities(&["A"]),
+        rule("again", "A", Some("Poke"), "A", "Poke"),
+        root("A", "1", "Poke")
+    );
     let o = run(&text, 0);
     let max = reactions(&o).into_iter().map(|(_, d, _)| d).max();
     assert_eq!(max, Some(7));
@@ -164,11 +196,29 @@ fn a_failing_target_stops_only_its_branch() {
         root("A", "1", "Go"),
     );
     let o = run(&text, 0);
-    assert_eq!(reactions(&o), [("fails".to_string(), 0, false), ("sibling".to_string(), 0, true)]);
-    assert_eq!(status(&o, "t", "A", "1").as_deref(), Some("Done"), "the source is not rolled back");
-    assert_eq!(status(&o, "t", "B", "1"), None, "a failed first action creates nothing");
+    assert_eq!(
+        reactions(&o),
+        [
+            ("fails".to_string(), 0, false),
+            ("sibling".to_string(), 0, true)
+        ]
+    );
+    assert_eq!(
+        status(&o, "t", "A", "1").as_deref(),
+        Some("Done"),
+        "the source is not rolled back"
+    );
+    assert_eq!(
+        status(&o, "t", "B", "1"),
+        None,
+        "a failed first action creates nothing"
+    );
     assert_eq!(status(&o, "t", "C", "1").as_deref(), Some("Done"));
-    assert_eq!(status(&o, "t", "D", "1"), None, "the failed branch's subtree never runs");
+    assert_eq!(
+        status(&o, "t", "D", "1"),
+        None,
+        "the failed branch's subtree never runs"
+    );
 }
 
 #[test]
@@ -182,7 +232,10 @@ fn a_guard_that_fails_records_a_skip_and_no_reaction_result() {
     );
     let o = run(&text, 0);
     assert!(reactions(&o).is_empty());
-    assert!(o.records.iter().any(|r| matches!(r, Record::GuardSkip { rule, .. } if rule == "guarded")));
+    assert!(o
+        .records
+        .iter()
+        .any(|r| matches!(r, Record::GuardSkip { rule, .. } if rule == "guarded")));
 }
 
 #[test]
@@ -195,14 +248,26 @@ fn field_resolver_on_a_non_string_records_a_failed_reaction() {
     );
     let o = run(&text, 0);
     let failed = o.records.iter().find_map(|r| match r {
-        Record::Reaction { rule, success: false, error, target_id: None, .. } if rule == "by_field" => error.clone(),
+        Record::Reaction {
+            rule,
+            success: false,
+            error,
+            target_id: None,
+            ..
+        } if rule == "by_field" => error.clone(),
         _ => None,
     });
-    assert!(failed.expect("a recorded failure").contains("could not resolve target"));
+    assert!(failed
+        .expect("a recorded failure")
+        .contains("could not resolve target"));
 }
 
 fn created_ids(o: &RunOutcome, ty: &str) -> Vec<String> {
-    o.entities.iter().filter(|e| e.entity_type == ty).map(|e| e.id.0.clone()).collect()
+    o.entities
+        .iter()
+        .filter(|e| e.entity_type == ty)
+        .map(|e| e.id.0.clone())
+        .collect()
 }
 
 #[test]
@@ -213,33 +278,64 @@ fn create_consumes_an_id_only_when_the_guard_passed() {
              [reaction.then]\nentity_type = \"B\"\naction = \"Go\"\n[reaction.resolve_target]\ntype = \"create\"\n"
         )
     };
-    let skipped = create("skipped", "[reaction.when.guard]\ntype = \"bool_true\"\nfield = \"nope\"\n");
+    let skipped = create(
+        "skipped",
+        "[reaction.when.guard]\ntype = \"bool_true\"\nfield = \"nope\"\n",
+    );
     let fired = create("fired", "");
-    let with_skip = format!("{HEADER}{}{skipped}{fired}{}", entities(&["A", "B"]), root("A", "1", "Go"));
-    let without = format!("{HEADER}{}{fired}{}", entities(&["A", "B"]), root("A", "1", "Go"));
+    let with_skip = format!(
+        "{HEADER}{}{skipped}{fired}{}",
+        entities(&["A", "B"]),
+        root("A", "1", "Go")
+    );
+    let without = format!(
+        "{HEADER}{}{fired}{}",
+        entities(&["A", "B"]),
+        root("A", "1", "Go")
+    );
     let a = run(&with_skip, 11);
     let b = run(&without, 11);
     assert_eq!(created_ids(&a, "B").len(), 1);
-    assert_eq!(created_ids(&a, "B"), created_ids(&b, "B"), "the skipped rule minted nothing");
+    assert_eq!(
+        created_ids(&a, "B"),
+        created_ids(&b, "B"),
+        "the skipped rule minted nothing"
+    );
     // And `create` mints a fresh id per dispatch.
-    let twice = format!("{HEADER}{}{fired}{}{}", entities(&["A", "B"]), root("A", "1", "Go"), root("A", "2", "Go"));
+    let twice = format!(
+        "{HEADER}{}{fired}{}{}",
+        entities(&["A", "B"]),
+        root("A", "1", "Go"),
+        root("A", "2", "Go")
+    );
     assert_eq!(created_ids(&run(&twice, 11), "B").len(), 2);
 }
 
 #[test]
 fn rules_targets_and_lookups_stay_in_their_tenant() {
-    let scenario = ripple::scenario::load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two_tenants.toml")).unwrap();
+    let scenario = ripple::scenario::load_scenario(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two_tenants.toml"),
+    )
+    .unwrap();
     let o = run_scenario(&scenario, Seed(0), RunOptions::default());
     assert!(o.passed(), "{:?}", o.violations);
     // The acme-only rule never ran for globex.
     assert!(!o.records.iter().any(|r| matches!(r, Record::Reaction { tenant, rule, .. } if tenant.as_str() == "globex" && rule == "acme_vip_discount")));
     // globex's lookup of Payment o1 did not see acme's Authorized payment.
     assert!(o.records.iter().any(|r| matches!(r, Record::GuardSkip { tenant, rule, .. } if tenant.as_str() == "globex" && rule == "paid_order_ships")));
-    assert_eq!(status(&o, "acme", "Order", "o1").as_deref(), Some("Shipped"));
+    assert_eq!(
+        status(&o, "acme", "Order", "o1").as_deref(),
+        Some("Shipped")
+    );
     assert_eq!(status(&o, "globex", "Order", "o1").as_deref(), Some("Open"));
     // Every dispatch stayed in the tenant of its cause.
     for r in &o.records {
-        if let Record::Dispatch { tenant, source_tenant, .. } = r {
+        if let Record::Dispatch {
+            tenant,
+            source_tenant,
+            ..
+        } = r
+        {
             assert_eq!(tenant, source_tenant);
         }
     }
@@ -257,23 +353,37 @@ fn committed_actions_are_published_on_the_bus() {
             _ => None,
         })
         .collect();
-    assert_eq!(subjects, ["entity.A.Go.r1_x_y"], "ids are sanitized into one token");
+    assert_eq!(
+        subjects,
+        ["entity.A.Go.r1_x_y"],
+        "ids are sanitized into one token"
+    );
 }
 
 #[test]
 fn a_reflex_in_a_cycle_is_bounded_like_a_reaction() {
-    let scenario = ripple::scenario::load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cycle.toml")).unwrap();
+    let scenario = ripple::scenario::load_scenario(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cycle.toml"),
+    )
+    .unwrap();
     let o = run_scenario(&scenario, Seed(0), RunOptions::default());
     let reflex_dispatch_depths: Vec<u32> = o
         .records
         .iter()
         .filter_map(|r| match r {
-            Record::Dispatch { depth, origin: Origin::Reflex { .. }, .. } => Some(depth.0),
+            Record::Dispatch {
+                depth,
+                origin: Origin::Reflex { .. },
+                ..
+            } => Some(depth.0),
             _ => None,
         })
         .collect();
     assert_eq!(reflex_dispatch_depths, [2, 4, 6, 8]);
-    assert!(o.records.iter().all(|r| !matches!(r, Record::Dispatch { depth, .. } if depth.0 > 8)));
+    assert!(o
+        .records
+        .iter()
+        .all(|r| !matches!(r, Record::Dispatch { depth, .. } if depth.0 > 8)));
 }
 
 #[test]
@@ -288,13 +398,23 @@ fn a_failing_reflex_is_an_errored_outcome_and_the_run_goes_on() {
     let kinds: Vec<&str> = o.outcomes.iter().map(|x| x.outcome.as_str()).collect();
     assert_eq!(kinds, ["errored", "applied"]);
     assert_eq!(o.outcomes[0].severity.as_str(), "high");
-    assert!(o.outcomes[0].diagnostic.contains("device"), "{}", o.outcomes[0].diagnostic);
+    assert!(
+        o.outcomes[0].diagnostic.contains("device"),
+        "{}",
+        o.outcomes[0].diagnostic
+    );
     assert_eq!(status(&o, "t", "A", "r1").as_deref(), Some("Done"));
 }
 
 #[test]
 fn concurrent_root_inputs_are_ordered_by_the_seed() {
-    let text = format!("{HEADER}{}{}{}{}", entities(&["A"]), root("A", "1", "Go"), root("A", "2", "Go"), root("A", "3", "Go"));
+    let text = format!(
+        "{HEADER}{}{}{}{}",
+        entities(&["A"]),
+        root("A", "1", "Go"),
+        root("A", "2", "Go"),
+        root("A", "3", "Go")
+    );
     let first_of = |seed| {
         run(&text, seed).records.iter().find_map(|r| match r {
             Record::Input { event, .. } => Some(*event),
@@ -302,5 +422,8 @@ fn concurrent_root_inputs_are_ordered_by_the_seed() {
         })
     };
     let firsts: std::collections::BTreeSet<_> = (0..20).map(first_of).collect();
-    assert!(firsts.len() > 1, "20 seeds always ran the same input first: {firsts:?}");
+    assert!(
+        firsts.len() > 1,
+        "20 seeds always ran the same input first: {firsts:?}"
+    );
 }

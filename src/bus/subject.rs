@@ -129,6 +129,26 @@ pub fn sanitize_token(raw: &str) -> String {
     out
 }
 
+/// Makes a generated subject valid: each token is sanitized (whitespace becomes `_`,
+/// wildcards are dropped, an empty token becomes `_`).
+pub fn sanitize_subject(raw: &str) -> String {
+    let tokens: Vec<String> = raw
+        .split('.')
+        .map(|t| {
+            let mut out: String = t
+                .chars()
+                .filter(|c| *c != '*' && *c != '>')
+                .map(|c| if c.is_whitespace() { '_' } else { c })
+                .collect();
+            if out.is_empty() {
+                out.push('_');
+            }
+            out
+        })
+        .collect();
+    tokens.join(".")
+}
+
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -52,7 +52,10 @@ mod tests {
             id: EntityId::new("1"),
             action: "Go".into(),
             depth: Depth(depth),
-            origin: Origin::Rule { rule: "r".into() },
+            origin: Origin::Rule {
+                rule: "r".into(),
+                copy: false,
+            },
         }
     }
 

@@ -4,8 +4,7 @@
 //! named are not checked), or `exists = false`: the entity was never created. It does not
 //! check anything along the way; use `[[invariant]]` for that.
 
-use crate::check::Invariant;
-use crate::engine::Store;
+use crate::check::{Invariant, RunEnd};
 use crate::scenario::Expect;
 
 pub struct ExpectCheck {
@@ -17,7 +16,8 @@ impl Invariant for ExpectCheck {
         "expect"
     }
 
-    fn at_end(&mut self, store: &Store) -> Vec<String> {
+    fn at_end(&mut self, end: &RunEnd) -> Vec<String> {
+        let store = end.store;
         let mut out = Vec::new();
         for x in &self.expects {
             let name = format!("{}/{}/{}", x.tenant, x.entity_type, x.id);

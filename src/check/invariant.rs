@@ -1,6 +1,7 @@
 //! The invariant interface and the violations it reports.
 
 use crate::engine::Store;
+use crate::sim::SimTime;
 use crate::trace::Record;
 use serde::Serialize;
 
@@ -21,7 +22,17 @@ pub trait Invariant: Send {
         None
     }
     /// Called once at the end of the run.
-    fn at_end(&mut self, _store: &Store) -> Vec<String> {
+    fn at_end(&mut self, _end: &RunEnd) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// What the world looks like when a run ends.
+pub struct RunEnd<'a> {
+    pub store: &'a Store,
+    /// The queue ran empty (no budget stopped the run).
+    pub quiescent: bool,
+    pub pending: usize,
+    pub now: SimTime,
+    pub next_due: Option<SimTime>,
 }

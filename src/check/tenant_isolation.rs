@@ -59,7 +59,10 @@ mod tests {
             id: EntityId::new("1"),
             action: "Go".into(),
             depth: Depth(1),
-            origin: Origin::Rule { rule: "r".into() },
+            origin: Origin::Rule {
+                rule: "r".into(),
+                copy: false,
+            },
         };
         assert_eq!(c.on_record(&ok), None);
         let mut bad = ok.clone();

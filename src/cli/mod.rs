@@ -8,7 +8,11 @@
 //! | 1 | a violation (or a counterexample) was found |
 //! | 2 | the input was bad: the message says where and why |
 
+mod bench;
+mod corpus;
+mod replay;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +36,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Run(run::RunArgs),
+    Sweep(sweep::SweepArgs),
+    Replay(replay::ReplayArgs),
+    Corpus(corpus::CorpusArgs),
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +53,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Corpus(args) => corpus::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     ExitCode::from(code)
 }

@@ -3,28 +3,34 @@
 use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
-use crate::sim::{run_scenario, RunOptions, Seed};
+use crate::sim::{run_checked, RunOptions, Seed};
 use crate::trace::trace_file_bytes;
 use std::path::PathBuf;
 
 /// Run a scenario under one seed and report what happened.
 ///
-/// Prints the cascade (what fired, what was skipped), reflex outcomes, the final entities,
-/// any violations, and the command that reproduces the run. The same seed always gives the
-/// same trace hash.
+/// Prints the cascade (what fired, what was skipped, which faults fired), reflex outcomes,
+/// the final entities, any violations, and the command that reproduces the run. Every run
+/// is executed twice and the two traces compared (the `determinism` invariant).
 ///
 /// Example: ripple run scenarios/order_payment.toml --seed 42 --format json
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
-    /// The seed: it decides the order of concurrent inputs, fan-out order and sim_uuid ids.
+    /// The seed: it decides the order of concurrent inputs, fan-out order, sim_uuid ids,
+    /// generated events and every fault.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Draw the fault configuration from the seed (as `sweep --swarm` does), replacing the
+    /// scenario's [faults]. Use it to reproduce a swarm seed.
+    #[arg(long)]
+    pub swarm: bool,
     /// Output format: a readable summary, or one JSON object.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Also write the full trace (JSON lines, with a header) to this file.
+    /// Also write the full trace (JSON lines, with a header) to this file; `ripple replay
+    /// FILE` re-executes it.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 }
@@ -35,13 +41,11 @@ pub fn run(args: &RunArgs) -> u8 {
         Err(e) => return bad_input(e),
     };
     let path = args.scenario.display().to_string();
-    let outcome = run_scenario(
-        &scenario,
-        Seed(args.seed),
-        RunOptions {
-            keep_trace: args.trace.is_some(),
-        },
-    );
+    let options = RunOptions {
+        keep_trace: args.trace.is_some(),
+        swarm: args.swarm,
+    };
+    let outcome = run_checked(&scenario, Seed(args.seed), options);
     if let Some(file) = &args.trace {
         let bytes = trace_file_bytes(&outcome, &path).expect("trace kept when asked for");
         if let Err(e) = crate::fs::write_atomic(file, &bytes) {

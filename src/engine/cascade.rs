@@ -39,7 +39,7 @@ pub trait Host {
         depth: Depth,
     );
     /// Fault injection: should this action fail? Default: never.
-    fn fail_action(&mut self, _tenant: &TenantId, _entity_type: &str, _action: &str) -> bool {
+    fn fail_action(&mut self, _dispatch: &ActionDispatch) -> bool {
         false
     }
     /// Faults mode: take the reaction to deliver it later (return `None`), or hand it back
@@ -135,7 +135,7 @@ impl Engine {
         if d.depth.0 > self.depth_max {
             let rule = match &d.origin {
                 Origin::Reflex { handler, .. } => format!("reflex:{handler}"),
-                Origin::Rule { rule } => rule.clone(),
+                Origin::Rule { rule, .. } => rule.clone(),
                 Origin::Root { event } => format!("event:{event}"),
             };
             host.record(Record::DepthLimit {
@@ -252,7 +252,7 @@ impl Engine {
                 action: d.action.clone(),
             });
         }
-        if host.fail_action(&d.tenant, &d.entity_type, &d.action) {
+        if host.fail_action(d) {
             return Err(ActionError::Injected {
                 action: d.action.clone(),
             });
@@ -362,6 +362,7 @@ impl Engine {
             depth: Depth(depth.0 + 1),
             origin: Origin::Rule {
                 rule: rule.name.clone(),
+                copy: false,
             },
         };
         Some(PendingReaction {

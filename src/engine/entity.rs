@@ -333,7 +333,13 @@ fn parse_comparison(text: &str) -> Result<Comparison, String> {
                     "{field:?} is not a field name; write e.g. \"items > 0\""
                 ));
             }
-            let value = parse_literal(&text[i + sym.len()..])?;
+            let rhs = text[i + sym.len()..].trim();
+            if rhs.is_empty() {
+                return Err(format!(
+                    "nothing after `{sym}`: write a value, e.g. \"{field} {sym} 0\""
+                ));
+            }
+            let value = parse_literal(rhs)?;
             if matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge) && !value.is_number() {
                 return Err(format!(
                     "`{sym}` compares numbers, but {value} is not a number"

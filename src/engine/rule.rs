@@ -569,6 +569,18 @@ fn datetimes_to_strings(value: Value) -> Value {
 
 /// Parses and validates a rules file (`[[reaction]]` entries and nothing else).
 pub fn parse_rules_file(text: &str, file: &Path) -> Result<Vec<Rule>, SourceError> {
+    Ok(parse_rules_file_located(text, file)?
+        .into_iter()
+        .map(|(rule, _)| rule)
+        .collect())
+}
+
+/// Like [`parse_rules_file`], with the byte offset of each rule's `name` value, so that
+/// later checks (against the scenario's entity types) can point at the right rule.
+pub fn parse_rules_file_located(
+    text: &str,
+    file: &Path,
+) -> Result<Vec<(Rule, usize)>, SourceError> {
     let defs: RulesFileDef = toml::from_str(text).map_err(|e| {
         let mut err = SourceError::from_toml(file, text, &e);
         // serde's messages say what is wrong but not in which rule; the place is known, so
@@ -580,7 +592,9 @@ pub fn parse_rules_file(text: &str, file: &Path) -> Result<Vec<Rule>, SourceErro
         }
         err
     })?;
-    validate_rule_defs(defs.reaction, file, text)
+    let offsets: Vec<usize> = defs.reaction.iter().map(|d| d.name.span().start).collect();
+    let rules = validate_rule_defs(defs.reaction, file, text)?;
+    Ok(rules.into_iter().zip(offsets).collect())
 }
 
 /// Validates rule definitions that came from `text` (the contents of `file`): a rules file,

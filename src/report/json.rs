@@ -24,6 +24,8 @@ pub struct RunReport<'a> {
     pub outcomes: &'a [Outcome],
     pub entities: &'a [EntityRow],
     pub reproduce: String,
+    /// The fault configuration in force, human-readable (`null`: no faults).
+    pub faults: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,8 +38,9 @@ pub struct ReactionRow<'a> {
 }
 
 /// The command that reproduces a run.
-pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
-    format!("ripple run {scenario_path} --seed {seed}")
+pub fn reproduce_command(scenario_path: &str, seed: u64, swarm: bool) -> String {
+    let swarm = if swarm { " --swarm" } else { "" };
+    format!("ripple run {scenario_path} --seed {seed}{swarm}")
 }
 
 pub fn verdict(outcome: &RunOutcome) -> &'static str {
@@ -85,7 +88,8 @@ pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport
         reactions: reactions(&outcome.records),
         outcomes: &outcome.outcomes,
         entities: &outcome.entities,
-        reproduce: reproduce_command(scenario_path, outcome.seed.0),
+        reproduce: reproduce_command(scenario_path, outcome.seed.0, outcome.swarm),
+        faults: outcome.faults.map(|f| f.to_string()),
     }
 }
 

@@ -33,16 +33,32 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
         outcome.trace_hash
     );
 
+    if let Some(f) = &outcome.faults {
+        let _ = writeln!(
+            out,
+            "  faults{}: {f}",
+            if outcome.swarm {
+                " (swarm, drawn from the seed)"
+            } else {
+                ""
+            }
+        );
+    }
     out.push_str("\ncascade\n");
     let mut lines: Vec<String> = Vec::new();
     let mut reactions = 0usize;
     let mut skips = 0usize;
     // A dispatch line waits for its result (transition or failure), then names its cause.
     let mut pending: Option<(usize, String, String)> = None;
+    // Messages delivered later than the input they came from say when they ran.
+    let mut shown_at = None;
     for r in &outcome.records {
         let indent = |depth: u32, extra: usize| depth as usize + extra;
         match r {
-            Record::Input { at, event } => lines.push(line(0, format!("@{at} event #{event}"))),
+            Record::Input { at, event } => {
+                shown_at = Some(*at);
+                lines.push(line(0, format!("@{at} event #{event}")));
+            }
             Record::Dispatch {
                 depth,
                 entity_type,
@@ -50,18 +66,25 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
                 action,
                 origin,
                 tenant,
+                at,
                 ..
             } => {
+                let when = if shown_at != Some(*at) {
+                    shown_at = Some(*at);
+                    format!("@{at} ")
+                } else {
+                    String::new()
+                };
                 let by = match origin {
                     Origin::Root { .. } => String::new(),
                     Origin::Reflex { handler, .. } => format!("  <- reflex {handler}"),
-                    Origin::Rule { rule } => {
+                    Origin::Rule { rule, .. } => {
                         format!("  <- rule {rule} [depth {}]", depth.0.saturating_sub(1))
                     }
                 };
                 pending = Some((
                     indent(depth.0, 1),
-                    format!("{tenant}: {entity_type}/{id}.{action}"),
+                    format!("{when}{tenant}: {entity_type}/{id}.{action}"),
                     by,
                 ));
             }
@@ -124,6 +147,19 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
                 ));
             }
             Record::Warning { message, .. } => lines.push(line(1, format!("warning: {message}"))),
+            Record::Fault {
+                fault,
+                on,
+                delay_ms,
+                ..
+            } => {
+                let delay = if *delay_ms > 0 {
+                    format!(" +{delay_ms}ms")
+                } else {
+                    String::new()
+                };
+                lines.push(line(1, format!("fault {}{delay}: {on}", fault.as_str())));
+            }
             Record::Publish { .. } | Record::Deliver { .. } => {}
         }
     }
@@ -164,7 +200,7 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
     let _ = writeln!(
         out,
         "\nreproduce: {}",
-        reproduce_command(scenario_path, outcome.seed.0)
+        reproduce_command(scenario_path, outcome.seed.0, outcome.swarm)
     );
     out
 }

@@ -3,17 +3,19 @@
 //! is wrong, and hints at the fix.
 
 use crate::bus::{Pattern, Subject};
+use crate::check::{InvariantKind, Predicate, UserInvariant};
 use crate::engine::reflex::{ReflexRegistry, Severity, ThenTemplate};
 use crate::engine::{
-    parse_rules_file, validate_rule_defs, ActionSpec, Condition, Effect, EntityId, EntitySpec,
-    Fields, Rule, RuleDef, RuleSet, TenantId, Value,
+    parse_rules_file_located, validate_rule_defs, ActionSpec, Condition, Effect, EntityId,
+    EntitySpec, Fields, Rule, RuleDef, RuleSet, TenantId, Value,
 };
 use crate::error::SourceError;
 use crate::scenario::{
-    Expect, Input, ReflexKind, ReflexSpec, RootEvent, Scenario, DEPTH_MAX_LIMIT, STEPS_MAX_DEFAULT,
-    UNTIL_DEFAULT_MS,
+    check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, ReflexKind, ReflexSpec,
+    RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX,
+    STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
-use crate::sim::{parse_duration_ms, SimTime};
+use crate::sim::{parse_duration_ms, FaultConfig, SimTime};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -36,6 +38,64 @@ struct ScenarioFileDef {
     event: Vec<EventDef>,
     #[serde(default)]
     expect: Vec<ExpectDef>,
+    faults: Option<Spanned<FaultsDef>>,
+    #[serde(default)]
+    invariant: Vec<InvariantDef>,
+    #[serde(default)]
+    generator: Vec<GeneratorDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsDef {
+    delay: Option<Spanned<DelayDef>>,
+    drop: Option<Spanned<f64>>,
+    duplicate: Option<Spanned<f64>>,
+    #[serde(default)]
+    reorder: bool,
+    handler_panic: Option<Spanned<f64>>,
+    action_failure: Option<Spanned<f64>>,
+    reflex_restart: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DelayDef {
+    p: Spanned<f64>,
+    max: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvariantDef {
+    name: Spanned<String>,
+    always: Option<Spanned<String>>,
+    never: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    tenant: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeneratorDef {
+    tenant: Spanned<String>,
+    count: Spanned<i64>,
+    start: Option<Spanned<String>>,
+    every: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    rate: Option<Spanned<f64>>,
+    subject: Option<Spanned<String>>,
+    payload: Option<Value>,
+    dispatch: Option<Spanned<DispatchDef>>,
+    #[serde(default)]
+    values: BTreeMap<String, Spanned<ValuePoolDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ValuePoolDef {
+    List(Vec<Value>),
+    Range { min: i64, max: i64 },
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,8 +202,13 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, SourceError> {
 /// Parses and validates scenario text; `path` names it in errors and anchors relative rule
 /// files.
 pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario, SourceError> {
-    let def: ScenarioFileDef =
-        toml::from_str(text).map_err(|e| SourceError::from_toml(path, text, &e))?;
+    let def: ScenarioFileDef = toml::from_str(text).map_err(|e| {
+        let mut err = SourceError::from_toml(path, text, &e);
+        if let Some(rule) = e.span().and_then(|s| inline_rule_label(text, s.start)) {
+            err.message = format!("{rule}: {}", err.message);
+        }
+        err
+    })?;
     Loader { path, text }.build(def)
 }
 
@@ -228,8 +293,7 @@ impl Loader<'_> {
                     )
                     .with_hint("rule file paths are relative to the scenario file")
                 })?;
-                for rule in parse_rules_file(&rule_text, &full)? {
-                    let offset = name_offset(&rule_text, &rule.name);
+                for (rule, offset) in parse_rules_file_located(&rule_text, &full)? {
                     self.check_rule(&rule, &entities, &full, &rule_text, offset)?;
                     list.push((Arc::new(rule), full.clone(), offset));
                 }
@@ -272,10 +336,7 @@ impl Loader<'_> {
         }
         if tenants.is_empty() && !top_level.is_empty() {
             return Err(self
-                .err(
-                    name_offset(self.text, &top_level[0].0.name),
-                    "rules are declared but no [[tenant]] is",
-                )
+                .err(top_level[0].1, "rules are declared but no [[tenant]] is")
                 .with_hint(
                     "add a [[tenant]] with an id; top-level rules are registered for every tenant",
                 ));
@@ -284,6 +345,12 @@ impl Loader<'_> {
         let reflexes = self.reflexes(def.reflex, &tenants, &entities)?;
         let events = self.events(def.event, &tenants, &entities)?;
         let expects = self.expects(def.expect, &tenants, &entities)?;
+        let faults = match def.faults {
+            None => None,
+            Some(f) => Some(self.faults(f)?),
+        };
+        let invariants = self.invariants(def.invariant, &tenants, &entities)?;
+        let generators = self.generators(def.generator, &tenants, &entities)?;
 
         Ok(Scenario {
             name: meta.name.into_inner(),
@@ -299,7 +366,253 @@ impl Loader<'_> {
             reflexes,
             events,
             expects,
+            faults,
+            invariants,
+            generators,
         })
+    }
+
+    fn probability(&self, p: &Option<Spanned<f64>>, key: &str) -> Result<f64, SourceError> {
+        match p {
+            None => Ok(0.0),
+            Some(v) if (0.0..=1.0).contains(v.get_ref()) => Ok(*v.get_ref()),
+            Some(v) => Err(self
+                .err(
+                    v.span().start,
+                    format!("faults.{key} = {} is not a probability", v.get_ref()),
+                )
+                .with_hint("use a number from 0.0 (never) to 1.0 (always)")),
+        }
+    }
+
+    fn faults(&self, f: Spanned<FaultsDef>) -> Result<FaultConfig, SourceError> {
+        let f = f.into_inner();
+        let (delay_p, delay_ms_max) = match &f.delay {
+            None => (0.0, 0),
+            Some(d) => {
+                let d = d.get_ref();
+                let p = self.probability(&Some(d.p.clone()), "delay.p")?;
+                (p, self.duration(&d.max)?)
+            }
+        };
+        if delay_p > 0.0 && delay_ms_max == 0 {
+            return Err(self
+                .err(
+                    f.delay.as_ref().map(|d| d.span().start).unwrap_or(0),
+                    "faults.delay.max is 0, so nothing can be delayed",
+                )
+                .with_hint("give the longest delay, e.g. max = \"50ms\""));
+        }
+        Ok(FaultConfig {
+            delay_p,
+            delay_ms_max,
+            drop_p: self.probability(&f.drop, "drop")?,
+            duplicate_p: self.probability(&f.duplicate, "duplicate")?,
+            reorder: f.reorder,
+            handler_panic_p: self.probability(&f.handler_panic, "handler_panic")?,
+            action_failure_p: self.probability(&f.action_failure, "action_failure")?,
+            reflex_restart_p: self.probability(&f.reflex_restart, "reflex_restart")?,
+        })
+    }
+
+    fn invariants(
+        &self,
+        defs: Vec<InvariantDef>,
+        tenants: &[TenantId],
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<InvariantSpec>, SourceError> {
+        let mut out: Vec<InvariantSpec> = Vec::new();
+        for d in defs {
+            let name = d.name.get_ref().clone();
+            if name.trim().is_empty() {
+                return Err(self.err(d.name.span().start, "invariant name is empty"));
+            }
+            if out.iter().any(|x| x.invariant.name == name) {
+                return Err(self.err(
+                    d.name.span().start,
+                    format!("invariant {name:?} is declared twice"),
+                ));
+            }
+            let (kind, expr) = match (d.always, d.never) {
+                (Some(a), None) => (InvariantKind::Always, a),
+                (None, Some(n)) => (InvariantKind::Never, n),
+                _ => {
+                    return Err(self
+                        .err(d.name.span().start, format!("invariant {name:?} needs exactly one of `always` or `never`"))
+                        .with_hint("e.g. never = \"Order[id].status == 'Cancelled' && Payment[id].status == 'Authorized'\""))
+                }
+            };
+            // The expression is a TOML string: point into it (after the opening quote).
+            let predicate = Predicate::parse(expr.get_ref()).map_err(|e| {
+                let mut err = self.err(
+                    expr.span().start
+                        + 1
+                        + byte_offset_of_char(expr.get_ref(), e.column.saturating_sub(1)),
+                    format!("invariant {name:?}: {}", e.message),
+                );
+                err.hint = e.hint.clone();
+                err
+            })?;
+            for ty in predicate.entity_types() {
+                if !entities.contains_key(&ty) {
+                    return Err(self
+                        .err(
+                            expr.span().start,
+                            format!("invariant {name:?}: entity type {ty:?} is not declared"),
+                        )
+                        .with_hint(known_or(
+                            "declared types",
+                            entities.keys().map(String::as_str),
+                        )));
+                }
+            }
+            let at = match &d.at {
+                None => CheckAt::Step,
+                Some(a) => match a.get_ref().as_str() {
+                    "step" => CheckAt::Step,
+                    "end" => CheckAt::End,
+                    other => {
+                        return Err(self
+                            .err(a.span().start, format!("invariant {name:?}: unknown `at` {other:?}"))
+                            .with_hint("use \"step\" (after every settled step, the default) or \"end\" (once, at the end)"))
+                    }
+                },
+            };
+            let tenant = match &d.tenant {
+                Some(t) => Some(self.tenant(t, tenants)?),
+                None => None,
+            };
+            out.push(InvariantSpec {
+                invariant: UserInvariant {
+                    name,
+                    kind,
+                    predicate,
+                    text: expr.into_inner(),
+                },
+                at,
+                tenant,
+            });
+        }
+        Ok(out)
+    }
+
+    fn generators(
+        &self,
+        defs: Vec<GeneratorDef>,
+        tenants: &[TenantId],
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<Generator>, SourceError> {
+        let mut out = Vec::new();
+        for (i, g) in defs.into_iter().enumerate() {
+            let place = format!("generator #{}", i + 1);
+            let tenant = self.tenant(&g.tenant, tenants)?;
+            let count = *g.count.get_ref();
+            if !(1..=GENERATOR_COUNT_MAX as i64).contains(&count) {
+                return Err(self
+                    .err(
+                        g.count.span().start,
+                        format!("{place}: count = {count} is out of range"),
+                    )
+                    .with_hint(format!("use 1..={GENERATOR_COUNT_MAX}")));
+            }
+            let start = match &g.start {
+                Some(s) => SimTime(self.duration(s)?),
+                None => SimTime::ZERO,
+            };
+            let spacing = match (&g.every, &g.rate) {
+                (Some(e), None) => Spacing::Every {
+                    interval_ms: self.duration(e)?,
+                    jitter_ms: match &g.jitter {
+                        Some(j) => self.duration(j)?,
+                        None => 0,
+                    },
+                },
+                (None, Some(r)) if *r.get_ref() > 0.0 && r.get_ref().is_finite() => {
+                    if let Some(j) = &g.jitter {
+                        return Err(self.err(j.span().start, format!("{place}: `jitter` goes with `every`, not `rate`")));
+                    }
+                    Spacing::Rate { per_sec: *r.get_ref() }
+                }
+                (None, Some(r)) => {
+                    return Err(self
+                        .err(r.span().start, format!("{place}: rate must be a positive number of events per second")))
+                }
+                _ => {
+                    return Err(self
+                        .err(g.tenant.span().start, format!("{place} needs exactly one of `every` or `rate`"))
+                        .with_hint("every = \"100ms\" (fixed interval, optional jitter) or rate = 10.0 (events per second)"))
+                }
+            };
+            let mut values = BTreeMap::new();
+            for (name, pool) in g.values {
+                let offset = pool.span().start;
+                let pool = match pool.into_inner() {
+                    ValuePoolDef::List(items) if !items.is_empty() => ValuePool::List(items),
+                    ValuePoolDef::List(_) => {
+                        return Err(
+                            self.err(offset, format!("{place}: value pool {name:?} is empty"))
+                        )
+                    }
+                    ValuePoolDef::Range { min, max } if min <= max => ValuePool::Range { min, max },
+                    ValuePoolDef::Range { min, max } => {
+                        return Err(self.err(
+                            offset,
+                            format!("{place}: value range {name:?} has min {min} > max {max}"),
+                        ))
+                    }
+                };
+                if name == "n" {
+                    return Err(self.err(
+                        offset,
+                        format!("{place}: `n` is reserved for the event index"),
+                    ));
+                }
+                values.insert(name, pool);
+            }
+            let check_strings = |v: &Value, offset: usize| -> Result<(), SourceError> {
+                let mut stack = vec![v];
+                while let Some(v) = stack.pop() {
+                    match v {
+                        Value::String(s) => check_placeholders(s, &values)
+                            .map_err(|m| self.err(offset, format!("{place}: {m}")))?,
+                        Value::Array(items) => stack.extend(items.iter()),
+                        Value::Object(map) => stack.extend(map.values()),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            };
+            let template = match (g.subject, g.dispatch) {
+                (Some(subject), None) => {
+                    check_placeholders(subject.get_ref(), &values).map_err(|m| self.err(subject.span().start, format!("{place}: {m}")))?;
+                    let payload = g.payload.unwrap_or_else(empty_object);
+                    check_strings(&payload, subject.span().start)?;
+                    Template::Publish { subject: subject.into_inner(), payload }
+                }
+                (None, Some(d)) => {
+                    let offset = d.span().start;
+                    let d = d.into_inner();
+                    self.check_action(entities, &d.entity_type, &d.action, offset, &place)?;
+                    check_placeholders(&d.id, &values).map_err(|m| self.err(offset, format!("{place}: {m}")))?;
+                    check_strings(&d.params, offset)?;
+                    Template::Dispatch { entity_type: d.entity_type, id: d.id, action: d.action, params: d.params }
+                }
+                _ => {
+                    return Err(self
+                        .err(g.tenant.span().start, format!("{place} needs exactly one of `subject` or `dispatch`"))
+                        .with_hint("a generator makes bus publications (subject, payload) or entity actions (dispatch)"))
+                }
+            };
+            out.push(Generator {
+                tenant,
+                count: count as u64,
+                start,
+                spacing,
+                template,
+                values,
+            });
+        }
+        Ok(out)
     }
 
     fn duration(&self, s: &Spanned<String>) -> Result<u64, SourceError> {
@@ -568,6 +881,9 @@ impl Loader<'_> {
                     .map(|s| s.span().start)
                     .or(r.builtin.as_ref().map(|s| s.span().start))
                     .or(r.pattern.as_ref().map(|s| s.span().start))
+                    .or(r.tenant.as_ref().map(|s| s.span().start))
+                    .or(r.severity.as_ref().map(|s| s.span().start))
+                    .or(r.then.as_ref().map(|s| s.span().start))
                     .unwrap_or(0);
             let tenant = match &r.tenant {
                 Some(t) => Some(self.tenant(t, tenants)?),
@@ -778,15 +1094,56 @@ impl Loader<'_> {
     }
 }
 
-/// Where `name = "<rule>"` is written, for pointing at a rule we only have by name.
-fn name_offset(text: &str, rule: &str) -> usize {
-    for quote in ['"', '\''] {
-        let needle = format!("{quote}{rule}{quote}");
-        if let Some(i) = text.find(&needle) {
-            return i;
-        }
+/// The byte offset of the `chars`-th character of `text`.
+fn byte_offset_of_char(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map(|(i, _)| i)
+        .unwrap_or(text.len())
+}
+
+/// The inline rule (`[[reaction]]` or `[[tenant.reaction]]`) whose tables hold byte
+/// `offset`, as `rule "name"`: serde's messages say what is wrong but not in which rule.
+fn inline_rule_label(text: &str, offset: usize) -> Option<String> {
+    // Lenient on purpose: the strict parse just rejected this text.
+    #[derive(Deserialize)]
+    struct Lenient {
+        #[serde(default)]
+        reaction: Vec<Spanned<LenientRule>>,
+        #[serde(default)]
+        tenant: Vec<LenientTenant>,
     }
-    0
+    #[derive(Deserialize)]
+    struct LenientTenant {
+        #[serde(default)]
+        reaction: Vec<Spanned<LenientRule>>,
+    }
+    #[derive(Deserialize)]
+    struct LenientRule {
+        #[serde(default)]
+        name: Option<toml::Value>,
+    }
+    let lenient: Lenient = toml::from_str(text).ok()?;
+    let rules = lenient
+        .reaction
+        .iter()
+        .chain(lenient.tenant.iter().flat_map(|t| t.reaction.iter()));
+    let rule = rules
+        .filter(|r| r.span().start <= offset)
+        .max_by_key(|r| r.span().start)?;
+    // The offset belongs to the rule only if no other table starts in between.
+    let between = &text[rule.span().start..offset.min(text.len())];
+    let foreign = between.lines().skip(1).any(|l| {
+        let l = l.trim_start();
+        l.starts_with('[') && !l.starts_with("[reaction.") && !l.starts_with("[tenant.reaction.")
+    });
+    if foreign {
+        return None;
+    }
+    match &rule.get_ref().name {
+        Some(toml::Value::String(name)) => Some(format!("rule {name:?}")),
+        _ => None,
+    }
 }
 
 fn known<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {

@@ -1,12 +1,14 @@
 //! A validated scenario: everything a run needs, with nothing left to check.
 
 use crate::bus::{Pattern, Subject};
+use crate::check::UserInvariant;
 use crate::engine::reflex::{
     BgpDropHandler, DeclarativeReflex, LinkDownHandler, ReflexHandler, SecurityAlertHandler,
     Severity, ThenTemplate,
 };
 use crate::engine::{EntityId, EntitySpec, Fields, Rule, TenantId, Value};
-use crate::sim::SimTime;
+use crate::scenario::Generator;
+use crate::sim::{FaultConfig, SimTime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +39,30 @@ pub struct Scenario {
     pub reflexes: Vec<ReflexSpec>,
     pub events: Vec<RootEvent>,
     pub expects: Vec<Expect>,
+    /// `[faults]`: `Some` turns on message-per-reaction scheduling and fault injection.
+    pub faults: Option<FaultConfig>,
+    pub invariants: Vec<InvariantSpec>,
+    pub generators: Vec<Generator>,
+}
+
+/// When a scenario's own invariant is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckAt {
+    /// After every scheduler step that settles an instant of virtual time (no other message
+    /// is due at the same time), and at the end. An inline cascade is atomic: states that
+    /// exist only inside one instant are not observed.
+    Step,
+    /// Once, when the run ends.
+    End,
+}
+
+/// An `[[invariant]]` entry.
+#[derive(Debug, Clone)]
+pub struct InvariantSpec {
+    pub invariant: UserInvariant,
+    pub at: CheckAt,
+    /// `None`: checked in every tenant.
+    pub tenant: Option<TenantId>,
 }
 
 /// A `[[reflex]]` entry.

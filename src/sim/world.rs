@@ -3,20 +3,21 @@
 //! `Sim::new` builds the engine, the bus and the reflex registries from a validated
 //! scenario; `run` is a loop over `step` until the queue is empty or a budget runs out.
 //! Everything the run does goes through one [`Ctx`] (the engine's [`Host`]): time, ids,
-//! the trace, the bus and the queue. Nothing here reads a clock or an OS random source.
+//! faults, the trace, the bus and the queue. Nothing here reads a clock or an OS random
+//! source.
 
 use crate::bus::{sanitize_token, Bus, Cause, Envelope, EventId, SubId, Subject};
-use crate::check::{builtin_invariants, Invariant, Violation};
+use crate::check::{builtin_invariants, compare_runs, Invariant, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, Outcome, ReflexRegistry};
 use crate::engine::{
     ActionDispatch, Depth, Engine, EntityId, Fields, Host, PendingReaction, RuleSet, TenantId,
     Value,
 };
-use crate::scenario::{Input, Scenario};
-use crate::sim::{Purpose, Queue, RngStream, Seed, SimTime, UuidSource};
-use crate::trace::{Origin, Record, TraceHash, TraceSink};
+use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
+use crate::sim::{FaultConfig, FaultPlan, Purpose, Queue, RngStream, Seed, SimTime, UuidSource};
+use crate::trace::{FaultKind, Origin, Record, TraceHash, TraceSink};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// At most this many violations are kept per run (a cycle can break a property thousands
@@ -24,14 +25,22 @@ use std::sync::Arc;
 pub const VIOLATIONS_MAX: usize = 100;
 
 /// What the scheduler runs.
+#[derive(Clone)]
 enum Msg {
-    /// The scenario's root input with this index.
+    /// The root input with this index (scripted events first, then generated ones).
     Root(u32),
     /// A publication reaches one subscription.
     Deliver { sub: SubId, event: Arc<Envelope> },
     /// A deferred reaction's message arrives (faults mode).
-    #[allow(dead_code)]
     Reaction(Box<PendingReaction>),
+}
+
+/// Where FIFO holds when `reorder = false`: per subscription, and per target entity for
+/// reaction messages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Channel {
+    Sub(SubId),
+    Entity(TenantId, String, EntityId),
 }
 
 /// How a run ended.
@@ -51,6 +60,8 @@ pub enum Stop {
 pub struct RunOptions {
     /// Keep the canonical trace text (for `--trace` and replay).
     pub keep_trace: bool,
+    /// Draw the fault configuration from the seed, replacing the scenario's `[faults]`.
+    pub swarm: bool,
 }
 
 /// A final entity, as reported.
@@ -68,6 +79,9 @@ pub struct EntityRow {
 pub struct RunOutcome {
     pub scenario: String,
     pub seed: Seed,
+    pub swarm: bool,
+    /// The fault configuration in force (`None`: inline cascades, no faults).
+    pub faults: Option<FaultConfig>,
     pub trace_hash: TraceHash,
     pub records: Vec<Record>,
     pub trace_text: Option<Vec<u8>>,
@@ -78,6 +92,8 @@ pub struct RunOutcome {
     pub scheduler_steps: u64,
     pub stop: Stop,
     pub pending: usize,
+    /// Root inputs: scripted then generated.
+    pub root_events: usize,
 }
 
 impl RunOutcome {
@@ -98,6 +114,8 @@ struct Ctx {
     queue: Queue<Msg>,
     ids: UuidSource,
     sched: RngStream,
+    faults: Option<FaultPlan>,
+    channels: BTreeMap<Channel, SimTime>,
     trace: TraceSink,
     invariants: Vec<Box<dyn Invariant>>,
     violations: Vec<Violation>,
@@ -106,6 +124,16 @@ struct Ctx {
 }
 
 impl Ctx {
+    fn violation(&mut self, invariant: &str, message: String, step: u64) {
+        if self.violations.len() < VIOLATIONS_MAX {
+            self.violations.push(Violation {
+                invariant: invariant.to_string(),
+                message,
+                step,
+            });
+        }
+    }
+
     fn publish(
         &mut self,
         tenant: &TenantId,
@@ -143,16 +171,103 @@ impl Ctx {
                 depth,
             });
             for &sub in &route {
-                self.queue.push(
-                    self.now,
-                    Msg::Deliver {
-                        sub,
-                        event: envelope.clone(),
-                    },
-                );
+                let msg = Msg::Deliver {
+                    sub,
+                    event: envelope.clone(),
+                };
+                if self.faults.is_some() {
+                    let on = format!("event {} to sub#{}", id.0, sub.0);
+                    self.schedule_faulty(Channel::Sub(sub), msg, on, Some(id), None);
+                } else {
+                    self.queue.push(self.now, msg);
+                }
             }
         }
         self.route = route;
+    }
+
+    /// Schedules a message under the fault plan: it may be dropped, delayed or duplicated,
+    /// and every fault that fires is a trace record. `copy` turns a message into its
+    /// duplicate (marks a reaction's copy).
+    fn schedule_faulty(
+        &mut self,
+        channel: Channel,
+        msg: Msg,
+        on: String,
+        event: Option<EventId>,
+        copy: Option<fn(Msg) -> Msg>,
+    ) {
+        let plan = self.faults.as_mut().expect("faults on");
+        let fate = plan.message();
+        let reorder = plan.config.reorder;
+        let dup_delay = if fate.duplicated {
+            plan.duplicate_delay_ms()
+        } else {
+            0
+        };
+        if fate.dropped {
+            self.record(Record::Fault {
+                at: self.now,
+                fault: FaultKind::Drop,
+                on,
+                event,
+                delay_ms: 0,
+            });
+            return;
+        }
+        if fate.delay_ms > 0 {
+            self.record(Record::Fault {
+                at: self.now,
+                fault: FaultKind::Delay,
+                on: on.clone(),
+                event,
+                delay_ms: fate.delay_ms,
+            });
+        }
+        let at = self.channel_time(&channel, self.now.saturating_add_ms(fate.delay_ms), reorder);
+        let second = fate.duplicated.then(|| msg.clone());
+        self.queue.push(at, msg);
+        if let Some(second) = second {
+            self.record(Record::Fault {
+                at: self.now,
+                fault: FaultKind::Duplicate,
+                on,
+                event,
+                delay_ms: dup_delay,
+            });
+            let at = self.channel_time(&channel, self.now.saturating_add_ms(dup_delay), reorder);
+            let second = match copy {
+                Some(f) => f(second),
+                None => second,
+            };
+            self.queue.push(at, second);
+        }
+    }
+
+    /// Without `reorder`, a message never overtakes an earlier one on its channel.
+    fn channel_time(&mut self, channel: &Channel, at: SimTime, reorder: bool) -> SimTime {
+        if reorder {
+            return at;
+        }
+        let last = self
+            .channels
+            .entry(channel.clone())
+            .or_insert(SimTime::ZERO);
+        let at = at.max(*last);
+        *last = at;
+        at
+    }
+}
+
+fn mark_copy(msg: Msg) -> Msg {
+    match msg {
+        Msg::Reaction(mut p) => {
+            if let Origin::Rule { copy, .. } = &mut p.dispatch.origin {
+                *copy = true;
+            }
+            Msg::Reaction(p)
+        }
+        other => other,
     }
 }
 
@@ -167,15 +282,10 @@ impl Host for Ctx {
 
     fn record(&mut self, record: Record) {
         let step = self.trace.len();
-        for inv in &mut self.invariants {
-            if let Some(message) = inv.on_record(&record) {
-                if self.violations.len() < VIOLATIONS_MAX {
-                    self.violations.push(Violation {
-                        invariant: inv.name().to_string(),
-                        message,
-                        step,
-                    });
-                }
+        for i in 0..self.invariants.len() {
+            if let Some(message) = self.invariants[i].on_record(&record) {
+                let name = self.invariants[i].name();
+                self.violation(name, message, step);
             }
         }
         self.trace.push(record);
@@ -207,19 +317,62 @@ impl Host for Ctx {
         };
         self.publish(tenant, subject, Value::Object(payload), depth, cause);
     }
+
+    fn fail_action(&mut self, d: &ActionDispatch) -> bool {
+        let Some(plan) = self.faults.as_mut() else {
+            return false;
+        };
+        if !plan.action_fails() {
+            return false;
+        }
+        let on = format!("{}: {}/{}.{}", d.tenant, d.entity_type, d.id, d.action);
+        self.record(Record::Fault {
+            at: self.now,
+            fault: FaultKind::ActionFailure,
+            on,
+            event: None,
+            delay_ms: 0,
+        });
+        true
+    }
+
+    fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {
+        if self.faults.is_none() {
+            return Some(reaction);
+        }
+        let d = &reaction.dispatch;
+        let channel = Channel::Entity(d.tenant.clone(), d.entity_type.clone(), d.id.clone());
+        let on = format!(
+            "rule {} -> {}/{}.{}",
+            reaction.rule.name, d.entity_type, d.id, d.action
+        );
+        self.schedule_faulty(
+            channel,
+            Msg::Reaction(Box::new(reaction)),
+            on,
+            None,
+            Some(mark_copy),
+        );
+        None
+    }
 }
 
 /// One run of a scenario under one seed.
 pub struct Sim<'s> {
     scenario: &'s Scenario,
     seed: Seed,
+    swarm: bool,
     engine: Engine,
     reflexes: BTreeMap<TenantId, ReflexRegistry>,
     /// SubId -> the reflex that subscribed with it.
     subscribers: Vec<(TenantId, HandlerIndex)>,
+    /// Generated root inputs (indices after the scripted ones).
+    generated: Vec<RootEvent>,
     ctx: Ctx,
     outcomes: Vec<Outcome>,
     scheduler_steps: u64,
+    /// User invariants already reported (each is reported once per run).
+    reported: BTreeSet<String>,
 }
 
 impl<'s> Sim<'s> {
@@ -257,12 +410,20 @@ impl<'s> Sim<'s> {
             reflexes.insert(tenant.clone(), registry);
         }
 
+        let faults = if options.swarm {
+            Some(FaultConfig::swarm(seed))
+        } else {
+            scenario.faults
+        };
+        let generated = expand_generators(&scenario.generators, seed);
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
-            queue: Queue::with_capacity(scenario.events.len() * 2),
+            queue: Queue::with_capacity((scenario.events.len() + generated.len()) * 2),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
+            faults: faults.map(|c| FaultPlan::new(c, seed)),
+            channels: BTreeMap::new(),
             trace: TraceSink::new(options.keep_trace),
             invariants: builtin_invariants(scenario),
             violations: Vec::new(),
@@ -271,14 +432,15 @@ impl<'s> Sim<'s> {
         };
 
         // Root inputs that share a virtual time are concurrent: their order is drawn from
-        // the seed (a stable sort on a random key keeps everything else in file order).
+        // the seed (sorting on a random key keeps everything else in time order).
         let mut order: Vec<(SimTime, u64, u32)> = scenario
             .events
             .iter()
+            .chain(generated.iter())
             .enumerate()
             .map(|(i, e)| (e.at, ctx.sched.next_u64(), i as u32))
             .collect();
-        order.sort();
+        order.sort_unstable();
         for (at, _, i) in order {
             ctx.queue.push(at, Msg::Root(i));
         }
@@ -286,12 +448,15 @@ impl<'s> Sim<'s> {
         Sim {
             scenario,
             seed,
+            swarm: options.swarm,
             engine,
             reflexes,
             subscribers,
+            generated,
             ctx,
             outcomes: Vec::new(),
             scheduler_steps: 0,
+            reported: BTreeSet::new(),
         }
     }
 
@@ -303,7 +468,17 @@ impl<'s> Sim<'s> {
         &self.engine
     }
 
-    /// Runs one scheduler step. Returns `None` when the run is over, with the reason.
+    fn root_event(&self, index: u32) -> &RootEvent {
+        let i = index as usize;
+        let scripted = self.scenario.events.len();
+        if i < scripted {
+            &self.scenario.events[i]
+        } else {
+            &self.generated[i - scripted]
+        }
+    }
+
+    /// Runs one scheduler step; `Err` says why the run is over.
     pub fn step(&mut self) -> Result<(), Stop> {
         let Some(at) = self.ctx.queue.peek_time() else {
             return Err(Stop::Quiescent);
@@ -323,21 +498,48 @@ impl<'s> Sim<'s> {
             Msg::Deliver { sub, event } => self.deliver(sub, &event),
             Msg::Reaction(p) => self.engine.deliver(&mut self.ctx, *p),
         }
+        // The instant is settled when nothing else is due now: check the scenario's own
+        // invariants on the state the world is in.
+        if self.ctx.queue.peek_time() != Some(self.ctx.now) {
+            self.check_user_invariants(CheckAt::Step);
+        }
         Ok(())
     }
 
+    fn check_user_invariants(&mut self, at: CheckAt) {
+        for spec in &self.scenario.invariants {
+            if (spec.at == CheckAt::End) != (at == CheckAt::End)
+                || self.reported.contains(&spec.invariant.name)
+            {
+                continue;
+            }
+            for tenant in &self.scenario.tenants {
+                if spec.tenant.as_ref().is_some_and(|t| t != tenant) {
+                    continue;
+                }
+                if let Some(message) = spec.invariant.check(self.engine.store(), tenant.as_str()) {
+                    let step = self.ctx.trace.len().saturating_sub(1);
+                    let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
+                    self.ctx.violation(&spec.invariant.name, message, step);
+                    self.reported.insert(spec.invariant.name.clone());
+                    break;
+                }
+            }
+        }
+    }
+
     fn root(&mut self, index: u32) {
-        let event = &self.scenario.events[index as usize];
+        let event = self.root_event(index).clone();
         self.ctx.record(Record::Input {
             at: self.ctx.now,
             event: index,
         });
-        match &event.input {
+        match event.input {
             Input::Publish { subject, payload } => {
                 self.ctx.publish(
                     &event.tenant,
-                    subject.clone(),
-                    payload.clone(),
+                    subject,
+                    payload,
                     Depth(0),
                     Cause::Root { event: index },
                 );
@@ -353,11 +555,11 @@ impl<'s> Sim<'s> {
                     &mut self.ctx,
                     ActionDispatch {
                         tenant: event.tenant.clone(),
-                        source_tenant: event.tenant.clone(),
-                        entity_type: entity_type.clone(),
-                        id: id.clone(),
-                        action: action.clone(),
-                        params: params.clone(),
+                        source_tenant: event.tenant,
+                        entity_type,
+                        id,
+                        action,
+                        params,
                         depth: Depth(0),
                         origin: Origin::Root { event: index },
                     },
@@ -373,9 +575,36 @@ impl<'s> Sim<'s> {
         self.ctx.record(Record::Deliver {
             at: self.ctx.now,
             event: event.id,
+            sub,
             handler: handler.clone(),
         });
-        let Some(output) = registry.handle(*index, event, self.ctx.now, false) else {
+        let mut inject_panic = false;
+        if let Some(plan) = self.ctx.faults.as_mut() {
+            let restart = plan.reflex_restarts();
+            inject_panic = plan.handler_panics();
+            if restart {
+                registry.restart(*index);
+                let on = format!("{handler} (restarted before event {})", event.id.0);
+                self.ctx.record(Record::Fault {
+                    at: self.ctx.now,
+                    fault: FaultKind::ReflexRestart,
+                    on,
+                    event: Some(event.id),
+                    delay_ms: 0,
+                });
+            }
+            if inject_panic {
+                let on = format!("{handler} on event {}", event.id.0);
+                self.ctx.record(Record::Fault {
+                    at: self.ctx.now,
+                    fault: FaultKind::HandlerPanic,
+                    on,
+                    event: Some(event.id),
+                    delay_ms: 0,
+                });
+            }
+        }
+        let Some(output) = registry.handle(*index, event, self.ctx.now, inject_panic) else {
             return;
         };
         let o = &output.outcome;
@@ -388,7 +617,7 @@ impl<'s> Sim<'s> {
             severity: o.severity,
             target: o.target.clone(),
         });
-        self.outcomes_push(output.outcome);
+        self.outcomes.push(output.outcome);
         if let Some(req) = output.dispatch {
             let _ = self.engine.dispatch(
                 &mut self.ctx,
@@ -409,10 +638,6 @@ impl<'s> Sim<'s> {
         }
     }
 
-    fn outcomes_push(&mut self, outcome: Outcome) {
-        self.outcomes.push(outcome);
-    }
-
     /// Runs to the end and reports.
     pub fn run(mut self) -> RunOutcome {
         let stop = loop {
@@ -420,17 +645,24 @@ impl<'s> Sim<'s> {
                 break stop;
             }
         };
+        self.check_user_invariants(CheckAt::Step);
+        self.check_user_invariants(CheckAt::End);
         let step = self.ctx.trace.len();
+        let end = RunEnd {
+            store: self.engine.store(),
+            quiescent: stop == Stop::Quiescent,
+            pending: self.ctx.queue.len(),
+            now: self.ctx.now,
+            next_due: self.ctx.queue.peek_time(),
+        };
+        let mut found = Vec::new();
         for inv in &mut self.ctx.invariants {
-            for message in inv.at_end(self.engine.store()) {
-                if self.ctx.violations.len() < VIOLATIONS_MAX {
-                    self.ctx.violations.push(Violation {
-                        invariant: inv.name().to_string(),
-                        message,
-                        step,
-                    });
-                }
+            for message in inv.at_end(&end) {
+                found.push((inv.name(), message));
             }
+        }
+        for (name, message) in found {
+            self.ctx.violation(name, message, step);
         }
         let entities = self
             .engine
@@ -446,10 +678,14 @@ impl<'s> Sim<'s> {
             .collect();
         let pending = self.ctx.queue.len();
         let virtual_time = self.ctx.now;
+        let faults = self.ctx.faults.as_ref().map(|p| p.config);
+        let root_events = self.scenario.events.len() + self.generated.len();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
+            swarm: self.swarm,
+            faults,
             trace_hash,
             records,
             trace_text,
@@ -460,6 +696,7 @@ impl<'s> Sim<'s> {
             scheduler_steps: self.scheduler_steps,
             stop,
             pending,
+            root_events,
         }
     }
 }
@@ -467,4 +704,26 @@ impl<'s> Sim<'s> {
 /// Runs `scenario` under `seed`.
 pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
     Sim::new(scenario, seed, options).run()
+}
+
+/// Runs the seed twice and adds a `determinism` violation if the two traces differ. This is
+/// what `ripple run` does: a run that does not reproduce is the first thing to know.
+pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
+    let mut first = run_scenario(scenario, seed, options);
+    let second = run_scenario(
+        scenario,
+        seed,
+        RunOptions {
+            keep_trace: false,
+            ..options
+        },
+    );
+    if let Some(v) = compare_runs(
+        seed.0,
+        (&first.trace_hash, &first.records),
+        (&second.trace_hash, &second.records),
+    ) {
+        first.violations.push(v);
+    }
+    first
 }

@@ -14,6 +14,8 @@ pub struct TraceHeader {
     pub scenario: String,
     pub scenario_name: String,
     pub seed: u64,
+    #[serde(default)]
+    pub swarm: bool,
     pub trace_hash: String,
     pub steps: u64,
 }
@@ -26,6 +28,7 @@ pub fn trace_file_bytes(outcome: &RunOutcome, scenario_path: &str) -> Option<Vec
         scenario: scenario_path.to_string(),
         scenario_name: outcome.scenario.clone(),
         seed: outcome.seed.0,
+        swarm: outcome.swarm,
         trace_hash: outcome.trace_hash.to_string(),
         steps: outcome.steps(),
     };

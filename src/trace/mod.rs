@@ -2,8 +2,10 @@
 
 mod file;
 mod record;
+mod replay;
 mod sink;
 
 pub use file::*;
 pub use record::*;
+pub use replay::*;
 pub use sink::*;

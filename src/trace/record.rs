@@ -5,7 +5,7 @@
 //! over exactly those bytes, so changing a field here changes every trace hash: bless the
 //! corpus when you do.
 
-use crate::bus::{EventId, Subject};
+use crate::bus::{EventId, SubId, Subject};
 use crate::engine::reflex::{OutcomeKind, Severity};
 use crate::engine::{Depth, EntityId, TenantId};
 use crate::sim::SimTime;
@@ -19,8 +19,41 @@ pub enum Origin {
     Root { event: u32 },
     /// A reflex handler, acting on bus event `event`.
     Reflex { handler: String, event: EventId },
-    /// A reaction rule.
-    Rule { rule: String },
+    /// A reaction rule. `copy` marks the second delivery of a duplicated reaction message.
+    Rule {
+        rule: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        copy: bool,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// An injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    Delay,
+    Drop,
+    Duplicate,
+    HandlerPanic,
+    ActionFailure,
+    ReflexRestart,
+}
+
+impl FaultKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Delay => "delay",
+            FaultKind::Drop => "drop",
+            FaultKind::Duplicate => "duplicate",
+            FaultKind::HandlerPanic => "handler_panic",
+            FaultKind::ActionFailure => "action_failure",
+            FaultKind::ReflexRestart => "reflex_restart",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,6 +74,7 @@ pub enum Record {
     Deliver {
         at: SimTime,
         event: EventId,
+        sub: SubId,
         handler: String,
     },
     /// A reflex handler's outcome (the full outcome is in the run's `outcomes`).
@@ -113,6 +147,15 @@ pub enum Record {
         rule: String,
         depth: Depth,
     },
+    /// A fault fired. `on` names the message or action it hit; `event` is the bus event for
+    /// delivery faults.
+    Fault {
+        at: SimTime,
+        fault: FaultKind,
+        on: String,
+        event: Option<EventId>,
+        delay_ms: u64,
+    },
     /// Something worth a look that does not stop the run (a missing `params_from` field).
     Warning { at: SimTime, message: String },
 }
@@ -130,6 +173,7 @@ impl Record {
             | Record::Reaction { at, .. }
             | Record::GuardSkip { at, .. }
             | Record::DepthLimit { at, .. }
+            | Record::Fault { at, .. }
             | Record::Warning { at, .. } => *at,
         }
     }

@@ -1,0 +1,185 @@
+//! What a benchmark counts and the rates it reports.
+//!
+//! Definitions, shared by `ripple bench` and `cargo bench --bench throughput`:
+//!
+//! - a **step** is one trace record (`RunOutcome::steps`);
+//! - an **event** is a root event or a bus publication (a `Publish` record); a root
+//!   publication therefore counts twice, once as the input and once as what it published;
+//! - a **cascade step** is an action dispatch (a `Dispatch` record), whatever caused it;
+//! - a **scheduler step** is one message popped from the scheduler's queue (a root input or
+//!   a delivery to one subscription).
+//!
+//! Rates divide by wall time around the runs only: building or loading the scenario is not
+//! timed. Not measured here: time per record kind (use a profiler).
+
+use crate::scenario::Scenario;
+use crate::sim::{run_scenario, RunOptions, RunOutcome, Seed};
+use crate::trace::Record;
+use serde::Serialize;
+use std::ops::Range;
+use std::time::Duration;
+
+/// A wall-clock timer for the benchmark harness, outside any run.
+pub struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    // The one sanctioned wall-clock read in the crate: it times runs from the outside and
+    // nothing it returns reaches a run or a trace.
+    #[allow(clippy::disallowed_methods)]
+    pub fn start() -> Stopwatch {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+/// What one or more runs did (see the module doc for the definitions).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    pub runs: u64,
+    pub steps: u64,
+    pub root_events: u64,
+    pub publications: u64,
+    pub cascade_steps: u64,
+    pub scheduler_steps: u64,
+}
+
+impl RunCounts {
+    /// The counts of one run of a scenario with `root_events` root events.
+    pub fn of(outcome: &RunOutcome, root_events: u64) -> RunCounts {
+        let mut counts = RunCounts {
+            runs: 1,
+            steps: outcome.steps(),
+            root_events,
+            scheduler_steps: outcome.scheduler_steps,
+            ..RunCounts::default()
+        };
+        for record in &outcome.records {
+            match record {
+                Record::Publish { .. } => counts.publications += 1,
+                Record::Dispatch { .. } => counts.cascade_steps += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+
+    /// Root events plus publications.
+    pub fn events(&self) -> u64 {
+        self.root_events + self.publications
+    }
+
+    pub fn add(&mut self, other: &RunCounts) {
+        self.runs += other.runs;
+        self.steps += other.steps;
+        self.root_events += other.root_events;
+        self.publications += other.publications;
+        self.cascade_steps += other.cascade_steps;
+        self.scheduler_steps += other.scheduler_steps;
+    }
+}
+
+/// Rates over a measured stretch of wall time, with the counts they come from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BenchFigures {
+    pub steps_per_sec: f64,
+    pub events_per_sec: f64,
+    /// Runs (one per seed) per second.
+    pub seeds_per_sec: f64,
+    pub cascade_steps_per_sec: f64,
+    pub scheduler_steps_per_sec: f64,
+    pub seeds: u64,
+    pub steps: u64,
+    pub events: u64,
+    pub cascade_steps: u64,
+    pub scheduler_steps: u64,
+    pub root_events: u64,
+    pub wall_ms: f64,
+    /// `VmHWM` of the process when measured; `None` off Linux.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl BenchFigures {
+    pub fn new(counts: &RunCounts, wall: Duration, peak_rss_bytes: Option<u64>) -> BenchFigures {
+        // A run is never 0 ns, but a coarse clock might say so: keep the rates finite.
+        let secs = wall.as_secs_f64().max(1e-9);
+        let rate = |n: u64| n as f64 / secs;
+        BenchFigures {
+            steps_per_sec: rate(counts.steps),
+            events_per_sec: rate(counts.events()),
+            seeds_per_sec: rate(counts.runs),
+            cascade_steps_per_sec: rate(counts.cascade_steps),
+            scheduler_steps_per_sec: rate(counts.scheduler_steps),
+            seeds: counts.runs,
+            steps: counts.steps,
+            events: counts.events(),
+            cascade_steps: counts.cascade_steps,
+            scheduler_steps: counts.scheduler_steps,
+            root_events: counts.root_events,
+            wall_ms: wall.as_secs_f64() * 1000.0,
+            peak_rss_bytes,
+        }
+    }
+}
+
+/// Runs `scenario` once per seed in `seeds` (without keeping trace text) and measures the
+/// whole. Each outcome is dropped before the next run, as in a sweep. `on_run` sees every
+/// outcome (for a progress line, or to check verdicts) and is timed with the runs, so keep it
+/// cheap.
+pub fn bench_seeds(
+    scenario: &Scenario,
+    seeds: Range<u64>,
+    mut on_run: impl FnMut(&RunOutcome),
+) -> BenchFigures {
+    let root_events = scenario.events.len() as u64;
+    let mut counts = RunCounts::default();
+    let watch = Stopwatch::start();
+    for seed in seeds {
+        let outcome = run_scenario(scenario, Seed(seed), RunOptions::default());
+        counts.add(&RunCounts::of(&outcome, root_events));
+        on_run(&outcome);
+    }
+    let wall = watch.elapsed();
+    BenchFigures::new(&counts, wall, super::peak_rss_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{generated_workload, WorkloadConfig};
+
+    #[test]
+    fn counts_add_up_over_seeds_and_rates_divide_by_wall_time() {
+        let scenario = generated_workload(&WorkloadConfig {
+            tenants: 2,
+            entities_per_tenant: 5,
+            root_events: 50,
+        });
+        let one = RunCounts::of(&run_scenario(&scenario, Seed(3), RunOptions::default()), 50);
+        assert!(one.publications > 0 && one.cascade_steps > 0);
+        assert!(one.steps > one.events() - one.root_events);
+        let figures = bench_seeds(&scenario, 3..5, |_| {});
+        assert_eq!(figures.seeds, 2);
+        assert_eq!(figures.root_events, 100);
+        assert!(figures.steps > one.steps, "two runs");
+        let again = BenchFigures::new(
+            &RunCounts {
+                runs: 4,
+                steps: 1000,
+                root_events: 10,
+                publications: 90,
+                cascade_steps: 30,
+                scheduler_steps: 50,
+            },
+            Duration::from_millis(500),
+            None,
+        );
+        assert_eq!(again.steps_per_sec, 2000.0);
+        assert_eq!(again.events_per_sec, 200.0);
+        assert_eq!(again.seeds_per_sec, 8.0);
+        assert_eq!(again.cascade_steps_per_sec, 60.0);
+        assert_eq!(again.wall_ms, 500.0);
+    }
+}

@@ -1,0 +1,174 @@
+//! `delivery`: every published event reaches every matching subscription exactly once,
+//! unless a fault dropped or duplicated it.
+//!
+//! Counts, per bus event, the subscriptions it was routed to, the drop and duplicate faults
+//! recorded against it, and the deliveries. A delivery beyond what was routed plus
+//! duplicated is a violation at once; at the end of a quiescent run, every event must have
+//! been delivered exactly routed - dropped + duplicated times. It does not check deliveries
+//! still pending when a budget stopped the run (`quiescence` reports that), and it does not
+//! check which subscription got which copy beyond the counts.
+
+use crate::bus::EventId;
+use crate::check::{Invariant, RunEnd};
+use crate::trace::{FaultKind, Record};
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+struct Counts {
+    routed: u32,
+    dropped: u32,
+    duplicated: u32,
+    delivered: u32,
+}
+
+#[derive(Default)]
+pub struct Delivery {
+    events: BTreeMap<EventId, Counts>,
+}
+
+impl Invariant for Delivery {
+    fn name(&self) -> &'static str {
+        "delivery"
+    }
+
+    fn on_record(&mut self, record: &Record) -> Option<String> {
+        match record {
+            Record::Publish {
+                event, subscribers, ..
+            } => {
+                self.events.insert(
+                    *event,
+                    Counts {
+                        routed: *subscribers,
+                        ..Counts::default()
+                    },
+                );
+                None
+            }
+            Record::Fault {
+                fault: FaultKind::Drop,
+                event: Some(e),
+                ..
+            } => {
+                self.events.entry(*e).or_default().dropped += 1;
+                None
+            }
+            Record::Fault {
+                fault: FaultKind::Duplicate,
+                event: Some(e),
+                ..
+            } => {
+                self.events.entry(*e).or_default().duplicated += 1;
+                None
+            }
+            Record::Deliver { event, handler, .. } => {
+                let c = self.events.entry(*event).or_default();
+                c.delivered += 1;
+                (c.delivered > c.routed - c.dropped.min(c.routed) + c.duplicated).then(|| {
+                    format!(
+                        "event {} was delivered {} times (to {handler} last) but routed to {} subscriptions with {} duplicated",
+                        event.0, c.delivered, c.routed, c.duplicated
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn at_end(&mut self, end: &RunEnd) -> Vec<String> {
+        if !end.quiescent {
+            return Vec::new();
+        }
+        self.events
+            .iter()
+            .filter(|(_, c)| c.delivered + c.dropped != c.routed + c.duplicated)
+            .take(10)
+            .map(|(e, c)| {
+                format!(
+                    "event {} was routed to {} subscriptions ({} dropped, {} duplicated) but delivered {} times",
+                    e.0, c.routed, c.dropped, c.duplicated, c.delivered
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{SubId, Subject};
+    use crate::engine::{Depth, Store, TenantId};
+    use crate::sim::SimTime;
+
+    fn publish(n: u32) -> Record {
+        Record::Publish {
+            at: SimTime(0),
+            event: EventId(1),
+            tenant: TenantId::new("t"),
+            subject: Subject::new("a.b").unwrap(),
+            depth: Depth(0),
+            subscribers: n,
+        }
+    }
+    fn deliver() -> Record {
+        Record::Deliver {
+            at: SimTime(0),
+            event: EventId(1),
+            sub: SubId(0),
+            handler: "h".into(),
+        }
+    }
+    fn fault(kind: FaultKind) -> Record {
+        Record::Fault {
+            at: SimTime(0),
+            fault: kind,
+            on: String::new(),
+            event: Some(EventId(1)),
+            delay_ms: 0,
+        }
+    }
+    fn end(store: &Store) -> RunEnd<'_> {
+        RunEnd {
+            store,
+            quiescent: true,
+            pending: 0,
+            now: SimTime(0),
+            next_due: None,
+        }
+    }
+
+    #[test]
+    fn exactly_once_holds_and_a_lost_or_extra_delivery_breaks() {
+        let store = Store::default();
+        let mut ok = Delivery::default();
+        ok.on_record(&publish(2));
+        assert_eq!(ok.on_record(&deliver()), None);
+        assert_eq!(ok.on_record(&deliver()), None);
+        assert!(ok.at_end(&end(&store)).is_empty());
+
+        let mut extra = Delivery::default();
+        extra.on_record(&publish(1));
+        extra.on_record(&deliver());
+        assert!(extra
+            .on_record(&deliver())
+            .unwrap()
+            .contains("delivered 2 times"));
+
+        let mut lost = Delivery::default();
+        lost.on_record(&publish(2));
+        lost.on_record(&deliver());
+        assert_eq!(lost.at_end(&end(&store)).len(), 1);
+    }
+
+    #[test]
+    fn drops_and_duplicates_are_accounted_for() {
+        let store = Store::default();
+        let mut c = Delivery::default();
+        c.on_record(&publish(2));
+        c.on_record(&fault(FaultKind::Drop));
+        c.on_record(&fault(FaultKind::Duplicate));
+        assert_eq!(c.on_record(&deliver()), None);
+        assert_eq!(c.on_record(&deliver()), None);
+        assert!(c.at_end(&end(&store)).is_empty());
+    }
+}

@@ -1,0 +1,111 @@
+//! `fresh_ids`: no id minted by a `create` resolver is ever reused.
+//!
+//! Watches dispatches by rules whose resolver is `create`: the target id must not have been
+//! seen before in that tenant and type, and the action must create the entity (a
+//! `transition` with `created = true`). The second copy of a duplicated reaction message is
+//! exempt: the fault layer redelivered the same message, the resolver minted nothing. It
+//! does not check ids from other resolvers, which name existing entities by design.
+
+use crate::check::Invariant;
+use crate::engine::{EntityId, TenantId};
+use crate::trace::{Origin, Record};
+use std::collections::BTreeSet;
+
+pub struct FreshIds {
+    /// Names of the rules whose resolver is `create`.
+    pub create_rules: BTreeSet<String>,
+    seen: BTreeSet<(TenantId, String, EntityId)>,
+    /// A create dispatch waiting for its transition.
+    pending: Option<(String, EntityId)>,
+}
+
+impl FreshIds {
+    pub fn new(create_rules: BTreeSet<String>) -> FreshIds {
+        FreshIds {
+            create_rules,
+            seen: BTreeSet::new(),
+            pending: None,
+        }
+    }
+}
+
+impl Invariant for FreshIds {
+    fn name(&self) -> &'static str {
+        "fresh_ids"
+    }
+
+    fn on_record(&mut self, record: &Record) -> Option<String> {
+        match record {
+            Record::Dispatch {
+                tenant,
+                entity_type,
+                id,
+                origin: Origin::Rule { rule, copy: false },
+                ..
+            } if self.create_rules.contains(rule) => {
+                self.pending = Some((rule.clone(), id.clone()));
+                (!self
+                    .seen
+                    .insert((tenant.clone(), entity_type.clone(), id.clone())))
+                .then(|| format!("rule {rule} (create) reused id {id} for {entity_type}"))
+            }
+            Record::Transition {
+                created,
+                id,
+                entity_type,
+                ..
+            } => {
+                let (rule, want) = self.pending.take()?;
+                (want == *id && !created).then(|| {
+                    format!(
+                        "rule {rule} (create) minted {id}, but {entity_type}/{id} already existed"
+                    )
+                })
+            }
+            Record::ActionFailed { .. } => {
+                self.pending = None;
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Depth;
+    use crate::sim::SimTime;
+
+    fn dispatch(id: &str, copy: bool) -> Record {
+        Record::Dispatch {
+            at: SimTime(0),
+            tenant: TenantId::new("t"),
+            source_tenant: TenantId::new("t"),
+            entity_type: "Job".into(),
+            id: EntityId::new(id),
+            action: "Start".into(),
+            depth: Depth(1),
+            origin: Origin::Rule {
+                rule: "spawn".into(),
+                copy,
+            },
+        }
+    }
+
+    #[test]
+    fn a_reused_create_id_is_a_violation_but_a_duplicate_copy_is_not() {
+        let mut c = FreshIds::new(BTreeSet::from(["spawn".to_string()]));
+        assert_eq!(c.on_record(&dispatch("a", false)), None);
+        assert_eq!(
+            c.on_record(&dispatch("a", true)),
+            None,
+            "a redelivered copy"
+        );
+        assert_eq!(c.on_record(&dispatch("b", false)), None);
+        assert!(c
+            .on_record(&dispatch("a", false))
+            .unwrap()
+            .contains("reused id a"));
+    }
+}

@@ -1,0 +1,99 @@
+//! `ripple corpus check|add|bless`: the seed corpus as a regression suite.
+
+use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
+use crate::corpus::{add_to_corpus, bless_corpus_dir, check_corpus_dir};
+use std::path::PathBuf;
+
+/// Keep seeds with their expected verdict and trace hash, and replay them.
+///
+/// `check` replays every seed of every corpus file and fails (exit 1) on any change of
+/// verdict or trace hash, showing the first differing trace step. `cargo test` runs it over
+/// seeds/, so CI is a regression run. `add` records a seed (a known failure stays a known
+/// failure); `bless` accepts intended changes.
+#[derive(Debug, clap::Args)]
+pub struct CorpusArgs {
+    #[command(subcommand)]
+    pub command: CorpusCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CorpusCommand {
+    /// Replay every seed in DIR (default seeds/); exit 1 on any change.
+    Check {
+        #[arg(default_value = "seeds")]
+        dir: PathBuf,
+    },
+    /// Run SCENARIO under --seed N and record it in DIR/<scenario>.toml.
+    Add {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        /// The seed runs with a swarm fault configuration.
+        #[arg(long)]
+        swarm: bool,
+        /// Why this seed is in the corpus (e.g. "known failure: late authorization").
+        #[arg(long)]
+        note: Option<String>,
+        /// The corpus directory.
+        #[arg(long, default_value = "seeds")]
+        dir: PathBuf,
+    },
+    /// Re-run every seed in DIR and accept the new verdicts, hashes and traces.
+    Bless {
+        #[arg(default_value = "seeds")]
+        dir: PathBuf,
+    },
+}
+
+pub fn run(args: &CorpusArgs) -> u8 {
+    match &args.command {
+        CorpusCommand::Check { dir } => match check_corpus_dir(dir) {
+            Err(e) => bad_input(e),
+            Ok(checks) => {
+                let changed: Vec<_> = checks.iter().filter(|c| !c.changes.is_empty()).collect();
+                for c in &changed {
+                    println!("{c}");
+                }
+                println!("corpus: {} seeds, {} changed", checks.len(), changed.len());
+                if changed.is_empty() {
+                    EXIT_PASS
+                } else {
+                    println!(
+                        "if the changes are intended: ripple corpus bless {}",
+                        dir.display()
+                    );
+                    EXIT_FAIL
+                }
+            }
+        },
+        CorpusCommand::Add {
+            scenario,
+            seed,
+            swarm,
+            note,
+            dir,
+        } => match add_to_corpus(dir, scenario, *seed, *swarm, note.clone()) {
+            Err(e) => bad_input(e),
+            Ok(e) => {
+                println!(
+                    "corpus: added seed {} ({}, trace {}) to {}",
+                    e.seed,
+                    e.verdict,
+                    e.trace_hash,
+                    dir.display()
+                );
+                EXIT_PASS
+            }
+        },
+        CorpusCommand::Bless { dir } => match bless_corpus_dir(dir) {
+            Err(e) => bad_input(e),
+            Ok(changed) => {
+                for c in &changed {
+                    println!("{c}");
+                }
+                println!("corpus: blessed, {} entries changed", changed.len());
+                EXIT_PASS
+            }
+        },
+    }
+}

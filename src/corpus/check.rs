@@ -1,0 +1,248 @@
+//! Checking, adding and blessing corpus entries.
+
+use crate::corpus::{load_corpus_file, relative_path, render_corpus_file, CorpusEntry, CorpusFile};
+use crate::error::SourceError;
+use crate::scenario::{load_scenario, Scenario};
+use crate::sim::{failure_signature, run_checked, RunOptions, RunOutcome, Seed};
+use crate::trace::{first_difference, trace_file_bytes, TraceDiff};
+use std::path::{Path, PathBuf};
+
+/// What changed for one entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Verdict {
+        expected: String,
+        actual: String,
+    },
+    Hash {
+        expected: String,
+        actual: String,
+        diff: Option<TraceDiff>,
+    },
+}
+
+/// The result of replaying one corpus entry.
+#[derive(Debug, Clone)]
+pub struct EntryCheck {
+    pub file: PathBuf,
+    pub seed: u64,
+    pub swarm: bool,
+    pub changes: Vec<Change>,
+}
+
+impl std::fmt::Display for EntryCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let swarm = if self.swarm { " --swarm" } else { "" };
+        write!(f, "{} seed {}{swarm}:", self.file.display(), self.seed)?;
+        if self.changes.is_empty() {
+            return write!(f, " unchanged");
+        }
+        for c in &self.changes {
+            match c {
+                Change::Verdict { expected, actual } => {
+                    write!(f, "\n  verdict changed: expected {expected}, got {actual}")?
+                }
+                Change::Hash {
+                    expected,
+                    actual,
+                    diff,
+                } => {
+                    write!(
+                        f,
+                        "\n  trace hash changed: expected {expected}, got {actual}"
+                    )?;
+                    if let Some(d) = diff {
+                        for line in d.to_string().lines() {
+                            write!(f, "\n  {line}")?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn corpus_scenario(path: &Path, file: &CorpusFile) -> Result<(Scenario, String), SourceError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let scenario_path = dir.join(&file.scenario);
+    let scenario = load_scenario(&scenario_path)?;
+    Ok((scenario, scenario_path.display().to_string()))
+}
+
+fn run_entry(scenario: &Scenario, e: &CorpusEntry) -> RunOutcome {
+    run_checked(
+        scenario,
+        Seed(e.seed),
+        RunOptions {
+            keep_trace: true,
+            swarm: e.swarm,
+        },
+    )
+}
+
+/// The trace bytes (records only) kept for an entry, if any.
+fn recorded_trace(dir: &Path, stem: &str, e: &CorpusEntry) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(dir.join(e.trace_path(stem))).ok()?;
+    // Skip the header line.
+    let start = bytes.iter().position(|b| *b == b'\n')? + 1;
+    Some(bytes[start..].to_vec())
+}
+
+/// Replays every entry of one corpus file.
+pub fn check_corpus_file(path: &Path) -> Result<Vec<EntryCheck>, SourceError> {
+    let file = load_corpus_file(path)?;
+    let (scenario, _) = corpus_scenario(path, &file)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let stem = stem(path);
+    let mut out = Vec::new();
+    for e in &file.seed {
+        let o = run_entry(&scenario, e);
+        let mut changes = Vec::new();
+        let verdict = if o.passed() { "pass" } else { "fail" };
+        if verdict != e.verdict {
+            changes.push(Change::Verdict {
+                expected: e.verdict.clone(),
+                actual: verdict.into(),
+            });
+        }
+        let hash = o.trace_hash.to_string();
+        if hash != e.trace_hash {
+            let diff = recorded_trace(dir, &stem, e)
+                .zip(o.trace_text.as_ref())
+                .and_then(|(old, new)| first_difference(&old, new));
+            changes.push(Change::Hash {
+                expected: e.trace_hash.clone(),
+                actual: hash,
+                diff,
+            });
+        }
+        out.push(EntryCheck {
+            file: path.to_path_buf(),
+            seed: e.seed,
+            swarm: e.swarm,
+            changes,
+        });
+    }
+    Ok(out)
+}
+
+/// The corpus files of a directory, in name order.
+pub fn corpus_files(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        SourceError::file(dir, format!("failed to read the corpus directory: {e}"))
+            .with_hint("corpora live in seeds/; add one with `ripple corpus add SCENARIO --seed N`")
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Replays every entry of every corpus file in `dir`.
+pub fn check_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
+    let mut out = Vec::new();
+    for f in corpus_files(dir)? {
+        out.extend(check_corpus_file(&f)?);
+    }
+    Ok(out)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
+    crate::fs::write_atomic(path, bytes)
+        .map_err(|e| SourceError::file(path, format!("failed to write: {e}")))
+}
+
+fn entry_from(
+    o: &RunOutcome,
+    seed: u64,
+    swarm: bool,
+    old: Option<&CorpusEntry>,
+    note: Option<String>,
+) -> CorpusEntry {
+    CorpusEntry {
+        seed,
+        swarm,
+        verdict: if o.passed() { "pass" } else { "fail" }.into(),
+        trace_hash: o.trace_hash.to_string(),
+        signature: failure_signature(o),
+        note: note.or_else(|| old.and_then(|e| e.note.clone())),
+        minimal: old.and_then(|e| e.minimal.clone()),
+    }
+}
+
+/// Runs `scenario_path` under `seed` and records it in `dir/<scenario stem>.toml` (creating
+/// the file, or replacing the entry for that seed). Returns the entry.
+pub fn add_to_corpus(
+    dir: &Path,
+    scenario_path: &Path,
+    seed: u64,
+    swarm: bool,
+    note: Option<String>,
+) -> Result<CorpusEntry, SourceError> {
+    let scenario = load_scenario(scenario_path)?;
+    let stem = stem(scenario_path);
+    let corpus_path = dir.join(format!("{stem}.toml"));
+    let mut file = if corpus_path.exists() {
+        load_corpus_file(&corpus_path)?
+    } else {
+        CorpusFile {
+            scenario: relative_path(dir, scenario_path)
+                .to_string_lossy()
+                .replace('\\', "/"),
+            seed: Vec::new(),
+        }
+    };
+    let o = run_checked(
+        &scenario,
+        Seed(seed),
+        RunOptions {
+            keep_trace: true,
+            swarm,
+        },
+    );
+    let old = file
+        .seed
+        .iter()
+        .position(|e| e.seed == seed && e.swarm == swarm);
+    let entry = entry_from(&o, seed, swarm, old.map(|i| &file.seed[i]), note);
+    match old {
+        Some(i) => file.seed[i] = entry.clone(),
+        None => file.seed.push(entry.clone()),
+    }
+    file.seed.sort_by_key(|e| (e.seed, e.swarm));
+    let scenario_shown = dir.join(&file.scenario).display().to_string();
+    let trace = trace_file_bytes(&o, &scenario_shown).expect("trace kept");
+    write(&dir.join(entry.trace_path(&stem)), &trace)?;
+    write(&corpus_path, render_corpus_file(&file).as_bytes())?;
+    Ok(entry)
+}
+
+/// Re-runs every entry and rewrites verdicts, hashes, signatures and traces: accepts
+/// intended changes. Returns the entries that changed.
+pub fn bless_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
+    let mut changed = Vec::new();
+    for path in corpus_files(dir)? {
+        let checks = check_corpus_file(&path)?;
+        let mut file = load_corpus_file(&path)?;
+        let (scenario, scenario_shown) = corpus_scenario(&path, &file)?;
+        let stem = stem(&path);
+        for e in file.seed.iter_mut() {
+            let o = run_entry(&scenario, e);
+            let trace = trace_file_bytes(&o, &scenario_shown).expect("trace kept");
+            write(&dir.join(e.trace_path(&stem)), &trace)?;
+            *e = entry_from(&o, e.seed, e.swarm, Some(e), None);
+        }
+        write(&path, render_corpus_file(&file).as_bytes())?;
+        changed.extend(checks.into_iter().filter(|c| !c.changes.is_empty()));
+    }
+    Ok(changed)
+}

@@ -1,0 +1,249 @@
+//! Fault injection: the `[faults]` table, swarm configurations drawn from a seed, and the
+//! per-message decisions.
+//!
+//! Every decision draws the same number of values from the seed's `Faults` stream whatever
+//! the configuration (a fault that is off still rolls), so turning one fault on or off does
+//! not reshuffle the others. With faults on, each reaction dispatch becomes a message of its
+//! own, so concurrent cascades interleave.
+
+use crate::sim::{format_duration_ms, Purpose, RngStream, Seed};
+use serde::Serialize;
+use std::fmt;
+
+/// The `[faults]` table, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct FaultConfig {
+    /// Probability that a message is delayed, and the longest delay (uniform in 1..=max).
+    pub delay_p: f64,
+    pub delay_ms_max: u64,
+    /// Probability that a message is lost.
+    pub drop_p: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate_p: f64,
+    /// `false`: delays keep FIFO per destination (a delayed message holds back later ones);
+    /// `true`: a delayed message may be overtaken.
+    pub reorder: bool,
+    /// Probability that a reflex handler crashes on a delivery (an `errored` outcome).
+    pub handler_panic_p: f64,
+    /// Probability that an entity action fails.
+    pub action_failure_p: f64,
+    /// Probability that a reflex process restarts before a delivery, losing its dedup memory.
+    pub reflex_restart_p: f64,
+}
+
+impl FaultConfig {
+    /// A configuration drawn from the seed, as TigerBeetle's VOPR and FoundationDB's BUGGIFY
+    /// do: each fault is on or off by a coin flip, and its rate is drawn too. The same seed
+    /// always draws the same configuration, so a failing swarm seed reproduces alone.
+    pub fn swarm(seed: Seed) -> FaultConfig {
+        let mut r = RngStream::new(seed, Purpose::Swarm);
+        let mut rate = |lo: f64, hi: f64| {
+            let on = r.chance(0.5);
+            let x = lo + (hi - lo) * r.unit();
+            if on {
+                x
+            } else {
+                0.0
+            }
+        };
+        let delay_p = rate(0.05, 0.6);
+        let drop_p = rate(0.001, 0.05);
+        let duplicate_p = rate(0.001, 0.05);
+        let handler_panic_p = rate(0.001, 0.05);
+        let action_failure_p = rate(0.001, 0.05);
+        let reflex_restart_p = rate(0.001, 0.05);
+        const DELAYS_MS: [u64; 6] = [1, 5, 20, 50, 200, 1000];
+        let delay_ms_max = DELAYS_MS[r.below(DELAYS_MS.len() as u64) as usize];
+        let reorder = r.chance(0.5);
+        FaultConfig {
+            delay_p,
+            delay_ms_max,
+            drop_p,
+            duplicate_p,
+            reorder,
+            handler_panic_p,
+            action_failure_p,
+            reflex_restart_p,
+        }
+    }
+}
+
+impl fmt::Display for FaultConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.delay_p > 0.0 {
+            parts.push(format!(
+                "delay {:.3} up to {}",
+                self.delay_p,
+                format_duration_ms(self.delay_ms_max)
+            ));
+        }
+        for (name, p) in [
+            ("drop", self.drop_p),
+            ("duplicate", self.duplicate_p),
+            ("handler_panic", self.handler_panic_p),
+            ("action_failure", self.action_failure_p),
+            ("reflex_restart", self.reflex_restart_p),
+        ] {
+            if p > 0.0 {
+                parts.push(format!("{name} {p:.3}"));
+            }
+        }
+        if self.reorder {
+            parts.push("reorder".into());
+        }
+        if parts.is_empty() {
+            f.write_str("none (messages still scheduled one by one)")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// What happens to one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageFate {
+    pub dropped: bool,
+    pub duplicated: bool,
+    pub delay_ms: u64,
+}
+
+/// Draws fault decisions from the seed's `Faults` stream.
+#[derive(Debug, Clone)]
+pub struct FaultPlan {
+    pub config: FaultConfig,
+    rng: RngStream,
+}
+
+impl FaultPlan {
+    pub fn new(config: FaultConfig, seed: Seed) -> FaultPlan {
+        FaultPlan {
+            config,
+            rng: RngStream::new(seed, Purpose::Faults),
+        }
+    }
+
+    /// The fate of one message (a bus delivery or a reaction). Always four draws.
+    pub fn message(&mut self) -> MessageFate {
+        let c = self.config;
+        let dropped = self.rng.chance(c.drop_p);
+        let duplicated = self.rng.chance(c.duplicate_p);
+        let delayed = self.rng.chance(c.delay_p);
+        let amount = self.rng.between(1, c.delay_ms_max.max(1));
+        MessageFate {
+            dropped,
+            duplicated: duplicated && !dropped,
+            delay_ms: if delayed && c.delay_ms_max > 0 {
+                amount
+            } else {
+                0
+            },
+        }
+    }
+
+    /// The delay of a duplicate copy (drawn so the copy can land before or after).
+    pub fn duplicate_delay_ms(&mut self) -> u64 {
+        self.rng.between(0, self.config.delay_ms_max)
+    }
+
+    pub fn handler_panics(&mut self) -> bool {
+        self.rng.chance(self.config.handler_panic_p)
+    }
+
+    pub fn reflex_restarts(&mut self) -> bool {
+        self.rng.chance(self.config.reflex_restart_p)
+    }
+
+    pub fn action_fails(&mut self) -> bool {
+        self.rng.chance(self.config.action_failure_p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> FaultConfig {
+        FaultConfig {
+            delay_p: 0.3,
+            delay_ms_max: 50,
+            drop_p: 0.1,
+            duplicate_p: 0.05,
+            reorder: true,
+            handler_panic_p: 0.02,
+            action_failure_p: 0.2,
+            reflex_restart_p: 0.1,
+        }
+    }
+
+    #[test]
+    fn each_fault_fires_at_about_its_rate() {
+        let mut plan = FaultPlan::new(config(), Seed(1));
+        let n = 20_000;
+        let fates: Vec<MessageFate> = (0..n).map(|_| plan.message()).collect();
+        let rate = |k: usize| k as f64 / n as f64;
+        let dropped = rate(fates.iter().filter(|f| f.dropped).count());
+        let delayed = rate(fates.iter().filter(|f| f.delay_ms > 0).count());
+        let duplicated = rate(fates.iter().filter(|f| f.duplicated).count());
+        assert!((dropped - 0.1).abs() < 0.01, "drop {dropped}");
+        assert!((delayed - 0.3).abs() < 0.015, "delay {delayed}");
+        assert!(
+            (duplicated - 0.05 * 0.9).abs() < 0.01,
+            "duplicate {duplicated}"
+        );
+        assert!(fates.iter().all(|f| f.delay_ms <= 50));
+        let fails = rate((0..n).filter(|_| plan.action_fails()).count());
+        assert!((fails - 0.2).abs() < 0.015, "action_failure {fails}");
+        let panics = rate((0..n).filter(|_| plan.handler_panics()).count());
+        assert!((panics - 0.02).abs() < 0.005, "handler_panic {panics}");
+        let restarts = rate((0..n).filter(|_| plan.reflex_restarts()).count());
+        assert!((restarts - 0.1).abs() < 0.01, "reflex_restart {restarts}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults() {
+        let mut a = FaultPlan::new(config(), Seed(9));
+        let mut b = FaultPlan::new(config(), Seed(9));
+        for _ in 0..1000 {
+            assert_eq!(a.message(), b.message());
+        }
+        let mut c = FaultPlan::new(config(), Seed(10));
+        let differ = (0..100).any(|_| a.message() != c.message());
+        assert!(differ);
+    }
+
+    #[test]
+    fn a_fault_that_is_off_never_fires_and_does_not_shift_the_others() {
+        let mut on = config();
+        on.drop_p = 0.0;
+        let mut a = FaultPlan::new(on, Seed(4));
+        let mut b = FaultPlan::new(config(), Seed(4));
+        for _ in 0..1000 {
+            let (x, y) = (a.message(), b.message());
+            assert!(!x.dropped);
+            assert_eq!(x.delay_ms, y.delay_ms, "delays line up draw for draw");
+        }
+    }
+
+    #[test]
+    fn swarm_configs_are_a_function_of_the_seed_and_vary_across_seeds() {
+        assert_eq!(FaultConfig::swarm(Seed(3)), FaultConfig::swarm(Seed(3)));
+        let distinct: std::collections::BTreeSet<String> = (0..50)
+            .map(|s| FaultConfig::swarm(Seed(s)).to_string())
+            .collect();
+        assert!(distinct.len() > 40, "{}", distinct.len());
+        // Over many seeds, each fault is sometimes on and sometimes off.
+        let configs: Vec<FaultConfig> = (0..200).map(|s| FaultConfig::swarm(Seed(s))).collect();
+        for (name, on) in [
+            ("drop", configs.iter().filter(|c| c.drop_p > 0.0).count()),
+            ("delay", configs.iter().filter(|c| c.delay_p > 0.0).count()),
+            ("reorder", configs.iter().filter(|c| c.reorder).count()),
+            (
+                "action_failure",
+                configs.iter().filter(|c| c.action_failure_p > 0.0).count(),
+            ),
+        ] {
+            assert!((50..150).contains(&on), "{name} on in {on} of 200");
+        }
+    }
+}

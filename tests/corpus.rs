@@ -1,0 +1,115 @@
+//! The committed seed corpus is a regression suite: every seed must replay with its
+//! recorded verdict and trace hash. And the corpus check must notice when one changes.
+
+use ripple::corpus::{
+    check_corpus_dir, check_corpus_file, load_corpus_file, render_corpus_file, Change,
+};
+use std::path::{Path, PathBuf};
+
+fn seeds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+}
+
+#[test]
+fn committed_corpus_replays_unchanged() {
+    let checks = check_corpus_dir(&seeds_dir()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        checks.len() >= 10,
+        "the corpus should hold the shipped scenarios' seeds"
+    );
+    let changed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.changes.is_empty())
+        .map(|c| c.to_string())
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "corpus changed (bless it if intended):\n{}",
+        changed.join("\n")
+    );
+    // The race's known failure stays a known failure.
+    assert!(checks
+        .iter()
+        .any(|c| c.file.ends_with("race.toml") && c.seed == 8));
+}
+
+/// A scratch copy of one corpus file (and its traces), pointing at the real scenario.
+fn scratch(name: &str, stem: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ripple-corpus-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("traces")).unwrap();
+    let mut file = load_corpus_file(&seeds_dir().join(format!("{stem}.toml"))).unwrap();
+    file.scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{stem}.toml"))
+        .display()
+        .to_string();
+    std::fs::write(dir.join(format!("{stem}.toml")), render_corpus_file(&file)).unwrap();
+    for e in &file.seed {
+        let p = e.trace_path(stem);
+        std::fs::copy(seeds_dir().join(&p), dir.join(&p)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_changed_trace_hash_is_reported_with_the_first_differing_step() {
+    let dir = scratch("hash", "netops");
+    let path = dir.join("netops.toml");
+    let mut file = load_corpus_file(&path).unwrap();
+    let entry = file.seed[0].clone();
+    file.seed[0].trace_hash = "0".repeat(32);
+    std::fs::write(&path, render_corpus_file(&file)).unwrap();
+    // Alter step 2 of the recorded trace, as if the engine had behaved differently then.
+    let trace_path = dir.join(entry.trace_path("netops"));
+    let text = std::fs::read_to_string(&trace_path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[3] = lines[3].replace("\"at\":0", "\"at\":7");
+    std::fs::write(&trace_path, lines.join("\n") + "\n").unwrap();
+
+    let checks = check_corpus_file(&path).unwrap();
+    let c = &checks[0];
+    assert_eq!(c.seed, entry.seed);
+    match c.changes.as_slice() {
+        [Change::Hash {
+            expected,
+            actual,
+            diff: Some(diff),
+        }] => {
+            assert_eq!(expected, &"0".repeat(32));
+            assert_eq!(actual, &entry.trace_hash);
+            assert_eq!(diff.step, 2);
+        }
+        other => panic!("expected one hash change with a diff, got {other:?}"),
+    }
+    assert!(checks[1..].iter().all(|c| c.changes.is_empty()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_changed_verdict_is_reported() {
+    let dir = scratch("verdict", "race");
+    let path = dir.join("race.toml");
+    let mut file = load_corpus_file(&path).unwrap();
+    let i = file
+        .seed
+        .iter()
+        .position(|e| e.verdict == "fail")
+        .expect("the known failure");
+    file.seed[i].verdict = "pass".into();
+    std::fs::write(&path, render_corpus_file(&file)).unwrap();
+    let checks = check_corpus_file(&path).unwrap();
+    let changed: Vec<_> = checks.iter().filter(|c| !c.changes.is_empty()).collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(
+        changed[0].changes,
+        [Change::Verdict {
+            expected: "pass".into(),
+            actual: "fail".into()
+        }]
+    );
+    assert!(changed[0]
+        .to_string()
+        .contains("verdict changed: expected pass, got fail"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
