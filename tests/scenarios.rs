@@ -29,7 +29,7 @@ fn relative(p: &Path) -> String {
 fn same_seed_twice_gives_the_same_trace_hash_for_every_shipped_scenario() {
     for path in shipped() {
         let s = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
-        for seed in 0..10 {
+        for seed in 0..50 {
             let a = run_scenario(
                 &s,
                 Seed(seed),

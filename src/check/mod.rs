@@ -47,6 +47,18 @@ pub fn builtin_invariants(scenario: &Scenario) -> Vec<Box<dyn Invariant>> {
         Box::new(ExpectCheck {
             expects: scenario.expects.clone(),
         }),
+        Box::new(GuardSkipSilent::default()),
+        Box::new(FreshIds::new(
+            scenario
+                .rules
+                .values()
+                .flatten()
+                .filter(|r| matches!(r.resolve_target, crate::engine::Resolver::Create))
+                .map(|r| r.name.clone())
+                .collect(),
+        )),
+        Box::new(Delivery::default()),
+        Box::new(Quiescence),
     ];
     if !scenario.allow_truncation {
         out.push(Box::new(CascadeTruncated::new(scenario.depth_max)));
