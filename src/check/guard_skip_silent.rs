@@ -1,17 +1,19 @@
 //! `guard_skip_silent`: a rule whose guard failed records no reaction result and dispatches
 //! nothing.
 //!
-//! After a `guard_skip` for rule R at depth d, a `reaction` result for R at depth d, or a
-//! dispatch by R at depth d + 1, before the next commit or input is a violation. It sees
-//! only what directly follows the skip; a skipped rule that fires from a later commit is a
-//! new evaluation and is fine.
+//! The engine records a `guard_skip` and moves on to the next rule. If it went on with the
+//! skipped rule instead, the very next record would be that rule's reaction result (a
+//! resolver failure) or its dispatch (inline). So the checker judges the record right after
+//! each skip, within the same scheduler step. It does not look further: with faults on, a
+//! dispatch by the same rule from an *earlier* commit may legitimately arrive next, as its
+//! own message (its own step).
 
 use crate::check::Invariant;
 use crate::trace::{Origin, Record};
 
 #[derive(Default)]
 pub struct GuardSkipSilent {
-    skipped: Vec<(String, u32)>,
+    skipped: Option<(String, u32)>,
 }
 
 impl Invariant for GuardSkipSilent {
@@ -19,23 +21,25 @@ impl Invariant for GuardSkipSilent {
         "guard_skip_silent"
     }
 
+    /// A new scheduler step is a new message: whatever it dispatches was decided elsewhere.
+    fn on_step(&mut self) {
+        self.skipped = None;
+    }
+
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        let skipped = self.skipped.take();
         match record {
             Record::GuardSkip { rule, depth, .. } => {
-                self.skipped.push((rule.clone(), depth.0));
+                self.skipped = Some((rule.clone(), depth.0));
                 None
             }
-            Record::Reaction { rule, depth, .. } if self.skipped.iter().any(|(r, d)| r == rule && *d == depth.0) => {
+            Record::Reaction { rule, depth, .. } if skipped.as_ref().is_some_and(|(r, d)| r == rule && *d == depth.0) => {
                 Some(format!("rule {rule} recorded a reaction result at depth {depth} although its guard failed"))
             }
             Record::Dispatch { origin: Origin::Rule { rule, .. }, depth, .. }
-                if self.skipped.iter().any(|(r, d)| r == rule && d + 1 == depth.0) =>
+                if skipped.as_ref().is_some_and(|(r, d)| r == rule && d + 1 == depth.0) =>
             {
                 Some(format!("rule {rule} dispatched at depth {depth} although its guard failed"))
-            }
-            Record::Transition { .. } | Record::Input { .. } | Record::Deliver { .. } => {
-                self.skipped.clear();
-                None
             }
             _ => None,
         }
@@ -45,34 +49,71 @@ impl Invariant for GuardSkipSilent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Depth, TenantId};
+    use crate::engine::{Depth, EntityId, TenantId};
     use crate::sim::SimTime;
 
-    #[test]
-    fn a_result_after_a_skip_is_a_violation() {
-        let mut c = GuardSkipSilent::default();
-        c.on_record(&Record::GuardSkip {
+    fn skip() -> Record {
+        Record::GuardSkip {
             at: SimTime(0),
             tenant: TenantId::new("t"),
             rule: "r".into(),
             depth: Depth(0),
-        });
-        let reaction = Record::Reaction {
+        }
+    }
+
+    fn reaction(rule: &str) -> Record {
+        Record::Reaction {
             at: SimTime(0),
             tenant: TenantId::new("t"),
-            rule: "r".into(),
+            rule: rule.into(),
             depth: Depth(0),
             success: true,
             target_type: "X".into(),
             target_id: None,
             target_status: None,
             error: None,
-        };
-        assert!(c.on_record(&reaction).unwrap().contains("guard failed"));
-        let mut other = reaction.clone();
-        if let Record::Reaction { rule, .. } = &mut other {
-            *rule = "other".into();
         }
-        assert_eq!(c.on_record(&other), None);
+    }
+
+    fn dispatch(rule: &str) -> Record {
+        Record::Dispatch {
+            at: SimTime(5),
+            tenant: TenantId::new("t"),
+            source_tenant: TenantId::new("t"),
+            entity_type: "X".into(),
+            id: EntityId::new("1"),
+            action: "Go".into(),
+            depth: Depth(1),
+            origin: Origin::Rule {
+                rule: rule.into(),
+                copy: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_result_or_dispatch_right_after_a_skip_is_a_violation() {
+        let mut c = GuardSkipSilent::default();
+        c.on_record(&skip());
+        assert!(c
+            .on_record(&reaction("r"))
+            .unwrap()
+            .contains("guard failed"));
+        c.on_record(&skip());
+        assert!(c.on_record(&dispatch("r")).unwrap().contains("dispatched"));
+        c.on_record(&skip());
+        assert_eq!(c.on_record(&reaction("other")), None);
+    }
+
+    #[test]
+    fn a_later_message_of_the_same_rule_is_not_a_violation() {
+        let mut c = GuardSkipSilent::default();
+        c.on_record(&skip());
+        c.on_step();
+        assert_eq!(
+            c.on_record(&dispatch("r")),
+            None,
+            "a deferred message is its own step"
+        );
     }
 }

@@ -17,6 +17,8 @@ pub struct Violation {
 /// written; end checks see the final store at quiescence.
 pub trait Invariant: Send {
     fn name(&self) -> &'static str;
+    /// Called when a scheduler step begins (a message is taken off the queue).
+    fn on_step(&mut self) {}
     /// Called for every record; returns a message when the record breaks the property.
     fn on_record(&mut self, _record: &Record) -> Option<String> {
         None

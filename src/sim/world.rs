@@ -493,6 +493,9 @@ impl<'s> Sim<'s> {
         debug_assert!(at >= self.ctx.now, "time never goes back");
         self.ctx.now = at;
         self.scheduler_steps += 1;
+        for inv in &mut self.ctx.invariants {
+            inv.on_step();
+        }
         match msg {
             Msg::Root(i) => self.root(i),
             Msg::Deliver { sub, event } => self.deliver(sub, &event),
