@@ -47,12 +47,12 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
-    /// The counts of one run of a scenario with `root_events` root events.
-    pub fn of(outcome: &RunOutcome, root_events: u64) -> RunCounts {
+    /// The counts of one run. Root events include the ones the scenario's generators made.
+    pub fn of(outcome: &RunOutcome) -> RunCounts {
         let mut counts = RunCounts {
             runs: 1,
             steps: outcome.steps(),
-            root_events,
+            root_events: outcome.root_events as u64,
             scheduler_steps: outcome.scheduler_steps,
             ..RunCounts::default()
         };
@@ -96,7 +96,10 @@ pub struct BenchFigures {
     pub cascade_steps: u64,
     pub scheduler_steps: u64,
     pub root_events: u64,
+    /// Wall time of the runs, teardown included.
     pub wall_ms: f64,
+    /// The part of `wall_ms` spent dropping outcomes (records, entities) after each run.
+    pub teardown_ms: f64,
     /// `VmHWM` of the process when measured; `None` off Linux.
     pub peak_rss_bytes: Option<u64>,
 }
@@ -119,30 +122,37 @@ impl BenchFigures {
             scheduler_steps: counts.scheduler_steps,
             root_events: counts.root_events,
             wall_ms: wall.as_secs_f64() * 1000.0,
+            teardown_ms: 0.0,
             peak_rss_bytes,
         }
     }
 }
 
 /// Runs `scenario` once per seed in `seeds` (without keeping trace text) and measures the
-/// whole. Each outcome is dropped before the next run, as in a sweep. `on_run` sees every
-/// outcome (for a progress line, or to check verdicts) and is timed with the runs, so keep it
-/// cheap.
+/// whole, as one shard of a sweep: each outcome is dropped before the next run, and the drop
+/// is timed (freeing a big run's records is a real part of its cost). `on_run` sees every
+/// outcome (for verdicts or progress); it and the counting are not timed.
 pub fn bench_seeds(
     scenario: &Scenario,
     seeds: Range<u64>,
     mut on_run: impl FnMut(&RunOutcome),
 ) -> BenchFigures {
-    let root_events = scenario.events.len() as u64;
     let mut counts = RunCounts::default();
-    let watch = Stopwatch::start();
+    let mut run = Duration::ZERO;
+    let mut teardown = Duration::ZERO;
     for seed in seeds {
+        let watch = Stopwatch::start();
         let outcome = run_scenario(scenario, Seed(seed), RunOptions::default());
-        counts.add(&RunCounts::of(&outcome, root_events));
+        run += watch.elapsed();
+        counts.add(&RunCounts::of(&outcome));
         on_run(&outcome);
+        let watch = Stopwatch::start();
+        drop(outcome);
+        teardown += watch.elapsed();
     }
-    let wall = watch.elapsed();
-    BenchFigures::new(&counts, wall, super::peak_rss_bytes())
+    let mut figures = BenchFigures::new(&counts, run + teardown, super::peak_rss_bytes());
+    figures.teardown_ms = teardown.as_secs_f64() * 1000.0;
+    figures
 }
 
 #[cfg(test)]
@@ -157,7 +167,8 @@ mod tests {
             entities_per_tenant: 5,
             root_events: 50,
         });
-        let one = RunCounts::of(&run_scenario(&scenario, Seed(3), RunOptions::default()), 50);
+        let one = RunCounts::of(&run_scenario(&scenario, Seed(3), RunOptions::default()));
+        assert_eq!(one.root_events, 50);
         assert!(one.publications > 0 && one.cascade_steps > 0);
         assert!(one.steps > one.events() - one.root_events);
         let figures = bench_seeds(&scenario, 3..5, |_| {});

@@ -122,7 +122,11 @@ mod tests {
         Record::Fault {
             at: SimTime(0),
             fault: kind,
-            on: String::new(),
+            on: crate::trace::FaultTarget::Delivery {
+                subject: "a.b".into(),
+                handler: "h".into(),
+            },
+            nth: 1,
             event: Some(EventId(1)),
             delay_ms: 0,
         }

@@ -48,9 +48,11 @@ pub fn run(args: &ReplayArgs) -> u8 {
     let recorded = &bytes[split + 1..];
     let scenario = match load_scenario(std::path::Path::new(&header.scenario)) {
         Ok(s) => s,
-        Err(e) => return bad_input(format!(
+        Err(e) => {
+            return bad_input(format!(
             "{e}\n  (the trace names this scenario; replay from the directory it was recorded in)"
-        )),
+        ))
+        }
     };
     let outcome = run_scenario(
         &scenario,

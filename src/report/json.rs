@@ -89,7 +89,7 @@ pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport
         outcomes: &outcome.outcomes,
         entities: &outcome.entities,
         reproduce: reproduce_command(scenario_path, outcome.seed.0, outcome.swarm),
-        faults: outcome.faults.map(|f| f.to_string()),
+        faults: outcome.faults.clone(),
     }
 }
 

@@ -15,7 +15,8 @@ use crate::scenario::{
     RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX,
     STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
-use crate::sim::{parse_duration_ms, FaultConfig, SimTime};
+use crate::sim::{parse_duration_ms, FaultConfig, ScheduledFault, SimTime};
+use crate::trace::{FaultKind, FaultTarget};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,22 @@ struct ScenarioFileDef {
     invariant: Vec<InvariantDef>,
     #[serde(default)]
     generator: Vec<GeneratorDef>,
+    #[serde(default)]
+    fault: Vec<FaultDef>,
+}
+
+/// One `[[fault]]` entry of an explicit schedule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultDef {
+    kind: Spanned<String>,
+    rule: Option<String>,
+    target: Option<String>,
+    subject: Option<String>,
+    handler: Option<String>,
+    action: Option<String>,
+    nth: Option<Spanned<i64>>,
+    delay: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +126,7 @@ struct MetaDef {
     #[serde(default)]
     allow_truncation: bool,
     steps_max: Option<Spanned<i64>>,
+    order: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,6 +275,19 @@ impl Loader<'_> {
             }
         };
 
+        let file_order = match &meta.order {
+            None => false,
+            Some(o) => match o.get_ref().as_str() {
+                "seeded" => false,
+                "file" => true,
+                other => {
+                    return Err(self
+                        .err(o.span().start, format!("scenario.order {other:?} is not an order"))
+                        .with_hint("use \"seeded\" (concurrent inputs in an order drawn from the seed, the default) or \"file\""))
+                }
+            },
+        };
+
         // Tenants.
         let mut tenants: Vec<TenantId> = Vec::new();
         for t in &def.tenant {
@@ -345,9 +376,20 @@ impl Loader<'_> {
         let reflexes = self.reflexes(def.reflex, &tenants, &entities)?;
         let events = self.events(def.event, &tenants, &entities)?;
         let expects = self.expects(def.expect, &tenants, &entities)?;
+        if let (Some(f), Some(first)) = (&def.faults, def.fault.first()) {
+            let _ = f;
+            return Err(self
+                .err(first.kind.span().start, "a scenario has either [faults] (random, drawn from the seed) or [[fault]] entries (an explicit schedule), not both")
+                .with_hint("remove [faults] to replay this exact schedule, or remove the [[fault]] entries"));
+        }
         let faults = match def.faults {
             None => None,
             Some(f) => Some(self.faults(f)?),
+        };
+        let schedule = if def.fault.is_empty() {
+            None
+        } else {
+            Some(self.schedule(def.fault)?)
         };
         let invariants = self.invariants(def.invariant, &tenants, &entities)?;
         let generators = self.generators(def.generator, &tenants, &entities)?;
@@ -360,6 +402,7 @@ impl Loader<'_> {
             until,
             allow_truncation: meta.allow_truncation,
             steps_max,
+            file_order,
             tenants,
             rules,
             entities,
@@ -367,9 +410,103 @@ impl Loader<'_> {
             events,
             expects,
             faults,
+            schedule,
             invariants,
             generators,
         })
+    }
+
+    fn schedule(&self, defs: Vec<FaultDef>) -> Result<Vec<ScheduledFault>, SourceError> {
+        let mut out = Vec::new();
+        for (i, d) in defs.into_iter().enumerate() {
+            let at = d.kind.span().start;
+            let place = format!("[[fault]] #{}", i + 1);
+            let kind = FaultKind::parse(d.kind.get_ref()).ok_or_else(|| {
+                self.err(
+                    at,
+                    format!("{place}: unknown fault kind {:?}", d.kind.get_ref()),
+                )
+                .with_hint(
+                    "use delay, drop, duplicate, action_failure, handler_panic or reflex_restart",
+                )
+            })?;
+            let need = |v: &Option<String>, key: &str, example: &str| {
+                v.clone().ok_or_else(|| {
+                    self.err(
+                        at,
+                        format!("{place}: a {} fault needs `{key}`", kind.as_str()),
+                    )
+                    .with_hint(format!("e.g. {key} = {example:?}"))
+                })
+            };
+            let on = match kind {
+                FaultKind::Delay | FaultKind::Drop | FaultKind::Duplicate => {
+                    if d.rule.is_some() {
+                        FaultTarget::Reaction {
+                            rule: need(&d.rule, "rule", "order_confirmed_authorizes_payment")?,
+                            target: need(&d.target, "target", "Payment/o1")?,
+                        }
+                    } else if d.subject.is_some() || d.handler.is_some() {
+                        FaultTarget::Delivery {
+                            subject: need(
+                                &d.subject,
+                                "subject",
+                                "sensory.link_down.snmp_trap.r1|Gi0/1",
+                            )?,
+                            handler: need(&d.handler, "handler", "link_down")?,
+                        }
+                    } else {
+                        return Err(self
+                            .err(at, format!("{place}: say which message: `rule` and `target` (a reaction), or `subject` and `handler` (a bus delivery)"))
+                            .with_hint("rule = \"order_confirmed_authorizes_payment\", target = \"Payment/o1\""));
+                    }
+                }
+                FaultKind::ActionFailure => FaultTarget::Action {
+                    target: need(&d.target, "target", "Payment/o1")?,
+                    action: need(&d.action, "action", "AuthorizePayment")?,
+                },
+                FaultKind::HandlerPanic | FaultKind::ReflexRestart => FaultTarget::Handler {
+                    handler: need(&d.handler, "handler", "link_down")?,
+                    subject: need(
+                        &d.subject,
+                        "subject",
+                        "sensory.link_down.snmp_trap.r1|Gi0/1",
+                    )?,
+                },
+            };
+            let nth = match &d.nth {
+                None => 1,
+                Some(n) if (1..=u32::MAX as i64).contains(n.get_ref()) => *n.get_ref() as u32,
+                Some(n) => {
+                    return Err(self.err(
+                        n.span().start,
+                        format!("{place}: nth = {} must be 1 or more", n.get_ref()),
+                    ))
+                }
+            };
+            let delay_ms = match (&d.delay, kind) {
+                (Some(s), FaultKind::Delay | FaultKind::Duplicate) => self.duration(s)?,
+                (None, FaultKind::Delay) => {
+                    return Err(self
+                        .err(at, format!("{place}: a delay fault needs `delay`"))
+                        .with_hint("e.g. delay = \"50ms\""))
+                }
+                (None, _) => 0,
+                (Some(s), _) => {
+                    return Err(self.err(
+                        s.span().start,
+                        format!("{place}: only delay and duplicate faults take `delay`"),
+                    ))
+                }
+            };
+            out.push(ScheduledFault {
+                kind,
+                on,
+                nth,
+                delay_ms,
+            });
+        }
+        Ok(out)
     }
 
     fn probability(&self, p: &Option<Spanned<f64>>, key: &str) -> Result<f64, SourceError> {

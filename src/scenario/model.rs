@@ -8,7 +8,7 @@ use crate::engine::reflex::{
 };
 use crate::engine::{EntityId, EntitySpec, Fields, Rule, TenantId, Value};
 use crate::scenario::Generator;
-use crate::sim::{FaultConfig, SimTime};
+use crate::sim::{FaultConfig, ScheduledFault, SimTime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +31,9 @@ pub struct Scenario {
     pub until: SimTime,
     pub allow_truncation: bool,
     pub steps_max: u64,
+    /// `order = "file"`: root events that share a time run in file order instead of an
+    /// order drawn from the seed (the shrinker writes this, to pin an order it found).
+    pub file_order: bool,
     pub tenants: Vec<TenantId>,
     /// Each tenant's rules in registration order: its rule files, its inline rules, then
     /// the top-level rules.
@@ -41,6 +44,8 @@ pub struct Scenario {
     pub expects: Vec<Expect>,
     /// `[faults]`: `Some` turns on message-per-reaction scheduling and fault injection.
     pub faults: Option<FaultConfig>,
+    /// `[[fault]]` entries: an explicit schedule (reactions as messages, only these faults).
+    pub schedule: Option<Vec<ScheduledFault>>,
     pub invariants: Vec<InvariantSpec>,
     pub generators: Vec<Generator>,
 }

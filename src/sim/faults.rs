@@ -7,7 +7,9 @@
 //! own, so concurrent cascades interleave.
 
 use crate::sim::{format_duration_ms, Purpose, RngStream, Seed};
+use crate::trace::{FaultKind, FaultTarget};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The `[faults]` table, validated.
@@ -244,6 +246,162 @@ mod tests {
             ),
         ] {
             assert!((50..150).contains(&on), "{name} on in {on} of 200");
+        }
+    }
+}
+
+/// One entry of an explicit fault schedule (`[[fault]]`): a fault on the `nth` occurrence of
+/// a message or action, named by identity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScheduledFault {
+    pub kind: FaultKind,
+    pub on: FaultTarget,
+    /// 1-based.
+    pub nth: u32,
+    /// For `delay` (and the copy of a `duplicate`).
+    pub delay_ms: u64,
+}
+
+/// Where fault decisions come from.
+#[derive(Debug, Clone)]
+pub enum FaultMode {
+    /// Drawn from the seed at the configured rates.
+    Random(Box<FaultPlan>),
+    /// Exactly the listed faults, nothing else. Messages can overtake each other.
+    Scheduled(Vec<ScheduledFault>),
+}
+
+/// The faults of one run. Occurrences of every message identity are counted in both modes,
+/// so the faults a random run drew can be written down as an explicit schedule.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    pub mode: FaultMode,
+    seen: BTreeMap<String, u32>,
+}
+
+impl Faults {
+    pub fn random(plan: FaultPlan) -> Faults {
+        Faults {
+            mode: FaultMode::Random(Box::new(plan)),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    pub fn scheduled(faults: Vec<ScheduledFault>) -> Faults {
+        Faults {
+            mode: FaultMode::Scheduled(faults),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// Delays may reorder messages on one channel.
+    pub fn reorder(&self) -> bool {
+        match &self.mode {
+            FaultMode::Random(p) => p.config.reorder,
+            FaultMode::Scheduled(_) => true,
+        }
+    }
+
+    /// Counts one more occurrence of `on`; returns it (1-based) and the scheduled faults
+    /// that hit it.
+    fn occurrence(&mut self, on: &FaultTarget) -> (u32, Vec<ScheduledFault>) {
+        let n = self.seen.entry(on.key()).or_insert(0);
+        *n += 1;
+        let n = *n;
+        let hits = match &self.mode {
+            FaultMode::Random(_) => Vec::new(),
+            FaultMode::Scheduled(faults) => faults
+                .iter()
+                .filter(|f| f.nth == n && f.on == *on)
+                .cloned()
+                .collect(),
+        };
+        (n, hits)
+    }
+
+    /// The fate of one message, which occurrence of its identity it is, and the delay of a
+    /// duplicate copy.
+    pub fn message(&mut self, on: &FaultTarget) -> (u32, MessageFate, u64) {
+        let (nth, hits) = self.occurrence(on);
+        match &mut self.mode {
+            FaultMode::Random(plan) => {
+                let fate = plan.message();
+                let dup = if fate.duplicated {
+                    plan.duplicate_delay_ms()
+                } else {
+                    0
+                };
+                (nth, fate, dup)
+            }
+            FaultMode::Scheduled(_) => {
+                let has = |k: FaultKind| hits.iter().find(|f| f.kind == k);
+                let fate = MessageFate {
+                    dropped: has(FaultKind::Drop).is_some(),
+                    duplicated: has(FaultKind::Duplicate).is_some()
+                        && has(FaultKind::Drop).is_none(),
+                    delay_ms: has(FaultKind::Delay).map(|f| f.delay_ms).unwrap_or(0),
+                };
+                (
+                    nth,
+                    fate,
+                    has(FaultKind::Duplicate).map(|f| f.delay_ms).unwrap_or(0),
+                )
+            }
+        }
+    }
+
+    /// Whether an action failure hits `on`.
+    pub fn action_fails(&mut self, on: &FaultTarget) -> (u32, bool) {
+        let (nth, hits) = self.occurrence(on);
+        let hit = match &mut self.mode {
+            FaultMode::Random(plan) => plan.action_fails(),
+            FaultMode::Scheduled(_) => hits.iter().any(|f| f.kind == FaultKind::ActionFailure),
+        };
+        (nth, hit)
+    }
+
+    /// Restart and crash decisions for one delivery to a handler (one occurrence).
+    pub fn handler_faults(&mut self, on: &FaultTarget) -> (u32, bool, bool) {
+        let (nth, hits) = self.occurrence(on);
+        match &mut self.mode {
+            FaultMode::Random(plan) => {
+                let restart = plan.reflex_restarts();
+                let panic = plan.handler_panics();
+                (nth, restart, panic)
+            }
+            FaultMode::Scheduled(_) => (
+                nth,
+                hits.iter().any(|f| f.kind == FaultKind::ReflexRestart),
+                hits.iter().any(|f| f.kind == FaultKind::HandlerPanic),
+            ),
+        }
+    }
+
+    /// A one-line description for reports.
+    pub fn describe(&self) -> String {
+        match &self.mode {
+            FaultMode::Random(p) => p.config.to_string(),
+            FaultMode::Scheduled(faults) => {
+                let parts: Vec<String> = faults
+                    .iter()
+                    .map(|f| {
+                        let delay = if f.delay_ms > 0 {
+                            format!(" {}", format_duration_ms(f.delay_ms))
+                        } else {
+                            String::new()
+                        };
+                        format!("{}{delay} on #{} {}", f.kind.as_str(), f.nth, f.on)
+                    })
+                    .collect();
+                format!(
+                    "scheduled: {}",
+                    if parts.is_empty() {
+                        "none".to_string()
+                    } else {
+                        parts.join("; ")
+                    }
+                )
+            }
         }
     }
 }

@@ -134,7 +134,7 @@ pub fn summarize(outcome: &RunOutcome, json: Option<String>) -> SeedResult {
         virtual_time_ms: outcome.virtual_time.ms(),
         violations: outcome.violations.clone(),
         signature: failure_signature(outcome),
-        faults: outcome.faults.map(|f| f.to_string()),
+        faults: outcome.faults.clone(),
         json,
     }
 }

@@ -14,8 +14,10 @@ use crate::engine::{
     Value,
 };
 use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
-use crate::sim::{FaultConfig, FaultPlan, Purpose, Queue, RngStream, Seed, SimTime, UuidSource};
-use crate::trace::{FaultKind, Origin, Record, TraceHash, TraceSink};
+use crate::sim::{
+    FaultConfig, FaultPlan, Faults, Purpose, Queue, RngStream, Seed, SimTime, UuidSource,
+};
+use crate::trace::{FaultKind, FaultTarget, Origin, Record, TraceHash, TraceSink};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -80,8 +82,8 @@ pub struct RunOutcome {
     pub scenario: String,
     pub seed: Seed,
     pub swarm: bool,
-    /// The fault configuration in force (`None`: inline cascades, no faults).
-    pub faults: Option<FaultConfig>,
+    /// The faults in force, described (`None`: inline cascades, no faults).
+    pub faults: Option<String>,
     pub trace_hash: TraceHash,
     pub records: Vec<Record>,
     pub trace_text: Option<Vec<u8>>,
@@ -114,7 +116,9 @@ struct Ctx {
     queue: Queue<Msg>,
     ids: UuidSource,
     sched: RngStream,
-    faults: Option<FaultPlan>,
+    faults: Option<Faults>,
+    /// The handler id behind each subscription (fault identities name handlers).
+    sub_handlers: Vec<String>,
     channels: BTreeMap<Channel, SimTime>,
     trace: TraceSink,
     invariants: Vec<Box<dyn Invariant>>,
@@ -176,7 +180,10 @@ impl Ctx {
                     event: envelope.clone(),
                 };
                 if self.faults.is_some() {
-                    let on = format!("event {} to sub#{}", id.0, sub.0);
+                    let on = FaultTarget::Delivery {
+                        subject: envelope.subject.to_string(),
+                        handler: self.sub_handlers[sub.0 as usize].clone(),
+                    };
                     self.schedule_faulty(Channel::Sub(sub), msg, on, Some(id), None);
                 } else {
                     self.queue.push(self.now, msg);
@@ -193,48 +200,37 @@ impl Ctx {
         &mut self,
         channel: Channel,
         msg: Msg,
-        on: String,
+        on: FaultTarget,
         event: Option<EventId>,
         copy: Option<fn(Msg) -> Msg>,
     ) {
-        let plan = self.faults.as_mut().expect("faults on");
-        let fate = plan.message();
-        let reorder = plan.config.reorder;
-        let dup_delay = if fate.duplicated {
-            plan.duplicate_delay_ms()
-        } else {
-            0
+        let faults = self.faults.as_mut().expect("faults on");
+        let (nth, fate, dup_delay) = faults.message(&on);
+        let reorder = faults.reorder();
+        let now = self.now;
+        let fault = |fault, on: &FaultTarget, delay_ms| Record::Fault {
+            at: now,
+            fault,
+            on: on.clone(),
+            nth,
+            event,
+            delay_ms,
         };
         if fate.dropped {
-            self.record(Record::Fault {
-                at: self.now,
-                fault: FaultKind::Drop,
-                on,
-                event,
-                delay_ms: 0,
-            });
+            let r = fault(FaultKind::Drop, &on, 0);
+            self.record(r);
             return;
         }
         if fate.delay_ms > 0 {
-            self.record(Record::Fault {
-                at: self.now,
-                fault: FaultKind::Delay,
-                on: on.clone(),
-                event,
-                delay_ms: fate.delay_ms,
-            });
+            let r = fault(FaultKind::Delay, &on, fate.delay_ms);
+            self.record(r);
         }
         let at = self.channel_time(&channel, self.now.saturating_add_ms(fate.delay_ms), reorder);
         let second = fate.duplicated.then(|| msg.clone());
         self.queue.push(at, msg);
         if let Some(second) = second {
-            self.record(Record::Fault {
-                at: self.now,
-                fault: FaultKind::Duplicate,
-                on,
-                event,
-                delay_ms: dup_delay,
-            });
+            let r = fault(FaultKind::Duplicate, &on, dup_delay);
+            self.record(r);
             let at = self.channel_time(&channel, self.now.saturating_add_ms(dup_delay), reorder);
             let second = match copy {
                 Some(f) => f(second),
@@ -319,21 +315,25 @@ impl Host for Ctx {
     }
 
     fn fail_action(&mut self, d: &ActionDispatch) -> bool {
-        let Some(plan) = self.faults.as_mut() else {
+        let Some(faults) = self.faults.as_mut() else {
             return false;
         };
-        if !plan.action_fails() {
-            return false;
+        let on = FaultTarget::Action {
+            target: format!("{}/{}", d.entity_type, d.id),
+            action: d.action.clone(),
+        };
+        let (nth, hit) = faults.action_fails(&on);
+        if hit {
+            self.record(Record::Fault {
+                at: self.now,
+                fault: FaultKind::ActionFailure,
+                on,
+                nth,
+                event: None,
+                delay_ms: 0,
+            });
         }
-        let on = format!("{}: {}/{}.{}", d.tenant, d.entity_type, d.id, d.action);
-        self.record(Record::Fault {
-            at: self.now,
-            fault: FaultKind::ActionFailure,
-            on,
-            event: None,
-            delay_ms: 0,
-        });
-        true
+        hit
     }
 
     fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {
@@ -342,10 +342,10 @@ impl Host for Ctx {
         }
         let d = &reaction.dispatch;
         let channel = Channel::Entity(d.tenant.clone(), d.entity_type.clone(), d.id.clone());
-        let on = format!(
-            "rule {} -> {}/{}.{}",
-            reaction.rule.name, d.entity_type, d.id, d.action
-        );
+        let on = FaultTarget::Reaction {
+            rule: reaction.rule.name.clone(),
+            target: format!("{}/{}", d.entity_type, d.id),
+        };
         self.schedule_faulty(
             channel,
             Msg::Reaction(Box::new(reaction)),
@@ -411,10 +411,21 @@ impl<'s> Sim<'s> {
         }
 
         let faults = if options.swarm {
-            Some(FaultConfig::swarm(seed))
+            Some(Faults::random(FaultPlan::new(
+                FaultConfig::swarm(seed),
+                seed,
+            )))
+        } else if let Some(schedule) = &scenario.schedule {
+            Some(Faults::scheduled(schedule.clone()))
         } else {
-            scenario.faults
+            scenario
+                .faults
+                .map(|c| Faults::random(FaultPlan::new(c, seed)))
         };
+        let sub_handlers: Vec<String> = subscribers
+            .iter()
+            .map(|(t, i): &(TenantId, HandlerIndex)| reflexes[t].handler(*i).id().to_string())
+            .collect();
         let generated = expand_generators(&scenario.generators, seed);
         let mut ctx = Ctx {
             now: SimTime::ZERO,
@@ -422,7 +433,8 @@ impl<'s> Sim<'s> {
             queue: Queue::with_capacity((scenario.events.len() + generated.len()) * 2),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
-            faults: faults.map(|c| FaultPlan::new(c, seed)),
+            faults,
+            sub_handlers,
             channels: BTreeMap::new(),
             trace: TraceSink::new(options.keep_trace),
             invariants: builtin_invariants(scenario),
@@ -438,7 +450,14 @@ impl<'s> Sim<'s> {
             .iter()
             .chain(generated.iter())
             .enumerate()
-            .map(|(i, e)| (e.at, ctx.sched.next_u64(), i as u32))
+            .map(|(i, e)| {
+                let key = if scenario.file_order {
+                    i as u64
+                } else {
+                    ctx.sched.next_u64()
+                };
+                (e.at, key, i as u32)
+            })
             .collect();
         order.sort_unstable();
         for (at, _, i) in order {
@@ -582,29 +601,28 @@ impl<'s> Sim<'s> {
             handler: handler.clone(),
         });
         let mut inject_panic = false;
-        if let Some(plan) = self.ctx.faults.as_mut() {
-            let restart = plan.reflex_restarts();
-            inject_panic = plan.handler_panics();
+        if let Some(faults) = self.ctx.faults.as_mut() {
+            let on = FaultTarget::Handler {
+                handler: handler.clone(),
+                subject: event.subject.to_string(),
+            };
+            let (nth, restart, panic) = faults.handler_faults(&on);
+            inject_panic = panic;
+            let now = self.ctx.now;
+            let fault = |fault| Record::Fault {
+                at: now,
+                fault,
+                on: on.clone(),
+                nth,
+                event: Some(event.id),
+                delay_ms: 0,
+            };
             if restart {
                 registry.restart(*index);
-                let on = format!("{handler} (restarted before event {})", event.id.0);
-                self.ctx.record(Record::Fault {
-                    at: self.ctx.now,
-                    fault: FaultKind::ReflexRestart,
-                    on,
-                    event: Some(event.id),
-                    delay_ms: 0,
-                });
+                self.ctx.record(fault(FaultKind::ReflexRestart));
             }
             if inject_panic {
-                let on = format!("{handler} on event {}", event.id.0);
-                self.ctx.record(Record::Fault {
-                    at: self.ctx.now,
-                    fault: FaultKind::HandlerPanic,
-                    on,
-                    event: Some(event.id),
-                    delay_ms: 0,
-                });
+                self.ctx.record(fault(FaultKind::HandlerPanic));
             }
         }
         let Some(output) = registry.handle(*index, event, self.ctx.now, inject_panic) else {
@@ -681,7 +699,7 @@ impl<'s> Sim<'s> {
             .collect();
         let pending = self.ctx.queue.len();
         let virtual_time = self.ctx.now;
-        let faults = self.ctx.faults.as_ref().map(|p| p.config);
+        let faults = self.ctx.faults.as_ref().map(|f| f.describe());
         let root_events = self.scenario.events.len() + self.generated.len();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {

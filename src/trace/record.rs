@@ -31,6 +31,45 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// What a fault hits, by identity rather than by position in the run: removing one root
+/// event does not change which message "the first AuthorizePayment reaction to Payment/o1"
+/// is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum FaultTarget {
+    /// A reaction message: its rule and its target `Type/id`.
+    Reaction { rule: String, target: String },
+    /// A bus delivery: the event's subject and the handler it goes to.
+    Delivery { subject: String, handler: String },
+    /// An entity action: its target `Type/id` and action name.
+    Action { target: String, action: String },
+    /// A reflex handler processing an event (crash, restart).
+    Handler { handler: String, subject: String },
+}
+
+impl std::fmt::Display for FaultTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultTarget::Reaction { rule, target } => write!(f, "rule {rule} -> {target}"),
+            FaultTarget::Delivery { subject, handler } => write!(f, "{subject} -> {handler}"),
+            FaultTarget::Action { target, action } => write!(f, "{target}.{action}"),
+            FaultTarget::Handler { handler, subject } => write!(f, "{handler} on {subject}"),
+        }
+    }
+}
+
+impl FaultTarget {
+    /// A stable key for counting occurrences.
+    pub fn key(&self) -> String {
+        match self {
+            FaultTarget::Reaction { rule, target } => format!("r|{rule}|{target}"),
+            FaultTarget::Delivery { subject, handler } => format!("d|{subject}|{handler}"),
+            FaultTarget::Action { target, action } => format!("a|{target}|{action}"),
+            FaultTarget::Handler { handler, subject } => format!("h|{handler}|{subject}"),
+        }
+    }
+}
+
 /// An injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,6 +83,18 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    pub fn parse(text: &str) -> Option<FaultKind> {
+        Some(match text {
+            "delay" => FaultKind::Delay,
+            "drop" => FaultKind::Drop,
+            "duplicate" => FaultKind::Duplicate,
+            "handler_panic" => FaultKind::HandlerPanic,
+            "action_failure" => FaultKind::ActionFailure,
+            "reflex_restart" => FaultKind::ReflexRestart,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FaultKind::Delay => "delay",
@@ -152,7 +203,11 @@ pub enum Record {
     Fault {
         at: SimTime,
         fault: FaultKind,
-        on: String,
+        /// The message or action it hit, and which occurrence of it (1-based): the identity
+        /// an explicit `[[fault]]` schedule uses, so a run's faults can be written down.
+        #[serde(flatten)]
+        on: FaultTarget,
+        nth: u32,
         event: Option<EventId>,
         delay_ms: u64,
     },
