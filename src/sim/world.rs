@@ -451,11 +451,10 @@ impl<'s> Sim<'s> {
             .chain(generated.iter())
             .enumerate()
             .map(|(i, e)| {
-                let key = if scenario.file_order {
-                    i as u64
-                } else {
-                    ctx.sched.next_u64()
-                };
+                // Drawn either way, so pinning the order does not shift later draws
+                // (fan-out order) on the scheduling stream.
+                let drawn = ctx.sched.next_u64();
+                let key = if scenario.file_order { i as u64 } else { drawn };
                 (e.at, key, i as u32)
             })
             .collect();
