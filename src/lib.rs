@@ -14,6 +14,7 @@ pub mod error;
 pub mod fs;
 pub mod report;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub mod trace;
 

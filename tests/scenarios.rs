@@ -120,7 +120,7 @@ fn the_race_fails_on_some_seeds_with_delays_and_every_failure_reproduces() {
     for r in results.iter().filter(|r| !r.passed) {
         assert_eq!(
             r.signature.as_deref(),
-            Some("holds_never_negative@order_cancelled_voids_payment")
+            Some("no_authorized_voided_payment@order_confirmed_authorizes_payment")
         );
         // What the printed command runs: the same seed, alone, gives the same failure.
         let again = ripple::sim::run_checked(&s, Seed(r.seed), RunOptions::default());

@@ -12,6 +12,7 @@ mod bench;
 mod corpus;
 mod replay;
 mod run;
+mod shrink;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,7 @@ pub struct Cli {
 pub enum Command {
     Run(run::RunArgs),
     Sweep(sweep::SweepArgs),
+    Shrink(shrink::ShrinkArgs),
     Replay(replay::ReplayArgs),
     Corpus(corpus::CorpusArgs),
     Bench(bench::BenchArgs),
@@ -54,6 +56,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::Shrink(args) => shrink::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Corpus(args) => corpus::run(&args),
         Command::Bench(args) => bench::run(&args),

@@ -93,18 +93,25 @@ pub struct SeedResult {
     pub json: Option<String>,
 }
 
-/// The rule that ran at `step`, if the record there names one.
+/// The rule involved in the violation at `step`: the rule of that record when it names
+/// one acting (a reaction result, a depth limit, a dispatch by a rule); otherwise the last
+/// rule that acted earlier in the same scheduler step. Guard skips are passed over: a rule
+/// whose guard was false did nothing, and naming it would tie the signature to noise.
 fn rule_at(records: &[Record], step: u64) -> Option<&str> {
-    match records.get(step as usize)? {
-        Record::Reaction { rule, .. }
-        | Record::GuardSkip { rule, .. }
-        | Record::DepthLimit { rule, .. } => Some(rule),
-        Record::Dispatch {
-            origin: Origin::Rule { rule, .. },
-            ..
-        } => Some(rule),
-        _ => None,
+    let upto = records.get(..=step as usize)?;
+    for r in upto.iter().rev() {
+        match r {
+            Record::Reaction { rule, .. } | Record::DepthLimit { rule, .. } => return Some(rule),
+            Record::Dispatch {
+                origin: Origin::Rule { rule, .. },
+                ..
+            } => return Some(rule),
+            // The start of a scheduler step: nothing before it belongs to this violation.
+            Record::Input { .. } | Record::Deliver { .. } => return None,
+            _ => {}
+        }
     }
+    None
 }
 
 /// The failure signature of a run (`None` when it passed).

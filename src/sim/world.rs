@@ -539,7 +539,12 @@ impl<'s> Sim<'s> {
                     continue;
                 }
                 if let Some(message) = spec.invariant.check(self.engine.store(), tenant.as_str()) {
-                    let step = self.ctx.trace.len().saturating_sub(1);
+                    // A step check points at the step's last record (the rule there is part of
+                    // the failure signature); an end check points past the end, at no rule.
+                    let step = match at {
+                        CheckAt::Step => self.ctx.trace.len().saturating_sub(1),
+                        CheckAt::End => self.ctx.trace.len(),
+                    };
                     let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
                     self.ctx.violation(&spec.invariant.name, message, step);
                     self.reported.insert(spec.invariant.name.clone());

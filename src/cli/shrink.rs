@@ -1,0 +1,136 @@
+//! `ripple shrink SCENARIO --seed N`: the smallest scenario that fails the same way.
+
+use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
+use crate::scenario::{emit_scenario, load_scenario, parse_scenario};
+use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
+use crate::sim::{failure_signature, parse_duration_ms, run_scenario, RunOptions, Seed};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Shrink a failing seed to a minimal scenario that fails the same way.
+///
+/// Runs the seed twice (refusing if the traces differ), takes its failure signature (the
+/// violated invariants and the rule at the violating step), makes the run concrete
+/// (generators become events, the faults the seed drew become an explicit [[fault]]
+/// schedule, concurrent inputs keep their order), then removes whatever is not needed: events
+/// after the violation, root events (ddmin), faults, shorter delays, rules, reflexes,
+/// checks, entity types, times and params. A candidate counts only if it fails with the same
+/// signature. Every accepted step is printed. When a budget runs out, the best scenario so far
+/// is still written.
+///
+/// Exit status: 0 a minimal scenario was written; 1 the seed passes or is not deterministic
+/// (nothing to shrink); 2 bad input.
+///
+/// Example: ripple shrink scenarios/race.toml --seed 0 --out race-seed0.min.toml
+#[derive(Debug, clap::Args)]
+pub struct ShrinkArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The failing seed.
+    #[arg(long)]
+    pub seed: u64,
+    /// The seed fails under `--swarm` (faults drawn from the seed).
+    #[arg(long)]
+    pub swarm: bool,
+    /// Where to write the minimal scenario [default: reports/shrink/<scenario>-seed<N>.toml].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 10_000)]
+    pub budget_runs: u64,
+    /// At most this much wall time (e.g. "30s", "2m").
+    #[arg(long, default_value = "2m")]
+    pub budget_time: String,
+}
+
+pub fn run(args: &ShrinkArgs) -> u8 {
+    let time_ms = match parse_duration_ms(&args.budget_time) {
+        Ok(ms) => ms,
+        Err(e) => return bad_input(format!("--budget-time: {e}")),
+    };
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let stem = args
+        .scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports/shrink").join(format!("{stem}-seed{}.toml", args.seed))
+    });
+    let budget = ShrinkBudget {
+        runs_max: args.budget_runs,
+        time_max: Duration::from_millis(time_ms),
+    };
+    let mut log = |line: &str| println!("shrink: {line}");
+    let result = match shrink(&scenario, Seed(args.seed), args.swarm, budget, &mut log) {
+        Ok(r) => r,
+        Err(e @ (ShrinkError::Passes { .. } | ShrinkError::NotDeterministic { .. })) => {
+            eprintln!("error: failed to shrink: {e}");
+            return EXIT_FAIL;
+        }
+        Err(e) => {
+            eprintln!("error: failed to shrink: {e}");
+            return EXIT_FAIL;
+        }
+    };
+    let swarm = if args.swarm { " --swarm" } else { "" };
+    let header = format!(
+        "Minimal scenario, written by `ripple shrink {} --seed {}{swarm}`.\n\
+         Failure: {}\n\
+         Before: {}\n\
+         After:  {}\n\
+         Runs: {}, {:.2} s{}\n\
+         Reproduce: ripple run {} --seed {}",
+        args.scenario.display(),
+        args.seed,
+        result.signature,
+        result.before,
+        result.after,
+        result.runs,
+        result.elapsed.as_secs_f64(),
+        if result.budget_exhausted {
+            " (budget exhausted: this is the best so far)"
+        } else {
+            ""
+        },
+        out.display(),
+        args.seed,
+    );
+    let text = emit_scenario(&result.minimal, &header);
+    // The file must fail the same way when loaded back, or it is worth nothing.
+    match parse_scenario(&text, &out) {
+        Ok(reloaded) => {
+            let o = run_scenario(&reloaded, Seed(args.seed), RunOptions::default());
+            if failure_signature(&o).as_deref() != Some(result.signature.as_str()) {
+                eprintln!("error: the written scenario does not reproduce the failure; please report this as a bug");
+                return EXIT_FAIL;
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "error: the written scenario does not load ({e}); please report this as a bug"
+            );
+            return EXIT_FAIL;
+        }
+    }
+    if let Err(e) = crate::fs::write_atomic(&out, text.as_bytes()) {
+        return bad_input(format!("failed to write {}: {e}", out.display()));
+    }
+    println!(
+        "shrink: {} -> {} in {} runs, {:.2} s",
+        result.before,
+        result.after,
+        result.runs,
+        result.elapsed.as_secs_f64()
+    );
+    println!("shrink: wrote {}", out.display());
+    println!(
+        "reproduce: ripple run {} --seed {}",
+        out.display(),
+        args.seed
+    );
+    EXIT_PASS
+}

@@ -1,0 +1,9 @@
+//! Shrinking: from a failing seed to the smallest concrete scenario that fails the same way.
+
+mod concrete;
+mod ddmin;
+mod reduce;
+
+pub use concrete::*;
+pub use ddmin::*;
+pub use reduce::*;

@@ -1,0 +1,478 @@
+//! The shrinker: gate, concretize, then reduce in passes, accepting a candidate only when it
+//! fails with the same signature.
+//!
+//! Passes, in order: drop events after the violation; ddmin over root events; minimise the
+//! fault schedule (fewer faults, then shorter delays); remove rules, reflexes, invariants,
+//! expectations, tenants and entity types nothing needs; then simplify values (earlier
+//! times, fewer params). Each pass may be cut short by the budget; the best scenario so far
+//! is always kept. What it does not do: remove entity states or shorten strings (a state is
+//! rarely the noise, and renaming values changes what a reader recognises).
+
+use crate::engine::Value;
+use crate::scenario::{Input, Scenario};
+use crate::shrink::{ddmin, make_concrete, Verdict};
+use crate::sim::{failure_signature, run_scenario, RunOptions, RunOutcome, Seed};
+use std::collections::BTreeSet;
+#[allow(clippy::disallowed_types)]
+// Wall time of the shrinker itself (its budget), never inside a run.
+use std::time::{Duration, Instant};
+
+/// Budgets for one shrink.
+#[derive(Debug, Clone, Copy)]
+pub struct ShrinkBudget {
+    pub runs_max: u64,
+    pub time_max: Duration,
+}
+
+impl Default for ShrinkBudget {
+    fn default() -> Self {
+        ShrinkBudget {
+            runs_max: 10_000,
+            time_max: Duration::from_secs(120),
+        }
+    }
+}
+
+/// How big a scenario is, in the units a reader cares about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub events: usize,
+    pub rules: usize,
+    pub reflexes: usize,
+    pub faults: usize,
+    pub entity_types: usize,
+}
+
+impl Size {
+    pub fn of(s: &Scenario) -> Size {
+        Size {
+            events: s.events.len(),
+            rules: s.rules.values().map(Vec::len).sum(),
+            reflexes: s.reflexes.len(),
+            faults: s.schedule.as_ref().map_or(0, Vec::len),
+            entity_types: s.entities.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} events, {} rules, {} reflexes, {} faults, {} entity types",
+            self.events, self.rules, self.reflexes, self.faults, self.entity_types
+        )
+    }
+}
+
+/// Why a seed cannot be shrunk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShrinkError {
+    #[error("seed {seed} passes: there is no failure to shrink")]
+    Passes { seed: u64 },
+    #[error("seed {seed} is not deterministic: two runs gave traces {first} and {second}; fix that first (see the `determinism` invariant)")]
+    NotDeterministic {
+        seed: u64,
+        first: String,
+        second: String,
+    },
+    #[error("the concrete form of seed {seed} fails differently ({got}) than the original ({want}); please report this as a bug")]
+    ConcreteDiffers {
+        seed: u64,
+        want: String,
+        got: String,
+    },
+}
+
+/// What a shrink produced.
+#[derive(Debug, Clone)]
+pub struct ShrinkResult {
+    pub minimal: Scenario,
+    pub signature: String,
+    pub before: Size,
+    pub after: Size,
+    pub runs: u64,
+    pub elapsed: Duration,
+    /// The budget ran out before the passes finished.
+    pub budget_exhausted: bool,
+}
+
+struct Shrinker<'a> {
+    seed: Seed,
+    signature: String,
+    runs: u64,
+    budget: ShrinkBudget,
+    started: Instant,
+    exhausted: bool,
+    best: Scenario,
+    log: &'a mut dyn FnMut(&str),
+}
+
+impl Shrinker<'_> {
+    fn run(&mut self, candidate: &Scenario) -> Verdict {
+        if self.runs >= self.budget.runs_max || self.started.elapsed() >= self.budget.time_max {
+            self.exhausted = true;
+            return Verdict::OutOfBudget;
+        }
+        self.runs += 1;
+        let o = run_scenario(candidate, self.seed, RunOptions::default());
+        if failure_signature(&o).as_deref() == Some(self.signature.as_str()) {
+            Verdict::Fails
+        } else {
+            Verdict::Passes
+        }
+    }
+
+    /// Tries `candidate`; on success it becomes the best and `what` is logged.
+    fn attempt(&mut self, candidate: Scenario, what: &str) -> Verdict {
+        let v = self.run(&candidate);
+        if v == Verdict::Fails {
+            self.best = candidate;
+            let msg = format!("{what} (now {})", Size::of(&self.best));
+            (self.log)(&msg);
+        }
+        v
+    }
+
+    fn events_after_violation(&mut self, outcome: &RunOutcome) {
+        let Some(v) = outcome.violations.first() else {
+            return;
+        };
+        let Some(at) = outcome.records.get(v.step as usize).map(|r| r.at()) else {
+            return;
+        };
+        let mut c = self.best.clone();
+        let before = c.events.len();
+        c.events.retain(|e| e.at <= at);
+        if c.events.len() < before {
+            let n = before - c.events.len();
+            self.attempt(
+                c,
+                &format!("dropped {n} events after the violation at {at}"),
+            );
+        }
+    }
+
+    fn ddmin_events(&mut self) {
+        let before = self.best.events.len();
+        let base = self.best.clone();
+        let events = base.events.clone();
+        let mut kept = None;
+        let result = ddmin(events, &mut |subset| {
+            let mut c = base.clone();
+            c.events = subset.to_vec();
+            let v = self.run(&c);
+            if v == Verdict::Fails {
+                kept = Some(subset.len());
+            }
+            v
+        });
+        if result.len() < before {
+            let mut c = base;
+            c.events = result;
+            // ddmin only returns lists it saw fail; record it as the best without a rerun.
+            self.best = c;
+            let msg = format!(
+                "ddmin over root events: {before} -> {} (now {})",
+                self.best.events.len(),
+                Size::of(&self.best)
+            );
+            (self.log)(&msg);
+        }
+        let _ = kept;
+    }
+
+    fn minimise_faults(&mut self) {
+        let Some(schedule) = self.best.schedule.clone() else {
+            return;
+        };
+        // Fewer faults: try dropping each (from the last, so indices stay valid).
+        for i in (0..schedule.len()).rev() {
+            let Some(current) = self.best.schedule.clone() else {
+                return;
+            };
+            if i >= current.len() {
+                continue;
+            }
+            let mut c = self.best.clone();
+            let removed = current[i].clone();
+            let mut s = current;
+            s.remove(i);
+            c.schedule = Some(s);
+            if self.attempt(
+                c,
+                &format!(
+                    "removed fault {} on #{} {}",
+                    removed.kind.as_str(),
+                    removed.nth,
+                    removed.on
+                ),
+            ) == Verdict::OutOfBudget
+            {
+                return;
+            }
+        }
+        // Shorter delays: halve while it still fails.
+        let n = self.best.schedule.as_ref().map_or(0, Vec::len);
+        for i in 0..n {
+            loop {
+                let mut c = self.best.clone();
+                let s = c.schedule.as_mut().expect("schedule");
+                if s[i].delay_ms <= 1 {
+                    break;
+                }
+                s[i].delay_ms /= 2;
+                let what = format!("shortened a {} to {}ms", s[i].kind.as_str(), s[i].delay_ms);
+                if self.attempt(c, &what) != Verdict::Fails {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn remove_rules_and_reflexes(&mut self) {
+        let tenants: Vec<_> = self.best.rules.keys().cloned().collect();
+        for t in tenants {
+            let n = self.best.rules.get(&t).map_or(0, Vec::len);
+            for i in (0..n).rev() {
+                let mut c = self.best.clone();
+                let list = c.rules.get_mut(&t).expect("tenant");
+                if i >= list.len() {
+                    continue;
+                }
+                let name = list.remove(i).name.clone();
+                if self.attempt(c, &format!("removed rule {name} (tenant {t})"))
+                    == Verdict::OutOfBudget
+                {
+                    return;
+                }
+            }
+        }
+        for i in (0..self.best.reflexes.len()).rev() {
+            let mut c = self.best.clone();
+            let r = c.reflexes.remove(i);
+            if self.attempt(c, &format!("removed reflex {}", r.id)) == Verdict::OutOfBudget {
+                return;
+            }
+        }
+    }
+
+    fn remove_checks(&mut self) {
+        // Invariants that are not part of the failure are noise.
+        let named: BTreeSet<&str> = self
+            .signature
+            .split('+')
+            .map(|p| p.split('@').next().unwrap_or(p))
+            .collect();
+        let mut c = self.best.clone();
+        c.invariants
+            .retain(|i| named.contains(i.invariant.name.as_str()));
+        if c.invariants.len() < self.best.invariants.len() {
+            self.attempt(c, "removed invariants the failure does not involve");
+        }
+        for i in (0..self.best.expects.len()).rev() {
+            let mut c = self.best.clone();
+            c.expects.remove(i);
+            if self.attempt(c, "removed an expectation") == Verdict::OutOfBudget {
+                return;
+            }
+        }
+    }
+
+    fn remove_unused_types_and_tenants(&mut self) {
+        let s = &self.best;
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        for e in &s.events {
+            if let Input::Dispatch { entity_type, .. } = &e.input {
+                used.insert(entity_type.clone());
+            }
+        }
+        for r in s.rules.values().flatten() {
+            used.insert(r.when.entity_type.clone());
+            used.insert(r.then.entity_type.clone());
+            if let Some(g) = &r.when.guard {
+                for t in guard_types(g) {
+                    used.insert(t);
+                }
+            }
+        }
+        for r in &s.reflexes {
+            if let crate::scenario::ReflexKind::Declarative { then: Some(t), .. } = &r.kind {
+                used.insert(t.entity_type.clone());
+            }
+        }
+        for x in &s.expects {
+            used.insert(x.entity_type.clone());
+        }
+        for i in &s.invariants {
+            used.extend(i.invariant.predicate.entity_types());
+        }
+        let mut c = s.clone();
+        c.entities.retain(|name, _| used.contains(name));
+        if c.entities.len() < s.entities.len() {
+            let n = s.entities.len() - c.entities.len();
+            self.attempt(c, &format!("removed {n} entity types nothing uses"));
+        }
+        let s = &self.best;
+        let active: BTreeSet<_> = s.events.iter().map(|e| e.tenant.clone()).collect();
+        let mut c = s.clone();
+        c.tenants.retain(|t| active.contains(t));
+        c.rules.retain(|t, _| active.contains(t));
+        c.reflexes
+            .retain(|r| r.tenant.as_ref().is_none_or(|t| active.contains(t)));
+        c.expects.retain(|x| active.contains(&x.tenant));
+        if c.tenants.len() < s.tenants.len() {
+            self.attempt(c, "removed tenants with no events");
+        }
+    }
+
+    fn simplify_values(&mut self) {
+        // Earlier times: everything at 0 (file order keeps the order), else one by one.
+        let mut c = self.best.clone();
+        if c.events.iter().any(|e| e.at.ms() > 0) {
+            for e in &mut c.events {
+                e.at = crate::sim::SimTime::ZERO;
+            }
+            if self.attempt(c, "moved every event to 0ms") == Verdict::OutOfBudget {
+                return;
+            }
+        }
+        for i in 1..self.best.events.len() {
+            let prev = self.best.events[i - 1].at;
+            if self.best.events[i].at > prev {
+                let mut c = self.best.clone();
+                c.events[i].at = prev;
+                if self.attempt(c, &format!("moved event #{} to {prev}", i + 1))
+                    == Verdict::OutOfBudget
+                {
+                    return;
+                }
+            }
+        }
+        // Fewer params and payload keys.
+        for i in 0..self.best.events.len() {
+            let keys: Vec<String> = match &self.best.events[i].input {
+                Input::Publish {
+                    payload: Value::Object(m),
+                    ..
+                }
+                | Input::Dispatch {
+                    params: Value::Object(m),
+                    ..
+                } => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            for k in keys {
+                let mut c = self.best.clone();
+                match &mut c.events[i].input {
+                    Input::Publish {
+                        payload: Value::Object(m),
+                        ..
+                    }
+                    | Input::Dispatch {
+                        params: Value::Object(m),
+                        ..
+                    } => {
+                        m.remove(&k);
+                    }
+                    _ => continue,
+                }
+                if self.attempt(c, &format!("removed `{k}` from event #{}", i + 1))
+                    == Verdict::OutOfBudget
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn guard_types(g: &crate::engine::Guard) -> Vec<String> {
+    use crate::engine::Guard;
+    match g {
+        Guard::CrossEntityStateIn { entity_type, .. } => vec![entity_type.clone()],
+        Guard::AllOf { guards } | Guard::AnyOf { guards } => {
+            guards.iter().flat_map(guard_types).collect()
+        }
+        Guard::Not { guard } => guard_types(guard),
+        _ => Vec::new(),
+    }
+}
+
+/// Shrinks the failure of `seed` on `scenario` to a minimal concrete scenario. `log` hears
+/// every accepted step.
+pub fn shrink(
+    scenario: &Scenario,
+    seed: Seed,
+    swarm: bool,
+    budget: ShrinkBudget,
+    log: &mut dyn FnMut(&str),
+) -> Result<ShrinkResult, ShrinkError> {
+    let started = Instant::now();
+    let options = RunOptions {
+        keep_trace: false,
+        swarm,
+    };
+    let first = run_scenario(scenario, seed, options);
+    let second = run_scenario(scenario, seed, options);
+    if first.trace_hash != second.trace_hash {
+        return Err(ShrinkError::NotDeterministic {
+            seed: seed.0,
+            first: first.trace_hash.to_string(),
+            second: second.trace_hash.to_string(),
+        });
+    }
+    let signature = failure_signature(&first).ok_or(ShrinkError::Passes { seed: seed.0 })?;
+    let concrete = make_concrete(scenario, seed, &first);
+    let before = Size::of(&concrete);
+    let check = run_scenario(&concrete, seed, RunOptions::default());
+    match failure_signature(&check) {
+        Some(s) if s == signature => {}
+        other => {
+            return Err(ShrinkError::ConcreteDiffers {
+                seed: seed.0,
+                want: signature,
+                got: other.unwrap_or_else(|| "a pass".into()),
+            });
+        }
+    }
+    log(&format!("concrete form: {before}; signature {signature}"));
+    let mut s = Shrinker {
+        seed,
+        signature,
+        runs: 3,
+        budget,
+        started,
+        exhausted: false,
+        best: concrete,
+        log,
+    };
+    s.events_after_violation(&check);
+    // Each pass can make another possible (a rule removed leaves its faults dangling), so
+    // repeat until a round changes nothing. Every round costs runs, so this is bounded by
+    // the budget; rounds are few in practice (two or three).
+    const ROUNDS_MAX: usize = 8;
+    for _ in 0..ROUNDS_MAX {
+        let size = Size::of(&s.best);
+        let times: Vec<_> = s.best.events.iter().map(|e| e.at).collect();
+        s.ddmin_events();
+        s.minimise_faults();
+        s.remove_rules_and_reflexes();
+        s.remove_checks();
+        s.remove_unused_types_and_tenants();
+        s.simplify_values();
+        let same_times = s.best.events.iter().map(|e| e.at).eq(times.iter().copied());
+        if s.exhausted || (Size::of(&s.best) == size && same_times) {
+            break;
+        }
+    }
+    Ok(ShrinkResult {
+        after: Size::of(&s.best),
+        minimal: s.best,
+        signature: s.signature,
+        before,
+        runs: s.runs,
+        elapsed: s.started.elapsed(),
+        budget_exhausted: s.exhausted,
+    })
+}

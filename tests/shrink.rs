@@ -1,0 +1,213 @@
+//! The shrinker on planted bugs: k needed root events hidden among n, with noise events and
+//! noise rules. The output must keep exactly the needed events and rules, be 1-minimal, and
+//! fail the same way when loaded back.
+
+use ripple::scenario::{emit_scenario, load_scenario, parse_scenario, Input, Scenario};
+use ripple::shrink::{shrink, ShrinkBudget, ShrinkError};
+use ripple::sim::{failure_signature, run_scenario, RunOptions, Seed};
+use std::path::Path;
+
+const PARTS: [&str; 3] = ["a", "b", "c"];
+
+/// A scenario whose invariant fails only when Keys "a".."a+k" have all been set: the
+/// needed events are `Key/k_<part>.Set`; everything else is noise (noise keys, pokes, and
+/// noise rules that fire on them).
+fn planted(k: usize, n: usize) -> String {
+    let mut s = String::from(
+        "[scenario]\nname = \"planted\"\nuntil = \"1h\"\n[[tenant]]\nid = \"t\"\n\
+         [[entity]]\ntype = \"Key\"\nstates = [\"Idle\"]\ninitial = \"Idle\"\n[[entity.action]]\nname = \"Set\"\n\
+         [[entity]]\ntype = \"Vault\"\nstates = [\"Closed\"]\ninitial = \"Closed\"\n[[entity.action]]\nname = \"Mark\"\n\
+         [[entity]]\ntype = \"Noise\"\nstates = [\"Idle\"]\ninitial = \"Idle\"\n[[entity.action]]\nname = \"Poke\"\neffect = [\"increment pokes\"]\n\
+         [[entity]]\ntype = \"Sink\"\nstates = [\"Idle\"]\ninitial = \"Idle\"\n[[entity.action]]\nname = \"Touch\"\neffect = [\"increment touches\"]\n",
+    );
+    for part in PARTS {
+        s.push_str(&format!(
+            "[[reaction]]\nname = \"mark_{part}\"\n[reaction.when]\nentity_type = \"Key\"\naction = \"Set\"\n\
+             [reaction.when.guard]\ntype = \"field_equals\"\nfield = \"part\"\nvalue = \"{part}\"\n\
+             [reaction.then]\nentity_type = \"Vault\"\naction = \"Mark\"\nparams = {{ {part} = true }}\n\
+             [reaction.resolve_target]\ntype = \"static\"\nentity_id = \"v\"\n"
+        ));
+    }
+    for i in 0..5 {
+        s.push_str(&format!(
+            "[[reaction]]\nname = \"noise_{i}\"\n[reaction.when]\nentity_type = \"Noise\"\naction = \"Poke\"\n\
+             [reaction.then]\nentity_type = \"Sink\"\naction = \"Touch\"\n[reaction.resolve_target]\ntype = \"static\"\nentity_id = \"s{i}\"\n"
+        ));
+    }
+    let clause: Vec<String> = PARTS[..k]
+        .iter()
+        .map(|p| format!("Vault['v'].{p} == true"))
+        .collect();
+    s.push_str(&format!(
+        "[[invariant]]\nname = \"vault_opened\"\nnever = \"{}\"\n",
+        clause.join(" && ")
+    ));
+    // The needed events at fixed places; noise everywhere else, at scattered times.
+    let mut x: u64 = 0x9e37_79b9;
+    let needed_at: Vec<usize> = (0..k).map(|i| (i + 1) * n / (k + 1)).collect();
+    for i in 0..n {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = (x >> 33) % 10_000 + if needed_at.contains(&i) { 20_000 } else { 0 };
+        let body = match needed_at.iter().position(|j| *j == i) {
+            Some(p) => format!("{{ entity_type = \"Key\", id = \"k_{}\", action = \"Set\", params = {{ part = \"{}\" }} }}", PARTS[p], PARTS[p]),
+            None if i % 3 == 0 => format!("{{ entity_type = \"Key\", id = \"noise{i}\", action = \"Set\", params = {{ part = \"z\" }} }}"),
+            None => format!("{{ entity_type = \"Noise\", id = \"n{i}\", action = \"Poke\" }}"),
+        };
+        s.push_str(&format!(
+            "[[event]]\nat = \"{at}ms\"\ntenant = \"t\"\ndispatch = {body}\n"
+        ));
+    }
+    s
+}
+
+fn needed_ids(s: &Scenario) -> Vec<String> {
+    s.events
+        .iter()
+        .map(|e| match &e.input {
+            Input::Dispatch { id, .. } => id.0.clone(),
+            Input::Publish { subject, .. } => subject.to_string(),
+        })
+        .collect()
+}
+
+fn check_planted(k: usize, n: usize) {
+    let text = planted(k, n);
+    let scenario =
+        parse_scenario(&text, Path::new("planted.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let seed = Seed(1);
+    let original = run_scenario(&scenario, seed, RunOptions::default());
+    let signature = failure_signature(&original).expect("the planted bug fails");
+    let result = shrink(&scenario, seed, false, ShrinkBudget::default(), &mut |_| {}).unwrap();
+    let min = &result.minimal;
+    let mut ids = needed_ids(min);
+    ids.sort();
+    let want: Vec<String> = PARTS[..k].iter().map(|p| format!("k_{p}")).collect();
+    assert_eq!(ids, want, "k={k} n={n}: kept exactly the needed events");
+    let rules: Vec<&str> = min
+        .rules
+        .values()
+        .flatten()
+        .map(|r| r.name.as_str())
+        .collect();
+    let want_rules: Vec<String> = PARTS[..k].iter().map(|p| format!("mark_{p}")).collect();
+    assert_eq!(rules, want_rules, "k={k} n={n}: only the rules they need");
+    assert!(
+        !min.entities.contains_key("Noise") && !min.entities.contains_key("Sink"),
+        "noise types removed"
+    );
+    // 1-minimal: removing any one more event makes it pass.
+    for i in 0..min.events.len() {
+        let mut fewer = min.clone();
+        fewer.events.remove(i);
+        assert!(
+            run_scenario(&fewer, seed, RunOptions::default()).passed(),
+            "k={k}: event {i} was removable"
+        );
+    }
+    // Loaded back from the emitted text, it fails with the same signature.
+    let emitted = emit_scenario(min, "planted");
+    let reloaded = parse_scenario(&emitted, Path::new("min.toml")).unwrap();
+    let o = run_scenario(&reloaded, seed, RunOptions::default());
+    assert_eq!(failure_signature(&o).as_deref(), Some(signature.as_str()));
+    assert!(result.runs < 1_000, "k={k} n={n}: {} runs", result.runs);
+}
+
+#[test]
+fn one_needed_event_among_a_thousand() {
+    check_planted(1, 1000);
+}
+
+#[test]
+fn two_needed_events_among_three_hundred() {
+    check_planted(2, 300);
+}
+
+#[test]
+fn three_needed_events_among_a_thousand() {
+    check_planted(3, 1000);
+}
+
+#[test]
+fn the_race_shrinks_to_the_two_racing_events_two_rules_and_one_fault() {
+    let s =
+        load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml")).unwrap();
+    let seed = (0..1000)
+        .map(Seed)
+        .find(|s2| !run_scenario(&s, *s2, RunOptions::default()).passed())
+        .expect("a failing seed");
+    let mut log = Vec::new();
+    let r = shrink(&s, seed, false, ShrinkBudget::default(), &mut |l| {
+        log.push(l.to_string())
+    })
+    .unwrap();
+    let m = &r.minimal;
+    assert_eq!(m.events.len(), 2, "{log:#?}");
+    let actions: Vec<String> = m
+        .events
+        .iter()
+        .map(|e| match &e.input {
+            Input::Dispatch { id, action, .. } => format!("{id}.{action}"),
+            _ => String::new(),
+        })
+        .collect();
+    assert_eq!(actions, ["o1.ConfirmOrder", "o1.CancelOrder"]);
+    let mut rules: Vec<&str> = m
+        .rules
+        .values()
+        .flatten()
+        .map(|r| r.name.as_str())
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "order_cancelled_voids_payment",
+            "order_confirmed_authorizes_payment"
+        ]
+    );
+    let faults = m.schedule.as_ref().expect("a schedule");
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0].kind.as_str(), "delay");
+    assert!(!log.is_empty(), "every accepted step is reported");
+    // The emitted file runs without the original [faults]: its schedule is explicit.
+    let text = emit_scenario(m, "race");
+    assert!(!text.contains("[faults]"));
+    let again = parse_scenario(&text, Path::new("race.min.toml")).unwrap();
+    assert!(!run_scenario(&again, seed, RunOptions::default()).passed());
+}
+
+#[test]
+fn a_passing_seed_is_refused() {
+    let s =
+        load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/order_payment.toml"))
+            .unwrap();
+    match shrink(&s, Seed(0), false, ShrinkBudget::default(), &mut |_| {}) {
+        Err(ShrinkError::Passes { seed: 0 }) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_run_budget_still_yields_the_best_scenario_so_far() {
+    let s = parse_scenario(&planted(3, 400), Path::new("planted.toml")).unwrap();
+    let r = shrink(
+        &s,
+        Seed(1),
+        false,
+        ShrinkBudget {
+            runs_max: 12,
+            ..ShrinkBudget::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(r.budget_exhausted);
+    assert!(r.runs <= 12);
+    assert!(r.after.events < 400, "some progress within the budget");
+    assert!(
+        !run_scenario(&r.minimal, Seed(1), RunOptions::default()).passed(),
+        "what it kept still fails"
+    );
+}
