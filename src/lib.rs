@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod engine;
 pub mod error;
 pub mod fs;
+pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod shrink;

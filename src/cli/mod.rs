@@ -9,6 +9,7 @@
 //! | 2 | the input was bad: the message says where and why |
 
 mod bench;
+mod check;
 mod corpus;
 mod replay;
 mod run;
@@ -42,6 +43,7 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     Corpus(corpus::CorpusArgs),
     Bench(bench::BenchArgs),
+    Check(check::CheckArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Corpus(args) => corpus::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Check(args) => check::run(&args),
     };
     ExitCode::from(code)
 }

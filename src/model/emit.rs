@@ -1,0 +1,367 @@
+//! Counterexamples as scenarios: a path of the cascade model (an order of deliveries)
+//! becomes a copy of the original scenario with an explicit schedule that `ripple run`
+//! follows.
+//!
+//! The copy keeps the original text (comments included) minus its `[faults]` table. Root
+//! events keep their times except where the path needs an order among concurrent ones:
+//! each gets `max(its time, the previous step's time + 1ms)`. With faults (reactions as
+//! messages), every step of the path gets a time 1 ms after the previous one, and every
+//! message a `[[fault]] kind = "delay"` that makes it arrive exactly at its step; a lost
+//! message becomes a `drop`, a second delivery a `duplicate` whose `delay` places the copy.
+//! Messages still pending when the path ends are delayed past it, in order. Rule files are
+//! re-pointed from the new file's folder.
+//!
+//! Not covered: a message aimed at an id minted by `create` (the model mints `minted-N`, a
+//! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match.
+
+use crate::model::cascade::{CascadeModel, CascadeState, Mode, Step};
+use crate::model::message::Message;
+use crate::sim::format_duration_ms;
+use crate::trace::{FaultKind, FaultTarget};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// One `[[fault]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultEntry {
+    pub kind: FaultKind,
+    pub on: FaultTarget,
+    pub nth: u32,
+    pub delay_ms: Option<u64>,
+}
+
+/// A path turned into times and faults.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schedule {
+    /// Root event index -> its time in ms.
+    pub roots_ms: BTreeMap<u32, u64>,
+    pub faults: Vec<FaultEntry>,
+    /// One line per step, for the file's header.
+    pub steps: Vec<String>,
+}
+
+struct Tracked {
+    message: Message,
+    on: FaultTarget,
+    nth: u32,
+    born_ms: u64,
+}
+
+/// Turns a path (states with the step taken from each) into a schedule.
+pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> Schedule {
+    let messages = !matches!(model.mode, Mode::Inline);
+    let mut out = Schedule::default();
+    let mut pending: Vec<Tracked> = Vec::new();
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut last_ms: Option<u64> = None;
+    let next_ms = |last: Option<u64>| last.map_or(0, |t| t + 1);
+    for (state, step) in path {
+        let Some(step) = *step else { break };
+        out.steps.push(model.describe_step(state, step));
+        let (_, created) = model.transition(state, step);
+        let mut now = last_ms.unwrap_or(0);
+        let take = |pending: &mut Vec<Tracked>, i: u16| -> Tracked {
+            let m = &state.pending[i as usize];
+            let j = pending
+                .iter()
+                .position(|t| t.message == *m)
+                .expect("every pending message is tracked");
+            pending.remove(j)
+        };
+        match step {
+            Step::Root(r) => {
+                let at = model.scenario.events[r as usize].at.ms();
+                now = if messages || last_ms.is_some() {
+                    at.max(next_ms(last_ms))
+                } else {
+                    at
+                };
+                out.roots_ms.insert(r, now);
+                last_ms = Some(now);
+            }
+            Step::Deliver(i) | Step::Duplicate(i) if messages => {
+                now = next_ms(last_ms);
+                let t = take(&mut pending, i);
+                let kind = if t.message.is_copy() {
+                    FaultKind::Duplicate
+                } else {
+                    FaultKind::Delay
+                };
+                out.faults.push(FaultEntry {
+                    kind,
+                    on: t.on.clone(),
+                    nth: t.nth,
+                    delay_ms: Some(now - t.born_ms),
+                });
+                if matches!(step, Step::Duplicate(_)) {
+                    pending.push(Tracked {
+                        message: t.message.as_copy(),
+                        ..t
+                    });
+                }
+                last_ms = Some(now);
+            }
+            Step::Drop(i) if messages => {
+                let t = take(&mut pending, i);
+                out.faults.push(FaultEntry {
+                    kind: FaultKind::Drop,
+                    on: t.on,
+                    nth: t.nth,
+                    delay_ms: None,
+                });
+            }
+            // Inline mode: deliveries run at their root's time, in order.
+            Step::Deliver(i) | Step::Duplicate(i) | Step::Drop(i) => {
+                take(&mut pending, i);
+            }
+        }
+        for m in created {
+            let on = m.identity(&model.handlers);
+            let n = seen.entry(on.key()).or_insert(0);
+            *n += 1;
+            pending.push(Tracked {
+                message: m,
+                on,
+                nth: *n,
+                born_ms: now,
+            });
+        }
+    }
+    // What the path left undone happens after it, in order.
+    let mut last = last_ms.unwrap_or(0);
+    if let Some((state, _)) = path.last() {
+        for &r in &state.roots_left {
+            let at = model.scenario.events[r as usize].at.ms().max(last + 1);
+            out.roots_ms.insert(r, at);
+            last = at;
+        }
+    }
+    if messages {
+        for t in pending {
+            last += 1;
+            let kind = if t.message.is_copy() {
+                FaultKind::Duplicate
+            } else {
+                FaultKind::Delay
+            };
+            out.faults.push(FaultEntry {
+                kind,
+                on: t.on,
+                nth: t.nth,
+                delay_ms: Some(last - t.born_ms),
+            });
+        }
+    }
+    // A duplicate entry stands for both deliveries: its original's delay entry must exist
+    // too (it does, by construction), and entries are listed in the order of the path.
+    out
+}
+
+/// The scenario text for `schedule`: `original` (the file at `original_path`) without its
+/// `[faults]` table, root times rewritten, rule files re-pointed from `out_path`'s folder,
+/// `[[fault]]` entries appended. `Err` when the text does not have the expected shape.
+pub fn scenario_text(
+    original: &str,
+    original_path: &Path,
+    out_path: &Path,
+    schedule: &Schedule,
+    header: &str,
+) -> Result<String, String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut in_faults = false;
+    let mut event = None::<u32>;
+    let mut events_seen = 0u32;
+    let from_dir = original_path.parent().unwrap_or(Path::new("."));
+    let to_dir = out_path.parent().unwrap_or(Path::new("."));
+    for line in original.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            let header_name = trimmed.split('#').next().unwrap_or("").trim();
+            in_faults = header_name == "[faults]" || header_name == "[[fault]]";
+            if header_name == "[[event]]" {
+                event = Some(events_seen);
+                events_seen += 1;
+            } else if !header_name.starts_with("[event") {
+                event = None;
+            }
+        }
+        if in_faults {
+            continue;
+        }
+        if let Some(i) = event {
+            if key_of(trimmed) == Some("at") {
+                if let Some(ms) = schedule.roots_ms.get(&i) {
+                    lines.push(format!("at = \"{}\"", format_duration_ms(*ms)));
+                    continue;
+                }
+            }
+        }
+        if key_of(trimmed) == Some("reactions") {
+            lines.push(repoint(line, from_dir, to_dir));
+            continue;
+        }
+        lines.push(line.to_string());
+    }
+    if (events_seen as usize) < schedule.roots_ms.len() {
+        return Err(format!(
+            "the scenario file has {events_seen} [[event]] tables, the path {} root events; write events as [[event]] tables",
+            schedule.roots_ms.len()
+        ));
+    }
+    let mut text = String::new();
+    for l in header.lines() {
+        text.push_str(&format!("# {l}\n").replace("# \n", "#\n"));
+    }
+    text.push('\n');
+    for l in lines {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    if !schedule.faults.is_empty() {
+        text.push_str("\n# The schedule: each message arrives at its step of the path.\n");
+    }
+    for f in &schedule.faults {
+        text.push_str("\n[[fault]]\n");
+        text.push_str(&format!("kind = \"{}\"\n", f.kind.as_str()));
+        match &f.on {
+            FaultTarget::Reaction { rule, target } => {
+                text.push_str(&format!(
+                    "rule = {}\ntarget = {}\n",
+                    quote(rule),
+                    quote(target)
+                ));
+            }
+            FaultTarget::Delivery { subject, handler } => {
+                text.push_str(&format!(
+                    "subject = {}\nhandler = {}\n",
+                    quote(subject),
+                    quote(handler)
+                ));
+            }
+            FaultTarget::Action { target, action } => {
+                text.push_str(&format!(
+                    "target = {}\naction = {}\n",
+                    quote(target),
+                    quote(action)
+                ));
+            }
+            FaultTarget::Handler { handler, subject } => {
+                text.push_str(&format!(
+                    "handler = {}\nsubject = {}\n",
+                    quote(handler),
+                    quote(subject)
+                ));
+            }
+        }
+        text.push_str(&format!("nth = {}\n", f.nth));
+        if let Some(ms) = f.delay_ms {
+            text.push_str(&format!("delay = \"{}\"\n", format_duration_ms(ms)));
+        }
+    }
+    Ok(text)
+}
+
+fn key_of(trimmed: &str) -> Option<&str> {
+    let (key, _) = trimmed.split_once('=')?;
+    Some(key.trim())
+}
+
+/// A TOML basic string (JSON's escapes are valid TOML).
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+}
+
+/// Rewrites every quoted path on a `reactions = [...]` line to be relative to `to_dir`.
+fn repoint(line: &str, from_dir: &Path, to_dir: &Path) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    let Some(eq) = rest.find('=') else {
+        return line.to_string();
+    };
+    out.push_str(&rest[..=eq]);
+    rest = &rest[eq + 1..];
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('"') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let p = &after[..end];
+        let target = relative(&from_dir.join(p), to_dir);
+        out.push_str(&quote(&target.to_string_lossy()));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `target` as seen from `dir` (both made absolute against the current directory).
+fn relative(target: &Path, dir: &Path) -> PathBuf {
+    let abs = |p: &Path| -> Vec<String> {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        let mut parts: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        parts
+    };
+    let t = abs(target);
+    let d = abs(dir);
+    let common = t.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..d.len() {
+        out.push("..");
+    }
+    for part in &t[common..] {
+        out.push(part);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_and_descend() {
+        assert_eq!(
+            relative(
+                Path::new("/a/scenarios/reactions/shop.toml"),
+                Path::new("/a/reports/check")
+            ),
+            PathBuf::from("../../scenarios/reactions/shop.toml")
+        );
+    }
+
+    #[test]
+    fn faults_table_is_removed_and_event_times_rewritten() {
+        let text = "[scenario]\nname = \"x\"\n[faults]\ndelay = { p = 0.3, max = \"50ms\" }\nreorder = true\n\n[[event]]\nat = \"0ms\"\ntenant = \"t\"\n[[event]]\nat = \"5ms\"\n";
+        let schedule = Schedule {
+            roots_ms: BTreeMap::from([(0, 7), (1, 8)]),
+            ..Default::default()
+        };
+        let out = scenario_text(
+            text,
+            Path::new("s.toml"),
+            Path::new("o.toml"),
+            &schedule,
+            "h",
+        )
+        .unwrap();
+        assert!(!out.contains("[faults]"), "{out}");
+        assert!(!out.contains("reorder"), "{out}");
+        assert!(out.contains("at = \"7ms\"\ntenant"), "{out}");
+        assert!(out.contains("at = \"8ms\""), "{out}");
+    }
+}

@@ -1,0 +1,136 @@
+//! The engine's host inside the cascade model: instead of a scheduler, every reaction the
+//! engine defers and every bus delivery a commit causes becomes a pending message that the
+//! checker may deliver in any order it explores.
+//!
+//! Ids are minted by a counter (`minted-1`, `minted-2`, ...): `create` ids are
+//! interchangeable, which is what lets symmetry reduction merge states that differ only in
+//! which id went to which entity. Time is the model's `now` (the latest root delivered).
+//! Action failures are not injected (not explored, see the cascade model's header).
+
+use crate::bus::{sanitize_token, Bus, Cause, Envelope, EventId, Subject};
+use crate::engine::{Depth, EntityId, Fields, Host, PendingReaction, TenantId, Value};
+use crate::model::message::Message;
+use crate::sim::SimTime;
+use crate::trace::Record;
+use std::sync::Arc;
+
+/// The prefix of minted ids; symmetry reduction renames exactly these.
+pub const MINTED_PREFIX: &str = "minted-";
+
+pub struct ModelHost<'a> {
+    pub now: SimTime,
+    /// `true`: reactions are messages (the scenario has faults); `false`: inline cascades.
+    pub messages: bool,
+    pub minted: u32,
+    pub next_event: u64,
+    pub bus: &'a Bus,
+    /// What this transition created, in creation order.
+    pub created: Vec<Message>,
+    pub records: Vec<Record>,
+    route: Vec<crate::bus::SubId>,
+}
+
+impl<'a> ModelHost<'a> {
+    pub fn new(now: SimTime, messages: bool, minted: u32, next_event: u64, bus: &'a Bus) -> Self {
+        ModelHost {
+            now,
+            messages,
+            minted,
+            next_event,
+            bus,
+            created: Vec::new(),
+            records: Vec::new(),
+            route: Vec::new(),
+        }
+    }
+
+    /// Publishes on the bus: one pending delivery per matching subscription, in
+    /// subscription order.
+    pub fn publish(
+        &mut self,
+        tenant: &TenantId,
+        subject: Subject,
+        payload: Value,
+        depth: Depth,
+        cause: Cause,
+    ) {
+        let id = EventId(self.next_event);
+        self.next_event += 1;
+        let mut route = std::mem::take(&mut self.route);
+        self.bus.route(tenant, &subject, &mut route);
+        if !route.is_empty() {
+            let event = Arc::new(Envelope {
+                id,
+                tenant: tenant.clone(),
+                subject,
+                payload: Arc::new(payload),
+                at: self.now,
+                cause,
+                depth,
+            });
+            for sub in &route {
+                self.created.push(Message::Delivery {
+                    sub: sub.0,
+                    event: event.clone(),
+                    copy: false,
+                });
+            }
+        }
+        self.route = route;
+    }
+}
+
+impl Host for ModelHost<'_> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+
+    fn mint_id(&mut self) -> String {
+        self.minted += 1;
+        format!("{MINTED_PREFIX}{}", self.minted)
+    }
+
+    fn record(&mut self, record: Record) {
+        self.records.push(record);
+    }
+
+    fn committed(
+        &mut self,
+        tenant: &TenantId,
+        entity_type: &str,
+        id: &EntityId,
+        action: &str,
+        status: &str,
+        depth: Depth,
+    ) {
+        if self.bus.is_empty() {
+            return;
+        }
+        // The same subject and payload as the simulator's world publishes.
+        let Ok(subject) = Subject::new(format!(
+            "entity.{entity_type}.{action}.{}",
+            sanitize_token(&id.0)
+        )) else {
+            return;
+        };
+        let mut payload = Fields::new();
+        payload.insert("entity_type".into(), Value::from(entity_type));
+        payload.insert("id".into(), Value::from(id.0.as_str()));
+        payload.insert("action".into(), Value::from(action));
+        payload.insert("status".into(), Value::from(status));
+        let cause = Cause::Commit {
+            entity_type: entity_type.to_string(),
+            id: id.clone(),
+            action: action.to_string(),
+        };
+        self.publish(tenant, subject, Value::Object(payload), depth, cause);
+    }
+
+    fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {
+        if !self.messages {
+            return Some(reaction);
+        }
+        self.created.push(Message::Reaction(Box::new(reaction)));
+        None
+    }
+}

@@ -1,0 +1,260 @@
+//! A pending message of the cascade model: a deferred reaction (the engine handed it to the
+//! host instead of running it inline) or a bus delivery to one reflex subscription.
+//!
+//! Messages carry the engine's own types (`PendingReaction`, `Envelope`); this file gives
+//! them the `Hash + Eq` a model state needs, their identity in a `[[fault]]` schedule, and
+//! the renaming that symmetry reduction applies to minted ids.
+
+use crate::bus::{Cause, Envelope, Subject};
+use crate::engine::{EntityId, PendingReaction, TenantId, Value};
+use crate::model::canonical::hash_value;
+use crate::trace::{FaultTarget, Origin};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A reaction whose guard passed and whose target was resolved at its source's commit.
+    Reaction(Box<PendingReaction>),
+    /// A publication on its way to one subscription. `copy`: the second delivery of a
+    /// duplicated message.
+    Delivery {
+        sub: u32,
+        event: Arc<Envelope>,
+        copy: bool,
+    },
+}
+
+/// Where FIFO holds when `reorder = false`: per target entity, per subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    Entity(TenantId, String, EntityId),
+    Sub(u32),
+}
+
+impl Message {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Message::Reaction(p) => Channel::Entity(
+                p.dispatch.tenant.clone(),
+                p.dispatch.entity_type.clone(),
+                p.dispatch.id.clone(),
+            ),
+            Message::Delivery { sub, .. } => Channel::Sub(*sub),
+        }
+    }
+
+    pub fn is_copy(&self) -> bool {
+        match self {
+            Message::Reaction(p) => matches!(p.dispatch.origin, Origin::Rule { copy: true, .. }),
+            Message::Delivery { copy, .. } => *copy,
+        }
+    }
+
+    /// The second delivery of a duplicated message.
+    pub fn as_copy(&self) -> Message {
+        match self {
+            Message::Reaction(p) => {
+                let mut p = p.clone();
+                if let Origin::Rule { copy, .. } = &mut p.dispatch.origin {
+                    *copy = true;
+                }
+                Message::Reaction(p)
+            }
+            Message::Delivery { sub, event, .. } => Message::Delivery {
+                sub: *sub,
+                event: event.clone(),
+                copy: true,
+            },
+        }
+    }
+
+    /// Its identity in a `[[fault]]` schedule; `handlers` names each subscription's handler.
+    pub fn identity(&self, handlers: &[String]) -> FaultTarget {
+        match self {
+            Message::Reaction(p) => FaultTarget::Reaction {
+                rule: p.rule.name.clone(),
+                target: format!("{}/{}", p.dispatch.entity_type, p.dispatch.id),
+            },
+            Message::Delivery { sub, event, .. } => FaultTarget::Delivery {
+                subject: event.subject.to_string(),
+                handler: handlers[*sub as usize].clone(),
+            },
+        }
+    }
+
+    /// `rule order_confirmed_authorizes_payment -> Payment/o1.AuthorizePayment`.
+    pub fn describe(&self, handlers: &[String]) -> String {
+        let copy = if self.is_copy() { " (copy)" } else { "" };
+        match self {
+            Message::Reaction(p) => format!(
+                "rule {} -> {}/{}.{}{copy}",
+                p.rule.name, p.dispatch.entity_type, p.dispatch.id, p.dispatch.action
+            ),
+            Message::Delivery { sub, event, .. } => {
+                format!("{} -> {}{copy}", event.subject, handlers[*sub as usize])
+            }
+        }
+    }
+
+    /// A total order used to canonicalize the pending set when order carries no meaning.
+    pub fn sort_key(&self) -> String {
+        match self {
+            Message::Reaction(p) => format!(
+                "r|{}|{}|{}|{}|{}|{}|{}|{}",
+                p.rule.name,
+                p.dispatch.tenant,
+                p.dispatch.entity_type,
+                p.dispatch.id,
+                p.dispatch.action,
+                p.depth,
+                crate::model::canonical::json_text(&p.dispatch.params),
+                self.is_copy()
+            ),
+            Message::Delivery { sub, event, copy } => format!(
+                "d|{sub}|{}|{}|{}|{}|{copy}",
+                event.id.0,
+                event.tenant,
+                event.subject,
+                crate::model::canonical::json_text(&event.payload)
+            ),
+        }
+    }
+
+    /// Applies `rename` to every id-like string inside (targets, params, subjects, payloads).
+    pub fn rename(&self, rename: &dyn Fn(&str) -> Option<String>) -> Message {
+        match self {
+            Message::Reaction(p) => {
+                let mut p = p.clone();
+                if let Some(id) = rename(p.dispatch.id.as_str()) {
+                    p.dispatch.id = EntityId(id);
+                }
+                rename_value(&mut p.dispatch.params, rename);
+                Message::Reaction(p)
+            }
+            Message::Delivery { sub, event, copy } => Message::Delivery {
+                sub: *sub,
+                event: Arc::new(rename_envelope(event, rename)),
+                copy: *copy,
+            },
+        }
+    }
+}
+
+pub fn rename_envelope(event: &Envelope, rename: &dyn Fn(&str) -> Option<String>) -> Envelope {
+    let mut e = event.clone();
+    let subject: Vec<String> = e
+        .subject
+        .tokens()
+        .map(|t| rename(t).unwrap_or_else(|| t.to_string()))
+        .collect();
+    if let Ok(s) = Subject::new(subject.join(".")) {
+        e.subject = s;
+    }
+    let mut payload = (*e.payload).clone();
+    rename_value(&mut payload, rename);
+    e.payload = Arc::new(payload);
+    if let Cause::Commit { id, .. } = &mut e.cause {
+        if let Some(new) = rename(id.as_str()) {
+            *id = EntityId(new);
+        }
+    }
+    e
+}
+
+/// Renames every string of `value` that `rename` maps.
+pub fn rename_value(value: &mut Value, rename: &dyn Fn(&str) -> Option<String>) {
+    match value {
+        Value::String(s) => {
+            if let Some(new) = rename(s) {
+                *s = new;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_value(v, rename)),
+        Value::Object(map) => map.values_mut().for_each(|v| rename_value(v, rename)),
+        _ => {}
+    }
+}
+
+pub fn hash_origin<H: Hasher>(origin: &Origin, state: &mut H) {
+    match origin {
+        Origin::Root { event } => (0u8, event).hash(state),
+        Origin::Reflex { handler, event } => (1u8, handler, event.0).hash(state),
+        Origin::Rule { rule, copy } => (2u8, rule, copy).hash(state),
+    }
+}
+
+pub fn hash_envelope<H: Hasher>(e: &Envelope, state: &mut H) {
+    e.id.0.hash(state);
+    e.tenant.hash(state);
+    e.subject.as_str().hash(state);
+    hash_value(&e.payload, state);
+    e.at.hash(state);
+    e.depth.hash(state);
+    match &e.cause {
+        Cause::Root { event } => (0u8, event).hash(state),
+        Cause::Commit {
+            entity_type,
+            id,
+            action,
+        } => (1u8, entity_type, id, action).hash(state),
+    }
+}
+
+pub fn envelope_eq(a: &Envelope, b: &Envelope) -> bool {
+    a.id == b.id
+        && a.tenant == b.tenant
+        && a.subject == b.subject
+        && a.payload == b.payload
+        && a.at == b.at
+        && a.depth == b.depth
+        && a.cause == b.cause
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        match (self, other) {
+            (Message::Reaction(a), Message::Reaction(b)) => {
+                a.rule.name == b.rule.name && a.depth == b.depth && a.dispatch == b.dispatch
+            }
+            (
+                Message::Delivery { sub, event, copy },
+                Message::Delivery {
+                    sub: sub2,
+                    event: event2,
+                    copy: copy2,
+                },
+            ) => sub == sub2 && copy == copy2 && envelope_eq(event, event2),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Message {}
+
+impl Hash for Message {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Message::Reaction(p) => {
+                0u8.hash(state);
+                p.rule.name.hash(state);
+                p.depth.hash(state);
+                let d = &p.dispatch;
+                d.tenant.hash(state);
+                d.source_tenant.hash(state);
+                d.entity_type.hash(state);
+                d.id.hash(state);
+                d.action.hash(state);
+                hash_value(&d.params, state);
+                d.depth.hash(state);
+                hash_origin(&d.origin, state);
+            }
+            Message::Delivery { sub, event, copy } => {
+                1u8.hash(state);
+                sub.hash(state);
+                copy.hash(state);
+                hash_envelope(event, state);
+            }
+        }
+    }
+}

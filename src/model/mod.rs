@@ -1,0 +1,45 @@
+//! Model checking with stateright, next to the real engine: the guard space of every rule
+//! (against a reference semantics), rule pairs that could conflict, the resolver space, and
+//! the cascade space of small scenarios (every order of concurrent inputs and, with faults,
+//! of messages). Every transition is computed by the engine `ripple run` uses.
+//!
+//! ```
+//! use ripple::model::{check_scenario, CheckOptions, FindingKind};
+//! use ripple::scenario::load_scenario;
+//! use std::path::Path;
+//!
+//! let scenario = load_scenario(Path::new("scenarios/order_payment.toml")).unwrap();
+//! let report = check_scenario(&scenario, None, &CheckOptions::default());
+//! assert_eq!(report.count(FindingKind::Violation), 0);
+//! assert_eq!(report.count(FindingKind::OrderDependent), 0);
+//! ```
+
+mod canonical;
+mod cascade;
+mod conflict;
+mod emit;
+mod finding;
+mod guard_space;
+mod host;
+mod inputs;
+mod message;
+mod reference;
+mod render;
+mod resolver_space;
+mod run;
+mod symmetry;
+
+pub use canonical::*;
+pub use cascade::*;
+pub use conflict::*;
+pub use emit::*;
+pub use finding::*;
+pub use guard_space::*;
+pub use host::*;
+pub use inputs::*;
+pub use message::*;
+pub use reference::*;
+pub use render::*;
+pub use resolver_space::*;
+pub use run::*;
+pub use symmetry::*;

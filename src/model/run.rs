@@ -1,0 +1,645 @@
+//! `ripple check`'s driver: builds every model of a scenario (guards, rule pairs,
+//! resolvers, the cascade), explores each with stateright's breadth-first checker within
+//! the budgets, and turns discoveries into findings. Counterexamples with a schedule are
+//! written as scenarios and replayed once under `ripple run`'s simulator to confirm them.
+//!
+//! Budgets: `states_max` per model (stateright's target state count) and one wall-clock
+//! `timeout` for the whole check, shared in order; a model that runs out is reported as
+//! incomplete, never waited for.
+
+use crate::engine::{EngineEvaluator, GuardEvaluator, Rule, TenantId};
+use crate::model::cascade::{CascadeModel, CascadeState, Step};
+use crate::model::conflict::{is_candidate_pair, resolver_field, PairModel};
+use crate::model::emit::{scenario_text, schedule};
+use crate::model::finding::{CheckReport, Finding, FindingKind, ModelReport};
+use crate::model::guard_space::GuardModel;
+use crate::model::inputs::{input_space, trigger_outcomes};
+use crate::model::resolver_space::ResolverModel;
+use crate::scenario::Scenario;
+use crate::sim::{run_scenario, RunOptions, Seed};
+use stateright::{Checker, Model, Path as SrPath};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Default states per model.
+pub const STATES_MAX_DEFAULT: usize = 1_000_000;
+/// Default wall-clock budget of a whole check.
+pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(60);
+/// Longest path the canonical schedule follows (a budget on a loop).
+const CANONICAL_STEPS_MAX: usize = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub states_max: usize,
+    pub timeout: Duration,
+    /// Where counterexample scenarios go (`None`: not written).
+    pub out_dir: Option<PathBuf>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            states_max: STATES_MAX_DEFAULT,
+            timeout: TIMEOUT_DEFAULT,
+            out_dir: None,
+        }
+    }
+}
+
+/// The wall clock of one check: each model gets what the earlier ones left.
+struct Budget {
+    states_max: usize,
+    deadline: Instant,
+}
+
+impl Budget {
+    fn left(&self) -> Duration {
+        #[allow(clippy::disallowed_methods)] // Wall time of the checker, never inside a run.
+        let now = Instant::now();
+        self.deadline.saturating_duration_since(now)
+    }
+}
+
+/// Runs stateright's BFS on `model`; `finish` turns discoveries into findings.
+fn explore<M, F>(name: String, model: M, budget: &Budget, symmetric: bool, finish: F) -> ModelReport
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Hash + Clone + PartialEq + Debug + Send + Sync + stateright::Representative + 'static,
+    M::Action: Clone + PartialEq + Debug,
+    F: FnOnce(
+        &M,
+        &ModelReport,
+        HashMap<&'static str, SrPath<M::State, M::Action>>,
+    ) -> (Vec<Finding>, Vec<String>),
+{
+    let time_left = budget.left();
+    #[allow(clippy::disallowed_methods)] // Wall time of the checker, never inside a run.
+    let start = Instant::now();
+    let mut builder = model
+        .checker()
+        .target_state_count(budget.states_max)
+        .timeout(time_left.max(Duration::from_millis(1)));
+    // Stateright applies symmetry reduction in its depth-first checker only; without it,
+    // breadth-first finds the shortest counterexamples.
+    let checker: Box<dyn Checker<M>> = if symmetric {
+        builder = builder.symmetry();
+        Box::new(builder.spawn_dfs().join())
+    } else {
+        Box::new(builder.spawn_bfs().join())
+    };
+    let elapsed = start.elapsed();
+    let states = checker.state_count();
+    let unique = checker.unique_state_count();
+    let budget_exhausted = if states >= budget.states_max {
+        Some(format!("state budget ({} states)", budget.states_max))
+    } else if elapsed >= time_left {
+        Some(format!("time budget ({:.1}s)", time_left.as_secs_f64()))
+    } else {
+        None
+    };
+    let seconds = elapsed.as_secs_f64().max(1e-9);
+    let mut report = ModelReport {
+        name,
+        states,
+        unique_states: unique,
+        depth: checker.max_depth(),
+        seconds,
+        states_per_second: states as f64 / seconds,
+        unique_states_per_second: unique as f64 / seconds,
+        complete: budget_exhausted.is_none(),
+        budget_exhausted,
+        states_left: budget.states_max.saturating_sub(states),
+        findings: Vec::new(),
+        notes: Vec::new(),
+    };
+    let (findings, notes) = finish(checker.model(), &report, checker.discoveries());
+    report.findings = findings;
+    report.notes = notes;
+    report
+}
+
+/// Marker impls: only the cascade state reduces by symmetry; the others are their own
+/// representatives.
+macro_rules! no_symmetry {
+    ($($t:ty),*) => {$(
+        impl stateright::Representative for $t {
+            fn representative(&self) -> Self {
+                self.clone()
+            }
+        }
+    )*};
+}
+no_symmetry!(
+    crate::model::guard_space::GuardState,
+    crate::model::conflict::PairState,
+    crate::model::resolver_space::ResolverState
+);
+
+/// Checks one rule's guard with `evaluator` (the engine's, or one under test).
+pub fn check_guard<E>(
+    tenant: &TenantId,
+    rule: &Arc<Rule>,
+    scenario: &Scenario,
+    evaluator: E,
+    options: &CheckOptions,
+) -> ModelReport
+where
+    E: GuardEvaluator + Send + Sync + 'static,
+{
+    let budget = Budget {
+        states_max: options.states_max,
+        #[allow(clippy::disallowed_methods)] // Wall time of the checker, never inside a run.
+        deadline: Instant::now() + options.timeout,
+    };
+    guard_report(tenant, rule, scenario, evaluator, &budget)
+}
+
+fn guard_report<E>(
+    tenant: &TenantId,
+    rule: &Arc<Rule>,
+    scenario: &Scenario,
+    evaluator: E,
+    budget: &Budget,
+) -> ModelReport
+where
+    E: GuardEvaluator + Send + Sync + 'static,
+{
+    let space = input_space(&[rule.as_ref()], &[], &scenario.entities);
+    let model = GuardModel::new(tenant.clone(), rule.clone(), space, evaluator);
+    let name = format!("guard:{}", rule.name);
+    explore(name, model, budget, false, |m, report, discoveries| {
+        let mut findings = Vec::new();
+        let mut notes = Vec::new();
+        let rule = Some(m.rule.name.as_str());
+        if let Some(path) = discoveries.get("engine_matches_reference") {
+            let s = path.last_state();
+            let mut f = Finding::new(
+                FindingKind::Violation,
+                rule,
+                format!(
+                    "the engine's guard evaluation says {}, the reference semantics {}, when {}",
+                    verdict(s.engine),
+                    verdict(s.reference),
+                    m.space.describe(&s.point)
+                ),
+            );
+            f.property = Some("engine_matches_reference".into());
+            f.path = vec![m.space.describe(&s.point)];
+            findings.push(f);
+        }
+        if report.complete || discoveries.len() == 3 {
+            if !discoveries.contains_key("can_pass") {
+                findings.push(Finding::new(
+                    FindingKind::DeadRule,
+                    rule,
+                    format!(
+                        "the guard never passes in any of the {} inputs its trigger can produce: the rule can never fire",
+                        m.space.size()
+                    ),
+                ));
+            }
+            if !discoveries.contains_key("can_fail") {
+                findings.push(Finding::new(
+                    FindingKind::AlwaysFires,
+                    rule,
+                    format!(
+                        "the guard passes in every one of the {} inputs its trigger can produce (statuses: {}): it never stops the rule",
+                        m.space.size(),
+                        m.space.triggers.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if findings.is_empty() {
+                notes.push("engine agrees with the reference in every input; the guard can pass and can fail".into());
+            }
+        }
+        (findings, notes)
+    })
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "pass"
+    } else {
+        "fail"
+    }
+}
+
+/// Every model of `scenario`, explored within the budgets. `text` is the scenario file's
+/// text (for counterexample scenarios).
+pub fn check_scenario(
+    scenario: &Scenario,
+    text: Option<&str>,
+    options: &CheckOptions,
+) -> CheckReport {
+    let budget = Budget {
+        states_max: options.states_max,
+        #[allow(clippy::disallowed_methods)] // Wall time of the checker, never inside a run.
+        deadline: Instant::now() + options.timeout,
+    };
+    let mut models = Vec::new();
+    // Rules by name: a top-level rule is registered in every tenant, identically.
+    let mut rules: BTreeMap<String, (TenantId, Arc<Rule>)> = BTreeMap::new();
+    for (tenant, list) in &scenario.rules {
+        for rule in list {
+            rules
+                .entry(rule.name.clone())
+                .or_insert_with(|| (tenant.clone(), rule.clone()));
+        }
+    }
+    let mut triggerless = Vec::new();
+    for (tenant, rule) in rules.values() {
+        if trigger_outcomes(&rule.when, &scenario.entities).is_empty() {
+            let mut f = Finding::new(
+                FindingKind::DeadRule,
+                Some(&rule.name),
+                format!(
+                    "no action of {} can trigger it (action {}, to_state {})",
+                    rule.when.entity_type,
+                    rule.when.action.as_deref().unwrap_or("any"),
+                    rule.when.to_state.as_deref().unwrap_or("any")
+                ),
+            );
+            f.property = Some("trigger".into());
+            triggerless.push(f);
+            continue;
+        }
+        if rule.when.guard.is_some() {
+            models.push(guard_report(
+                tenant,
+                rule,
+                scenario,
+                EngineEvaluator,
+                &budget,
+            ));
+        }
+    }
+    if !triggerless.is_empty() {
+        models.push(ModelReport {
+            name: "triggers".into(),
+            states: 0,
+            unique_states: 0,
+            depth: 0,
+            seconds: 0.0,
+            states_per_second: 0.0,
+            unique_states_per_second: 0.0,
+            complete: true,
+            budget_exhausted: None,
+            states_left: budget.states_max,
+            findings: triggerless,
+            notes: Vec::new(),
+        });
+    }
+    // Pairs, per tenant (each tenant has its own rule list).
+    let mut seen_pairs = Vec::new();
+    for (tenant, list) in &scenario.rules {
+        for (i, a) in list.iter().enumerate() {
+            for b in &list[i + 1..] {
+                let triggered =
+                    |r: &Rule| !trigger_outcomes(&r.when, &scenario.entities).is_empty();
+                if !is_candidate_pair(a, b) || !(triggered(a) || triggered(b)) {
+                    continue;
+                }
+                let key = (a.name.clone(), b.name.clone());
+                if seen_pairs.contains(&key) {
+                    continue;
+                }
+                seen_pairs.push(key);
+                models.push(pair_report(tenant, a, b, scenario, &budget));
+            }
+        }
+    }
+    for (tenant, rule) in rules.values() {
+        if let Some(model) =
+            ResolverModel::new(tenant.clone(), rule, &scenario.entities, scenario.depth_max)
+        {
+            models.push(resolver_report(model, &budget));
+        }
+    }
+    models.push(cascade_report(scenario, text, options, &budget));
+    let name = scenario.name.clone();
+    CheckReport {
+        scenario: name,
+        models,
+    }
+}
+
+fn pair_report(
+    tenant: &TenantId,
+    a: &Arc<Rule>,
+    b: &Arc<Rule>,
+    scenario: &Scenario,
+    budget: &Budget,
+) -> ModelReport {
+    let extra: Vec<String> = [
+        resolver_field(&a.resolve_target),
+        resolver_field(&b.resolve_target),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::from)
+    .collect();
+    let space = input_space(&[a.as_ref(), b.as_ref()], &extra, &scenario.entities);
+    let model = PairModel::new(tenant.clone(), a.clone(), b.clone(), space);
+    let name = format!("pair:{}+{}", a.name, b.name);
+    explore(name, model, budget, false, |m, report, discoveries| {
+        let mut findings = Vec::new();
+        let mut notes = Vec::new();
+        if let Some(path) = discoveries.get("exclusive") {
+            let s = path.last_state();
+            let mut f = Finding::new(
+                FindingKind::Conflict,
+                Some(&m.first.name),
+                format!(
+                    "{} ({}) and {} ({}) both act on {}/{} in tenant {} when {}: which lands first depends on rule order",
+                    m.first.name,
+                    m.first.then.action,
+                    m.second.name,
+                    m.second.then.action,
+                    m.first.then.entity_type,
+                    s.first.as_deref().unwrap_or("?"),
+                    m.tenant,
+                    m.space.describe(&s.point)
+                ),
+            );
+            f.property = Some("exclusive".into());
+            f.path = vec![m.space.describe(&s.point)];
+            findings.push(f);
+        } else if report.complete {
+            if discoveries.contains_key("neither") {
+                notes.push(format!(
+                    "{} and {} are exclusive: never both on one target",
+                    m.first.name, m.second.name
+                ));
+            } else {
+                notes.push(format!(
+                    "{} and {} are exclusive: exactly one of them fires in every one of the {} states",
+                    m.first.name, m.second.name, report.unique_states
+                ));
+            }
+        }
+        (findings, notes)
+    })
+}
+
+fn resolver_report(model: ResolverModel, budget: &Budget) -> ModelReport {
+    let name = format!("resolver:{}", model.rule.name);
+    explore(name, model, budget, false, |m, report, discoveries| {
+        let mut findings = Vec::new();
+        let mut props: Vec<_> = discoveries.into_iter().collect();
+        props.sort_by_key(|(k, _)| *k);
+        for (property, path) in props {
+            let s = path.last_state();
+            let mut f = Finding::new(
+                FindingKind::Violation,
+                Some(&m.rule.name),
+                format!(
+                    "{property} broke ({:?} resolver) when {}: targets {:?}",
+                    m.rule.resolve_target,
+                    m.describe(s),
+                    s.verdict.targets
+                ),
+            );
+            f.property = Some(property.to_string());
+            f.path = path.into_vec().iter().map(|(s, _)| m.describe(s)).collect();
+            findings.push(f);
+        }
+        let notes = if findings.is_empty() && report.complete {
+            vec![format!("{:?}: every property holds", m.rule.resolve_target)]
+        } else {
+            Vec::new()
+        };
+        (findings, notes)
+    })
+}
+
+fn cascade_report(
+    scenario: &Scenario,
+    text: Option<&str>,
+    options: &CheckOptions,
+    budget: &Budget,
+) -> ModelReport {
+    let shared = Arc::new(scenario.clone());
+    let model = match CascadeModel::new(shared.clone()) {
+        Ok(m) => m,
+        Err(why) => {
+            return ModelReport {
+                name: "cascade".into(),
+                states: 0,
+                unique_states: 0,
+                depth: 0,
+                seconds: 0.0,
+                states_per_second: 0.0,
+                unique_states_per_second: 0.0,
+                complete: false,
+                budget_exhausted: None,
+                states_left: budget.states_max,
+                findings: Vec::new(),
+                notes: vec![format!("not model-checked: {why}")],
+            }
+        }
+    };
+    let stem = scenario
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| scenario.name.clone());
+    let emitter = Emitter {
+        stem,
+        text: text.map(String::from),
+        original: scenario.path.clone(),
+        out_dir: options.out_dir.clone(),
+    };
+    let mut outcomes = BTreeMap::new();
+    let mut report = explore(
+        "cascade".into(),
+        model,
+        budget,
+        true,
+        |m, _, discoveries| {
+            outcomes = m.outcomes.lock().expect("outcomes").clone();
+            let mut findings = Vec::new();
+            let mut props: Vec<_> = discoveries.into_iter().collect();
+            props.sort_by_key(|(k, _)| *k);
+            for (property, path) in props {
+                let path = path.into_vec();
+                let last = &path.last().expect("a path has a state").0;
+                let message = match property {
+                    "invariant_at_end" => m.end_violation(last).unwrap_or_default(),
+                    "quiescence" => "a schedule never goes quiet".to_string(),
+                    p => last.violations.get(p).cloned().unwrap_or_default(),
+                };
+                let mut f = Finding::new(FindingKind::Violation, None, message);
+                f.property = Some(property.to_string());
+                f.path = describe_path(m, &path);
+                emitter.write(m, &path, property, &mut f, true);
+                findings.push(f);
+            }
+            (findings, Vec::new())
+        },
+    );
+    // Order dependence needs every terminal state: only from a complete exploration.
+    let model_again = CascadeModel::new(shared).expect("built once already");
+    if report.complete {
+        order_dependence(&model_again, &outcomes, &emitter, budget, &mut report);
+    } else {
+        report
+            .notes
+            .push("incomplete: order dependence not judged".into());
+    }
+    report
+}
+
+fn describe_path(m: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> Vec<String> {
+    path.iter()
+        .filter_map(|(s, a)| a.map(|a| m.describe_step(s, a)))
+        .collect()
+}
+
+/// The schedule every choice's first option gives: FIFO delivery, roots in time order.
+fn canonical_path(m: &CascadeModel) -> Vec<(CascadeState, Option<Step>)> {
+    let mut path = Vec::new();
+    let mut state = m.initial();
+    for _ in 0..CANONICAL_STEPS_MAX {
+        let mut actions = Vec::new();
+        m.actions(&state, &mut actions);
+        let Some(&step) = actions.first() else { break };
+        let next = m.transition(&state, step).0;
+        path.push((state, Some(step)));
+        state = next;
+    }
+    path.push((state, None));
+    path
+}
+
+fn order_dependence(
+    m: &CascadeModel,
+    outcomes: &BTreeMap<String, CascadeState>,
+    emitter: &Emitter,
+    budget: &Budget,
+    report: &mut ModelReport,
+) {
+    let canonical = canonical_path(m);
+    let first = m.outcome(&canonical.last().expect("a path has a state").0);
+    if outcomes.len() < 2 {
+        report.notes.push(format!(
+            "{} terminal world(s): the outcome does not depend on the schedule",
+            outcomes.len()
+        ));
+        return;
+    }
+    let other = outcomes
+        .iter()
+        .filter(|(k, _)| **k != first)
+        .find(|(_, s)| m.world_violation(s).is_some())
+        .or_else(|| outcomes.iter().find(|(k, _)| **k != first))
+        .map(|(k, _)| k.clone())
+        .expect("two outcomes, one differs");
+    let search = m.with_target(other.clone());
+    // Breadth-first: the shortest schedule to the other world.
+    let checker = search
+        .checker()
+        .target_state_count(budget.states_max)
+        .timeout(budget.left().max(Duration::from_millis(1)))
+        .spawn_bfs()
+        .join();
+    let Some(path) = checker.discovery("reaches_target") else {
+        report
+            .notes
+            .push("order dependence suspected, but no path to the second world was found within the budget".into());
+        return;
+    };
+    let path = path.into_vec();
+    let mut f = Finding::new(
+        FindingKind::OrderDependent,
+        None,
+        format!(
+            "{} different terminal worlds; two schedules of the same inputs end differently:\n  first schedule (FIFO):\n{}  other schedule:\n{}",
+            outcomes.len(),
+            indent(&first),
+            indent(&other)
+        ),
+    );
+    f.property = Some("order_dependence".into());
+    f.path = describe_path(m, &path);
+    let must_fail = m
+        .world_violation(&path.last().expect("a path has a state").0)
+        .is_some();
+    emitter.write(m, &path, "order_dependent", &mut f, must_fail);
+    let mut alt = Finding::new(FindingKind::OrderDependent, None, String::new());
+    emitter.write(m, &canonical, "order_dependent-other", &mut alt, false);
+    if let Some(p) = alt.scenario {
+        f.message.push_str(&format!(
+            "\n  the first schedule is written to {}",
+            p.display()
+        ));
+    }
+    report.findings.push(f);
+}
+
+fn indent(world: &str) -> String {
+    world.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+/// Writes counterexample scenarios.
+struct Emitter {
+    stem: String,
+    text: Option<String>,
+    original: PathBuf,
+    out_dir: Option<PathBuf>,
+}
+
+impl Emitter {
+    /// Writes `path` as `<out_dir>/<stem>-<what>.toml` and, when `must_fail`, replays it.
+    fn write(
+        &self,
+        m: &CascadeModel,
+        path: &[(CascadeState, Option<Step>)],
+        what: &str,
+        f: &mut Finding,
+        must_fail: bool,
+    ) {
+        let (Some(dir), Some(text)) = (&self.out_dir, &self.text) else {
+            return;
+        };
+        let out = dir.join(format!("{}-{what}.toml", self.stem));
+        let sched = schedule(m, path);
+        let mut header = format!(
+            "Counterexample found by `ripple check {}` ({what}).\nReproduce: ripple run {}\n\nThe path:\n",
+            self.original.display(),
+            out.display()
+        );
+        for step in &sched.steps {
+            header.push_str(&format!("  {step}\n"));
+        }
+        let body = match scenario_text(text, &self.original, &out, &sched, &header) {
+            Ok(b) => b,
+            Err(e) => {
+                f.message
+                    .push_str(&format!("\n  (no replay scenario: {e})"));
+                return;
+            }
+        };
+        if let Err(e) = crate::fs::write_atomic(&out, body.as_bytes()) {
+            f.message
+                .push_str(&format!("\n  (failed to write {}: {e})", out.display()));
+            return;
+        }
+        f.scenario = Some(out.clone());
+        if must_fail {
+            f.replays = Some(replay_fails(&out));
+        }
+    }
+}
+
+/// Whether `ripple run` of the scenario at `path` (seed 0) reports a violation.
+pub fn replay_fails(path: &Path) -> bool {
+    match crate::scenario::load_scenario(path) {
+        Ok(s) => !run_scenario(&s, Seed(0), RunOptions::default()).passed(),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,710 @@
+//! `ripple check`: the stateright models of guards, rule pairs, resolvers and cascades, run
+//! against the real engine.
+
+use ripple::engine::{EngineEvaluator, Guard, GuardEvaluator, GuardInput, Rule, TenantId, Value};
+use ripple::model::{
+    check_guard, check_scenario, render_check_json, render_check_text, CheckOptions, CheckReport,
+    FindingKind, ModelReport,
+};
+use ripple::scenario::{load_scenario, parse_scenario, Scenario};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn options() -> CheckOptions {
+    CheckOptions {
+        timeout: Duration::from_secs(120),
+        ..CheckOptions::default()
+    }
+}
+
+fn shipped(name: &str) -> Scenario {
+    load_scenario(Path::new(&format!("scenarios/{name}.toml"))).expect("shipped scenarios load")
+}
+
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ripple-model-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn model<'a>(report: &'a CheckReport, name: &str) -> &'a ModelReport {
+    report
+        .models
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no model {name}: {:?}",
+                report.models.iter().map(|m| &m.name).collect::<Vec<_>>()
+            )
+        })
+}
+
+fn rule(scenario: &Scenario, name: &str) -> (TenantId, Arc<Rule>) {
+    for (tenant, rules) in &scenario.rules {
+        if let Some(r) = rules.iter().find(|r| r.name == name) {
+            return (tenant.clone(), r.clone());
+        }
+    }
+    panic!("no rule {name}")
+}
+
+/// A scenario with guarded rules on an Order that looks up its Customer.
+const GUARDS: &str = r#"
+[scenario]
+name = "guards"
+
+[[tenant]]
+id = "shop"
+
+[[entity]]
+type = "Order"
+states = ["Open", "Confirmed", "Cancelled"]
+initial = "Open"
+[[entity.action]]
+name = "Confirm"
+from = ["Open"]
+to = "Confirmed"
+[[entity.action]]
+name = "Touch"
+
+[[entity]]
+type = "Customer"
+states = ["Active", "Trial", "Banned"]
+initial = "Active"
+[[entity.action]]
+name = "Touch"
+
+[[reaction]]
+name = "paying_customer_confirms"
+[reaction.when]
+entity_type = "Order"
+action = "Touch"
+[reaction.when.guard]
+type = "all_of"
+guards = [
+  { type = "cross_entity_state_in", entity_type = "Customer", entity_id_source = "customer_id", required_status = ["Active", "Trial"] },
+  { type = "not", guard = { type = "cross_entity_state_in", entity_type = "Customer", entity_id_source = "customer_id", required_status = ["Trial"] } },
+]
+[reaction.then]
+entity_type = "Order"
+action = "Confirm"
+[reaction.resolve_target]
+type = "same_id"
+
+[[reaction]]
+name = "not_banned_confirms"
+[reaction.when]
+entity_type = "Order"
+action = "Touch"
+[reaction.when.guard]
+type = "not"
+guard = { type = "cross_entity_state_in", entity_type = "Customer", entity_id_source = "customer_id", required_status = ["Banned"] }
+[reaction.then]
+entity_type = "Order"
+action = "Confirm"
+[reaction.resolve_target]
+type = "same_id"
+
+[[reaction]]
+name = "cancelled_confirmation"
+[reaction.when]
+entity_type = "Order"
+action = "Confirm"
+to_state = "Confirmed"
+[reaction.when.guard]
+type = "state_in"
+values = ["Cancelled"]
+[reaction.then]
+entity_type = "Customer"
+action = "Touch"
+[reaction.resolve_target]
+type = "same_id"
+
+[[reaction]]
+name = "vip_or_not"
+[reaction.when]
+entity_type = "Order"
+action = "Touch"
+[reaction.when.guard]
+type = "any_of"
+guards = [{ type = "bool_true", field = "vip" }, { type = "not", guard = { type = "bool_true", field = "vip" } }]
+[reaction.then]
+entity_type = "Customer"
+action = "Touch"
+[reaction.resolve_target]
+type = "field"
+field = "customer_id"
+"#;
+
+fn guards() -> Scenario {
+    parse_scenario(GUARDS, Path::new("guards.toml")).expect("the test scenario loads")
+}
+
+/// Evaluates like the engine, except for what `keyed_by_entity` and `not_failed_is_false`
+/// get wrong on purpose.
+struct Wrong {
+    /// The model engine's bug: resolved lookups keyed by (type, id) only, so two leaves on
+    /// one entity with different status lists overwrite each other.
+    keyed_by_entity: bool,
+    /// `not` of a failed lookup treated as false.
+    not_failed_is_false: bool,
+}
+
+impl Wrong {
+    fn eval(
+        &self,
+        guard: &Guard,
+        input: &GuardInput,
+        by_entity: &BTreeMap<(String, String), bool>,
+    ) -> bool {
+        match guard {
+            Guard::CrossEntityStateIn {
+                entity_type,
+                entity_id_source,
+                ..
+            } if self.keyed_by_entity => {
+                let Some(Value::String(id)) = input.fields.get(entity_id_source) else {
+                    return false;
+                };
+                by_entity
+                    .get(&(entity_type.clone(), id.clone()))
+                    .copied()
+                    .unwrap_or(false)
+            }
+            Guard::Not { guard: inner } if self.not_failed_is_false => {
+                if matches!(**inner, Guard::CrossEntityStateIn { .. })
+                    && !self.eval(inner, input, by_entity)
+                {
+                    return false;
+                }
+                !self.eval(inner, input, by_entity)
+            }
+            Guard::Not { guard: inner } => !self.eval(inner, input, by_entity),
+            Guard::AllOf { guards } => guards.iter().all(|g| self.eval(g, input, by_entity)),
+            Guard::AnyOf { guards } => guards.iter().any(|g| self.eval(g, input, by_entity)),
+            leaf => leaf.evaluate(input),
+        }
+    }
+}
+
+impl GuardEvaluator for Wrong {
+    fn evaluate(&self, guard: &Guard, input: &GuardInput) -> bool {
+        // Last answer wins, as in a map keyed by entity alone.
+        let by_entity = input
+            .lookups
+            .iter()
+            .map(|(k, v)| ((k.entity_type.clone(), k.id.clone()), *v))
+            .collect();
+        self.eval(guard, input, &by_entity)
+    }
+}
+
+fn violations(report: &ModelReport) -> Vec<&str> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Violation)
+        .filter_map(|f| f.property.as_deref())
+        .collect()
+}
+
+#[test]
+fn guard_checker_accepts_the_engine_evaluator() {
+    let s = guards();
+    for name in ["paying_customer_confirms", "not_banned_confirms"] {
+        let (tenant, r) = rule(&s, name);
+        let report = check_guard(&tenant, &r, &s, EngineEvaluator, &options());
+        assert!(report.complete, "{report:?}");
+        assert!(report.findings.is_empty(), "{name}: {:?}", report.findings);
+    }
+}
+
+#[test]
+fn guard_checker_catches_lookups_keyed_by_entity_only() {
+    let s = guards();
+    let (tenant, r) = rule(&s, "paying_customer_confirms");
+    let wrong = Wrong {
+        keyed_by_entity: true,
+        not_failed_is_false: false,
+    };
+    let report = check_guard(&tenant, &r, &s, wrong, &options());
+    assert_eq!(
+        violations(&report),
+        ["engine_matches_reference"],
+        "{report:?}"
+    );
+    let f = &report.findings[0];
+    assert_eq!(f.rule.as_deref(), Some("paying_customer_confirms"));
+    // The counterexample names the customer's state: Active passes in truth, but the
+    // [Trial] answer overwrote the [Active, Trial] one.
+    assert!(f.message.contains("Customer/e1 is Active"), "{}", f.message);
+}
+
+#[test]
+fn guard_checker_catches_not_of_failed_lookup_treated_as_false() {
+    let s = guards();
+    let (tenant, r) = rule(&s, "not_banned_confirms");
+    let wrong = Wrong {
+        keyed_by_entity: false,
+        not_failed_is_false: true,
+    };
+    let report = check_guard(&tenant, &r, &s, wrong, &options());
+    assert_eq!(
+        violations(&report),
+        ["engine_matches_reference"],
+        "{report:?}"
+    );
+    assert!(
+        report.findings[0]
+            .message
+            .contains("reference semantics pass"),
+        "{}",
+        report.findings[0].message
+    );
+}
+
+#[test]
+fn dead_rule_and_always_firing_guard_are_found() {
+    let report = check_scenario(&guards(), None, &options());
+    let kinds: Vec<(FindingKind, &str)> = report
+        .findings()
+        .filter(|f| f.kind.is_warning())
+        .map(|f| (f.kind, f.rule.as_deref().unwrap_or("")))
+        .collect();
+    assert!(
+        kinds.contains(&(FindingKind::DeadRule, "cancelled_confirmation")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(FindingKind::AlwaysFires, "vip_or_not")),
+        "{kinds:?}"
+    );
+    // Warnings do not fail the check unless denied.
+    assert!(!report.failed(false));
+    assert!(report.failed(true));
+}
+
+#[test]
+fn order_payment_pair_is_exclusive_exactly_one_fires() {
+    let report = check_scenario(&shipped("order_payment"), None, &options());
+    let pair = model(
+        &report,
+        "pair:order_confirmed_authorizes_payment+order_cancelled_voids_payment",
+    );
+    assert!(pair.complete);
+    assert!(pair.findings.is_empty(), "{:?}", pair.findings);
+    assert!(
+        pair.notes
+            .iter()
+            .any(|n| n.contains("exactly one of them fires in every one of the 2 states")),
+        "{:?}",
+        pair.notes
+    );
+    assert_eq!(report.count(FindingKind::Conflict), 0);
+    // Its confirmation guard (`not state_in [Cancelled]`) cannot fail after ConfirmOrder.
+    let guard = model(&report, "guard:order_confirmed_authorizes_payment");
+    assert_eq!(guard.findings[0].kind, FindingKind::AlwaysFires);
+}
+
+#[test]
+fn two_rules_on_one_target_are_a_conflict() {
+    let report = check_scenario(&shipped("two_tenants"), None, &options());
+    let pair = model(&report, "pair:acme_vip_discount+paid_order_ships");
+    assert_eq!(pair.findings.len(), 1);
+    let f = &pair.findings[0];
+    assert_eq!(f.kind, FindingKind::Conflict);
+    assert!(
+        f.message.contains("Payment/e1 is Authorized"),
+        "{}",
+        f.message
+    );
+    assert!(!report.failed(false));
+}
+
+#[test]
+fn race_is_order_dependent_and_its_counterexample_replays() {
+    let dir = scratch_dir("race");
+    let scenario = shipped("race");
+    let text = std::fs::read_to_string("scenarios/race.toml").unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(&text),
+        &CheckOptions {
+            out_dir: Some(dir.clone()),
+            ..options()
+        },
+    );
+    assert!(report.failed(false));
+    let f = report
+        .findings()
+        .find(|f| f.kind == FindingKind::OrderDependent)
+        .expect("order dependence");
+    let path = f.scenario.clone().expect("a counterexample scenario");
+    assert_eq!(path, dir.join("race-order_dependent.toml"));
+    assert_eq!(f.replays, Some(true), "{}", f.message);
+    assert!(dir.join("race-order_dependent-other.toml").exists());
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("[[fault]]\nkind = \"delay\""), "{written}");
+    assert!(
+        !written.lines().any(|l| l.trim() == "[faults]"),
+        "{written}"
+    );
+
+    // `ripple run` reproduces it: exit 1.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["run", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("violations ("), "{stdout}");
+    // The other schedule is the one the scenario gives without the race: it passes.
+    let other = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args([
+            "run",
+            dir.join("race-order_dependent-other.toml")
+                .to_str()
+                .unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        other.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&other.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ripple_check_exits_1_on_the_race_and_0_on_order_payment() {
+    let dir = scratch_dir("cli");
+    let check = |scenario: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+            .args([
+                "check",
+                scenario,
+                "--out",
+                dir.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let race = check("scenarios/race.toml", &[]);
+    assert_eq!(race.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&race.stdout).unwrap();
+    assert_eq!(json["verdict"], "fail");
+    let findings: Vec<&serde_json::Value> = json["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["findings"].as_array().unwrap())
+        .collect();
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"order_dependent"), "{kinds:?}");
+    for f in &findings {
+        for key in ["kind", "rule", "message", "scenario"] {
+            assert!(f.get(key).is_some(), "{key} missing in {f}");
+        }
+    }
+    for m in json["models"].as_array().unwrap() {
+        for key in ["name", "states", "unique_states", "findings"] {
+            assert!(m.get(key).is_some(), "{key} missing in {m}");
+        }
+    }
+    let ok = check("scenarios/order_payment.toml", &[]);
+    assert_eq!(ok.status.code(), Some(0));
+    // The always-firing guard is a warning; denied, it fails.
+    let denied = check("scenarios/order_payment.toml", &["--deny", "warnings"]);
+    assert_eq!(denied.status.code(), Some(1));
+    let bad = check("scenarios/order_payment.toml", &["--timeout", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn running_out_of_states_is_reported_not_a_hang() {
+    let report = check_scenario(
+        &shipped("race"),
+        None,
+        &CheckOptions {
+            states_max: 5,
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    assert!(!cascade.complete);
+    assert!(cascade
+        .budget_exhausted
+        .as_deref()
+        .unwrap()
+        .contains("state budget"));
+    assert!(cascade
+        .notes
+        .iter()
+        .any(|n| n.contains("order dependence not judged")));
+    let text = render_check_text(&report, false, false);
+    assert!(
+        text.contains("INCOMPLETE: state budget (5 states) ran out"),
+        "{text}"
+    );
+}
+
+#[test]
+fn concurrent_creates_are_one_world_up_to_minted_ids() {
+    // u1 and u2 arrive at the same time and each mints a job: two orders, two namings of
+    // the jobs, one world after symmetry reduction.
+    let report = check_scenario(&shipped("pipeline"), None, &options());
+    let cascade = model(&report, "cascade");
+    assert!(cascade.findings.is_empty(), "{:?}", cascade.findings);
+    assert!(
+        cascade
+            .notes
+            .iter()
+            .any(|n| n.starts_with("1 terminal world")),
+        "{:?}",
+        cascade.notes
+    );
+    assert!(
+        cascade.unique_states < cascade.states,
+        "symmetry merged the two orders"
+    );
+}
+
+/// Every shipped scenario's state spaces, pinned (as stateright's examples pin theirs):
+/// (model, states generated, unique states).
+#[test]
+fn shipped_scenarios_have_pinned_state_counts() {
+    #[allow(clippy::type_complexity)]
+    let expected: &[(&str, &[(&str, usize, usize)])] = &[
+        (
+            "order_payment",
+            &[
+                ("guard:order_confirmed_authorizes_payment", 1, 1),
+                (
+                    "pair:order_confirmed_authorizes_payment+order_cancelled_voids_payment",
+                    2,
+                    2,
+                ),
+                ("resolver:order_cancelled_voids_payment", 6, 6),
+                ("resolver:order_confirmed_authorizes_payment", 6, 6),
+                ("cascade", 8, 7),
+            ],
+        ),
+        (
+            "race",
+            &[
+                ("guard:order_cancelled_voids_payment", 4, 4),
+                (
+                    "pair:order_confirmed_authorizes_payment+order_cancelled_voids_payment",
+                    11,
+                    8,
+                ),
+                ("resolver:order_cancelled_voids_payment", 6, 6),
+                ("resolver:order_confirmed_authorizes_payment", 6, 6),
+                ("cascade", 28, 22),
+            ],
+        ),
+        (
+            "pipeline",
+            &[
+                ("guard:upload_spawns_job", 5, 5),
+                ("resolver:job_done_marks_upload", 20, 18),
+                ("resolver:running_job_finishes", 6, 6),
+                ("resolver:upload_spawns_job", 6, 6),
+                ("cascade", 6, 5),
+            ],
+        ),
+        (
+            "two_tenants",
+            &[
+                ("guard:paid_order_ships", 13, 9),
+                ("pair:acme_vip_discount+paid_order_ships", 13, 9),
+                ("resolver:acme_vip_discount", 6, 6),
+                ("resolver:paid_order_ships", 6, 6),
+                ("cascade", 9, 7),
+            ],
+        ),
+        (
+            "cycle",
+            &[("resolver:ping_hits_pong", 6, 6), ("cascade", 6, 6)],
+        ),
+        (
+            "netops",
+            &[
+                ("guard:first_signal_pages_oncall", 4, 4),
+                ("resolver:first_signal_pages_oncall", 6, 6),
+                ("cascade", 21, 21),
+            ],
+        ),
+    ];
+    let mut shipped_files: Vec<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".toml"))
+                .map(String::from)
+        })
+        .collect();
+    shipped_files.sort();
+    let mut pinned: Vec<String> = expected.iter().map(|(n, _)| n.to_string()).collect();
+    pinned.sort();
+    assert_eq!(
+        shipped_files, pinned,
+        "pin the state counts of every shipped scenario"
+    );
+    for (name, models) in expected {
+        let report = check_scenario(&shipped(name), None, &options());
+        let got: Vec<(&str, usize, usize)> = report
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), m.states, m.unique_states))
+            .collect();
+        assert_eq!(&got, models, "{name}");
+        assert!(report.models.iter().all(|m| m.complete), "{name}");
+    }
+}
+
+#[test]
+fn text_report_is_pinned() {
+    let report = check_scenario(&shipped("two_tenants"), None, &options());
+    insta::assert_snapshot!(
+        "two_tenants_check",
+        render_check_text(&report, false, false)
+    );
+}
+
+#[test]
+fn json_report_has_the_documented_shape() {
+    let report = check_scenario(&shipped("order_payment"), None, &options());
+    let json: serde_json::Value = serde_json::from_str(&render_check_json(&report, false)).unwrap();
+    assert_eq!(json["verdict"], "pass");
+    assert_eq!(json["version"], 1);
+    let guard = &json["models"][0];
+    assert_eq!(guard["name"], "guard:order_confirmed_authorizes_payment");
+    assert_eq!(guard["findings"][0]["kind"], "always_fires");
+    assert_eq!(
+        guard["findings"][0]["rule"],
+        "order_confirmed_authorizes_payment"
+    );
+    assert!(guard["findings"][0]["scenario"].is_null());
+}
+
+const DUPLICATES: &str = r#"
+[scenario]
+name = "dup"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Source"
+states = ["Idle"]
+initial = "Idle"
+[[entity.action]]
+name = "Go"
+
+[[entity]]
+type = "Counter"
+states = ["Idle"]
+initial = "Idle"
+[[entity.action]]
+name = "Bump"
+effect = ["increment n"]
+
+[[reaction]]
+name = "go_bumps"
+[reaction.when]
+entity_type = "Source"
+action = "Go"
+[reaction.then]
+entity_type = "Counter"
+action = "Bump"
+[reaction.resolve_target]
+type = "same_id"
+
+[faults]
+duplicate = 0.01
+drop = 0.01
+
+[[invariant]]
+name = "bumped_at_most_once"
+never = "Counter[id].n > 1"
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Source", id = "c1", action = "Go" }
+
+[[expect]]
+tenant = "t"
+entity_type = "Counter"
+id = "c1"
+fields = { n = 1 }
+"#;
+
+#[test]
+fn duplicated_and_dropped_messages_are_explored_and_replay() {
+    let dir = scratch_dir("dup");
+    let file = dir.join("dup.toml");
+    std::fs::write(&file, DUPLICATES).unwrap();
+    let scenario = load_scenario(&file).unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(DUPLICATES),
+        &CheckOptions {
+            out_dir: Some(dir.join("out")),
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    let by_property: BTreeMap<&str, _> = cascade
+        .findings
+        .iter()
+        .filter_map(|f| f.property.as_deref().map(|p| (p, f)))
+        .collect();
+    // A second delivery bumps twice; a lost one never creates the counter.
+    let dup = by_property["invariant"];
+    assert!(
+        dup.path
+            .iter()
+            .any(|s| s.starts_with("duplicate rule go_bumps")),
+        "{:?}",
+        dup.path
+    );
+    assert_eq!(dup.replays, Some(true), "{}", dup.message);
+    let text = std::fs::read_to_string(dup.scenario.as_ref().unwrap()).unwrap();
+    assert!(text.contains("kind = \"duplicate\""), "{text}");
+    let drop = by_property["invariant_at_end"];
+    assert!(
+        drop.path
+            .iter()
+            .any(|s| s.starts_with("drop rule go_bumps")),
+        "{:?}",
+        drop.path
+    );
+    assert_eq!(drop.replays, Some(true), "{}", drop.message);
+    assert!(cascade
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::OrderDependent));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
