@@ -48,6 +48,10 @@ fn scratch(name: &str, stem: &str) -> PathBuf {
     for e in &file.seed {
         let p = e.trace_path(stem);
         std::fs::copy(seeds_dir().join(&p), dir.join(&p)).unwrap();
+        if let Some(m) = &e.minimal {
+            std::fs::create_dir_all(dir.join(m).parent().unwrap()).unwrap();
+            std::fs::copy(seeds_dir().join(m), dir.join(m)).unwrap();
+        }
     }
     dir
 }
@@ -111,5 +115,29 @@ fn a_changed_verdict_is_reported() {
     assert!(changed[0]
         .to_string()
         .contains("verdict changed: expected pass, got fail"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_minimal_scenario_that_no_longer_fails_is_reported() {
+    let dir = scratch("minimal", "race");
+    // A "minimal" scenario that passes: the failure it was supposed to capture is gone.
+    let passing = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/order_payment.toml");
+    let path = dir.join("race.toml");
+    let mut file = load_corpus_file(&path).unwrap();
+    let i = file
+        .seed
+        .iter()
+        .position(|e| e.minimal.is_some())
+        .expect("the race's failing seed keeps its minimal scenario");
+    file.seed[i].minimal = Some(passing.display().to_string());
+    std::fs::write(&path, render_corpus_file(&file)).unwrap();
+    let checks = check_corpus_file(&path).unwrap();
+    let c = checks.iter().find(|c| c.seed == file.seed[i].seed).unwrap();
+    assert!(
+        matches!(c.changes.as_slice(), [Change::Minimal { problem, .. }] if problem.contains("passes")),
+        "{:?}",
+        c.changes
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -3,63 +3,14 @@
 //! fail the same way when loaded back.
 
 use ripple::scenario::{emit_scenario, load_scenario, parse_scenario, Input, Scenario};
-use ripple::shrink::{shrink, ShrinkBudget, ShrinkError};
+use ripple::shrink::{planted_scenario, shrink, ShrinkBudget, ShrinkError, PLANTED_PARTS};
 use ripple::sim::{failure_signature, run_scenario, RunOptions, Seed};
 use std::path::Path;
 
-const PARTS: [&str; 3] = ["a", "b", "c"];
+const PARTS: [&str; 3] = PLANTED_PARTS;
 
-/// A scenario whose invariant fails only when Keys "a".."a+k" have all been set: the
-/// needed events are `Key/k_<part>.Set`; everything else is noise (noise keys, pokes, and
-/// noise rules that fire on them).
 fn planted(k: usize, n: usize) -> String {
-    let mut s = String::from(
-        "[scenario]\nname = \"planted\"\nuntil = \"1h\"\n[[tenant]]\nid = \"t\"\n\
-         [[entity]]\ntype = \"Key\"\nstates = [\"Idle\"]\ninitial = \"Idle\"\n[[entity.action]]\nname = \"Set\"\n\
-         [[entity]]\ntype = \"Vault\"\nstates = [\"Closed\"]\ninitial = \"Closed\"\n[[entity.action]]\nname = \"Mark\"\n\
-         [[entity]]\ntype = \"Noise\"\nstates = [\"Idle\"]\ninitial = \"Idle\"\n[[entity.action]]\nname = \"Poke\"\neffect = [\"increment pokes\"]\n\
-         [[entity]]\ntype = \"Sink\"\nstates = [\"Idle\"]\ninitial = \"Idle\"\n[[entity.action]]\nname = \"Touch\"\neffect = [\"increment touches\"]\n",
-    );
-    for part in PARTS {
-        s.push_str(&format!(
-            "[[reaction]]\nname = \"mark_{part}\"\n[reaction.when]\nentity_type = \"Key\"\naction = \"Set\"\n\
-             [reaction.when.guard]\ntype = \"field_equals\"\nfield = \"part\"\nvalue = \"{part}\"\n\
-             [reaction.then]\nentity_type = \"Vault\"\naction = \"Mark\"\nparams = {{ {part} = true }}\n\
-             [reaction.resolve_target]\ntype = \"static\"\nentity_id = \"v\"\n"
-        ));
-    }
-    for i in 0..5 {
-        s.push_str(&format!(
-            "[[reaction]]\nname = \"noise_{i}\"\n[reaction.when]\nentity_type = \"Noise\"\naction = \"Poke\"\n\
-             [reaction.then]\nentity_type = \"Sink\"\naction = \"Touch\"\n[reaction.resolve_target]\ntype = \"static\"\nentity_id = \"s{i}\"\n"
-        ));
-    }
-    let clause: Vec<String> = PARTS[..k]
-        .iter()
-        .map(|p| format!("Vault['v'].{p} == true"))
-        .collect();
-    s.push_str(&format!(
-        "[[invariant]]\nname = \"vault_opened\"\nnever = \"{}\"\n",
-        clause.join(" && ")
-    ));
-    // The needed events at fixed places; noise everywhere else, at scattered times.
-    let mut x: u64 = 0x9e37_79b9;
-    let needed_at: Vec<usize> = (0..k).map(|i| (i + 1) * n / (k + 1)).collect();
-    for i in 0..n {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let at = (x >> 33) % 10_000 + if needed_at.contains(&i) { 20_000 } else { 0 };
-        let body = match needed_at.iter().position(|j| *j == i) {
-            Some(p) => format!("{{ entity_type = \"Key\", id = \"k_{}\", action = \"Set\", params = {{ part = \"{}\" }} }}", PARTS[p], PARTS[p]),
-            None if i % 3 == 0 => format!("{{ entity_type = \"Key\", id = \"noise{i}\", action = \"Set\", params = {{ part = \"z\" }} }}"),
-            None => format!("{{ entity_type = \"Noise\", id = \"n{i}\", action = \"Poke\" }}"),
-        };
-        s.push_str(&format!(
-            "[[event]]\nat = \"{at}ms\"\ntenant = \"t\"\ndispatch = {body}\n"
-        ));
-    }
-    s
+    planted_scenario(k, n)
 }
 
 fn needed_ids(s: &Scenario) -> Vec<String> {

@@ -34,6 +34,10 @@ pub enum CorpusCommand {
         /// Why this seed is in the corpus (e.g. "known failure: late authorization").
         #[arg(long)]
         note: Option<String>,
+        /// A minimal scenario for this failing seed (from `ripple shrink`); `corpus check`
+        /// then also checks that it still fails.
+        #[arg(long, value_name = "FILE")]
+        minimal: Option<PathBuf>,
         /// The corpus directory.
         #[arg(long, default_value = "seeds")]
         dir: PathBuf,
@@ -71,8 +75,16 @@ pub fn run(args: &CorpusArgs) -> u8 {
             seed,
             swarm,
             note,
+            minimal,
             dir,
-        } => match add_to_corpus(dir, scenario, *seed, *swarm, note.clone()) {
+        } => match add_to_corpus(
+            dir,
+            scenario,
+            *seed,
+            *swarm,
+            note.clone(),
+            minimal.as_deref(),
+        ) {
             Err(e) => bad_input(e),
             Ok(e) => {
                 println!(

@@ -132,5 +132,11 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         out.display(),
         args.seed
     );
+    println!(
+        "keep it: ripple corpus add {} --seed {}{swarm} --minimal {}",
+        args.scenario.display(),
+        args.seed,
+        out.display()
+    );
     EXIT_PASS
 }

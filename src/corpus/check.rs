@@ -19,6 +19,11 @@ pub enum Change {
         actual: String,
         diff: Option<TraceDiff>,
     },
+    /// The entry's minimal scenario no longer fails (or no longer loads).
+    Minimal {
+        path: String,
+        problem: String,
+    },
 }
 
 /// The result of replaying one corpus entry.
@@ -39,6 +44,9 @@ impl std::fmt::Display for EntryCheck {
         }
         for c in &self.changes {
             match c {
+                Change::Minimal { path, problem } => {
+                    write!(f, "\n  minimal scenario {path}: {problem}")?
+                }
                 Change::Verdict { expected, actual } => {
                     write!(f, "\n  verdict changed: expected {expected}, got {actual}")?
                 }
@@ -123,6 +131,14 @@ pub fn check_corpus_file(path: &Path) -> Result<Vec<EntryCheck>, SourceError> {
                 diff,
             });
         }
+        if let Some(m) = &e.minimal {
+            if let Some(problem) = minimal_problem(&dir.join(m), e.seed) {
+                changes.push(Change::Minimal {
+                    path: m.clone(),
+                    problem,
+                });
+            }
+        }
         out.push(EntryCheck {
             file: path.to_path_buf(),
             seed: e.seed,
@@ -131,6 +147,17 @@ pub fn check_corpus_file(path: &Path) -> Result<Vec<EntryCheck>, SourceError> {
         });
     }
     Ok(out)
+}
+
+/// Why a minimal scenario no longer serves (it must load and fail under its seed).
+fn minimal_problem(path: &Path, seed: u64) -> Option<String> {
+    match load_scenario(path) {
+        Err(e) => Some(format!("does not load: {e}")),
+        Ok(s) => {
+            let o = run_checked(&s, Seed(seed), RunOptions::default());
+            o.passed().then(|| format!("passes under seed {seed}: the failure it captured is gone (fixed?); update or remove it"))
+        }
+    }
 }
 
 /// The corpus files of a directory, in name order.
@@ -187,6 +214,7 @@ pub fn add_to_corpus(
     seed: u64,
     swarm: bool,
     note: Option<String>,
+    minimal: Option<&Path>,
 ) -> Result<CorpusEntry, SourceError> {
     let scenario = load_scenario(scenario_path)?;
     let stem = stem(scenario_path);
@@ -213,7 +241,17 @@ pub fn add_to_corpus(
         .seed
         .iter()
         .position(|e| e.seed == seed && e.swarm == swarm);
-    let entry = entry_from(&o, seed, swarm, old.map(|i| &file.seed[i]), note);
+    let mut entry = entry_from(&o, seed, swarm, old.map(|i| &file.seed[i]), note);
+    if let Some(m) = minimal {
+        if let Some(problem) = minimal_problem(m, seed) {
+            return Err(SourceError::file(
+                m,
+                format!("failed to add it as the minimal scenario: it {problem}"),
+            )
+            .with_hint("write it with `ripple shrink SCENARIO --seed N --out FILE`"));
+        }
+        entry.minimal = Some(relative_path(dir, m).to_string_lossy().replace('\\', "/"));
+    }
     match old {
         Some(i) => file.seed[i] = entry.clone(),
         None => file.seed.push(entry.clone()),

@@ -2,8 +2,10 @@
 
 mod concrete;
 mod ddmin;
+mod planted;
 mod reduce;
 
 pub use concrete::*;
 pub use ddmin::*;
+pub use planted::*;
 pub use reduce::*;
