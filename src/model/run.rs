@@ -18,7 +18,11 @@ use crate::model::resolver_space::ResolverModel;
 use crate::scenario::Scenario;
 use crate::sim::{run_scenario, RunOptions, Seed};
 use stateright::{Checker, Model, Path as SrPath};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+// stateright hands discoveries back in a HashMap; it is only looked up by name, never
+// iterated into output.
+#[allow(clippy::disallowed_types)]
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
@@ -65,6 +69,7 @@ impl Budget {
 }
 
 /// Runs stateright's BFS on `model`; `finish` turns discoveries into findings.
+#[allow(clippy::disallowed_types)] // stateright's discoveries map, looked up by name only.
 fn explore<M, F>(name: String, model: M, budget: &Budget, symmetric: bool, finish: F) -> ModelReport
 where
     M: Model + Send + Sync + 'static,

@@ -13,8 +13,7 @@ use crate::scenario::{Input, Scenario};
 use crate::shrink::{ddmin, make_concrete, Verdict};
 use crate::sim::{failure_signature, run_scenario, RunOptions, RunOutcome, Seed};
 use std::collections::BTreeSet;
-#[allow(clippy::disallowed_types)]
-// Wall time of the shrinker itself (its budget), never inside a run.
+
 use std::time::{Duration, Instant};
 
 /// Budgets for one shrink.
@@ -408,6 +407,7 @@ pub fn shrink(
     budget: ShrinkBudget,
     log: &mut dyn FnMut(&str),
 ) -> Result<ShrinkResult, ShrinkError> {
+    #[allow(clippy::disallowed_methods)] // The shrinker's own time budget, never inside a run.
     let started = Instant::now();
     let options = RunOptions {
         keep_trace: false,
