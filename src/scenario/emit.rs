@@ -10,7 +10,6 @@ use crate::engine::{Effect, Value};
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS};
 use crate::sim::format_duration_ms;
 use crate::trace::{FaultKind, FaultTarget};
-use serde::Serialize;
 use serde_json::json;
 
 fn literal(v: &Value) -> String {
@@ -30,33 +29,76 @@ pub fn effect_text(e: &Effect) -> String {
     }
 }
 
-fn section<T: Serialize>(key: &str, items: &[T]) -> String {
-    if items.is_empty() {
-        return String::new();
+/// A TOML value written inline (`{ a = 1 }`, `["x", "y"]`, `'text'`).
+fn inline(v: &Value) -> String {
+    match toml::Value::try_from(v) {
+        Ok(t) => t.to_string(),
+        // `null` has no TOML form; it cannot come from a TOML file, so this is unreachable
+        // for loaded scenarios. Write it as a string rather than fail.
+        Err(_) => "\"null\"".to_string(),
     }
-    let mut map = serde_json::Map::new();
-    map.insert(
-        key.to_string(),
-        serde_json::to_value(items).expect("serializable"),
-    );
-    toml::to_string(&map).expect("TOML-serializable") + "\n"
 }
 
-#[derive(Serialize)]
-struct Meta<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    description: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_depth: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    until: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    allow_truncation: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    steps_max: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    order: Option<&'static str>,
+/// A key, bare when TOML allows it, quoted otherwise.
+fn key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_string()
+    } else {
+        inline(&Value::String(k.to_string()))
+    }
+}
+
+/// `key = value` lines for a table whose keys are written in the given order.
+fn lines(out: &mut String, pairs: &[(&str, Value)]) {
+    for (k, v) in pairs {
+        out.push_str(&format!("{} = {}\n", key(k), inline(v)));
+    }
+}
+
+fn rule_text(out: &mut String, prefix: &str, rule: &crate::engine::Rule) {
+    out.push_str(&format!("[[{prefix}]]\n"));
+    lines(out, &[("name", json!(rule.name))]);
+    out.push_str(&format!("[{prefix}.when]\n"));
+    let mut when = vec![("entity_type", json!(rule.when.entity_type))];
+    if let Some(a) = &rule.when.action {
+        when.push(("action", json!(a)));
+    }
+    if let Some(t) = &rule.when.to_state {
+        when.push(("to_state", json!(t)));
+    }
+    if let Some(g) = &rule.when.guard {
+        when.push(("guard", serde_json::to_value(g).expect("guards serialize")));
+    }
+    lines(out, &when);
+    out.push_str(&format!("[{prefix}.then]\n"));
+    let mut then = vec![
+        ("entity_type", json!(rule.then.entity_type)),
+        ("action", json!(rule.then.action)),
+    ];
+    if rule.then.params != Value::Object(Default::default()) {
+        then.push(("params", rule.then.params.clone()));
+    }
+    if !rule.then.params_from.is_empty() {
+        then.push(("params_from", json!(rule.then.params_from)));
+    }
+    lines(out, &then);
+    out.push_str(&format!("[{prefix}.resolve_target]\n"));
+    let resolver = serde_json::to_value(&rule.resolve_target).expect("resolvers serialize");
+    let mut pairs: Vec<(&str, Value)> = Vec::new();
+    if let Value::Object(m) = &resolver {
+        if let Some(t) = m.get("type") {
+            pairs.push(("type", t.clone()));
+        }
+        for (k, v) in m {
+            if k != "type" {
+                pairs.push((k.as_str(), v.clone()));
+            }
+        }
+    }
+    lines(out, &pairs);
 }
 
 /// The scenario as TOML, after `header` (each line becomes a `#` comment).
@@ -80,107 +122,97 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
     if !header.is_empty() {
         out.push('\n');
     }
-    let meta = Meta {
-        name: &s.name,
-        description: &s.description,
-        max_depth: (s.depth_max != crate::engine::MAX_REACTION_DEPTH).then_some(s.depth_max),
-        until: (s.until.ms() != UNTIL_DEFAULT_MS).then(|| format_duration_ms(s.until.ms())),
-        allow_truncation: s.allow_truncation,
-        steps_max: (s.steps_max != STEPS_MAX_DEFAULT).then_some(s.steps_max),
-        order: s.file_order.then_some("file"),
-    };
-    out.push_str(&toml::to_string(&json!({ "scenario": meta })).expect("meta serializes"));
+    out.push_str("[scenario]\n");
+    let mut meta = vec![("name", json!(s.name))];
+    if !s.description.is_empty() {
+        meta.push(("description", json!(s.description)));
+    }
+    if s.depth_max != crate::engine::MAX_REACTION_DEPTH {
+        meta.push(("max_depth", json!(s.depth_max)));
+    }
+    if s.until.ms() != UNTIL_DEFAULT_MS {
+        meta.push(("until", json!(format_duration_ms(s.until.ms()))));
+    }
+    if s.allow_truncation {
+        meta.push(("allow_truncation", json!(true)));
+    }
+    if s.steps_max != STEPS_MAX_DEFAULT {
+        meta.push(("steps_max", json!(s.steps_max)));
+    }
+    if s.file_order {
+        meta.push(("order", json!("file")));
+    }
+    lines(&mut out, &meta);
     out.push('\n');
 
-    let tenants: Vec<Value> = s
-        .tenants
-        .iter()
-        .map(|t| {
-            let rules = s.rules.get(t).map(|r| r.as_slice()).unwrap_or(&[]);
-            if rules.is_empty() {
-                json!({ "id": t })
-            } else {
-                json!({ "id": t, "reaction": rules })
-            }
-        })
-        .collect();
-    out.push_str(&section("tenant", &tenants));
+    for t in &s.tenants {
+        out.push_str("[[tenant]]\n");
+        lines(&mut out, &[("id", json!(t))]);
+        for rule in s.rules.get(t).map(|r| r.as_slice()).unwrap_or(&[]) {
+            rule_text(&mut out, "tenant.reaction", rule);
+        }
+        out.push('\n');
+    }
 
-    let entities: Vec<Value> = s
-        .entities
-        .values()
-        .map(|e| {
-            let actions: Vec<Value> = e
-                .actions
-                .values()
-                .map(|a| {
-                    let mut m = serde_json::Map::new();
-                    m.insert("name".into(), json!(a.name));
-                    if let Some(from) = &a.from {
-                        m.insert("from".into(), json!(from));
-                    }
-                    if let Some(to) = &a.to {
-                        m.insert("to".into(), json!(to));
-                    }
-                    if let Some(r) = &a.requires {
-                        m.insert("requires".into(), json!(r.text));
-                    }
-                    if !a.effects.is_empty() {
-                        m.insert(
-                            "effect".into(),
-                            json!(a.effects.iter().map(effect_text).collect::<Vec<_>>()),
-                        );
-                    }
-                    Value::Object(m)
-                })
-                .collect();
-            let mut m = serde_json::Map::new();
-            m.insert("type".into(), json!(e.type_name));
-            m.insert("states".into(), json!(e.states));
-            m.insert("initial".into(), json!(e.initial));
-            if !actions.is_empty() {
-                m.insert("action".into(), Value::Array(actions));
+    for e in s.entities.values() {
+        out.push_str("[[entity]]\n");
+        lines(
+            &mut out,
+            &[
+                ("type", json!(e.type_name)),
+                ("states", json!(e.states)),
+                ("initial", json!(e.initial)),
+            ],
+        );
+        for a in e.actions.values() {
+            out.push_str("[[entity.action]]\n");
+            let mut pairs = vec![("name", json!(a.name))];
+            if let Some(from) = &a.from {
+                pairs.push(("from", json!(from)));
             }
-            Value::Object(m)
-        })
-        .collect();
-    out.push_str(&section("entity", &entities));
-
-    let reflexes: Vec<Value> = s
-        .reflexes
-        .iter()
-        .map(|r| {
-            let mut m = serde_json::Map::new();
-            match &r.kind {
-                ReflexKind::LinkDown => {
-                    m.insert("builtin".into(), json!("link_down"));
-                }
-                ReflexKind::BgpDrop => {
-                    m.insert("builtin".into(), json!("bgp_drop"));
-                }
-                ReflexKind::SecurityAlert => {
-                    m.insert("builtin".into(), json!("security_alert"));
-                }
-                ReflexKind::Declarative {
-                    pattern,
-                    severity,
-                    then,
-                } => {
-                    m.insert("id".into(), json!(r.id));
-                    m.insert("pattern".into(), json!(pattern.as_str()));
-                    m.insert("severity".into(), json!(severity.as_str()));
-                    if let Some(t) = then {
-                        m.insert("then".into(), json!(t));
-                    }
-                }
+            if let Some(to) = &a.to {
+                pairs.push(("to", json!(to)));
             }
-            if let Some(t) = &r.tenant {
-                m.insert("tenant".into(), json!(t));
+            if let Some(r) = &a.requires {
+                pairs.push(("requires", json!(r.text)));
             }
-            Value::Object(m)
-        })
-        .collect();
-    out.push_str(&section("reflex", &reflexes));
+            if !a.effects.is_empty() {
+                pairs.push((
+                    "effect",
+                    json!(a.effects.iter().map(effect_text).collect::<Vec<_>>()),
+                ));
+            }
+            lines(&mut out, &pairs);
+        }
+        out.push('\n');
+    }
+    for r in &s.reflexes {
+        out.push_str("[[reflex]]\n");
+        let mut pairs: Vec<(&str, Value)> = Vec::new();
+        match &r.kind {
+            ReflexKind::LinkDown => pairs.push(("builtin", json!("link_down"))),
+            ReflexKind::BgpDrop => pairs.push(("builtin", json!("bgp_drop"))),
+            ReflexKind::SecurityAlert => pairs.push(("builtin", json!("security_alert"))),
+            ReflexKind::Declarative { .. } => pairs.push(("id", json!(r.id))),
+        }
+        if let Some(t) = &r.tenant {
+            pairs.push(("tenant", json!(t)));
+        }
+        if let ReflexKind::Declarative {
+            pattern,
+            severity,
+            then,
+        } = &r.kind
+        {
+            pairs.push(("pattern", json!(pattern.as_str())));
+            pairs.push(("severity", json!(severity.as_str())));
+            if let Some(t) = then {
+                pairs.push(("then", json!(t)));
+            }
+        }
+        lines(&mut out, &pairs);
+        out.push('\n');
+    }
 
     if let Some(f) = &s.faults {
         let mut m = serde_json::Map::new();
@@ -210,95 +242,104 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
             // Reactions as messages, and no fault: a [faults] table with nothing on.
             out.push_str("[faults]\nreorder = true\n\n");
         }
-        let faults: Vec<Value> = schedule
-            .iter()
-            .map(|f| {
-                let mut m = serde_json::Map::new();
-                m.insert("kind".into(), json!(f.kind.as_str()));
-                match &f.on {
-                    FaultTarget::Reaction { rule, target } => {
-                        m.insert("rule".into(), json!(rule));
-                        m.insert("target".into(), json!(target));
-                    }
-                    FaultTarget::Delivery { subject, handler }
-                    | FaultTarget::Handler { handler, subject } => {
-                        m.insert("subject".into(), json!(subject));
-                        m.insert("handler".into(), json!(handler));
-                    }
-                    FaultTarget::Action { target, action } => {
-                        m.insert("target".into(), json!(target));
-                        m.insert("action".into(), json!(action));
-                    }
+        for f in schedule {
+            out.push_str("[[fault]]\n");
+            let mut pairs = vec![("kind", json!(f.kind.as_str()))];
+            match &f.on {
+                FaultTarget::Reaction { rule, target } => {
+                    pairs.push(("rule", json!(rule)));
+                    pairs.push(("target", json!(target)));
                 }
-                if f.nth != 1 {
-                    m.insert("nth".into(), json!(f.nth));
+                FaultTarget::Delivery { subject, handler }
+                | FaultTarget::Handler { handler, subject } => {
+                    pairs.push(("subject", json!(subject)));
+                    pairs.push(("handler", json!(handler)));
                 }
-                if matches!(f.kind, FaultKind::Delay | FaultKind::Duplicate) && f.delay_ms > 0 {
-                    m.insert("delay".into(), json!(format_duration_ms(f.delay_ms)));
+                FaultTarget::Action { target, action } => {
+                    pairs.push(("target", json!(target)));
+                    pairs.push(("action", json!(action)));
                 }
-                Value::Object(m)
-            })
-            .collect();
-        out.push_str(&section("fault", &faults));
+            }
+            if f.nth != 1 {
+                pairs.push(("nth", json!(f.nth)));
+            }
+            if matches!(f.kind, FaultKind::Delay | FaultKind::Duplicate) && f.delay_ms > 0 {
+                pairs.push(("delay", json!(format_duration_ms(f.delay_ms))));
+            }
+            lines(&mut out, &pairs);
+            out.push('\n');
+        }
     }
 
-    let invariants: Vec<Value> = s
-        .invariants
-        .iter()
-        .map(|i| {
-            let mut m = serde_json::Map::new();
-            m.insert("name".into(), json!(i.invariant.name));
-            m.insert(i.invariant.kind.as_str().into(), json!(i.invariant.text));
-            if i.at == CheckAt::End {
-                m.insert("at".into(), json!("end"));
-            }
-            if let Some(t) = &i.tenant {
-                m.insert("tenant".into(), json!(t));
-            }
-            Value::Object(m)
-        })
-        .collect();
-    out.push_str(&section("invariant", &invariants));
+    for i in &s.invariants {
+        out.push_str("[[invariant]]\n");
+        let mut pairs = vec![
+            ("name", json!(i.invariant.name)),
+            (i.invariant.kind.as_str(), json!(i.invariant.text)),
+        ];
+        if i.at == CheckAt::End {
+            pairs.push(("at", json!("end")));
+        }
+        if let Some(t) = &i.tenant {
+            pairs.push(("tenant", json!(t)));
+        }
+        lines(&mut out, &pairs);
+        out.push('\n');
+    }
 
-    let events: Vec<Value> = s
-        .events
-        .iter()
-        .map(|e| match &e.input {
-            Input::Publish { subject, payload } => json!({
-                "at": format_duration_ms(e.at.ms()),
-                "tenant": e.tenant,
-                "subject": subject.as_str(),
-                "payload": payload,
-            }),
-            Input::Dispatch { entity_type, id, action, params } => json!({
-                "at": format_duration_ms(e.at.ms()),
-                "tenant": e.tenant,
-                "dispatch": { "entity_type": entity_type, "id": id, "action": action, "params": params },
-            }),
-        })
-        .collect();
-    out.push_str(&section("event", &events));
+    for e in &s.events {
+        out.push_str("[[event]]\n");
+        let mut pairs = vec![
+            ("at", json!(format_duration_ms(e.at.ms()))),
+            ("tenant", json!(e.tenant)),
+        ];
+        match &e.input {
+            Input::Publish { subject, payload } => {
+                pairs.push(("subject", json!(subject.as_str())));
+                pairs.push(("payload", payload.clone()));
+                lines(&mut out, &pairs);
+            }
+            Input::Dispatch {
+                entity_type,
+                id,
+                action,
+                params,
+            } => {
+                lines(&mut out, &pairs);
+                let mut d = format!(
+                    "dispatch = {{ entity_type = {}, id = {}, action = {}",
+                    inline(&json!(entity_type)),
+                    inline(&json!(id)),
+                    inline(&json!(action))
+                );
+                if *params != Value::Object(Default::default()) {
+                    d.push_str(&format!(", params = {}", inline(params)));
+                }
+                d.push_str(" }\n");
+                out.push_str(&d);
+            }
+        }
+        out.push('\n');
+    }
 
-    let expects: Vec<Value> = s
-        .expects
-        .iter()
-        .map(|x| {
-            let mut m = serde_json::Map::new();
-            m.insert("tenant".into(), json!(x.tenant));
-            m.insert("entity_type".into(), json!(x.entity_type));
-            m.insert("id".into(), json!(x.id));
-            if let Some(st) = &x.status {
-                m.insert("status".into(), json!(st));
-            }
-            if !x.fields.is_empty() {
-                m.insert("fields".into(), Value::Object(x.fields.clone()));
-            }
-            if !x.exists {
-                m.insert("exists".into(), json!(false));
-            }
-            Value::Object(m)
-        })
-        .collect();
-    out.push_str(&section("expect", &expects));
+    for x in &s.expects {
+        out.push_str("[[expect]]\n");
+        let mut pairs = vec![
+            ("tenant", json!(x.tenant)),
+            ("entity_type", json!(x.entity_type)),
+            ("id", json!(x.id)),
+        ];
+        if let Some(st) = &x.status {
+            pairs.push(("status", json!(st)));
+        }
+        if !x.fields.is_empty() {
+            pairs.push(("fields", Value::Object(x.fields.clone())));
+        }
+        if !x.exists {
+            pairs.push(("exists", json!(false)));
+        }
+        lines(&mut out, &pairs);
+        out.push('\n');
+    }
     out
 }
