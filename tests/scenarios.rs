@@ -128,3 +128,14 @@ fn the_race_fails_on_some_seeds_with_delays_and_every_failure_reproduces() {
         assert_eq!(again.trace_hash, r.trace_hash);
     }
 }
+
+#[test]
+fn markdown_report_of_a_failing_run_is_pinned() {
+    let s =
+        load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml")).unwrap();
+    let o = run_scenario(&s, Seed(0), RunOptions::default());
+    assert!(!o.passed());
+    let md = ripple::report::render_markdown(&o, "scenarios/race.toml");
+    assert!(md.contains("```mermaid"));
+    insta::assert_snapshot!(md);
+}

@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// FILE` re-executes it.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Also write a Markdown report, with a picture of each cascade, to
+    /// DIR/<scenario>-seed<N>.md (e.g. --report reports/runs).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
@@ -54,6 +58,24 @@ pub fn run(args: &RunArgs) -> u8 {
                 file.display()
             ));
         }
+    }
+    if let Some(dir) = &args.report {
+        let stem = args
+            .scenario
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = dir.join(format!("{stem}-seed{}.md", args.seed));
+        if let Err(e) = crate::fs::write_atomic(
+            &file,
+            crate::report::render_markdown(&outcome, &path).as_bytes(),
+        ) {
+            return bad_input(format!(
+                "failed to write the report to {}: {e}",
+                file.display()
+            ));
+        }
+        eprintln!("report: {}", file.display());
     }
     match args.format {
         Format::Text => print!("{}", render_text(&outcome, &path)),

@@ -42,6 +42,10 @@ pub struct SweepArgs {
     /// Output: a text summary, JSON lines (one per seed, then a summary line), or JUnit XML.
     #[arg(long, value_enum, default_value_t = SweepFormat::Text)]
     pub format: SweepFormat,
+    /// Also write a Markdown summary to DIR/<scenario>-sweep.md and a Markdown report, with
+    /// a picture of each cascade, for the first failing seed of each signature.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -137,6 +141,11 @@ pub fn run(args: &SweepArgs) -> u8 {
             steps_per_sec: steps as f64 / secs,
         }),
     };
+    if let Some(dir) = &args.report {
+        if let Err(e) = write_reports(dir, &args.scenario, &scenario, &info, &results, options) {
+            return bad_input(e);
+        }
+    }
     let _ = match args.format {
         SweepFormat::Text => write!(stdout, "{}", render_sweep_text(&info, &results)),
         SweepFormat::Json => writeln!(stdout, "{}", render_sweep_json_summary(&info, &results)),
@@ -147,4 +156,47 @@ pub fn run(args: &SweepArgs) -> u8 {
     } else {
         EXIT_FAIL
     }
+}
+
+/// The sweep summary and one run report per failure signature.
+fn write_reports(
+    dir: &std::path::Path,
+    scenario_path: &std::path::Path,
+    scenario: &crate::scenario::Scenario,
+    info: &SweepInfo,
+    results: &[crate::sim::SeedResult],
+    options: RunOptions,
+) -> Result<(), String> {
+    let stem = scenario_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary = crate::report::summarize_sweep(info, results);
+    let mut md = format!(
+        "# sweep {} ({})\n\n```text\n{}```\n",
+        info.scenario,
+        info.seeds,
+        render_sweep_text(info, results)
+    );
+    for g in &summary.failures {
+        let seed = g.seeds[0];
+        let o = crate::sim::run_scenario(scenario, crate::sim::Seed(seed), options);
+        let name = format!("{stem}-seed{seed}.md");
+        let file = dir.join(&name);
+        crate::fs::write_atomic(
+            &file,
+            crate::report::render_markdown(&o, &info.scenario_path).as_bytes(),
+        )
+        .map_err(|e| format!("failed to write {}: {e}", file.display()))?;
+        md.push_str(&format!(
+            "\n- `{}` ({} seeds): first seed {seed}, [report]({name})\n",
+            g.signature,
+            g.seeds.len()
+        ));
+    }
+    let file = dir.join(format!("{stem}-sweep.md"));
+    crate::fs::write_atomic(&file, md.as_bytes())
+        .map_err(|e| format!("failed to write {}: {e}", file.display()))?;
+    eprintln!("report: {}", file.display());
+    Ok(())
 }
