@@ -4,38 +4,45 @@
 //! outcome per target per 60 s, and reports repeats inside the window as `skipped`. It
 //! dispatches no entity action and does not interpret `last_state` or the peer's AS number.
 
-use crate::bus::{Envelope, Pattern};
-use crate::engine::reflex::common::{
-    event_class, first_str, into_duplicate, join_target, new_outcome, subject_token, DedupWindow,
-};
-use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
+use crate::bus::Envelope;
+use crate::engine::reflex::common::{first_str, join_target, subject_token};
+use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
-use crate::sim::SimTime;
 
 /// Payload keys that may name the device, in priority order.
 const DEVICE_KEYS: [&str; 3] = ["device", "device_id", "target"];
 /// Payload keys that may name the peer, in priority order.
 const PEER_KEYS: [&str; 2] = ["peer", "peer_ip"];
 
+/// The `bgp_drop` reading of events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BgpDrop;
+
 /// Logs BGP session drops, deduplicated per target.
-#[derive(Debug, Clone)]
-pub struct BgpDropHandler {
-    pattern: Pattern,
-    dedup: DedupWindow,
+pub type BgpDropHandler = FirstParty<BgpDrop>;
+
+impl FirstPartySpec for BgpDrop {
+    const ID: &'static str = "bgp_drop";
+    const PATTERN: &'static str = "sensory.bgp_drop.>";
+    const DEDUP_WINDOW_MS: u64 = 60_000;
+
+    fn read(event: &Envelope) -> Reading {
+        let target = BgpDropHandler::target(&event.payload);
+        let shown = target.as_deref().unwrap_or("an unknown target");
+        Reading {
+            rationale: format!(
+                "BGP session dropped on {shown} (reported by {})",
+                subject_token(event, 2)
+            ),
+            target,
+            severity: Severity::High,
+            payload: None,
+            key_extra: None,
+        }
+    }
 }
 
 impl BgpDropHandler {
-    pub const ID: &'static str = "bgp_drop";
-    pub const PATTERN: &'static str = "sensory.bgp_drop.>";
-    pub const DEDUP_WINDOW_MS: u64 = 60_000;
-
-    pub fn new() -> BgpDropHandler {
-        BgpDropHandler {
-            pattern: Pattern::new(Self::PATTERN).expect("the built-in pattern is valid"),
-            dedup: DedupWindow::new(Self::DEDUP_WINDOW_MS),
-        }
-    }
-
     /// `device|peer`, or whichever of the two the payload names.
     pub fn target(payload: &Value) -> Option<String> {
         join_target(
@@ -45,66 +52,12 @@ impl BgpDropHandler {
     }
 }
 
-impl Default for BgpDropHandler {
-    fn default() -> Self {
-        BgpDropHandler::new()
-    }
-}
-
-impl ReflexHandler for BgpDropHandler {
-    fn id(&self) -> &str {
-        Self::ID
-    }
-
-    fn pattern(&self) -> &Pattern {
-        &self.pattern
-    }
-
-    fn fingerprint(&self) -> String {
-        format!(
-            "builtin:{}:{}:window_ms={}",
-            Self::ID,
-            Self::PATTERN,
-            self.dedup.window_ms
-        )
-    }
-
-    fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
-        let target = Self::target(&event.payload);
-        let shown = target.as_deref().unwrap_or("an unknown target");
-        let rationale = format!(
-            "BGP session dropped on {shown} (reported by {})",
-            subject_token(event, 2)
-        );
-        let mut outcome = new_outcome(
-            Self::ID,
-            event,
-            now,
-            OutcomeKind::Logged,
-            Severity::High,
-            target.clone(),
-            rationale,
-        );
-        // Events without a target share one key, as in the model service.
-        let key = format!("{}|{}", event_class(event), target.as_deref().unwrap_or(""));
-        if self.dedup.check_and_record(&key, now) {
-            outcome = into_duplicate(outcome, &key, self.dedup.window_ms);
-        }
-        Ok(Some(HandlerOutput {
-            outcome,
-            dispatch: None,
-        }))
-    }
-
-    fn restart(&mut self) {
-        self.dedup.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::reflex::common::test_support::envelope;
+    use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
+    use crate::sim::SimTime;
     use serde_json::json;
 
     const SUBJECT: &str = "sensory.bgp_drop.snmp_trap.r1|10.0.1.5";

@@ -5,39 +5,47 @@
 //! `skipped`. It dispatches no entity action and does not check that the link is really down
 //! (`oper_status` is carried in the payload, not interpreted).
 
-use crate::bus::{Envelope, Pattern};
+use crate::bus::Envelope;
 use crate::engine::reflex::common::{
-    cap_payload_keys, event_class, first_str, into_duplicate, join_target, new_outcome,
-    subject_token, DedupWindow, PAYLOAD_KEYS_MAX,
+    cap_payload_keys, first_str, join_target, subject_token, PAYLOAD_KEYS_MAX,
 };
-use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
+use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
-use crate::sim::SimTime;
 
 /// Payload keys that may name the device, in priority order.
 const DEVICE_KEYS: [&str; 3] = ["device", "device_id", "target"];
 /// Payload keys that may name the interface, in priority order.
 const INTERFACE_KEYS: [&str; 2] = ["interface", "if_name"];
 
+/// The `link_down` reading of events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkDown;
+
 /// Logs interface-down events, deduplicated per target.
-#[derive(Debug, Clone)]
-pub struct LinkDownHandler {
-    pattern: Pattern,
-    dedup: DedupWindow,
+pub type LinkDownHandler = FirstParty<LinkDown>;
+
+impl FirstPartySpec for LinkDown {
+    const ID: &'static str = "link_down";
+    const PATTERN: &'static str = "sensory.link_down.>";
+    const DEDUP_WINDOW_MS: u64 = 60_000;
+
+    fn read(event: &Envelope) -> Reading {
+        let target = LinkDownHandler::target(&event.payload);
+        let shown = target.as_deref().unwrap_or("an unknown target");
+        Reading {
+            rationale: format!(
+                "link down on {shown} (reported by {})",
+                subject_token(event, 2)
+            ),
+            target,
+            severity: Severity::High,
+            payload: Some(cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX)),
+            key_extra: None,
+        }
+    }
 }
 
 impl LinkDownHandler {
-    pub const ID: &'static str = "link_down";
-    pub const PATTERN: &'static str = "sensory.link_down.>";
-    pub const DEDUP_WINDOW_MS: u64 = 60_000;
-
-    pub fn new() -> LinkDownHandler {
-        LinkDownHandler {
-            pattern: Pattern::new(Self::PATTERN).expect("the built-in pattern is valid"),
-            dedup: DedupWindow::new(Self::DEDUP_WINDOW_MS),
-        }
-    }
-
     /// `device|interface`, or whichever of the two the payload names.
     pub fn target(payload: &Value) -> Option<String> {
         join_target(
@@ -47,69 +55,13 @@ impl LinkDownHandler {
     }
 }
 
-impl Default for LinkDownHandler {
-    fn default() -> Self {
-        LinkDownHandler::new()
-    }
-}
-
-impl ReflexHandler for LinkDownHandler {
-    fn id(&self) -> &str {
-        Self::ID
-    }
-
-    fn pattern(&self) -> &Pattern {
-        &self.pattern
-    }
-
-    fn fingerprint(&self) -> String {
-        format!(
-            "builtin:{}:{}:window_ms={}",
-            Self::ID,
-            Self::PATTERN,
-            self.dedup.window_ms
-        )
-    }
-
-    fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
-        let target = Self::target(&event.payload);
-        let shown = target.as_deref().unwrap_or("an unknown target");
-        let rationale = format!(
-            "link down on {shown} (reported by {})",
-            subject_token(event, 2)
-        );
-        let mut outcome = new_outcome(
-            Self::ID,
-            event,
-            now,
-            OutcomeKind::Logged,
-            Severity::High,
-            target.clone(),
-            rationale,
-        );
-        outcome.payload = cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX);
-        // Events without a target share one key: they cannot be told apart, and the model
-        // service treats them the same way.
-        let key = format!("{}|{}", event_class(event), target.as_deref().unwrap_or(""));
-        if self.dedup.check_and_record(&key, now) {
-            outcome = into_duplicate(outcome, &key, self.dedup.window_ms);
-        }
-        Ok(Some(HandlerOutput {
-            outcome,
-            dispatch: None,
-        }))
-    }
-
-    fn restart(&mut self) {
-        self.dedup.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::reflex::common::test_support::envelope;
+    use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
     use crate::engine::Fields;
+    use crate::sim::SimTime;
     use serde_json::json;
 
     const SUBJECT: &str = "sensory.link_down.snmp_poll.r1|Gi0/1";

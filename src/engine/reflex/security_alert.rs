@@ -6,13 +6,10 @@
 //! type per 300 s, and reports repeats inside the window as `skipped`. It dispatches no
 //! entity action and does not interpret the signature or message.
 
-use crate::bus::{Envelope, Pattern};
-use crate::engine::reflex::common::{
-    event_class, first_str, into_duplicate, new_outcome, str_field, DedupWindow,
-};
-use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
+use crate::bus::Envelope;
+use crate::engine::reflex::common::{first_str, str_field};
+use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
-use crate::sim::SimTime;
 
 /// Payload keys that may name the target, most specific first.
 const TARGET_KEYS: [&str; 4] = ["clientMac", "deviceSerial", "networkId", "target"];
@@ -21,25 +18,45 @@ const EVENT_TYPE_KEYS: [&str; 2] = ["alertType", "eventType"];
 /// The object webhooks nest the alert's details under.
 const DETAILS_KEY: &str = "alertData";
 
+/// The `security_alert` reading of events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecurityAlert;
+
 /// Logs security alerts, deduplicated per target and alert type.
-#[derive(Debug, Clone)]
-pub struct SecurityAlertHandler {
-    pattern: Pattern,
-    dedup: DedupWindow,
+pub type SecurityAlertHandler = FirstParty<SecurityAlert>;
+
+impl FirstPartySpec for SecurityAlert {
+    const ID: &'static str = "security_alert";
+    const PATTERN: &'static str = "sensory.security_alert.>";
+    const DEDUP_WINDOW_MS: u64 = 300_000;
+
+    fn read(event: &Envelope) -> Reading {
+        let payload = &*event.payload;
+        let target = SecurityAlertHandler::target(payload);
+        let event_type = SecurityAlertHandler::event_type(payload).unwrap_or("");
+        let raw_severity = SecurityAlertHandler::raw_severity(payload);
+        Reading {
+            rationale: format!(
+                "security alert `{}` on {} (upstream severity {})",
+                if event_type.is_empty() {
+                    "unknown"
+                } else {
+                    event_type
+                },
+                target.as_deref().unwrap_or("an unknown target"),
+                raw_severity.unwrap_or("missing"),
+            ),
+            target,
+            severity: SecurityAlertHandler::map_severity(raw_severity),
+            payload: None,
+            // The alert type is part of the key: a client tripping two different
+            // signatures is two alerts, not one repeated.
+            key_extra: Some(event_type.to_string()),
+        }
+    }
 }
 
 impl SecurityAlertHandler {
-    pub const ID: &'static str = "security_alert";
-    pub const PATTERN: &'static str = "sensory.security_alert.>";
-    pub const DEDUP_WINDOW_MS: u64 = 300_000;
-
-    pub fn new() -> SecurityAlertHandler {
-        SecurityAlertHandler {
-            pattern: Pattern::new(Self::PATTERN).expect("the built-in pattern is valid"),
-            dedup: DedupWindow::new(Self::DEDUP_WINDOW_MS),
-        }
-    }
-
     /// The first target key found, each looked up at the top level and then under
     /// `alertData`.
     ///
@@ -83,80 +100,12 @@ impl SecurityAlertHandler {
     }
 }
 
-impl Default for SecurityAlertHandler {
-    fn default() -> Self {
-        SecurityAlertHandler::new()
-    }
-}
-
-impl ReflexHandler for SecurityAlertHandler {
-    fn id(&self) -> &str {
-        Self::ID
-    }
-
-    fn pattern(&self) -> &Pattern {
-        &self.pattern
-    }
-
-    fn fingerprint(&self) -> String {
-        format!(
-            "builtin:{}:{}:window_ms={}",
-            Self::ID,
-            Self::PATTERN,
-            self.dedup.window_ms
-        )
-    }
-
-    fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
-        let payload = &*event.payload;
-        let target = Self::target(payload);
-        let event_type = Self::event_type(payload).unwrap_or("");
-        let raw_severity = Self::raw_severity(payload);
-        let severity = Self::map_severity(raw_severity);
-        let rationale = format!(
-            "security alert `{}` on {} (upstream severity {})",
-            if event_type.is_empty() {
-                "unknown"
-            } else {
-                event_type
-            },
-            target.as_deref().unwrap_or("an unknown target"),
-            raw_severity.unwrap_or("missing"),
-        );
-        let mut outcome = new_outcome(
-            Self::ID,
-            event,
-            now,
-            OutcomeKind::Logged,
-            severity,
-            target.clone(),
-            rationale,
-        );
-        // The alert type is part of the key: a client tripping two different signatures is
-        // two alerts, not one repeated.
-        let key = format!(
-            "{}|{}|{event_type}",
-            event_class(event),
-            target.as_deref().unwrap_or("")
-        );
-        if self.dedup.check_and_record(&key, now) {
-            outcome = into_duplicate(outcome, &key, self.dedup.window_ms);
-        }
-        Ok(Some(HandlerOutput {
-            outcome,
-            dispatch: None,
-        }))
-    }
-
-    fn restart(&mut self) {
-        self.dedup.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::reflex::common::test_support::envelope;
+    use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
+    use crate::sim::SimTime;
     use serde_json::json;
 
     const SUBJECT: &str = "sensory.security_alert.meraki_webhook.meraki:Q4CD-1234";
