@@ -47,6 +47,13 @@ impl Subject {
         Ok(Subject(text))
     }
 
+    /// A subject the caller has already validated (or built from validated parts), without
+    /// checking it again.
+    pub(crate) fn new_unchecked(text: String) -> Subject {
+        debug_assert!(Subject::new(text.as_str()).is_ok(), "{text:?}");
+        Subject(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -112,21 +119,33 @@ impl Pattern {
 /// Makes a string usable as one subject token: whitespace and dots become `_`, wildcards are
 /// dropped, and an empty result becomes `_`. (Meraki's `Port 12` becomes `Port_12`.)
 pub fn sanitize_token(raw: &str) -> String {
-    let mut out: String = raw
-        .chars()
-        .filter(|c| *c != '*' && *c != '>')
-        .map(|c| {
-            if c.is_whitespace() || c == '.' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if out.is_empty() {
+    let mut out = String::with_capacity(raw.len());
+    sanitize_token_into(raw, &mut out);
+    out
+}
+
+/// [`sanitize_token`], appended to `out` (a subject being built in a reused buffer).
+pub fn sanitize_token_into(raw: &str, out: &mut String) {
+    let start = out.len();
+    // Ids are usually plain already: copy them in one go.
+    if !raw.is_empty()
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'.' && b != b'*' && b != b'>')
+    {
+        out.push_str(raw);
+        return;
+    }
+    out.extend(raw.chars().filter(|c| *c != '*' && *c != '>').map(|c| {
+        if c.is_whitespace() || c == '.' {
+            '_'
+        } else {
+            c
+        }
+    }));
+    if out.len() == start {
         out.push('_');
     }
-    out
 }
 
 /// Makes a generated subject valid: each token is sanitized (whitespace becomes `_`,
@@ -170,5 +189,55 @@ impl Serialize for Subject {
 impl Serialize for Pattern {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition, written the slow way.
+    fn reference(raw: &str) -> String {
+        let out: String = raw
+            .chars()
+            .filter(|c| *c != '*' && *c != '>')
+            .map(|c| {
+                if c.is_whitespace() || c == '.' {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if out.is_empty() {
+            "_".to_string()
+        } else {
+            out
+        }
+    }
+
+    #[test]
+    fn sanitized_tokens_make_valid_subjects() {
+        for raw in ["r1|Gi0/1", "Port 12", "a.b", "*", ">", "", "é\u{a0}x", "\t"] {
+            let token = sanitize_token(raw);
+            assert_eq!(token, reference(raw), "{raw:?}");
+            assert!(
+                Subject::new(format!("entity.T.A.{token}")).is_ok(),
+                "{raw:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn sanitizing_into_a_buffer_appends_what_sanitize_token_gives(
+            prefix in "[a-z.]{0,8}",
+            raw in any::<String>(),
+        ) {
+            let mut out = prefix.clone();
+            sanitize_token_into(&raw, &mut out);
+            prop_assert_eq!(out, format!("{prefix}{}", reference(&raw)));
+        }
     }
 }

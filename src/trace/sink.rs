@@ -1,7 +1,12 @@
-//! The trace sink: encodes each record once, hashes it while streaming, and keeps the
-//! records the run's report needs.
+//! The trace sink: encodes each record once, hashes the lines while streaming, and keeps the
+//! records only when asked to.
+//!
+//! Lines are encoded into a small buffer (or straight into the kept text) and hashed a chunk
+//! at a time: xxh3's streaming digest does not depend on how the input is split, and one
+//! `update` per few hundred lines costs less than one per line. A run that keeps neither
+//! records nor text holds one chunk of trace, whatever its length.
 
-use crate::trace::Record;
+use crate::trace::{encode_record, Record, RecordCounts, RecordRef};
 use xxhash_rust::xxh3::Xxh3;
 
 /// The identity of a run: xxh3-128 over the canonical JSON lines of its trace.
@@ -14,55 +19,184 @@ impl std::fmt::Display for TraceHash {
     }
 }
 
+/// Hash this many bytes of encoded lines at a time.
+const CHUNK_BYTES: usize = 16 * 1024;
+
 /// Receives every record of a run, in order.
 pub struct TraceSink {
     hasher: Xxh3,
-    line: Vec<u8>,
+    /// Encoded lines not hashed yet (unused when `text` is kept: lines go there).
+    pending: Vec<u8>,
     /// The canonical text, kept only when someone asked for the trace (`--trace`, replay).
     text: Option<Vec<u8>>,
-    records: Vec<Record>,
+    /// How much of `text` is hashed.
+    text_hashed: usize,
+    /// `None`: records are encoded and hashed, then dropped.
+    records: Option<Vec<Record>>,
+    len: u64,
+    counts: RecordCounts,
 }
 
 impl TraceSink {
+    /// A sink that keeps every record (and the text, with `keep_text`).
     pub fn new(keep_text: bool) -> TraceSink {
+        TraceSink::with_records(keep_text, true)
+    }
+
+    /// A sink that keeps the records only with `keep_records`.
+    pub fn with_records(keep_text: bool, keep_records: bool) -> TraceSink {
         TraceSink {
             hasher: Xxh3::new(),
-            line: Vec::with_capacity(256),
+            pending: Vec::with_capacity(if keep_text { 0 } else { CHUNK_BYTES + 1024 }),
             text: keep_text.then(Vec::new),
-            records: Vec::new(),
+            text_hashed: 0,
+            records: keep_records.then(Vec::new),
+            len: 0,
+            counts: RecordCounts::default(),
         }
+    }
+
+    pub fn keeps_records(&self) -> bool {
+        self.records.is_some()
     }
 
     /// Appends a record; returns its step number (0-based).
     pub fn push(&mut self, record: Record) -> u64 {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &record).expect("records always serialize");
-        self.line.push(b'\n');
-        self.hasher.update(&self.line);
-        if let Some(text) = &mut self.text {
-            text.extend_from_slice(&self.line);
+        self.encode(&record.view());
+        if let Some(records) = &mut self.records {
+            records.push(record);
         }
-        self.records.push(record);
-        self.records.len() as u64 - 1
+        self.step()
     }
 
+    /// Appends a borrowed record (made owned only if the sink keeps records); returns its
+    /// step number (0-based).
+    pub fn push_ref(&mut self, record: &RecordRef<'_>) -> u64 {
+        self.encode(record);
+        if let Some(records) = &mut self.records {
+            records.push(record.to_record());
+        }
+        self.step()
+    }
+
+    fn step(&mut self) -> u64 {
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn encode(&mut self, record: &RecordRef<'_>) {
+        self.counts.add(record.kind());
+        match &mut self.text {
+            Some(text) => {
+                encode_record(record, text);
+                text.push(b'\n');
+                if text.len() - self.text_hashed >= CHUNK_BYTES {
+                    self.hasher.update(&text[self.text_hashed..]);
+                    self.text_hashed = text.len();
+                }
+            }
+            None => {
+                encode_record(record, &mut self.pending);
+                self.pending.push(b'\n');
+                if self.pending.len() >= CHUNK_BYTES {
+                    self.hasher.update(&self.pending);
+                    self.pending.clear();
+                }
+            }
+        }
+    }
+
+    /// The bytes encoded but not hashed yet.
+    fn unhashed(&self) -> &[u8] {
+        match &self.text {
+            Some(text) => &text[self.text_hashed..],
+            None => &self.pending,
+        }
+    }
+
+    /// Records pushed so far.
     pub fn len(&self) -> u64 {
-        self.records.len() as u64
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len == 0
     }
 
+    /// Records pushed so far, by kind.
+    pub fn counts(&self) -> RecordCounts {
+        self.counts
+    }
+
+    /// The records kept (empty when the sink keeps none).
     pub fn records(&self) -> &[Record] {
-        &self.records
+        self.records.as_deref().unwrap_or(&[])
     }
 
     pub fn hash(&self) -> TraceHash {
-        TraceHash(self.hasher.digest128())
+        let mut hasher = self.hasher.clone();
+        hasher.update(self.unhashed());
+        TraceHash(hasher.digest128())
     }
 
+    /// The hash, the records (empty when none were kept) and the text (when kept).
     pub fn into_parts(self) -> (TraceHash, Vec<Record>, Option<Vec<u8>>) {
-        (TraceHash(self.hasher.digest128()), self.records, self.text)
+        let hash = self.hash();
+        (hash, self.records.unwrap_or_default(), self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimTime;
+    use xxhash_rust::xxh3::xxh3_128;
+
+    fn warning(i: u64) -> Record {
+        Record::Warning {
+            at: SimTime(i),
+            message: format!("warning number {i} {}", "x".repeat((i % 97) as usize)),
+        }
+    }
+
+    #[test]
+    fn chunked_hash_is_the_hash_of_the_whole_text_whatever_is_kept() {
+        let mut text = Vec::new();
+        let mut sinks = [
+            TraceSink::with_records(true, true),
+            TraceSink::with_records(true, false),
+            TraceSink::with_records(false, true),
+            TraceSink::with_records(false, false),
+        ];
+        for i in 0..2_000 {
+            let r = warning(i);
+            text.extend_from_slice(&serde_json::to_vec(&r).unwrap());
+            text.push(b'\n');
+            for (n, sink) in sinks.iter_mut().enumerate() {
+                let step = if n % 2 == 0 {
+                    sink.push(r.clone())
+                } else {
+                    sink.push_ref(&r.view())
+                };
+                assert_eq!(step, i);
+            }
+            if i % 500 == 0 {
+                for sink in &sinks {
+                    assert_eq!(sink.hash().0, xxh3_128(&text));
+                }
+            }
+        }
+        for sink in sinks {
+            let keeps = sink.keeps_records();
+            assert_eq!(sink.len(), 2_000);
+            assert_eq!(sink.counts().get(crate::trace::RecordKind::Warning), 2_000);
+            assert_eq!(sink.counts().total(), 2_000);
+            let (hash, records, kept_text) = sink.into_parts();
+            assert_eq!(hash.0, xxh3_128(&text));
+            assert_eq!(records.len(), if keeps { 2_000 } else { 0 });
+            if let Some(kept_text) = kept_text {
+                assert_eq!(kept_text, text);
+            }
+        }
     }
 }

@@ -1,0 +1,687 @@
+//! The canonical encoding of a record: its JSON line, written by hand.
+//!
+//! The bytes are exactly what `serde_json::to_vec(&record)` gives for the [`Record`] (the
+//! trace hash, the corpus and every trace file depend on them): keys in declaration order,
+//! the `kind` tag first, the flattened `origin` (`by`) and fault target (`of`) in place,
+//! `None` as `null`, `copy` only when true, and strings escaped as serde_json escapes them
+//! (`"` `\` and the control characters below 0x20; `\b \t \n \f \r` short, the others
+//! `\u00xx` with lowercase hex; everything else, DEL and non-ASCII included, verbatim).
+//! Records carry no floats and no JSON values, so none of serde_json's number or map
+//! formatting is needed here.
+//!
+//! Why by hand: serde_json goes through the `Serialize` machinery for every field of every
+//! record, and the flattened enums make it buffer each of those records as a map; a run of
+//! the generated workload writes 5.6 million of them. The tests below compare this writer
+//! with serde_json on every kind of record, on generated names full of escapes and
+//! non-ASCII text.
+
+use crate::trace::{FaultTarget, OriginRef, RecordRef};
+
+/// Appends the canonical JSON of `record` (no newline) to `out`.
+pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
+    let mut w = Writer(out);
+    w.raw(b"{\"kind\":\"");
+    w.raw(record.kind().as_str().as_bytes());
+    w.raw(b"\",\"at\":");
+    w.u64(record.at().0);
+    match *record {
+        RecordRef::Input { event, .. } => {
+            w.key_u64(b"event", u64::from(event));
+        }
+        RecordRef::Publish {
+            event,
+            tenant,
+            subject,
+            depth,
+            subscribers,
+            ..
+        } => {
+            w.key_u64(b"event", event.0);
+            w.key_str(b"tenant", tenant);
+            w.key_str(b"subject", subject);
+            w.key_u64(b"depth", u64::from(depth.0));
+            w.key_u64(b"subscribers", u64::from(subscribers));
+        }
+        RecordRef::Deliver {
+            event,
+            sub,
+            handler,
+            ..
+        } => {
+            w.key_u64(b"event", event.0);
+            w.key_u64(b"sub", u64::from(sub.0));
+            w.key_str(b"handler", handler);
+        }
+        RecordRef::Outcome {
+            event,
+            handler,
+            id,
+            outcome,
+            severity,
+            target,
+            ..
+        } => {
+            w.key_u64(b"event", event.0);
+            w.key_str(b"handler", handler);
+            w.key_str(b"id", id);
+            w.key_str(b"outcome", outcome.as_str());
+            w.key_str(b"severity", severity.as_str());
+            w.key_opt_str(b"target", target);
+        }
+        RecordRef::Dispatch {
+            tenant,
+            source_tenant,
+            entity_type,
+            id,
+            action,
+            depth,
+            origin,
+            ..
+        } => {
+            w.key_str(b"tenant", tenant);
+            w.key_str(b"source_tenant", source_tenant);
+            w.key_str(b"entity_type", entity_type);
+            w.key_str(b"id", id);
+            w.key_str(b"action", action);
+            w.key_u64(b"depth", u64::from(depth.0));
+            match origin {
+                OriginRef::Root { event } => {
+                    w.raw(b",\"by\":\"root\"");
+                    w.key_u64(b"event", u64::from(event));
+                }
+                OriginRef::Reflex { handler, event } => {
+                    w.raw(b",\"by\":\"reflex\"");
+                    w.key_str(b"handler", handler);
+                    w.key_u64(b"event", event.0);
+                }
+                OriginRef::Rule { rule, copy } => {
+                    w.raw(b",\"by\":\"rule\"");
+                    w.key_str(b"rule", rule);
+                    if copy {
+                        w.raw(b",\"copy\":true");
+                    }
+                }
+            }
+        }
+        RecordRef::Transition {
+            tenant,
+            entity_type,
+            id,
+            action,
+            from,
+            to,
+            created,
+            ..
+        } => {
+            w.key_str(b"tenant", tenant);
+            w.key_str(b"entity_type", entity_type);
+            w.key_str(b"id", id);
+            w.key_str(b"action", action);
+            w.key_str(b"from", from);
+            w.key_str(b"to", to);
+            w.key_bool(b"created", created);
+        }
+        RecordRef::ActionFailed {
+            tenant,
+            entity_type,
+            id,
+            action,
+            error,
+            ..
+        } => {
+            w.key_str(b"tenant", tenant);
+            w.key_str(b"entity_type", entity_type);
+            w.key_str(b"id", id);
+            w.key_str(b"action", action);
+            w.key_str(b"error", error);
+        }
+        RecordRef::Reaction {
+            tenant,
+            rule,
+            depth,
+            success,
+            target_type,
+            target_id,
+            target_status,
+            error,
+            ..
+        } => {
+            w.key_str(b"tenant", tenant);
+            w.key_str(b"rule", rule);
+            w.key_u64(b"depth", u64::from(depth.0));
+            w.key_bool(b"success", success);
+            w.key_str(b"target_type", target_type);
+            w.key_opt_str(b"target_id", target_id);
+            w.key_opt_str(b"target_status", target_status);
+            w.key_opt_str(b"error", error);
+        }
+        RecordRef::GuardSkip {
+            tenant,
+            rule,
+            depth,
+            ..
+        }
+        | RecordRef::DepthLimit {
+            tenant,
+            rule,
+            depth,
+            ..
+        } => {
+            w.key_str(b"tenant", tenant);
+            w.key_str(b"rule", rule);
+            w.key_u64(b"depth", u64::from(depth.0));
+        }
+        RecordRef::Fault {
+            fault,
+            on,
+            nth,
+            event,
+            delay_ms,
+            ..
+        } => {
+            w.key_str(b"fault", fault.as_str());
+            match on {
+                FaultTarget::Reaction { rule, target } => {
+                    w.raw(b",\"of\":\"reaction\"");
+                    w.key_str(b"rule", rule);
+                    w.key_str(b"target", target);
+                }
+                FaultTarget::Delivery { subject, handler } => {
+                    w.raw(b",\"of\":\"delivery\"");
+                    w.key_str(b"subject", subject);
+                    w.key_str(b"handler", handler);
+                }
+                FaultTarget::Action { target, action } => {
+                    w.raw(b",\"of\":\"action\"");
+                    w.key_str(b"target", target);
+                    w.key_str(b"action", action);
+                }
+                FaultTarget::Handler { handler, subject } => {
+                    w.raw(b",\"of\":\"handler\"");
+                    w.key_str(b"handler", handler);
+                    w.key_str(b"subject", subject);
+                }
+            }
+            w.key_u64(b"nth", u64::from(nth));
+            match event {
+                Some(e) => w.key_u64(b"event", e.0),
+                None => w.raw(b",\"event\":null"),
+            }
+            w.key_u64(b"delay_ms", delay_ms);
+        }
+        RecordRef::Warning { message, .. } => {
+            w.key_str(b"message", message);
+        }
+    }
+    w.raw(b"}");
+}
+
+struct Writer<'a>(&'a mut Vec<u8>);
+
+impl Writer<'_> {
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// `,"key":`
+    #[inline]
+    fn key(&mut self, key: &[u8]) {
+        self.0.reserve(key.len() + 4);
+        self.0.extend_from_slice(b",\"");
+        self.0.extend_from_slice(key);
+        self.0.extend_from_slice(b"\":");
+    }
+
+    #[inline]
+    fn key_u64(&mut self, key: &[u8], n: u64) {
+        self.key(key);
+        self.u64(n);
+    }
+
+    #[inline]
+    fn key_str(&mut self, key: &[u8], s: &str) {
+        self.key(key);
+        write_json_str(self.0, s);
+    }
+
+    #[inline]
+    fn key_opt_str(&mut self, key: &[u8], s: Option<&str>) {
+        self.key(key);
+        match s {
+            Some(s) => write_json_str(self.0, s),
+            None => self.raw(b"null"),
+        }
+    }
+
+    #[inline]
+    fn key_bool(&mut self, key: &[u8], b: bool) {
+        self.key(key);
+        self.raw(if b { b"true" } else { b"false" });
+    }
+
+    /// Decimal, as serde_json (itoa) writes an unsigned integer.
+    #[inline]
+    fn u64(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(&buf[i..]);
+    }
+}
+
+/// Which bytes serde_json escapes: `"`, `\` and the control characters.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// A JSON string literal, escaped exactly as serde_json escapes it.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !needs_escape(b) {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x0A => out.extend_from_slice(b"\\n"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            0x0D => out.extend_from_slice(b"\\r"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xF) as usize],
+                ]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{EventId, SubId, Subject};
+    use crate::engine::reflex::{OutcomeKind, Severity};
+    use crate::engine::{Depth, EntityId, TenantId};
+    use crate::sim::SimTime;
+    use crate::trace::{FaultKind, Origin, Record};
+    use proptest::prelude::*;
+
+    fn ours(record: &Record) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_record(&record.view(), &mut out);
+        out
+    }
+
+    fn serde(record: &Record) -> Vec<u8> {
+        serde_json::to_vec(record).unwrap()
+    }
+
+    fn same(record: &Record) {
+        assert_eq!(
+            String::from_utf8(ours(record)).unwrap(),
+            String::from_utf8(serde(record)).unwrap(),
+            "{record:?}"
+        );
+        assert_eq!(&record.view().to_record(), record, "round trip");
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        let mut every_byte = String::new();
+        for c in 0u8..0x80 {
+            every_byte.push(c as char);
+        }
+        for s in [
+            "",
+            "plain",
+            "quote \" backslash \\ slash / tab \t newline \n cr \r",
+            "\u{0}\u{1}\u{8}\u{b}\u{c}\u{1f}\u{7f}",
+            "é ü 日本 🦀 \u{2028}\u{2029} \u{feff}",
+            every_byte.as_str(),
+        ] {
+            let mut out = Vec::new();
+            write_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_record_kind_encodes_as_serde_json_does() {
+        let t = |s: &str| TenantId::new(s);
+        let at = SimTime(u64::MAX);
+        let records = vec![
+            Record::Input { at, event: 0 },
+            Record::Publish {
+                at: SimTime(0),
+                event: EventId(12),
+                tenant: t("shop"),
+                subject: Subject::new("entity.Order.Confirm.o\"1").unwrap(),
+                depth: Depth(3),
+                subscribers: 2,
+            },
+            Record::Deliver {
+                at,
+                event: EventId(1),
+                sub: SubId(u32::MAX),
+                handler: "h\\1".into(),
+            },
+            Record::Outcome {
+                at,
+                event: EventId(1),
+                handler: "h".into(),
+                id: "abc".into(),
+                outcome: OutcomeKind::Errored,
+                severity: Severity::Critical,
+                target: None,
+            },
+            Record::Outcome {
+                at,
+                event: EventId(1),
+                handler: "h".into(),
+                id: "abc".into(),
+                outcome: OutcomeKind::Applied,
+                severity: Severity::Warn,
+                target: Some("r1|Gi0/1".into()),
+            },
+            Record::Warning {
+                at,
+                message: "rule x: \u{1}".into(),
+            },
+        ];
+        for r in &records {
+            same(r);
+        }
+        for kind in [
+            FaultKind::Delay,
+            FaultKind::Drop,
+            FaultKind::Duplicate,
+            FaultKind::HandlerPanic,
+            FaultKind::ActionFailure,
+            FaultKind::ReflexRestart,
+        ] {
+            for on in [
+                FaultTarget::Reaction {
+                    rule: "r".into(),
+                    target: "T/1".into(),
+                },
+                FaultTarget::Delivery {
+                    subject: "a.b".into(),
+                    handler: "h".into(),
+                },
+                FaultTarget::Action {
+                    target: "T/1".into(),
+                    action: "Go".into(),
+                },
+                FaultTarget::Handler {
+                    handler: "h".into(),
+                    subject: "a.b".into(),
+                },
+            ] {
+                for event in [None, Some(EventId(7))] {
+                    same(&Record::Fault {
+                        at,
+                        fault: kind,
+                        on: on.clone(),
+                        nth: 3,
+                        event,
+                        delay_ms: 50,
+                    });
+                }
+            }
+        }
+        for outcome in [
+            OutcomeKind::Logged,
+            OutcomeKind::Applied,
+            OutcomeKind::Skipped,
+            OutcomeKind::Errored,
+        ] {
+            for severity in [
+                Severity::Info,
+                Severity::Warn,
+                Severity::High,
+                Severity::Critical,
+            ] {
+                same(&Record::Outcome {
+                    at,
+                    event: EventId(0),
+                    handler: "h".into(),
+                    id: "i".into(),
+                    outcome,
+                    severity,
+                    target: Some("t".into()),
+                });
+            }
+        }
+    }
+
+    /// Names with everything that needs escaping, and text beyond ASCII.
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9_|/.-]{0,12}",
+            "\\PC{0,12}",
+            any::<String>(),
+            prop::collection::vec(0u8..0x80, 0..12)
+                .prop_map(|b| b.into_iter().map(char::from).collect()),
+        ]
+    }
+
+    fn origin() -> impl Strategy<Value = Origin> {
+        prop_oneof![
+            any::<u32>().prop_map(|event| Origin::Root { event }),
+            (name(), any::<u64>()).prop_map(|(handler, e)| Origin::Reflex {
+                handler,
+                event: EventId(e)
+            }),
+            (name(), any::<bool>()).prop_map(|(rule, copy)| Origin::Rule { rule, copy }),
+        ]
+    }
+
+    fn subject() -> impl Strategy<Value = Subject> {
+        prop::collection::vec("[^.*> \\t\\n\\r\\x0b\\x0c]{1,8}", 1..5)
+            .prop_filter_map("a valid subject", |tokens| {
+                Subject::new(tokens.join(".")).ok()
+            })
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        let at = any::<u64>().prop_map(SimTime);
+        let depth = any::<u32>().prop_map(Depth);
+        let opt = || prop::option::of(name());
+        prop_oneof![
+            (at.clone(), any::<u32>()).prop_map(|(at, event)| Record::Input { at, event }),
+            (
+                at.clone(),
+                any::<u64>(),
+                name(),
+                subject(),
+                depth.clone(),
+                any::<u32>()
+            )
+                .prop_map(|(at, e, tenant, subject, depth, subscribers)| {
+                    Record::Publish {
+                        at,
+                        event: EventId(e),
+                        tenant: TenantId(tenant),
+                        subject,
+                        depth,
+                        subscribers,
+                    }
+                }),
+            (at.clone(), any::<u64>(), any::<u32>(), name()).prop_map(|(at, e, s, handler)| {
+                Record::Deliver {
+                    at,
+                    event: EventId(e),
+                    sub: SubId(s),
+                    handler,
+                }
+            }),
+            (
+                at.clone(),
+                (name(), name(), name(), name(), name()),
+                depth.clone(),
+                origin()
+            )
+                .prop_map(|(at, (t, s, ty, id, action), depth, origin)| {
+                    Record::Dispatch {
+                        at,
+                        tenant: TenantId(t),
+                        source_tenant: TenantId(s),
+                        entity_type: ty,
+                        id: EntityId(id),
+                        action,
+                        depth,
+                        origin,
+                    }
+                }),
+            (
+                at.clone(),
+                (name(), name(), name(), name(), name(), name()),
+                any::<bool>()
+            )
+                .prop_map(|(at, (t, ty, id, action, from, to), created)| {
+                    Record::Transition {
+                        at,
+                        tenant: TenantId(t),
+                        entity_type: ty,
+                        id: EntityId(id),
+                        action,
+                        from,
+                        to,
+                        created,
+                    }
+                }),
+            (at.clone(), (name(), name(), name(), name(), name())).prop_map(
+                |(at, (t, ty, id, action, error))| Record::ActionFailed {
+                    at,
+                    tenant: TenantId(t),
+                    entity_type: ty,
+                    id: EntityId(id),
+                    action,
+                    error,
+                }
+            ),
+            (
+                at.clone(),
+                (name(), name(), name()),
+                depth.clone(),
+                any::<bool>(),
+                (opt(), opt(), opt())
+            )
+                .prop_map(
+                    |(at, (t, rule, ty), depth, success, (id, status, error))| {
+                        Record::Reaction {
+                            at,
+                            tenant: TenantId(t),
+                            rule,
+                            depth,
+                            success,
+                            target_type: ty,
+                            target_id: id.map(EntityId),
+                            target_status: status,
+                            error,
+                        }
+                    }
+                ),
+            (at.clone(), name(), name(), depth.clone(), any::<bool>()).prop_map(
+                |(at, t, rule, depth, skip)| {
+                    let tenant = TenantId(t);
+                    if skip {
+                        Record::GuardSkip {
+                            at,
+                            tenant,
+                            rule,
+                            depth,
+                        }
+                    } else {
+                        Record::DepthLimit {
+                            at,
+                            tenant,
+                            rule,
+                            depth,
+                        }
+                    }
+                }
+            ),
+            (at.clone(), name()).prop_map(|(at, message)| Record::Warning { at, message }),
+            (
+                at,
+                (name(), name(), name(), opt()),
+                any::<u32>(),
+                prop::option::of(any::<u64>()),
+                any::<u64>()
+            )
+                .prop_map(|(at, (a, b, ty, handler_target), nth, event, delay_ms)| {
+                    let on = match ty.len() % 4 {
+                        0 => FaultTarget::Reaction { rule: a, target: b },
+                        1 => FaultTarget::Delivery {
+                            subject: a,
+                            handler: b,
+                        },
+                        2 => FaultTarget::Action {
+                            target: a,
+                            action: b,
+                        },
+                        _ => FaultTarget::Handler {
+                            handler: a,
+                            subject: b,
+                        },
+                    };
+                    let outcome_record = handler_target.is_some();
+                    if outcome_record {
+                        Record::Outcome {
+                            at,
+                            event: EventId(delay_ms),
+                            handler: ty,
+                            id: format!("{nth:x}"),
+                            outcome: OutcomeKind::Skipped,
+                            severity: Severity::High,
+                            target: handler_target,
+                        }
+                    } else {
+                        Record::Fault {
+                            at,
+                            fault: FaultKind::Duplicate,
+                            on,
+                            nth,
+                            event: event.map(EventId),
+                            delay_ms,
+                        }
+                    }
+                }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn hand_written_encoding_is_byte_identical_to_serde_json(r in record()) {
+            prop_assert_eq!(ours(&r), serde(&r));
+            prop_assert_eq!(&r.view().to_record(), &r);
+        }
+    }
+}
