@@ -5,7 +5,7 @@
 //! not say whether the cycle is a bug; read the cascade in the report.
 
 use crate::check::Invariant;
-use crate::trace::Record;
+use crate::trace::{Record, RecordRef};
 use std::collections::BTreeSet;
 
 pub struct CascadeTruncated {
@@ -28,8 +28,12 @@ impl Invariant for CascadeTruncated {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
-            Record::DepthLimit { rule, tenant, .. } if self.reported.insert(rule.clone()) => Some(format!(
+            RecordRef::DepthLimit { rule, tenant, .. } if !self.reported.contains(*rule) && self.reported.insert(rule.to_string()) => Some(format!(
                 "rule {rule} (tenant {tenant}) was dropped at max_depth {}: the cascade was cut, usually by a cycle; set allow_truncation = true if that is intended",
                 self.depth_max
             )),

@@ -10,10 +10,10 @@
 
 use crate::bus::EventId;
 use crate::check::{Invariant, RunEnd};
-use crate::trace::{FaultKind, Record};
+use crate::trace::{FaultKind, Record, RecordRef};
 use std::collections::BTreeMap;
 
-#[derive(Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     routed: u32,
     dropped: u32,
@@ -21,9 +21,29 @@ struct Counts {
     delivered: u32,
 }
 
+/// Counts per event. A run's event ids are dense (0, 1, 2, ... in publish order) and each
+/// event's records come after its `publish`, so the counts live in a `Vec` indexed by id;
+/// an id out of that order (a hand-made record stream) goes to `sparse`, whose keys all
+/// stay at or past `dense.len()` so that `dense` then `sparse` is id order.
 #[derive(Default)]
 pub struct Delivery {
-    events: BTreeMap<EventId, Counts>,
+    dense: Vec<Counts>,
+    sparse: BTreeMap<EventId, Counts>,
+}
+
+impl Delivery {
+    fn counts(&mut self, event: EventId) -> &mut Counts {
+        let next = self.dense.len() as u64;
+        if event.0 < next {
+            return &mut self.dense[event.0 as usize];
+        }
+        if event.0 == next {
+            let counts = self.sparse.remove(&event).unwrap_or_default();
+            self.dense.push(counts);
+            return self.dense.last_mut().expect("just pushed");
+        }
+        self.sparse.entry(event).or_default()
+    }
 }
 
 impl Invariant for Delivery {
@@ -32,37 +52,38 @@ impl Invariant for Delivery {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
-            Record::Publish {
+            RecordRef::Publish {
                 event, subscribers, ..
             } => {
-                self.events.insert(
-                    *event,
-                    Counts {
-                        routed: *subscribers,
-                        ..Counts::default()
-                    },
-                );
+                *self.counts(*event) = Counts {
+                    routed: *subscribers,
+                    ..Counts::default()
+                };
                 None
             }
-            Record::Fault {
+            RecordRef::Fault {
                 fault: FaultKind::Drop,
                 event: Some(e),
                 ..
             } => {
-                self.events.entry(*e).or_default().dropped += 1;
+                self.counts(*e).dropped += 1;
                 None
             }
-            Record::Fault {
+            RecordRef::Fault {
                 fault: FaultKind::Duplicate,
                 event: Some(e),
                 ..
             } => {
-                self.events.entry(*e).or_default().duplicated += 1;
+                self.counts(*e).duplicated += 1;
                 None
             }
-            Record::Deliver { event, handler, .. } => {
-                let c = self.events.entry(*event).or_default();
+            RecordRef::Deliver { event, handler, .. } => {
+                let c = self.counts(*event);
                 c.delivered += 1;
                 (c.delivered > c.routed - c.dropped.min(c.routed) + c.duplicated).then(|| {
                     format!(
@@ -79,8 +100,9 @@ impl Invariant for Delivery {
         if !end.quiescent {
             return Vec::new();
         }
-        self.events
-            .iter()
+        let dense = (0u64..).map(EventId).zip(self.dense.iter());
+        dense
+            .chain(self.sparse.iter().map(|(e, c)| (*e, c)))
             .filter(|(_, c)| c.delivered + c.dropped != c.routed + c.duplicated)
             .take(10)
             .map(|(e, c)| {
@@ -174,5 +196,38 @@ mod tests {
         assert_eq!(c.on_record(&deliver()), None);
         assert_eq!(c.on_record(&deliver()), None);
         assert!(c.at_end(&end(&store)).is_empty());
+    }
+
+    #[test]
+    fn events_out_of_publish_order_are_reported_in_id_order() {
+        let store = Store::default();
+        let mut c = Delivery::default();
+        let event = |r: Record, id: u64| match r {
+            Record::Publish {
+                at,
+                tenant,
+                subject,
+                depth,
+                subscribers,
+                ..
+            } => Record::Publish {
+                at,
+                event: EventId(id),
+                tenant,
+                subject,
+                depth,
+                subscribers,
+            },
+            _ => unreachable!(),
+        };
+        // Event 1 first (kept apart: 0 is not known yet), then 0 (in order), then 2.
+        c.on_record(&publish(1));
+        c.on_record(&event(publish(3), 0));
+        c.on_record(&event(publish(2), 2));
+        let found = c.at_end(&end(&store));
+        assert_eq!(found.len(), 3);
+        for (message, id) in found.iter().zip(["event 0 ", "event 1 ", "event 2 "]) {
+            assert!(message.starts_with(id), "{message}");
+        }
     }
 }

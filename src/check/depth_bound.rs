@@ -6,7 +6,7 @@
 //! have been cut: that is `cascade_truncated`.
 
 use crate::check::Invariant;
-use crate::trace::{Origin, Record};
+use crate::trace::{OriginRef, Record, RecordRef};
 
 pub struct DepthBound {
     pub depth_max: u32,
@@ -18,9 +18,13 @@ impl Invariant for DepthBound {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
-            Record::Dispatch { depth, origin, entity_type, id, action, .. }
-                if !matches!(origin, Origin::Root { .. }) && depth.0 > self.depth_max =>
+            RecordRef::Dispatch { depth, origin, entity_type, id, action, .. }
+                if !matches!(origin, OriginRef::Root { .. }) && depth.0 > self.depth_max =>
             {
                 Some(format!(
                     "{entity_type}/{id}.{action} dispatched at depth {depth} (reaction depth {}), past max_depth {}",
@@ -28,7 +32,7 @@ impl Invariant for DepthBound {
                     self.depth_max
                 ))
             }
-            Record::Reaction { rule, depth, .. } if depth.0 >= self.depth_max => Some(format!(
+            RecordRef::Reaction { rule, depth, .. } if depth.0 >= self.depth_max => Some(format!(
                 "rule {rule} fired at depth {depth}, at or past max_depth {}",
                 self.depth_max
             )),
@@ -42,6 +46,7 @@ mod tests {
     use super::*;
     use crate::engine::{Depth, EntityId, TenantId};
     use crate::sim::SimTime;
+    use crate::trace::Origin;
 
     fn dispatch(depth: u32) -> Record {
         Record::Dispatch {

@@ -6,6 +6,7 @@
 
 use crate::check::{Invariant, RunEnd};
 use crate::scenario::Expect;
+use crate::trace::RecordRef;
 
 pub struct ExpectCheck {
     pub expects: Vec<Expect>,
@@ -14,6 +15,10 @@ pub struct ExpectCheck {
 impl Invariant for ExpectCheck {
     fn name(&self) -> &'static str {
         "expect"
+    }
+
+    fn on_record_ref(&mut self, _record: &RecordRef<'_>) -> Option<String> {
+        None
     }
 
     fn at_end(&mut self, end: &RunEnd) -> Vec<String> {

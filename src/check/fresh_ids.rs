@@ -8,7 +8,7 @@
 
 use crate::check::Invariant;
 use crate::engine::{EntityId, TenantId};
-use crate::trace::{Origin, Record};
+use crate::trace::{OriginRef, Record, RecordRef};
 use std::collections::BTreeSet;
 
 pub struct FreshIds {
@@ -35,34 +35,40 @@ impl Invariant for FreshIds {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
-            Record::Dispatch {
+            RecordRef::Dispatch {
                 tenant,
                 entity_type,
                 id,
-                origin: Origin::Rule { rule, copy: false },
+                origin: OriginRef::Rule { rule, copy: false },
                 ..
-            } if self.create_rules.contains(rule) => {
-                self.pending = Some((rule.clone(), id.clone()));
-                (!self
-                    .seen
-                    .insert((tenant.clone(), entity_type.clone(), id.clone())))
+            } if self.create_rules.contains(*rule) => {
+                self.pending = Some((rule.to_string(), EntityId::new(*id)));
+                (!self.seen.insert((
+                    TenantId::new(*tenant),
+                    entity_type.to_string(),
+                    EntityId::new(*id),
+                )))
                 .then(|| format!("rule {rule} (create) reused id {id} for {entity_type}"))
             }
-            Record::Transition {
+            RecordRef::Transition {
                 created,
                 id,
                 entity_type,
                 ..
             } => {
                 let (rule, want) = self.pending.take()?;
-                (want == *id && !created).then(|| {
+                (want.as_str() == *id && !created).then(|| {
                     format!(
                         "rule {rule} (create) minted {id}, but {entity_type}/{id} already existed"
                     )
                 })
             }
-            Record::ActionFailed { .. } => {
+            RecordRef::ActionFailed { .. } => {
                 self.pending = None;
                 None
             }
@@ -76,6 +82,7 @@ mod tests {
     use super::*;
     use crate::engine::Depth;
     use crate::sim::SimTime;
+    use crate::trace::Origin;
 
     fn dispatch(id: &str, copy: bool) -> Record {
         Record::Dispatch {

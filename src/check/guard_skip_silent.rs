@@ -9,11 +9,14 @@
 //! own message (its own step).
 
 use crate::check::Invariant;
-use crate::trace::{Origin, Record};
+use crate::trace::{OriginRef, Record, RecordRef};
 
 #[derive(Default)]
 pub struct GuardSkipSilent {
-    skipped: Option<(String, u32)>,
+    /// The depth of a skip that the next record is judged against; its rule is in `rule`.
+    skipped: Option<u32>,
+    /// The skipped rule's name (a buffer reused from skip to skip).
+    rule: String,
 }
 
 impl Invariant for GuardSkipSilent {
@@ -27,17 +30,24 @@ impl Invariant for GuardSkipSilent {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         let skipped = self.skipped.take();
+        let skipped_rule = self.rule.as_str();
         match record {
-            Record::GuardSkip { rule, depth, .. } => {
-                self.skipped = Some((rule.clone(), depth.0));
+            RecordRef::GuardSkip { rule, depth, .. } => {
+                self.rule.clear();
+                self.rule.push_str(rule);
+                self.skipped = Some(depth.0);
                 None
             }
-            Record::Reaction { rule, depth, .. } if skipped.as_ref().is_some_and(|(r, d)| r == rule && *d == depth.0) => {
+            RecordRef::Reaction { rule, depth, .. } if skipped.is_some_and(|d| skipped_rule == *rule && d == depth.0) => {
                 Some(format!("rule {rule} recorded a reaction result at depth {depth} although its guard failed"))
             }
-            Record::Dispatch { origin: Origin::Rule { rule, .. }, depth, .. }
-                if skipped.as_ref().is_some_and(|(r, d)| r == rule && d + 1 == depth.0) =>
+            RecordRef::Dispatch { origin: OriginRef::Rule { rule, .. }, depth, .. }
+                if skipped.is_some_and(|d| skipped_rule == *rule && d + 1 == depth.0) =>
             {
                 Some(format!("rule {rule} dispatched at depth {depth} although its guard failed"))
             }
@@ -51,6 +61,7 @@ mod tests {
     use super::*;
     use crate::engine::{Depth, EntityId, TenantId};
     use crate::sim::SimTime;
+    use crate::trace::Origin;
 
     fn skip() -> Record {
         Record::GuardSkip {

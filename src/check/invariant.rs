@@ -2,7 +2,7 @@
 
 use crate::engine::Store;
 use crate::sim::SimTime;
-use crate::trace::Record;
+use crate::trace::{Record, RecordRef};
 use serde::Serialize;
 
 /// A broken invariant: which one, what happened, and at which trace step.
@@ -22,6 +22,12 @@ pub trait Invariant: Send {
     /// Called for every record; returns a message when the record breaks the property.
     fn on_record(&mut self, _record: &Record) -> Option<String> {
         None
+    }
+    /// [`Invariant::on_record`] on a borrowed record: what a run calls. The default makes the
+    /// owned record and calls `on_record`; the built-in invariants implement this one (their
+    /// `on_record` forwards to it), so that a run checks its records without copying them.
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
+        self.on_record(&record.to_record())
     }
     /// Called once at the end of the run.
     fn at_end(&mut self, _end: &RunEnd) -> Vec<String> {

@@ -6,12 +6,17 @@
 //! the system busy; the trace does.
 
 use crate::check::{Invariant, RunEnd};
+use crate::trace::RecordRef;
 
 pub struct Quiescence;
 
 impl Invariant for Quiescence {
     fn name(&self) -> &'static str {
         "quiescence"
+    }
+
+    fn on_record_ref(&mut self, _record: &RecordRef<'_>) -> Option<String> {
+        None
     }
 
     fn at_end(&mut self, end: &RunEnd) -> Vec<String> {

@@ -8,7 +8,7 @@
 
 use crate::check::Invariant;
 use crate::engine::TenantId;
-use crate::trace::Record;
+use crate::trace::{Record, RecordRef};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct TenantIsolation {
@@ -22,15 +22,19 @@ impl Invariant for TenantIsolation {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
-            Record::Dispatch { tenant, source_tenant, entity_type, id, action, .. } if tenant != source_tenant => Some(format!(
+            RecordRef::Dispatch { tenant, source_tenant, entity_type, id, action, .. } if tenant != source_tenant => Some(format!(
                 "{entity_type}/{id}.{action} was dispatched in tenant {tenant} by something in tenant {source_tenant}"
             )),
-            Record::Reaction { tenant, rule, .. }
-            | Record::GuardSkip { tenant, rule, .. }
-            | Record::DepthLimit { tenant, rule, .. }
+            RecordRef::Reaction { tenant, rule, .. }
+            | RecordRef::GuardSkip { tenant, rule, .. }
+            | RecordRef::DepthLimit { tenant, rule, .. }
                 if !rule.starts_with("reflex:")
-                    && !self.rules.get(tenant).is_some_and(|r| r.contains(rule)) =>
+                    && !self.rules.get(*tenant).is_some_and(|r| r.contains(*rule)) =>
             {
                 Some(format!("rule {rule} ran in tenant {tenant}, which did not register it"))
             }

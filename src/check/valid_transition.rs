@@ -7,7 +7,7 @@
 
 use crate::check::Invariant;
 use crate::engine::EntitySpec;
-use crate::trace::Record;
+use crate::trace::{Record, RecordRef};
 use std::collections::BTreeMap;
 
 pub struct ValidTransition {
@@ -20,7 +20,11 @@ impl Invariant for ValidTransition {
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
-        let Record::Transition {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
+        let RecordRef::Transition {
             entity_type,
             id,
             action,
@@ -31,24 +35,24 @@ impl Invariant for ValidTransition {
         else {
             return None;
         };
-        let Some(spec) = self.specs.get(entity_type) else {
+        let Some(spec) = self.specs.get(*entity_type) else {
             return Some(format!("{entity_type}/{id}: entity type is not declared"));
         };
-        let Some(a) = spec.actions.get(action) else {
+        let Some(a) = spec.actions.get(*action) else {
             return Some(format!(
                 "{entity_type}/{id}: {action} is not an action of {entity_type}"
             ));
         };
         if let Some(allowed) = &a.from {
-            if !allowed.contains(from) {
+            if !allowed.iter().any(|s| s == from) {
                 return Some(format!("{entity_type}/{id}: {action} committed from {from}, but it is enabled only in {}", allowed.join(", ")));
             }
         }
-        let expected = a.to.as_ref().unwrap_or(from);
-        if to != expected {
+        let expected = a.to.as_deref().unwrap_or(from);
+        if *to != expected {
             return Some(format!("{entity_type}/{id}: {action} moved {from} -> {to}, but the spec says -> {expected}"));
         }
-        if !spec.states.contains(to) {
+        if !spec.states.iter().any(|s| s == to) {
             return Some(format!(
                 "{entity_type}/{id}: {to} is not a state of {entity_type}"
             ));
