@@ -13,11 +13,12 @@
 //! runs when [`Engine::deliver`] is called.
 
 use crate::engine::{
-    ActionError, Depth, Entity, EntityId, EntitySpec, GuardInput, LookupKey, Rule, RuleSet, Store,
-    TenantId, Value,
+    merge_params, ActionError, Depth, Entity, EntityId, EntitySpec, Fields, Guard, Rule, RuleSet,
+    Store, TenantId, Then, Value,
 };
 use crate::sim::SimTime;
-use crate::trace::{Origin, Record};
+use crate::trace::{Origin, OriginRef, Record, RecordRef};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -27,6 +28,12 @@ pub trait Host {
     /// A fresh id for a `create` resolver.
     fn mint_id(&mut self) -> String;
     fn record(&mut self, record: Record);
+    /// A record, borrowed from the engine (which writes every record through this). The
+    /// default makes it owned and calls [`Host::record`]; a host that encodes or checks
+    /// records without keeping them all implements this to skip the copy.
+    fn record_ref(&mut self, record: RecordRef<'_>) {
+        self.record(record.to_record());
+    }
     /// An action committed at causal depth `depth`; the host publishes
     /// `entity.<Type>.<Action>.<id>` on the bus.
     fn committed(
@@ -38,6 +45,26 @@ pub trait Host {
         status: &str,
         depth: Depth,
     );
+    /// [`Host::committed`] with the id borrowed (what the engine calls). The default makes
+    /// an [`EntityId`] and calls `committed`.
+    fn committed_ref(
+        &mut self,
+        tenant: &TenantId,
+        entity_type: &str,
+        id: &str,
+        action: &str,
+        status: &str,
+        depth: Depth,
+    ) {
+        self.committed(
+            tenant,
+            entity_type,
+            &EntityId(id.to_string()),
+            action,
+            status,
+            depth,
+        );
+    }
     /// Fault injection: should this action fail? Default: never.
     fn fail_action(&mut self, _dispatch: &ActionDispatch) -> bool {
         false
@@ -46,6 +73,13 @@ pub trait Host {
     /// to run inline now (the default, and the behaviour without faults).
     fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {
         Some(reaction)
+    }
+    /// `true` promises that [`Host::fail_action`] is always false and [`Host::defer`] always
+    /// hands the reaction back, as the defaults do: the engine then calls neither, and never
+    /// builds the owned [`ActionDispatch`] and [`PendingReaction`] they take. Default `false`
+    /// (the engine asks).
+    fn runs_inline(&self) -> bool {
+        false
     }
 }
 
@@ -63,6 +97,36 @@ pub struct ActionDispatch {
     pub origin: Origin,
 }
 
+/// An [`ActionDispatch`], borrowed: what [`Engine::dispatch_ref`] takes, so that a caller
+/// that holds the names already (a root event of the scenario, a reflex's request) does not
+/// clone them for one dispatch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DispatchRef<'a> {
+    pub tenant: &'a TenantId,
+    pub source_tenant: &'a TenantId,
+    pub entity_type: &'a str,
+    pub id: &'a str,
+    pub action: &'a str,
+    pub params: &'a Value,
+    pub depth: Depth,
+    pub origin: OriginRef<'a>,
+}
+
+impl ActionDispatch {
+    pub fn view(&self) -> DispatchRef<'_> {
+        DispatchRef {
+            tenant: &self.tenant,
+            source_tenant: &self.source_tenant,
+            entity_type: &self.entity_type,
+            id: self.id.as_str(),
+            action: &self.action,
+            params: &self.params,
+            depth: self.depth,
+            origin: self.origin.view(),
+        }
+    }
+}
+
 /// A reaction whose guard passed and whose target was resolved, not yet applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingReaction {
@@ -72,16 +136,82 @@ pub struct PendingReaction {
     pub dispatch: ActionDispatch,
 }
 
+/// The params of an action on its way through the engine.
+#[derive(Debug, Clone, Copy)]
+enum Params<'a> {
+    /// Given as a value (a root event, a reflex, a delivered reaction).
+    Value(&'a Value),
+    /// A rule's params, built from the source's fields only where they are merged into the
+    /// target ([`Then::merge_params_into`]): an inline reaction never builds them as a value.
+    Rule { then: &'a Then, source: &'a Fields },
+}
+
+/// An action on its way through the engine: every name borrowed from the dispatch it came
+/// from, the rule that fired it, or the source it was resolved from.
+#[derive(Debug, Clone, Copy)]
+struct Act<'a> {
+    tenant: &'a TenantId,
+    source_tenant: &'a TenantId,
+    entity_type: &'a str,
+    id: &'a str,
+    action: &'a str,
+    params: Params<'a>,
+    depth: Depth,
+    origin: OriginRef<'a>,
+    /// The owned dispatch this is, when there is one (for [`Host::fail_action`]).
+    owned: Option<&'a ActionDispatch>,
+}
+
+impl<'a> Act<'a> {
+    fn of_ref(d: &DispatchRef<'a>) -> Act<'a> {
+        Act {
+            tenant: d.tenant,
+            source_tenant: d.source_tenant,
+            entity_type: d.entity_type,
+            id: d.id,
+            action: d.action,
+            params: Params::Value(d.params),
+            depth: d.depth,
+            origin: d.origin,
+            owned: None,
+        }
+    }
+
+    fn of_owned(d: &'a ActionDispatch) -> Act<'a> {
+        Act {
+            owned: Some(d),
+            ..Act::of_ref(&d.view())
+        }
+    }
+
+    fn to_dispatch(self) -> ActionDispatch {
+        ActionDispatch {
+            tenant: self.tenant.clone(),
+            source_tenant: self.source_tenant.clone(),
+            entity_type: self.entity_type.to_string(),
+            id: EntityId::new(self.id),
+            action: self.action.to_string(),
+            // Warnings were recorded when the rule was evaluated.
+            params: match self.params {
+                Params::Value(v) => v.clone(),
+                Params::Rule { then, source } => then.build_params(source, &mut Vec::new()),
+            },
+            depth: self.depth,
+            origin: self.origin.to_origin(),
+        }
+    }
+}
+
 /// A committed action, as its rules see it.
-struct Commit {
-    tenant: TenantId,
-    entity_type: String,
-    id: EntityId,
-    action: String,
+struct Commit<'a> {
+    tenant: &'a TenantId,
+    entity_type: &'a str,
+    id: &'a str,
+    action: &'a str,
     depth: Depth,
     /// The source after the commit: every rule of this commit sees this snapshot, even if
     /// an earlier sibling's subtree changed the entity since.
-    after: Entity,
+    after: Arc<Entity>,
 }
 
 /// The reaction engine: entity specs, per-tenant rules, and the entity store.
@@ -91,6 +221,16 @@ pub struct Engine {
     rules: BTreeMap<TenantId, RuleSet>,
     store: Store,
     depth_max: u32,
+}
+
+/// The engine's immutable part, borrowed apart from the store so that a cascade can hold
+/// rules and specs (and the names in them) while it changes entities.
+struct Cascade<'e> {
+    specs: &'e BTreeMap<String, EntitySpec>,
+    rules: &'e BTreeMap<TenantId, RuleSet>,
+    depth_max: u32,
+    /// [`Host::runs_inline`], asked once per entry into the engine.
+    inline: bool,
 }
 
 impl Engine {
@@ -128,268 +268,332 @@ impl Engine {
         self.depth_max
     }
 
+    fn split(&mut self, host: &dyn Host) -> (Cascade<'_>, &mut Store) {
+        (
+            Cascade {
+                specs: &self.specs,
+                rules: &self.rules,
+                depth_max: self.depth_max,
+                inline: host.runs_inline(),
+            },
+            &mut self.store,
+        )
+    }
+
     /// Applies a root or reflex action and runs its whole cascade (inline, or deferring
     /// reactions to the host in faults mode).
     pub fn dispatch(&mut self, host: &mut dyn Host, d: ActionDispatch) -> Result<(), ActionError> {
-        // A reflex hop counts like a reaction hop: never dispatch beyond the bound.
-        if d.depth.0 > self.depth_max {
-            let rule = match &d.origin {
-                Origin::Reflex { handler, .. } => format!("reflex:{handler}"),
-                Origin::Rule { rule, .. } => rule.clone(),
-                Origin::Root { event } => format!("event:{event}"),
-            };
-            host.record(Record::DepthLimit {
-                at: host.now(),
-                tenant: d.tenant.clone(),
-                rule,
-                depth: Depth(d.depth.0 - 1),
-            });
-            return Ok(());
-        }
-        let commit = self.commit(host, &d)?;
-        self.fire_rules(host, commit);
-        Ok(())
+        let (cascade, store) = self.split(host);
+        cascade.dispatch(store, host, &Act::of_owned(&d))
+    }
+
+    /// [`Engine::dispatch`], borrowing the action's names.
+    pub fn dispatch_ref(
+        &mut self,
+        host: &mut dyn Host,
+        d: DispatchRef<'_>,
+    ) -> Result<(), ActionError> {
+        let (cascade, store) = self.split(host);
+        cascade.dispatch(store, host, &Act::of_ref(&d))
     }
 
     /// Faults mode: a deferred reaction's message arrived; apply its target now, record the
     /// result, and run the target's rules.
     pub fn deliver(&mut self, host: &mut dyn Host, pending: PendingReaction) {
-        self.run_reaction(host, pending);
+        let (cascade, store) = self.split(host);
+        cascade.run_pending(store, host, &pending);
+    }
+}
+
+impl<'e> Cascade<'e> {
+    fn dispatch(
+        &self,
+        store: &mut Store,
+        host: &mut dyn Host,
+        d: &Act<'_>,
+    ) -> Result<(), ActionError> {
+        // A reflex hop counts like a reaction hop: never dispatch beyond the bound.
+        if d.depth.0 > self.depth_max {
+            let rule: Cow<str> = match d.origin {
+                OriginRef::Reflex { handler, .. } => Cow::Owned(format!("reflex:{handler}")),
+                OriginRef::Rule { rule, .. } => Cow::Borrowed(rule),
+                OriginRef::Root { event } => Cow::Owned(format!("event:{event}")),
+            };
+            host.record_ref(RecordRef::DepthLimit {
+                at: host.now(),
+                tenant: d.tenant.as_str(),
+                rule: &rule,
+                depth: Depth(d.depth.0 - 1),
+            });
+            return Ok(());
+        }
+        let commit = self.commit(store, host, d)?;
+        self.fire_rules(store, host, &commit);
+        Ok(())
     }
 
-    fn run_reaction(&mut self, host: &mut dyn Host, p: PendingReaction) {
-        let result = self.commit(host, &p.dispatch);
-        let (success, target_status, error) = match &result {
-            Ok(c) => (true, Some(c.after.status.clone()), None),
-            Err(e) => (false, None, Some(e.to_string())),
-        };
-        host.record(Record::Reaction {
+    fn run_pending(&self, store: &mut Store, host: &mut dyn Host, p: &PendingReaction) {
+        self.run_reaction(
+            store,
+            host,
+            &Act::of_owned(&p.dispatch),
+            &p.rule.name,
+            p.depth,
+        );
+    }
+
+    /// Applies a reaction's target action, records the result, and runs the target's rules.
+    fn run_reaction(
+        &self,
+        store: &mut Store,
+        host: &mut dyn Host,
+        d: &Act<'_>,
+        rule: &str,
+        depth: Depth,
+    ) {
+        let result = self.commit(store, host, d);
+        let error = result.as_ref().err().map(ActionError::to_string);
+        host.record_ref(RecordRef::Reaction {
             at: host.now(),
-            tenant: p.dispatch.tenant.clone(),
-            rule: p.rule.name.clone(),
-            depth: p.depth,
-            success,
-            target_type: p.dispatch.entity_type.clone(),
-            target_id: Some(p.dispatch.id.clone()),
-            target_status,
-            error,
+            tenant: d.tenant.as_str(),
+            rule,
+            depth,
+            success: result.is_ok(),
+            target_type: d.entity_type,
+            target_id: Some(d.id),
+            target_status: result.as_ref().ok().map(|c| c.after.status.as_str()),
+            error: error.as_deref(),
         });
         if let Ok(commit) = result {
-            self.fire_rules(host, commit);
+            self.fire_rules(store, host, &commit);
         }
     }
 
     /// Applies one action: records the dispatch, then a transition or a failure.
-    fn commit(&mut self, host: &mut dyn Host, d: &ActionDispatch) -> Result<Commit, ActionError> {
+    fn commit<'a>(
+        &self,
+        store: &mut Store,
+        host: &mut dyn Host,
+        d: &Act<'a>,
+    ) -> Result<Commit<'a>, ActionError> {
         let at = host.now();
-        host.record(Record::Dispatch {
+        let tenant = d.tenant.as_str();
+        host.record_ref(RecordRef::Dispatch {
             at,
-            tenant: d.tenant.clone(),
-            source_tenant: d.source_tenant.clone(),
-            entity_type: d.entity_type.clone(),
-            id: d.id.clone(),
-            action: d.action.clone(),
+            tenant,
+            source_tenant: d.source_tenant.as_str(),
+            entity_type: d.entity_type,
+            id: d.id,
+            action: d.action,
             depth: d.depth,
-            origin: d.origin.clone(),
+            origin: d.origin,
         });
-        let result = self.apply(host, d);
-        match &result {
+        match self.apply(store, host, d) {
             Ok((from, created, after)) => {
-                host.record(Record::Transition {
+                host.record_ref(RecordRef::Transition {
                     at,
-                    tenant: d.tenant.clone(),
-                    entity_type: d.entity_type.clone(),
-                    id: d.id.clone(),
-                    action: d.action.clone(),
-                    from: from.clone(),
-                    to: after.status.clone(),
-                    created: *created,
+                    tenant,
+                    entity_type: d.entity_type,
+                    id: d.id,
+                    action: d.action,
+                    from: &from,
+                    to: &after.status,
+                    created,
                 });
-                host.committed(
-                    &d.tenant,
-                    &d.entity_type,
-                    &d.id,
-                    &d.action,
+                host.committed_ref(
+                    d.tenant,
+                    d.entity_type,
+                    d.id,
+                    d.action,
                     &after.status,
                     d.depth,
                 );
+                Ok(Commit {
+                    tenant: d.tenant,
+                    entity_type: d.entity_type,
+                    id: d.id,
+                    action: d.action,
+                    depth: d.depth,
+                    after,
+                })
             }
-            Err(e) => host.record(Record::ActionFailed {
-                at,
-                tenant: d.tenant.clone(),
-                entity_type: d.entity_type.clone(),
-                id: d.id.clone(),
-                action: d.action.clone(),
-                error: e.to_string(),
-            }),
+            Err(e) => {
+                let error = e.to_string();
+                host.record_ref(RecordRef::ActionFailed {
+                    at,
+                    tenant,
+                    entity_type: d.entity_type,
+                    id: d.id,
+                    action: d.action,
+                    error: &error,
+                });
+                Err(e)
+            }
         }
-        result.map(|(_, _, after)| Commit {
-            tenant: d.tenant.clone(),
-            entity_type: d.entity_type.clone(),
-            id: d.id.clone(),
-            action: d.action.clone(),
-            depth: d.depth,
-            after,
-        })
     }
 
     /// Returns (status before, whether the entity was created, the entity after).
     fn apply(
-        &mut self,
+        &self,
+        store: &mut Store,
         host: &mut dyn Host,
-        d: &ActionDispatch,
-    ) -> Result<(String, bool, Entity), ActionError> {
-        let spec = self
-            .specs
-            .get(&d.entity_type)
-            .ok_or_else(|| ActionError::UnknownAction {
-                entity_type: d.entity_type.clone(),
-                action: d.action.clone(),
-            })?;
-        if !spec.actions.contains_key(&d.action) {
-            return Err(ActionError::UnknownAction {
-                entity_type: d.entity_type.clone(),
-                action: d.action.clone(),
-            });
+        d: &Act<'_>,
+    ) -> Result<(Cow<'e, str>, bool, Arc<Entity>), ActionError> {
+        let unknown = || ActionError::UnknownAction {
+            entity_type: d.entity_type.to_string(),
+            action: d.action.to_string(),
+        };
+        let spec = self.specs.get(d.entity_type).ok_or_else(unknown)?;
+        if !spec.actions.contains_key(d.action) {
+            return Err(unknown());
         }
-        if host.fail_action(d) {
-            return Err(ActionError::Injected {
-                action: d.action.clone(),
-            });
+        if !self.inline {
+            let failed = match d.owned {
+                Some(owned) => host.fail_action(owned),
+                None => host.fail_action(&d.to_dispatch()),
+            };
+            if failed {
+                return Err(ActionError::Injected {
+                    action: d.action.to_string(),
+                });
+            }
         }
+        let merge = |fields: &mut Fields| match d.params {
+            Params::Value(params) => merge_params(fields, params),
+            Params::Rule { then, source } => then.merge_params_into(source, fields),
+        };
         // Entities come into being in their initial state on first touch; a failed first
         // action leaves nothing behind.
-        let (mut entity, created) = match self.store.get(&d.tenant.0, &d.entity_type, &d.id.0) {
-            Some(e) => (e.clone(), false),
-            None => (spec.instantiate(), true),
-        };
-        let from = entity.status.clone();
-        spec.apply(&mut entity, &d.action, &d.params)?;
-        match self.store.get_mut(&d.tenant.0, &d.entity_type, &d.id.0) {
-            Some(slot) => *slot = entity.clone(),
-            None => self
-                .store
-                .insert(&d.tenant, &d.entity_type, &d.id, entity.clone()),
-        }
-        Ok((from, created, entity))
-    }
-
-    /// Fires every rule of the commit's tenant that matches it, depth-first, pre-order.
-    fn fire_rules(&mut self, host: &mut dyn Host, c: Commit) {
-        let Some(rule_set) = self.rules.get(&c.tenant) else {
-            return;
-        };
-        let mut matched = Vec::new();
-        rule_set.matching(&c.entity_type, &c.action, &c.after.status, &mut matched);
-        if matched.is_empty() {
-            return;
-        }
-        let rules: Vec<Arc<Rule>> = matched.iter().map(|&i| rule_set.get(i).clone()).collect();
-        for rule in rules {
-            if let Some(pending) = self.evaluate_rule(host, &c, rule) {
-                if let Some(pending) = host.defer(pending) {
-                    self.run_reaction(host, pending);
-                }
+        match store.get_shared_mut(d.tenant.as_str(), d.entity_type, d.id) {
+            Some(slot) => {
+                let from = match spec.state_named(&slot.status) {
+                    Some(state) => Cow::Borrowed(state),
+                    None => Cow::Owned(slot.status.clone()),
+                };
+                // Copies the entity only while a commit's snapshot of it is alive.
+                spec.apply_merging(Arc::make_mut(slot), d.action, merge)?;
+                Ok((from, false, slot.clone()))
+            }
+            None => {
+                let mut entity = spec.instantiate();
+                spec.apply_merging(&mut entity, d.action, merge)?;
+                let entity = Arc::new(entity);
+                store.insert_shared(d.tenant, d.entity_type, d.id, entity.clone());
+                Ok((Cow::Borrowed(spec.initial.as_str()), true, entity))
             }
         }
     }
 
-    /// Depth bound, guard (two-pass), resolver and params for one rule. `None` when the rule
-    /// does not fire or failed to resolve (both already recorded).
-    fn evaluate_rule(
-        &mut self,
-        host: &mut dyn Host,
-        c: &Commit,
-        rule: Arc<Rule>,
-    ) -> Option<PendingReaction> {
+    /// Fires every rule of the commit's tenant that matches it, depth-first, pre-order.
+    fn fire_rules(&self, store: &mut Store, host: &mut dyn Host, c: &Commit<'_>) {
+        let Some(rule_set) = self.rules.get(c.tenant) else {
+            return;
+        };
+        for rule in rule_set.matching_rules(c.entity_type, c.action, &c.after.status) {
+            self.fire(store, host, c, rule);
+        }
+    }
+
+    /// Depth bound, guard, resolver and params for one rule, then its reaction: run now, or
+    /// handed to the host to deliver later. Stops (having recorded why) when the rule does
+    /// not fire or its target does not resolve.
+    fn fire(&self, store: &mut Store, host: &mut dyn Host, c: &Commit<'_>, rule: &'e Arc<Rule>) {
         let depth = c.depth;
+        let tenant = c.tenant.as_str();
         if depth.0 >= self.depth_max {
-            host.record(Record::DepthLimit {
+            host.record_ref(RecordRef::DepthLimit {
                 at: host.now(),
-                tenant: c.tenant.clone(),
-                rule: rule.name.clone(),
+                tenant,
+                rule: &rule.name,
                 depth,
             });
-            return None;
+            return;
         }
         if let Some(guard) = &rule.when.guard {
-            if !self.guard_passes(guard, c) {
-                host.record(Record::GuardSkip {
+            if !guard_passes(store, guard, c) {
+                host.record_ref(RecordRef::GuardSkip {
                     at: host.now(),
-                    tenant: c.tenant.clone(),
-                    rule: rule.name.clone(),
+                    tenant,
+                    rule: &rule.name,
                     depth,
                 });
-                return None;
+                return;
             }
         }
         // `create` mints here, after the guard passed, so a skipped rule consumes no id.
         let target = rule
             .resolve_target
-            .resolve(&c.id.0, &c.after.fields, &mut || host.mint_id());
+            .resolve_ref(c.id, &c.after.fields, &mut || host.mint_id());
         let target_id = match target {
-            Ok(id) => EntityId(id),
+            Ok(id) => id,
             Err(error) => {
-                host.record(Record::Reaction {
+                host.record_ref(RecordRef::Reaction {
                     at: host.now(),
-                    tenant: c.tenant.clone(),
-                    rule: rule.name.clone(),
+                    tenant,
+                    rule: &rule.name,
                     depth,
                     success: false,
-                    target_type: rule.then.entity_type.clone(),
+                    target_type: &rule.then.entity_type,
                     target_id: None,
                     target_status: None,
-                    error: Some(error),
+                    error: Some(&error),
                 });
-                return None;
+                return;
             }
         };
         let mut warnings = Vec::new();
-        let params = rule.then.build_params(&c.after.fields, &mut warnings);
+        rule.then.params_warnings(&c.after.fields, &mut warnings);
         for w in warnings {
-            host.record(Record::Warning {
+            let message = format!("rule {}: {w}", rule.name);
+            host.record_ref(RecordRef::Warning {
                 at: host.now(),
-                message: format!("rule {}: {w}", rule.name),
+                message: &message,
             });
         }
-        let dispatch = ActionDispatch {
-            tenant: c.tenant.clone(),
-            source_tenant: c.tenant.clone(),
-            entity_type: rule.then.entity_type.clone(),
-            id: target_id,
-            action: rule.then.action.clone(),
-            params,
+        let act = Act {
+            tenant: c.tenant,
+            source_tenant: c.tenant,
+            entity_type: &rule.then.entity_type,
+            id: &target_id,
+            action: &rule.then.action,
+            params: Params::Rule {
+                then: &rule.then,
+                source: &c.after.fields,
+            },
             depth: Depth(depth.0 + 1),
-            origin: Origin::Rule {
-                rule: rule.name.clone(),
+            origin: OriginRef::Rule {
+                rule: &rule.name,
                 copy: false,
             },
+            owned: None,
         };
-        Some(PendingReaction {
-            rule,
-            depth,
-            dispatch,
-        })
-    }
-
-    /// Pass 1 collects the cross-entity lookups, which are resolved in the source's tenant;
-    /// pass 2 evaluates purely. Lookups are keyed by (type, id, required statuses), so two
-    /// leaves on one entity with different status lists keep separate answers.
-    fn guard_passes(&self, guard: &crate::engine::Guard, c: &Commit) -> bool {
-        let mut keys: Vec<LookupKey> = Vec::new();
-        guard.collect_lookups(&c.after.fields, &mut keys);
-        let mut resolved: BTreeMap<LookupKey, bool> = BTreeMap::new();
-        for key in keys {
-            let found = self
-                .store
-                .get(&c.tenant.0, &key.entity_type, &key.id)
-                .is_some_and(|e| key.required_status.contains(&e.status));
-            resolved.insert(key, found);
+        if self.inline {
+            self.run_reaction(store, host, &act, &rule.name, depth);
+            return;
         }
-        guard.evaluate(&GuardInput {
-            fields: &c.after.fields,
-            status: &c.after.status,
-            lookups: &resolved,
-        })
+        let pending = PendingReaction {
+            rule: rule.clone(),
+            depth,
+            dispatch: act.to_dispatch(),
+        };
+        if let Some(pending) = host.defer(pending) {
+            self.run_pending(store, host, &pending);
+        }
     }
+}
+
+/// Evaluates a guard on a commit's snapshot, answering its cross-entity lookups from the
+/// store in the commit's tenant as they come (the same answers the two passes give: a
+/// lookup is true when the entity exists there with a status in the required list).
+fn guard_passes(store: &Store, guard: &Guard, c: &Commit<'_>) -> bool {
+    let tenant = c.tenant.as_str();
+    guard.evaluate_with(
+        &c.after.fields,
+        &c.after.status,
+        &mut |entity_type, id, required| {
+            store
+                .get(tenant, entity_type, id)
+                .is_some_and(|e| required.contains(&e.status))
+        },
+    )
 }

@@ -140,6 +140,19 @@ impl EntitySpec {
         action: &str,
         params: &Value,
     ) -> Result<(), ActionError> {
+        self.apply_merging(entity, action, |fields| merge_params(fields, params))
+    }
+
+    /// [`EntitySpec::apply`] with the params given as a function that merges them into the
+    /// fields: the cascade merges a rule's params straight from the source's fields, without
+    /// building them as a value first. `merge` must do what `merge_params` does with some
+    /// params; it is called once, on the entity's fields or on a scratch copy of them.
+    pub fn apply_merging(
+        &self,
+        entity: &mut Entity,
+        action: &str,
+        merge: impl FnOnce(&mut Fields),
+    ) -> Result<(), ActionError> {
         let spec = self
             .actions
             .get(action)
@@ -160,7 +173,7 @@ impl EntitySpec {
         // otherwise merge in place (the common, cheaper path).
         if let Some(requires) = &spec.requires {
             let mut merged = entity.fields.clone();
-            merge_params(&mut merged, params);
+            merge(&mut merged);
             if !requires.holds(&merged) {
                 return Err(ActionError::RequiresFalse {
                     action: action.to_string(),
@@ -169,7 +182,7 @@ impl EntitySpec {
             }
             entity.fields = merged;
         } else {
-            merge_params(&mut entity.fields, params);
+            merge(&mut entity.fields);
         }
         for effect in &spec.effects {
             effect.apply(&mut entity.fields);
@@ -181,6 +194,16 @@ impl EntitySpec {
         }
         Ok(())
     }
+
+    /// The declared state equal to `status`, borrowed from the spec (`None` when the status
+    /// is not one of the spec's states).
+    pub fn state_named(&self, status: &str) -> Option<&str> {
+        self.states
+            .iter()
+            .chain(std::iter::once(&self.initial))
+            .find(|s| *s == status)
+            .map(String::as_str)
+    }
 }
 
 /// An action's params (an object) are merged into the entity's fields; a non-object is
@@ -188,7 +211,25 @@ impl EntitySpec {
 pub fn merge_params(fields: &mut Fields, params: &Value) {
     if let Value::Object(map) = params {
         for (k, v) in map {
-            fields.insert(k.clone(), v.clone());
+            set_field(fields, k, v);
+        }
+    }
+}
+
+/// `fields[key] = value`, without allocating when the field is already there: a field that
+/// keeps its value is left alone, a string overwrites a string in place.
+pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
+    match fields.get_mut(key) {
+        Some(slot) => {
+            if slot != value {
+                match (slot, value) {
+                    (Value::String(have), Value::String(want)) => have.clone_from(want),
+                    (slot, value) => *slot = value.clone(),
+                }
+            }
+        }
+        None => {
+            fields.insert(key.to_string(), value.clone());
         }
     }
 }
@@ -252,11 +293,14 @@ impl Effect {
                     // A missing (or non-numeric) counter counts as 0.
                     _ => Value::from(delta),
                 };
-                fields.insert(f.clone(), next);
+                match fields.get_mut(f) {
+                    Some(slot) => *slot = next,
+                    None => {
+                        fields.insert(f.clone(), next);
+                    }
+                }
             }
-            Effect::Set(f, v) => {
-                fields.insert(f.clone(), v.clone());
-            }
+            Effect::Set(f, v) => set_field(fields, f, v),
         }
     }
 }

@@ -126,22 +126,55 @@ impl Guard {
     /// - `all_of`: every child (empty = true); `any_of`: some child (empty = false);
     ///   `not`: the negation, so `not` of a failed lookup is true.
     pub fn evaluate(&self, input: &GuardInput) -> bool {
+        self.evaluate_with(
+            input.fields,
+            input.status,
+            &mut |entity_type, id, required| {
+                // The key `collect_lookups` made for this leaf (`lookup_key` builds the same).
+                let key = LookupKey {
+                    entity_type: entity_type.to_string(),
+                    id: id.to_string(),
+                    required_status: required.to_vec(),
+                };
+                input.lookups.get(&key).copied().unwrap_or(false)
+            },
+        )
+    }
+
+    /// [`Guard::evaluate`] with the cross-entity lookups answered by `lookup(entity_type, id,
+    /// required_status)` as they come, instead of from a resolved map: the engine answers
+    /// them from its store, where a two-pass evaluation would build a key per lookup. The
+    /// semantics are `evaluate`'s (which calls this): a leaf whose id field is missing or
+    /// not a string is false without a lookup.
+    pub fn evaluate_with(
+        &self,
+        fields: &Fields,
+        status: &str,
+        lookup: &mut dyn FnMut(&str, &str, &[String]) -> bool,
+    ) -> bool {
         match self {
-            Guard::FieldEquals { field, value } => input.fields.get(field) == Some(value),
-            Guard::FieldIn { field, values } => input
-                .fields
+            Guard::FieldEquals { field, value } => fields.get(field) == Some(value),
+            Guard::FieldIn { field, values } => fields
                 .get(field)
                 .is_some_and(|actual| values.contains(actual)),
-            Guard::BoolTrue { field } => input.fields.get(field) == Some(&Value::Bool(true)),
-            Guard::BoolFalse { field } => input.fields.get(field) == Some(&Value::Bool(false)),
-            Guard::StateIn { values } => values.iter().any(|v| v == input.status),
-            Guard::CrossEntityStateIn { .. } => self
-                .lookup_key(input.fields)
-                .and_then(|key| input.lookups.get(&key).copied())
-                .unwrap_or(false),
-            Guard::AllOf { guards } => guards.iter().all(|g| g.evaluate(input)),
-            Guard::AnyOf { guards } => guards.iter().any(|g| g.evaluate(input)),
-            Guard::Not { guard } => !guard.evaluate(input),
+            Guard::BoolTrue { field } => fields.get(field) == Some(&Value::Bool(true)),
+            Guard::BoolFalse { field } => fields.get(field) == Some(&Value::Bool(false)),
+            Guard::StateIn { values } => values.iter().any(|v| v == status),
+            Guard::CrossEntityStateIn {
+                entity_type,
+                entity_id_source,
+                required_status,
+            } => match fields.get(entity_id_source).and_then(Value::as_str) {
+                Some(id) => lookup(entity_type, id, required_status),
+                None => false,
+            },
+            Guard::AllOf { guards } => guards
+                .iter()
+                .all(|g| g.evaluate_with(fields, status, lookup)),
+            Guard::AnyOf { guards } => guards
+                .iter()
+                .any(|g| g.evaluate_with(fields, status, lookup)),
+            Guard::Not { guard } => !guard.evaluate_with(fields, status, lookup),
         }
     }
 

@@ -7,6 +7,7 @@
 //! `params_from` are rejected when the rule is parsed (`rule.rs`), so here a copied field
 //! never overwrites a static param of a validated rule.
 
+use super::entity::set_field;
 use super::ids::{Fields, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,30 +27,60 @@ impl Then {
     /// Builds the params for one dispatch from the source's fields (after its action).
     /// Warnings are appended to `warnings`, one sentence each.
     pub fn build_params(&self, fields: &Fields, warnings: &mut Vec<String>) -> Value {
+        self.params_warnings(fields, warnings);
         let Value::Object(static_params) = &self.params else {
             // A non-table `params` goes to the target as it is; there is nowhere to put
             // copied fields.
+            return self.params.clone();
+        };
+        let mut params = static_params.clone();
+        // BTreeMap iteration: key order, so params come out deterministically.
+        for (target, source) in &self.params_from {
+            if let Some(value) = fields.get(source) {
+                params.insert(target.clone(), value.clone());
+            }
+        }
+        Value::Object(params)
+    }
+
+    /// The warnings [`Then::build_params`] appends for these source fields, without building
+    /// the params.
+    pub fn params_warnings(&self, fields: &Fields, warnings: &mut Vec<String>) {
+        if !matches!(self.params, Value::Object(_)) {
             if !self.params_from.is_empty() {
                 warnings.push(format!(
                     "params_from ignored: params is not a table, so {} copied field(s) have nowhere to go",
                     self.params_from.len()
                 ));
             }
-            return self.params.clone();
-        };
-        let mut params = static_params.clone();
-        // BTreeMap iteration: key order, so warnings and params come out deterministically.
+            return;
+        }
         for (target, source) in &self.params_from {
-            match fields.get(source) {
-                Some(value) => {
-                    params.insert(target.clone(), value.clone());
-                }
-                None => warnings.push(format!(
+            if !fields.contains_key(source) {
+                warnings.push(format!(
                     "params_from: source field `{source}` is missing; param `{target}` not set"
-                )),
+                ));
             }
         }
-        Value::Object(params)
+    }
+
+    /// Merges into `target` what `merge_params(target, &self.build_params(fields, ..))`
+    /// merges, without building the params: the static params, then the copied fields (a
+    /// copied field wins over a static param of the same name, as in `build_params`). Each
+    /// field ends with the same value whichever order the keys are set in.
+    pub fn merge_params_into(&self, fields: &Fields, target: &mut Fields) {
+        let Value::Object(static_params) = &self.params else {
+            // `merge_params` ignores a non-object.
+            return;
+        };
+        for (k, v) in static_params {
+            set_field(target, k, v);
+        }
+        for (param, source) in &self.params_from {
+            if let Some(value) = fields.get(source) {
+                set_field(target, param, value);
+            }
+        }
     }
 }
 
@@ -151,5 +182,33 @@ mod tests {
         let e = crate::engine::parse_rules_file(text, std::path::Path::new("r.toml")).unwrap_err();
         assert!(e.message.contains("`amount`"), "{e}");
         assert_eq!(e.line, 9);
+    }
+
+    #[test]
+    fn merging_in_place_is_merging_the_built_params() {
+        let source = fields(json!({"total": 12.5, "customer": {"id": "c1"}, "lane": "a"}));
+        let target = fields(json!({"origin": "old", "lane": "b", "keep": 1}));
+        let cases = [
+            then(
+                json!({"origin": "e2e"}),
+                &[("amount", "total"), ("who", "customer")],
+            ),
+            then(json!({}), &[("lane", "lane"), ("gone", "missing")]),
+            then(json!({"lane": "static"}), &[("lane", "lane")]),
+            then(json!({"origin": "e2e", "lane": "x"}), &[]),
+            then(json!("not a table"), &[("amount", "total")]),
+            then(json!(3), &[]),
+        ];
+        for t in cases {
+            let mut built = target.clone();
+            let mut warnings = vec![];
+            crate::engine::merge_params(&mut built, &t.build_params(&source, &mut warnings));
+            let mut merged = target.clone();
+            t.merge_params_into(&source, &mut merged);
+            assert_eq!(merged, built, "{t:?}");
+            let mut only = vec![];
+            t.params_warnings(&source, &mut only);
+            assert_eq!(only, warnings, "{t:?}");
+        }
     }
 }

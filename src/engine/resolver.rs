@@ -7,6 +7,7 @@
 
 use super::ids::{Fields, Value};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// How the target entity's id is found. Built from a `ResolverDef` by `rule.rs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,22 +40,34 @@ impl Resolver {
         fields: &Fields,
         mint_id: &mut dyn FnMut() -> String,
     ) -> Result<String, String> {
+        self.resolve_ref(source_id, fields, mint_id)
+            .map(Cow::into_owned)
+    }
+
+    /// [`Resolver::resolve`], borrowing the id from the source, its fields or the rule when
+    /// it is there already (only `create_if_missing`'s fallback and `create` make a new one).
+    pub fn resolve_ref<'a>(
+        &'a self,
+        source_id: &'a str,
+        fields: &'a Fields,
+        mint_id: &mut dyn FnMut() -> String,
+    ) -> Result<Cow<'a, str>, String> {
         match self {
-            Resolver::SameId => Ok(source_id.to_string()),
+            Resolver::SameId => Ok(Cow::Borrowed(source_id)),
             Resolver::Field { field } => match fields.get(field) {
-                Some(Value::String(id)) => Ok(id.clone()),
+                Some(Value::String(id)) => Ok(Cow::Borrowed(id)),
                 Some(other) => Err(not_a_string(field, other)),
                 None => Err(format!(
                     "could not resolve target: field `{field}` is missing"
                 )),
             },
-            Resolver::Static { entity_id } => Ok(entity_id.clone()),
+            Resolver::Static { entity_id } => Ok(Cow::Borrowed(entity_id)),
             Resolver::CreateIfMissing { id_field } => match fields.get(id_field) {
-                Some(Value::String(id)) => Ok(id.clone()),
+                Some(Value::String(id)) => Ok(Cow::Borrowed(id)),
                 Some(other) => Err(not_a_string(id_field, other)),
-                None => Ok(format!("{source_id}-derived")),
+                None => Ok(Cow::Owned(format!("{source_id}-derived"))),
             },
-            Resolver::Create => Ok(mint_id()),
+            Resolver::Create => Ok(Cow::Owned(mint_id())),
         }
     }
 }

@@ -78,21 +78,42 @@ impl RuleSet {
     /// wildcards, each in registration order. Guards are not evaluated here.
     pub fn matching(&self, entity_type: &str, action: &str, to_state: &str, out: &mut Vec<usize>) {
         out.clear();
-        let Some(by_type) = self.index.get(entity_type) else {
-            return;
+        out.extend(self.matching_indices(entity_type, action, to_state));
+    }
+
+    /// The rules `matching` lists, in the same order, without a buffer: the cascade walks
+    /// them while it fires each one in turn.
+    pub fn matching_rules<'a>(
+        &'a self,
+        entity_type: &str,
+        action: &str,
+        to_state: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Rule>> + 'a {
+        self.matching_indices(entity_type, action, to_state)
+            .map(|i| &self.rules[i])
+    }
+
+    fn matching_indices<'a>(
+        &'a self,
+        entity_type: &str,
+        action: &str,
+        to_state: &'a str,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let (exact, wildcard): (&[usize], &[usize]) = match self.index.get(entity_type) {
+            Some(by_type) => (
+                by_type
+                    .by_action
+                    .get(action)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                &by_type.wildcard,
+            ),
+            None => (&[], &[]),
         };
-        let exact = by_type
-            .by_action
-            .get(action)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for &i in exact.iter().chain(&by_type.wildcard) {
+        exact.iter().chain(wildcard).copied().filter(move |&i| {
             let rule = &self.rules[i];
-            debug_assert_eq!(rule.when.entity_type, entity_type);
-            if rule.when.to_state.as_deref().is_none_or(|s| s == to_state) {
-                out.push(i);
-            }
-        }
+            rule.when.to_state.as_deref().is_none_or(|s| s == to_state)
+        })
     }
 }
 

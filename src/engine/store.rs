@@ -1,37 +1,162 @@
-//! The entity store: tenant -> entity type -> id -> entity, all ordered maps.
+//! The entity store: tenant -> entity type -> id -> entity.
 //!
 //! Nested maps let a lookup borrow `&str` keys (no key allocation on the hot path) and make
 //! tenant scoping structural: nothing reaches an entity without naming its tenant.
+//!
+//! Tenants and types are ordered maps (a handful of each). The entities of one type are
+//! found through a hash map, because a big run looks entities up millions of times and a
+//! B-tree of string ids costs a dozen string comparisons per lookup; their order comes from
+//! a sorted set of the ids beside it. The hash map is never iterated, and its hasher has no
+//! random state: nothing about it can reach a trace.
+//!
+//! Entities are held behind an `Arc` so that a commit's snapshot (what the rules of that
+//! commit see, whatever its siblings' subtrees do to the entity later) is a reference count,
+//! not a copy of the field map. Changing an entity goes through `Arc::make_mut`, which copies
+//! it only while such a snapshot is alive.
 
 use crate::engine::{Entity, EntityId, TenantId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Store {
-    tenants: BTreeMap<TenantId, BTreeMap<String, BTreeMap<EntityId, Entity>>>,
+    tenants: BTreeMap<TenantId, BTreeMap<String, Table>>,
     len: usize,
+}
+
+/// A hash map for lookups only: never iterated (its order is nobody's business), with a
+/// fixed hasher. The crate bans `HashMap` because iterating one is random; this one's
+/// iteration is never reached (see `Table::iter`, which goes through the sorted ids).
+#[allow(clippy::disallowed_types)]
+type LookupMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The entities of one type in one tenant.
+#[derive(Clone, Default, PartialEq)]
+struct Table {
+    /// Lookups only, never iterated.
+    entities: LookupMap<EntityId, Arc<Entity>>,
+    /// The ids, in order: iteration goes through these.
+    ids: BTreeSet<EntityId>,
+}
+
+impl Table {
+    fn iter(&self) -> impl Iterator<Item = (&EntityId, &Arc<Entity>)> {
+        self.ids.iter().map(|id| (id, &self.entities[id]))
+    }
+}
+
+/// Printed as the ordered map of ids to entities it stands for.
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// rustc's FxHash: a multiply and a rotate per word, no random state. Ids are short and not
+/// chosen by an adversary, so a fast, fixed hash is the right one here.
+#[derive(Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FxHasher::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }
 
 impl Store {
     pub fn get(&self, tenant: &str, entity_type: &str, id: &str) -> Option<&Entity> {
-        self.tenants.get(tenant)?.get(entity_type)?.get(id)
+        self.get_shared(tenant, entity_type, id).map(Arc::as_ref)
+    }
+
+    /// The entity as the store shares it: cloning the `Arc` is a snapshot.
+    pub fn get_shared(&self, tenant: &str, entity_type: &str, id: &str) -> Option<&Arc<Entity>> {
+        self.tenants.get(tenant)?.get(entity_type)?.entities.get(id)
     }
 
     pub fn get_mut(&mut self, tenant: &str, entity_type: &str, id: &str) -> Option<&mut Entity> {
+        self.get_shared_mut(tenant, entity_type, id)
+            .map(Arc::make_mut)
+    }
+
+    /// The slot of an entity: `Arc::make_mut` on it changes the entity, copying it first only
+    /// if a snapshot of it is alive.
+    pub fn get_shared_mut(
+        &mut self,
+        tenant: &str,
+        entity_type: &str,
+        id: &str,
+    ) -> Option<&mut Arc<Entity>> {
         self.tenants
             .get_mut(tenant)?
             .get_mut(entity_type)?
+            .entities
             .get_mut(id)
     }
 
     pub fn insert(&mut self, tenant: &TenantId, entity_type: &str, id: &EntityId, entity: Entity) {
-        let by_type = self.tenants.entry(tenant.clone()).or_default();
-        let by_id = match by_type.get_mut(entity_type) {
+        self.insert_shared(tenant, entity_type, id.as_str(), Arc::new(entity));
+    }
+
+    /// Inserts (or replaces) an entity already behind an `Arc`.
+    pub fn insert_shared(
+        &mut self,
+        tenant: &TenantId,
+        entity_type: &str,
+        id: &str,
+        entity: Arc<Entity>,
+    ) {
+        let by_type = match self.tenants.get_mut(tenant.as_str()) {
             Some(m) => m,
+            None => self.tenants.entry(tenant.clone()).or_default(),
+        };
+        let table = match by_type.get_mut(entity_type) {
+            Some(t) => t,
             None => by_type.entry(entity_type.to_string()).or_default(),
         };
-        if by_id.insert(id.clone(), entity).is_none() {
-            self.len += 1;
+        match table.entities.get_mut(id) {
+            Some(slot) => *slot = entity,
+            None => {
+                table.entities.insert(EntityId::new(id), entity);
+                table.ids.insert(EntityId::new(id));
+                self.len += 1;
+            }
         }
     }
 
@@ -46,9 +171,11 @@ impl Store {
     /// Every entity in (tenant, type, id) order.
     pub fn iter(&self) -> impl Iterator<Item = (&TenantId, &str, &EntityId, &Entity)> {
         self.tenants.iter().flat_map(|(t, types)| {
-            types
-                .iter()
-                .flat_map(move |(ty, ids)| ids.iter().map(move |(id, e)| (t, ty.as_str(), id, e)))
+            types.iter().flat_map(move |(ty, table)| {
+                table
+                    .iter()
+                    .map(move |(id, e)| (t, ty.as_str(), id, e.as_ref()))
+            })
         })
     }
 
@@ -62,6 +189,72 @@ impl Store {
             .get(tenant)
             .and_then(|m| m.get(entity_type))
             .into_iter()
-            .flat_map(|m| m.keys())
+            .flat_map(|table| table.ids.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Fields;
+
+    fn entity(status: &str) -> Entity {
+        Entity {
+            status: status.into(),
+            fields: Fields::new(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_state_when_the_entity_changes() {
+        let mut store = Store::default();
+        let (t, id) = (TenantId::new("t"), EntityId::new("1"));
+        store.insert(&t, "X", &id, entity("A"));
+        let snapshot = store.get_shared("t", "X", "1").unwrap().clone();
+        store.get_mut("t", "X", "1").unwrap().status = "B".into();
+        assert_eq!(snapshot.status, "A");
+        assert_eq!(store.get("t", "X", "1").unwrap().status, "B");
+        assert_eq!(store.len(), 1);
+        store.insert(&t, "X", &id, entity("C"));
+        assert_eq!(store.len(), 1, "replacing does not count twice");
+        assert_eq!(store.iter().count(), 1);
+    }
+
+    #[test]
+    fn iteration_is_in_tenant_type_id_order_whatever_the_insertion_order() {
+        let mut a = Store::default();
+        let mut b = Store::default();
+        let keys: Vec<(String, String, String)> = (0..300)
+            .map(|i| {
+                (
+                    format!("t{}", i % 3),
+                    format!("T{}", i % 5),
+                    format!("e{}", (i * 7919) % 1000),
+                )
+            })
+            .collect();
+        for (t, ty, id) in &keys {
+            a.insert(&TenantId::new(t), ty, &EntityId::new(id), entity(id));
+        }
+        for (t, ty, id) in keys.iter().rev() {
+            b.insert(&TenantId::new(t), ty, &EntityId::new(id), entity(id));
+        }
+        assert_eq!(a, b);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        let order: Vec<_> = a
+            .iter()
+            .map(|(t, ty, id, _)| (t.clone(), ty, id.clone()))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+        assert_eq!(order.len(), a.len());
+        for (t, ty, id) in &keys {
+            assert_eq!(a.get(t, ty, id).unwrap().status, *id);
+        }
+        let ids: Vec<_> = a.ids_of("t0", "T0").collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(format!("{a:?}")
+            .starts_with("Store { tenants: {TenantId(\"t0\"): {\"T0\": {EntityId(\""));
     }
 }
