@@ -3,8 +3,10 @@
 //! On the same generated workload (`ripple::bench::generated_workload`, 100,000 root
 //! events by default):
 //!
-//! - (a) **ripple**: a full run (`run_scenario`, seed 0): scheduler, bus, reflexes, cascade,
-//!   invariants, trace encoding and hashing;
+//! - (a) **ripple**: a full run (seed 0): scheduler, bus, reflexes, cascade, invariants,
+//!   trace encoding and hashing, keeping no records (`Retain::Summary`, as a sweep's
+//!   summary does); and (a') the same run keeping every record (`run_scenario`, as
+//!   `ripple run` does), with the time to free them;
 //! - (b) **queue-only limit**: nothing but `ripple::sim::Queue` push + pop of as many timed
 //!   messages as Ripple's scheduler handled, pushed in the same pattern (root inputs up front,
 //!   deliveries at the time of the input that caused them). Its rates are Ripple's counts
@@ -29,7 +31,7 @@ use ripple::bench::{
     WorkloadConfig,
 };
 use ripple::scenario::{load_scenario, Input, Scenario};
-use ripple::sim::{run_scenario, Queue, RunOptions, Seed, SimTime};
+use ripple::sim::{run_scenario_retaining, Queue, Retain, RunOptions, Seed, SimTime};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -101,16 +103,17 @@ fn main() {
     // it), so each phase's peak RSS starts from what the previous phases left; the big one
     // goes last but one.
     let tokio_row = bench_tokio(&scenario);
-    let (ripple_row, counts) = bench_ripple(&scenario);
+    let (ripple_row, counts) = bench_ripple(&scenario, Retain::Summary);
+    let (kept_row, _) = bench_ripple(&scenario, Retain::Records);
     let limit_row = bench_queue_limit(&scenario, &counts);
 
     println!(
-        "\n{:<22} {:>10} {:>14} {:>14} {:>16} {:>11}",
+        "\n{:<26} {:>10} {:>14} {:>14} {:>16} {:>11}",
         "", "wall ms", "events/s", "steps/s", "sched steps/s", "peak RSS"
     );
-    for row in [&ripple_row, &limit_row, &tokio_row] {
+    for row in [&ripple_row, &kept_row, &limit_row, &tokio_row] {
         println!(
-            "{:<22} {:>10.1} {:>14} {:>14} {:>16} {:>11}",
+            "{:<26} {:>10.1} {:>14} {:>14} {:>16} {:>11}",
             row.name,
             row.wall.as_secs_f64() * 1000.0,
             thousands(row.per_sec(row.events)),
@@ -134,9 +137,10 @@ fn main() {
     );
     let ratio = |a: &Row, b: &Row, f: fn(&Row) -> u64| a.per_sec(f(a)) / b.per_sec(f(b));
     println!(
-        "ratios: ripple/tokio  events/s {:.3}  steps/s {:.3}",
+        "ratios: ripple/tokio  events/s {:.3}  steps/s {:.3}  (records kept: {:.3})",
         ratio(&ripple_row, &tokio_row, |r| r.events),
         ratio(&ripple_row, &tokio_row, |r| r.steps),
+        ratio(&kept_row, &tokio_row, |r| r.steps),
     );
     println!(
         "        ripple/limit  events/s {:.4}  steps/s {:.4}  (the queue's share of a run: {:.2}%)",
@@ -146,10 +150,10 @@ fn main() {
     );
 }
 
-fn bench_ripple(scenario: &Scenario) -> (Row, RunCounts) {
+fn bench_ripple(scenario: &Scenario, retain: Retain) -> (Row, RunCounts) {
     reset_peak_rss();
     let watch = Stopwatch::start();
-    let outcome = run_scenario(scenario, Seed(0), RunOptions::default());
+    let outcome = run_scenario_retaining(scenario, Seed(0), RunOptions::default(), retain);
     let run = watch.elapsed();
     let peak = peak_rss_bytes();
     assert!(
@@ -163,14 +167,20 @@ fn bench_ripple(scenario: &Scenario) -> (Row, RunCounts) {
     let watch = Stopwatch::start();
     drop(outcome);
     let teardown = watch.elapsed();
+    let kept = retain == Retain::Records;
     println!(
-        "ripple: run {:.1} ms + dropping the outcome {:.1} ms",
+        "ripple{}: run {:.1} ms + dropping the outcome {:.1} ms",
+        if kept { " (records kept)" } else { "" },
         run.as_secs_f64() * 1000.0,
         teardown.as_secs_f64() * 1000.0
     );
     (
         Row {
-            name: "(a) ripple full run",
+            name: if kept {
+                "(a') ripple, records kept"
+            } else {
+                "(a) ripple full run"
+            },
             wall: run + teardown,
             events: counts.events(),
             steps: counts.steps,
@@ -254,7 +264,13 @@ fn sweep_memory(path: &Path, first: u64, total: u64) {
     let watch = Stopwatch::start();
     let run = |seeds: std::ops::Range<u64>| {
         for seed in seeds {
-            let outcome = run_scenario(&scenario, Seed(seed), RunOptions::default());
+            // As `ripple sweep` runs a seed for its summary: no records kept.
+            let outcome = run_scenario_retaining(
+                &scenario,
+                Seed(seed),
+                RunOptions::default(),
+                Retain::Summary,
+            );
             assert!(outcome.passed(), "netops seed {seed} failed");
             black_box(outcome.trace_hash);
         }

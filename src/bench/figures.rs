@@ -13,8 +13,8 @@
 //! timed. Not measured here: time per record kind (use a profiler).
 
 use crate::scenario::Scenario;
-use crate::sim::{run_scenario, RunOptions, RunOutcome, Seed};
-use crate::trace::Record;
+use crate::sim::{run_scenario_retaining, Retain, RunOptions, RunOutcome, Seed};
+use crate::trace::RecordKind;
 use serde::Serialize;
 use std::ops::Range;
 use std::time::Duration;
@@ -49,21 +49,14 @@ pub struct RunCounts {
 impl RunCounts {
     /// The counts of one run. Root events include the ones the scenario's generators made.
     pub fn of(outcome: &RunOutcome) -> RunCounts {
-        let mut counts = RunCounts {
+        RunCounts {
             runs: 1,
             steps: outcome.steps(),
             root_events: outcome.root_events as u64,
+            publications: outcome.counts.get(RecordKind::Publish),
+            cascade_steps: outcome.counts.get(RecordKind::Dispatch),
             scheduler_steps: outcome.scheduler_steps,
-            ..RunCounts::default()
-        };
-        for record in &outcome.records {
-            match record {
-                Record::Publish { .. } => counts.publications += 1,
-                Record::Dispatch { .. } => counts.cascade_steps += 1,
-                _ => {}
-            }
         }
-        counts
     }
 
     /// Root events plus publications.
@@ -128,13 +121,24 @@ impl BenchFigures {
     }
 }
 
-/// Runs `scenario` once per seed in `seeds` (without keeping trace text) and measures the
-/// whole, as one shard of a sweep: each outcome is dropped before the next run, and the drop
-/// is timed (freeing a big run's records is a real part of its cost). `on_run` sees every
-/// outcome (for verdicts or progress); it and the counting are not timed.
+/// Runs `scenario` once per seed in `seeds` (keeping no records and no trace text, as a
+/// sweep's summary does: [`Retain::Summary`]) and measures the whole, as one shard of a
+/// sweep: each outcome is dropped before the next run, and the drop is timed. `on_run` sees
+/// every outcome (for verdicts or progress); it and the counting are not timed.
 pub fn bench_seeds(
     scenario: &Scenario,
     seeds: Range<u64>,
+    on_run: impl FnMut(&RunOutcome),
+) -> BenchFigures {
+    bench_seeds_retaining(scenario, seeds, Retain::Summary, on_run)
+}
+
+/// [`bench_seeds`], each run keeping what `retain` says: with [`Retain::Records`], what
+/// keeping every record costs (freeing a big run's records is a real part of it).
+pub fn bench_seeds_retaining(
+    scenario: &Scenario,
+    seeds: Range<u64>,
+    retain: Retain,
     mut on_run: impl FnMut(&RunOutcome),
 ) -> BenchFigures {
     let mut counts = RunCounts::default();
@@ -142,7 +146,7 @@ pub fn bench_seeds(
     let mut teardown = Duration::ZERO;
     for seed in seeds {
         let watch = Stopwatch::start();
-        let outcome = run_scenario(scenario, Seed(seed), RunOptions::default());
+        let outcome = run_scenario_retaining(scenario, Seed(seed), RunOptions::default(), retain);
         run += watch.elapsed();
         counts.add(&RunCounts::of(&outcome));
         on_run(&outcome);
@@ -167,11 +171,21 @@ mod tests {
             entities_per_tenant: 5,
             root_events: 50,
         });
-        let one = RunCounts::of(&run_scenario(&scenario, Seed(3), RunOptions::default()));
+        let one = RunCounts::of(&crate::sim::run_scenario(
+            &scenario,
+            Seed(3),
+            RunOptions::default(),
+        ));
         assert_eq!(one.root_events, 50);
         assert!(one.publications > 0 && one.cascade_steps > 0);
         assert!(one.steps > one.events() - one.root_events);
         let figures = bench_seeds(&scenario, 3..5, |_| {});
+        let kept = bench_seeds_retaining(&scenario, 3..5, Retain::Records, |_| {});
+        assert_eq!(
+            (figures.steps, figures.events, figures.cascade_steps),
+            (kept.steps, kept.events, kept.cascade_steps),
+            "the counts do not depend on what the runs keep"
+        );
         assert_eq!(figures.seeds, 2);
         assert_eq!(figures.root_events, 100);
         assert!(figures.steps > one.steps, "two runs");

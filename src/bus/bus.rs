@@ -112,12 +112,22 @@ impl Bus {
     /// The trie knows nothing of tenants; matching first and filtering in place keeps the
     /// index simple and costs one O(1) lookup per match, with no allocation beyond `out`.
     pub fn route(&self, tenant: &TenantId, subject: &Subject, out: &mut Vec<SubId>) {
-        self.trie.matches(subject, out);
+        self.route_str(tenant.as_str(), subject.as_str(), out);
+    }
+
+    /// [`Bus::route`] for a subject the caller knows is valid, as a `&str`: the simulator
+    /// builds `entity.<Type>.<Action>.<id>` in a reused buffer and routes it without
+    /// allocating.
+    pub fn route_str(&self, tenant: &str, subject: &str, out: &mut Vec<SubId>) {
+        self.trie.matches_str(subject, out);
         out.retain(|id| {
             let subscription = self
                 .subscription(*id)
                 .expect("the trie holds only live subscriptions");
-            subscription.tenant.as_ref().is_none_or(|t| t == tenant)
+            subscription
+                .tenant
+                .as_ref()
+                .is_none_or(|t| t.as_str() == tenant)
         });
         debug_assert!(out.windows(2).all(|w| w[0] < w[1]), "route not ascending");
     }

@@ -121,8 +121,14 @@ impl SubscriptionTrie {
     /// cloned `Split` iterator (a pair of indices), and its depth is bounded by the longest
     /// pattern, because it only descends where the trie has a node.
     pub fn matches(&self, subject: &Subject, out: &mut Vec<SubId>) {
+        self.matches_str(subject.as_str(), out);
+    }
+
+    /// [`SubscriptionTrie::matches`] on a subject the caller knows is valid (built from
+    /// validated parts in a reused buffer), so that publishing needs no [`Subject`].
+    pub fn matches_str(&self, subject: &str, out: &mut Vec<SubId>) {
         out.clear();
-        collect(&self.root, subject.tokens(), out);
+        collect(&self.root, subject.split('.'), out);
         // Each trie node is reached by at most one path for a given subject (its depth fixes
         // the subject position), so an id appears twice only if it was inserted under two
         // different patterns that both match; `dedup` makes that "once" too.

@@ -1,9 +1,11 @@
 //! `ripple bench [SCENARIO] [--seeds A..B]`: how fast runs go on this machine.
 
-use crate::bench::{bench_seeds, generated_workload, BenchFigures, Stopwatch, WorkloadConfig};
+use crate::bench::{
+    bench_seeds_retaining, generated_workload, BenchFigures, Stopwatch, WorkloadConfig,
+};
 use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
 use crate::scenario::{load_scenario, Scenario};
-use crate::sim::parse_seed_range;
+use crate::sim::{parse_seed_range, Retain};
 use serde::Serialize;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -27,7 +29,8 @@ const SEEDS_DEFAULT_GENERATED: Range<u64> = 0..1;
 ///
 /// A step is one trace record; an event is a root event or a bus publication; a cascade step
 /// is one action dispatch. Wall time covers the runs and dropping their outcomes (as a sweep
-/// does after each seed), not loading or generating the scenario. Peak RSS is the process's
+/// does after each seed), not loading or generating the scenario. Runs keep no records, as
+/// a sweep's summary does; --keep-records keeps them all, as `ripple run` does. Peak RSS is the process's
 /// high-water mark (Linux). Build with --release: a debug build is many times slower.
 /// Exit status: 0, 1 when a run broke an invariant (the figures are still printed), 2 on
 /// bad input.
@@ -48,6 +51,10 @@ pub struct BenchArgs {
     /// Root events of the generated workload (ignored with a SCENARIO).
     #[arg(long, value_name = "N", default_value_t = WorkloadConfig::default().root_events)]
     pub root_events: u32,
+    /// Keep every trace record of each run (as `ripple run` does) instead of none (as a
+    /// sweep's summary does): measures what keeping them costs.
+    #[arg(long)]
+    pub keep_records: bool,
     /// Output format: a readable summary, or one JSON object.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -59,6 +66,7 @@ struct JsonReport<'a> {
     scenario: &'a str,
     seed_range: String,
     failed_seeds: u64,
+    keep_records: bool,
     #[serde(flatten)]
     figures: &'a BenchFigures,
 }
@@ -91,7 +99,12 @@ pub fn run(args: &BenchArgs) -> u8 {
     };
     let seeds = args.seeds.clone().unwrap_or(seeds);
     let mut failed: Vec<u64> = Vec::new();
-    let figures = bench_seeds(&scenario, seeds.clone(), |outcome| {
+    let retain = if args.keep_records {
+        Retain::Records
+    } else {
+        Retain::Summary
+    };
+    let figures = bench_seeds_retaining(&scenario, seeds.clone(), retain, |outcome| {
         if !outcome.passed() {
             failed.push(outcome.seed.0);
         }
@@ -99,7 +112,14 @@ pub fn run(args: &BenchArgs) -> u8 {
     match args.format {
         Format::Text => print!(
             "{}",
-            render_text(&scenario, &label, &seeds, &figures, &failed)
+            render_text(
+                &scenario,
+                &label,
+                &seeds,
+                &figures,
+                &failed,
+                args.keep_records
+            )
         ),
         Format::Json => {
             let report = JsonReport {
@@ -107,6 +127,7 @@ pub fn run(args: &BenchArgs) -> u8 {
                 scenario: &label,
                 seed_range: format!("{}..{}", seeds.start, seeds.end),
                 failed_seeds: failed.len() as u64,
+                keep_records: args.keep_records,
                 figures: &figures,
             };
             println!(
@@ -128,6 +149,7 @@ fn render_text(
     seeds: &Range<u64>,
     f: &BenchFigures,
     failed: &[u64],
+    keep_records: bool,
 ) -> String {
     let mut out = String::new();
     let line = |out: &mut String, name: &str, rate: f64, total: u64, unit: &str| {
@@ -137,8 +159,14 @@ fn render_text(
         ));
     };
     out.push_str(&format!(
-        "bench {label} ({}), seeds {}..{}: {} run(s) in {:.1} ms ({:.1} ms of it dropping outcomes)\n",
-        scenario.name, seeds.start, seeds.end, f.seeds, f.wall_ms, f.teardown_ms
+        "bench {label} ({}), seeds {}..{}{}: {} run(s) in {:.1} ms ({:.1} ms of it dropping outcomes)\n",
+        scenario.name,
+        seeds.start,
+        seeds.end,
+        if keep_records { ", records kept" } else { "" },
+        f.seeds,
+        f.wall_ms,
+        f.teardown_ms
     ));
     line(&mut out, "seeds", f.seeds_per_sec, f.seeds, "run(s)");
     line(&mut out, "steps", f.steps_per_sec, f.steps, "trace records");

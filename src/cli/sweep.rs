@@ -6,7 +6,7 @@ use crate::report::{
     Timing,
 };
 use crate::scenario::load_scenario;
-use crate::sim::{parse_seed_range, sweep, RunOptions, Shard};
+use crate::sim::{parse_seed_range, sweep_retaining, Retain, RunOptions, Shard};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -106,22 +106,37 @@ pub fn run(args: &SweepArgs) -> u8 {
     let mut failed = 0u64;
     #[allow(clippy::disallowed_methods)] // Wall time of the sweep itself, never inside a run.
     let started = std::time::Instant::now();
-    let results = sweep(&scenario, &seeds, jobs, options, &render, &mut |r| {
-        if !r.passed {
-            failed += 1;
-        }
-        if let Some(bar) = &bar {
-            bar.inc(1);
-            bar.set_message(format!("{failed} failed"));
-        }
-        if let Some(line) = &r.json {
-            waiting.insert(r.seed, line.clone());
-            while let Some(line) = seeds.get(next_index).and_then(|s| waiting.remove(s)) {
-                let _ = writeln!(stdout, "{line}");
-                next_index += 1;
+    // A run keeps no records: the JSON lines need the reaction results and outcomes, the
+    // summaries only the hash, the counts and the failure signature.
+    let retain = if json {
+        Retain::Report
+    } else {
+        Retain::Summary
+    };
+    let results = sweep_retaining(
+        &scenario,
+        &seeds,
+        jobs,
+        options,
+        retain,
+        &render,
+        &mut |r| {
+            if !r.passed {
+                failed += 1;
             }
-        }
-    });
+            if let Some(bar) = &bar {
+                bar.inc(1);
+                bar.set_message(format!("{failed} failed"));
+            }
+            if let Some(line) = &r.json {
+                waiting.insert(r.seed, line.clone());
+                while let Some(line) = seeds.get(next_index).and_then(|s| waiting.remove(s)) {
+                    let _ = writeln!(stdout, "{line}");
+                    next_index += 1;
+                }
+            }
+        },
+    );
     let wall = started.elapsed();
     if let Some(bar) = bar {
         bar.finish_and_clear();

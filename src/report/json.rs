@@ -2,7 +2,7 @@
 
 use crate::check::Violation;
 use crate::engine::reflex::Outcome;
-use crate::sim::{EntityRow, RunOutcome, Stop};
+use crate::sim::{EntityRow, Retain, RunOutcome, Stop};
 use crate::trace::Record;
 use serde::Serialize;
 
@@ -74,6 +74,25 @@ pub fn reactions(records: &[Record]) -> Vec<ReactionRow<'_>> {
         .collect()
 }
 
+/// The reaction results of a run, from its records or, when it kept none, from what it kept
+/// of them ([`Retain::Report`]).
+pub fn reaction_rows(outcome: &RunOutcome) -> Vec<ReactionRow<'_>> {
+    match outcome.retained {
+        Retain::Records => reactions(&outcome.records),
+        Retain::Report | Retain::Summary => outcome
+            .reactions
+            .iter()
+            .map(|r| ReactionRow {
+                rule: &r.rule,
+                depth: r.depth.0,
+                success: r.success,
+                target_status: r.target_status.as_deref(),
+                error: r.error.as_deref(),
+            })
+            .collect(),
+    }
+}
+
 pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport<'a> {
     RunReport {
         version: JSON_VERSION,
@@ -85,7 +104,7 @@ pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport
         virtual_time_ms: outcome.virtual_time.ms(),
         stop: outcome.stop,
         violations: &outcome.violations,
-        reactions: reactions(&outcome.records),
+        reactions: reaction_rows(outcome),
         outcomes: &outcome.outcomes,
         entities: &outcome.entities,
         reproduce: reproduce_command(scenario_path, outcome.seed.0, outcome.swarm),

@@ -7,7 +7,7 @@
 
 use crate::check::Violation;
 use crate::scenario::Scenario;
-use crate::sim::{run_scenario, RunOptions, RunOutcome, Seed};
+use crate::sim::{run_scenario_retaining, Retain, RunOptions, RunOutcome, Seed};
 use crate::trace::{Origin, Record, TraceHash};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -114,7 +114,10 @@ fn rule_at(records: &[Record], step: u64) -> Option<&str> {
     None
 }
 
-/// The failure signature of a run (`None` when it passed).
+/// The failure signature of a run (`None` when it passed). The rule of each violation is
+/// the one the run noted when it found it ([`RunOutcome::violation_rules`]), so a run that
+/// kept no records has the same signature; a violation added afterwards without a note is
+/// looked up in the records.
 pub fn failure_signature(outcome: &RunOutcome) -> Option<String> {
     if outcome.violations.is_empty() {
         return None;
@@ -122,7 +125,15 @@ pub fn failure_signature(outcome: &RunOutcome) -> Option<String> {
     let mut parts: Vec<String> = outcome
         .violations
         .iter()
-        .map(|v| match rule_at(&outcome.records, v.step) {
+        .enumerate()
+        .map(|(i, v)| {
+            let rule = match outcome.violation_rules.get(i) {
+                Some(noted) => noted.as_deref(),
+                None => rule_at(&outcome.records, v.step),
+            };
+            (v, rule)
+        })
+        .map(|(v, rule)| match rule {
             Some(rule) => format!("{}@{rule}", v.invariant),
             None => v.invariant.clone(),
         })
@@ -148,12 +159,35 @@ pub fn summarize(outcome: &RunOutcome, json: Option<String>) -> SeedResult {
 
 /// Runs `seeds` on `jobs` threads. `on_result` is called on the calling thread as each
 /// seed finishes (for progress and streaming output); `render` turns an outcome into the
-/// JSON line kept in the result (or nothing).
+/// JSON line kept in the result (or nothing). Runs keep what a JSON report needs and no
+/// records ([`Retain::Report`]): `render` sees no `records`.
 pub fn sweep(
     scenario: &Scenario,
     seeds: &[u64],
     jobs: usize,
     options: RunOptions,
+    render: &(dyn Fn(&RunOutcome) -> Option<String> + Sync),
+    on_result: &mut dyn FnMut(&SeedResult),
+) -> Vec<SeedResult> {
+    sweep_retaining(
+        scenario,
+        seeds,
+        jobs,
+        options,
+        Retain::Report,
+        render,
+        on_result,
+    )
+}
+
+/// [`sweep`], each run keeping what `retain` says ([`Retain::Summary`] when nothing is
+/// rendered per seed).
+pub fn sweep_retaining(
+    scenario: &Scenario,
+    seeds: &[u64],
+    jobs: usize,
+    options: RunOptions,
+    retain: Retain,
     render: &(dyn Fn(&RunOutcome) -> Option<String> + Sync),
     on_result: &mut dyn FnMut(&SeedResult),
 ) -> Vec<SeedResult> {
@@ -168,7 +202,7 @@ pub fn sweep(
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&seed) = seeds.get(i) else { break };
-                let outcome = run_scenario(scenario, Seed(seed), options);
+                let outcome = run_scenario_retaining(scenario, Seed(seed), options, retain);
                 let json = render(&outcome);
                 if tx.send(summarize(&outcome, json)).is_err() {
                     break;

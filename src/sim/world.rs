@@ -6,18 +6,21 @@
 //! faults, the trace, the bus and the queue. Nothing here reads a clock or an OS random
 //! source.
 
-use crate::bus::{sanitize_token, Bus, Cause, Envelope, EventId, SubId, Subject};
+use crate::bus::{sanitize_token_into, Bus, Cause, Envelope, EventId, SubId, Subject};
 use crate::check::{builtin_invariants, compare_runs, Invariant, RunEnd, Violation};
-use crate::engine::reflex::{HandlerIndex, Outcome, ReflexRegistry};
+use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{
-    ActionDispatch, Depth, Engine, EntityId, Fields, Host, PendingReaction, RuleSet, TenantId,
-    Value,
+    ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction, RuleSet,
+    TenantId, Value,
 };
 use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
 use crate::sim::{
     FaultConfig, FaultPlan, Faults, Purpose, Queue, RngStream, Seed, SimTime, UuidSource,
 };
-use crate::trace::{FaultKind, FaultTarget, Origin, Record, TraceHash, TraceSink};
+use crate::trace::{
+    FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordRef, TraceHash,
+    TraceSink,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -66,6 +69,34 @@ pub struct RunOptions {
     pub swarm: bool,
 }
 
+/// What a run keeps of its trace besides the hash, once each record is encoded, hashed and
+/// checked. Not an option of [`RunOptions`] (whose fields callers set by name): see
+/// [`run_scenario_retaining`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retain {
+    /// Every record, in [`RunOutcome::records`]: reports, replay, the determinism check, the
+    /// shrinker and the model checker read them. What [`run_scenario`] does.
+    #[default]
+    Records,
+    /// What a JSON report needs and no records: the reaction results
+    /// ([`RunOutcome::reactions`]) and the reflex outcomes. A sweep's JSON lines.
+    Report,
+    /// Nothing that grows with the run: the hash, the counts, the violations with their
+    /// failure signature, the final entities. A sweep's summary and the benchmarks: memory
+    /// stays flat however long the run.
+    Summary,
+}
+
+/// A reaction's result, as a report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReactionResult {
+    pub rule: String,
+    pub depth: Depth,
+    pub success: bool,
+    pub target_status: Option<String>,
+    pub error: Option<String>,
+}
+
 /// A final entity, as reported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EntityRow {
@@ -85,10 +116,23 @@ pub struct RunOutcome {
     /// The faults in force, described (`None`: inline cascades, no faults).
     pub faults: Option<String>,
     pub trace_hash: TraceHash,
+    /// Every record, when the run kept them ([`Retain::Records`]); empty otherwise.
     pub records: Vec<Record>,
     pub trace_text: Option<Vec<u8>>,
     pub violations: Vec<Violation>,
+    /// For each violation, in order: the rule that acted last in its scheduler step, up to
+    /// its step (`None`: none did), as the sweep's failure signature shows it. Noted during
+    /// the run, so that it is there whatever the run kept.
+    pub violation_rules: Vec<Option<String>>,
+    /// Reflex outcomes (empty with [`Retain::Summary`]).
     pub outcomes: Vec<Outcome>,
+    /// What the run kept.
+    pub retained: Retain,
+    /// The records written, by kind (whatever was kept).
+    pub counts: RecordCounts,
+    /// Reaction results in trace order, with [`Retain::Report`] (with
+    /// [`Retain::Records`] they are among the records; with [`Retain::Summary`], gone).
+    pub reactions: Vec<ReactionResult>,
     pub entities: Vec<EntityRow>,
     pub virtual_time: SimTime,
     pub scheduler_steps: u64,
@@ -103,9 +147,9 @@ impl RunOutcome {
         self.violations.is_empty()
     }
 
-    /// Trace records, one per step.
+    /// Trace records, one per step (counted whether or not they were kept).
     pub fn steps(&self) -> u64 {
-        self.records.len() as u64
+        self.counts.total()
     }
 }
 
@@ -123,48 +167,109 @@ struct Ctx {
     trace: TraceSink,
     invariants: Vec<Box<dyn Invariant>>,
     violations: Vec<Violation>,
+    violation_rules: Vec<Option<String>>,
+    /// The rule a violation found now is signed with (see `sweep::rule_at`, which finds the
+    /// same one in the records): the last rule that acted in this scheduler step, kept as
+    /// the records go by so that a run that keeps no records has it. A reused buffer.
+    acting_rule: String,
+    acting: bool,
+    /// Reaction results, with [`Retain::Report`].
+    reactions: Option<Vec<ReactionResult>>,
     next_event: u64,
     route: Vec<SubId>,
+    /// Where `entity.<Type>.<Action>.<id>` subjects are built, reused from commit to commit.
+    subject: String,
 }
 
 impl Ctx {
-    fn violation(&mut self, invariant: &str, message: String, step: u64) {
+    /// Notes a violation at `step`, signed with `rule` (the acting rule there, if any).
+    fn violation(&mut self, invariant: &str, message: String, step: u64, rule: Option<String>) {
         if self.violations.len() < VIOLATIONS_MAX {
             self.violations.push(Violation {
                 invariant: invariant.to_string(),
                 message,
                 step,
             });
+            self.violation_rules.push(rule);
         }
     }
 
+    /// The rule a violation at the last record written is signed with.
+    fn acting_rule(&self) -> Option<String> {
+        self.acting.then(|| self.acting_rule.clone())
+    }
+
+    /// Everything a record goes through but the sink: the acting rule, the invariants (a
+    /// violation is at the record's step), the reaction results kept for a report.
+    fn observe(&mut self, record: &RecordRef<'_>) {
+        if let Some(rule) = record.acting_rule() {
+            self.acting_rule.clear();
+            self.acting_rule.push_str(rule);
+            self.acting = true;
+        } else if record.starts_step() {
+            self.acting = false;
+        }
+        let step = self.trace.len();
+        for i in 0..self.invariants.len() {
+            if let Some(message) = self.invariants[i].on_record_ref(record) {
+                let name = self.invariants[i].name();
+                let rule = self.acting_rule();
+                self.violation(name, message, step, rule);
+            }
+        }
+        if let (
+            Some(reactions),
+            RecordRef::Reaction {
+                rule,
+                depth,
+                success,
+                target_status,
+                error,
+                ..
+            },
+        ) = (&mut self.reactions, record)
+        {
+            reactions.push(ReactionResult {
+                rule: rule.to_string(),
+                depth: *depth,
+                success: *success,
+                target_status: target_status.map(str::to_string),
+                error: error.map(str::to_string),
+            });
+        }
+    }
+
+    /// Publishes on `subject` (valid, as a `&str`): routes it, records it, and schedules one
+    /// delivery per subscription. `envelope` gives the subject, payload and cause to deliver
+    /// and is called only when someone subscribed, so an unheard publication allocates
+    /// nothing.
     fn publish(
         &mut self,
         tenant: &TenantId,
-        subject: Subject,
-        payload: Value,
+        subject: &str,
         depth: Depth,
-        cause: Cause,
+        envelope: impl FnOnce() -> (Subject, Value, Cause),
     ) {
         let id = EventId(self.next_event);
         self.next_event += 1;
         let mut route = std::mem::take(&mut self.route);
-        self.bus.route(tenant, &subject, &mut route);
+        self.bus.route_str(tenant.as_str(), subject, &mut route);
         // Fan-out order is a draw from the seed: subscribers are independent, and a bug that
         // depends on which one hears first should show up on some seed. Each subscription
         // still sees its own events in publish order (FIFO).
         if route.len() > 1 {
             self.sched.shuffle(&mut route);
         }
-        self.record(Record::Publish {
+        self.record_ref(RecordRef::Publish {
             at: self.now,
             event: id,
-            tenant: tenant.clone(),
-            subject: subject.clone(),
+            tenant: tenant.as_str(),
+            subject,
             depth,
             subscribers: route.len() as u32,
         });
         if !route.is_empty() {
+            let (subject, payload, cause) = envelope();
             let envelope = Arc::new(Envelope {
                 id,
                 tenant: tenant.clone(),
@@ -277,14 +382,13 @@ impl Host for Ctx {
     }
 
     fn record(&mut self, record: Record) {
-        let step = self.trace.len();
-        for i in 0..self.invariants.len() {
-            if let Some(message) = self.invariants[i].on_record(&record) {
-                let name = self.invariants[i].name();
-                self.violation(name, message, step);
-            }
-        }
+        self.observe(&record.view());
         self.trace.push(record);
+    }
+
+    fn record_ref(&mut self, record: RecordRef<'_>) {
+        self.observe(&record);
+        self.trace.push_ref(&record);
     }
 
     fn committed(
@@ -296,22 +400,50 @@ impl Host for Ctx {
         status: &str,
         depth: Depth,
     ) {
-        let subject = Subject::new(format!(
-            "entity.{entity_type}.{action}.{}",
-            sanitize_token(&id.0)
-        ))
-        .expect("entity types and actions are validated plain names; ids are sanitized");
-        let mut payload = Fields::new();
-        payload.insert("entity_type".into(), Value::from(entity_type));
-        payload.insert("id".into(), Value::from(id.0.as_str()));
-        payload.insert("action".into(), Value::from(action));
-        payload.insert("status".into(), Value::from(status));
-        let cause = Cause::Commit {
-            entity_type: entity_type.to_string(),
-            id: id.clone(),
-            action: action.to_string(),
-        };
-        self.publish(tenant, subject, Value::Object(payload), depth, cause);
+        self.committed_ref(tenant, entity_type, id.as_str(), action, status, depth);
+    }
+
+    fn committed_ref(
+        &mut self,
+        tenant: &TenantId,
+        entity_type: &str,
+        id: &str,
+        action: &str,
+        status: &str,
+        depth: Depth,
+    ) {
+        // Entity types and actions are validated plain names; ids are sanitized.
+        let mut subject = std::mem::take(&mut self.subject);
+        subject.clear();
+        subject.push_str("entity.");
+        subject.push_str(entity_type);
+        subject.push('.');
+        subject.push_str(action);
+        subject.push('.');
+        sanitize_token_into(id, &mut subject);
+        self.publish(tenant, &subject, depth, || {
+            let mut payload = Fields::new();
+            payload.insert("entity_type".into(), Value::from(entity_type));
+            payload.insert("id".into(), Value::from(id));
+            payload.insert("action".into(), Value::from(action));
+            payload.insert("status".into(), Value::from(status));
+            let cause = Cause::Commit {
+                entity_type: entity_type.to_string(),
+                id: EntityId::new(id),
+                action: action.to_string(),
+            };
+            (
+                Subject::new_unchecked(subject.clone()),
+                Value::Object(payload),
+                cause,
+            )
+        });
+        self.subject = subject;
+    }
+
+    /// Without faults nothing fails and no reaction is deferred.
+    fn runs_inline(&self) -> bool {
+        self.faults.is_none()
     }
 
     fn fail_action(&mut self, d: &ActionDispatch) -> bool {
@@ -366,6 +498,9 @@ pub struct Sim<'s> {
     reflexes: BTreeMap<TenantId, ReflexRegistry>,
     /// SubId -> the reflex that subscribed with it.
     subscribers: Vec<(TenantId, HandlerIndex)>,
+    /// SubId -> that reflex's handler id.
+    handlers: Vec<String>,
+    retain: Retain,
     /// Generated root inputs (indices after the scripted ones).
     generated: Vec<RootEvent>,
     ctx: Ctx,
@@ -376,7 +511,18 @@ pub struct Sim<'s> {
 }
 
 impl<'s> Sim<'s> {
+    /// A run that keeps every record ([`Retain::Records`]).
     pub fn new(scenario: &'s Scenario, seed: Seed, options: RunOptions) -> Sim<'s> {
+        Sim::retaining(scenario, seed, options, Retain::Records)
+    }
+
+    /// A run that keeps what `retain` says.
+    pub fn retaining(
+        scenario: &'s Scenario,
+        seed: Seed,
+        options: RunOptions,
+        retain: Retain,
+    ) -> Sim<'s> {
         let mut rules = BTreeMap::new();
         for (tenant, list) in &scenario.rules {
             let mut set = RuleSet::default();
@@ -422,7 +568,7 @@ impl<'s> Sim<'s> {
                 .faults
                 .map(|c| Faults::random(FaultPlan::new(c, seed)))
         };
-        let sub_handlers: Vec<String> = subscribers
+        let handlers: Vec<String> = subscribers
             .iter()
             .map(|(t, i): &(TenantId, HandlerIndex)| reflexes[t].handler(*i).id().to_string())
             .collect();
@@ -434,13 +580,18 @@ impl<'s> Sim<'s> {
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
             faults,
-            sub_handlers,
+            sub_handlers: handlers.clone(),
             channels: BTreeMap::new(),
-            trace: TraceSink::new(options.keep_trace),
+            trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
             invariants: builtin_invariants(scenario),
             violations: Vec::new(),
+            violation_rules: Vec::new(),
+            acting_rule: String::new(),
+            acting: false,
+            reactions: (retain == Retain::Report).then(Vec::new),
             next_event: 0,
             route: Vec::new(),
+            subject: String::new(),
         };
 
         // Root inputs that share a virtual time are concurrent: their order is drawn from
@@ -470,6 +621,8 @@ impl<'s> Sim<'s> {
             engine,
             reflexes,
             subscribers,
+            handlers,
+            retain,
             generated,
             ctx,
             outcomes: Vec::new(),
@@ -484,16 +637,6 @@ impl<'s> Sim<'s> {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
-    }
-
-    fn root_event(&self, index: u32) -> &RootEvent {
-        let i = index as usize;
-        let scripted = self.scenario.events.len();
-        if i < scripted {
-            &self.scenario.events[i]
-        } else {
-            &self.generated[i - scripted]
-        }
     }
 
     /// Runs one scheduler step; `Err` says why the run is over.
@@ -546,7 +689,12 @@ impl<'s> Sim<'s> {
                         CheckAt::End => self.ctx.trace.len(),
                     };
                     let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
-                    self.ctx.violation(&spec.invariant.name, message, step);
+                    let rule = match at {
+                        CheckAt::Step => self.ctx.acting_rule(),
+                        CheckAt::End => None,
+                    };
+                    self.ctx
+                        .violation(&spec.invariant.name, message, step, rule);
                     self.reported.insert(spec.invariant.name.clone());
                     break;
                 }
@@ -555,20 +703,27 @@ impl<'s> Sim<'s> {
     }
 
     fn root(&mut self, index: u32) {
-        let event = self.root_event(index).clone();
-        self.ctx.record(Record::Input {
+        let i = index as usize;
+        let scripted = self.scenario.events.len();
+        let event: &RootEvent = if i < scripted {
+            &self.scenario.events[i]
+        } else {
+            &self.generated[i - scripted]
+        };
+        self.ctx.record_ref(RecordRef::Input {
             at: self.ctx.now,
             event: index,
         });
-        match event.input {
+        match &event.input {
             Input::Publish { subject, payload } => {
-                self.ctx.publish(
-                    &event.tenant,
-                    subject,
-                    payload,
-                    Depth(0),
-                    Cause::Root { event: index },
-                );
+                self.ctx
+                    .publish(&event.tenant, subject.as_str(), Depth(0), || {
+                        (
+                            subject.clone(),
+                            payload.clone(),
+                            Cause::Root { event: index },
+                        )
+                    });
             }
             Input::Dispatch {
                 entity_type,
@@ -577,17 +732,17 @@ impl<'s> Sim<'s> {
                 params,
             } => {
                 // A failed root action is recorded by the engine; the run goes on.
-                let _ = self.engine.dispatch(
+                let _ = self.engine.dispatch_ref(
                     &mut self.ctx,
-                    ActionDispatch {
-                        tenant: event.tenant.clone(),
-                        source_tenant: event.tenant,
+                    DispatchRef {
+                        tenant: &event.tenant,
+                        source_tenant: &event.tenant,
                         entity_type,
-                        id,
+                        id: id.as_str(),
                         action,
                         params,
                         depth: Depth(0),
-                        origin: Origin::Root { event: index },
+                        origin: OriginRef::Root { event: index },
                     },
                 );
             }
@@ -597,64 +752,67 @@ impl<'s> Sim<'s> {
     fn deliver(&mut self, sub: SubId, event: &Envelope) {
         let (tenant, index) = &self.subscribers[sub.0 as usize];
         let registry = self.reflexes.get_mut(tenant).expect("registry per tenant");
-        let handler = registry.handler(*index).id().to_string();
-        self.ctx.record(Record::Deliver {
-            at: self.ctx.now,
+        let handler = self.handlers[sub.0 as usize].as_str();
+        let now = self.ctx.now;
+        self.ctx.record_ref(RecordRef::Deliver {
+            at: now,
             event: event.id,
             sub,
-            handler: handler.clone(),
+            handler,
         });
         let mut inject_panic = false;
         if let Some(faults) = self.ctx.faults.as_mut() {
             let on = FaultTarget::Handler {
-                handler: handler.clone(),
+                handler: handler.to_string(),
                 subject: event.subject.to_string(),
             };
             let (nth, restart, panic) = faults.handler_faults(&on);
             inject_panic = panic;
-            let now = self.ctx.now;
-            let fault = |fault| Record::Fault {
+            let fault = |fault| RecordRef::Fault {
                 at: now,
                 fault,
-                on: on.clone(),
+                on: &on,
                 nth,
                 event: Some(event.id),
                 delay_ms: 0,
             };
             if restart {
                 registry.restart(*index);
-                self.ctx.record(fault(FaultKind::ReflexRestart));
+                self.ctx.record_ref(fault(FaultKind::ReflexRestart));
             }
             if inject_panic {
-                self.ctx.record(fault(FaultKind::HandlerPanic));
+                self.ctx.record_ref(fault(FaultKind::HandlerPanic));
             }
         }
-        let Some(output) = registry.handle(*index, event, self.ctx.now, inject_panic) else {
+        let Some(HandlerOutput { outcome, dispatch }) =
+            registry.handle(*index, event, now, inject_panic)
+        else {
             return;
         };
-        let o = &output.outcome;
-        self.ctx.record(Record::Outcome {
-            at: self.ctx.now,
+        self.ctx.record_ref(RecordRef::Outcome {
+            at: now,
             event: event.id,
-            handler: handler.clone(),
-            id: o.id.clone(),
-            outcome: o.outcome,
-            severity: o.severity,
-            target: o.target.clone(),
+            handler,
+            id: &outcome.id,
+            outcome: outcome.outcome,
+            severity: outcome.severity,
+            target: outcome.target.as_deref(),
         });
-        self.outcomes.push(output.outcome);
-        if let Some(req) = output.dispatch {
-            let _ = self.engine.dispatch(
+        if self.retain != Retain::Summary {
+            self.outcomes.push(outcome);
+        }
+        if let Some(req) = dispatch {
+            let _ = self.engine.dispatch_ref(
                 &mut self.ctx,
-                ActionDispatch {
-                    tenant: event.tenant.clone(),
-                    source_tenant: event.tenant.clone(),
-                    entity_type: req.entity_type,
-                    id: req.id,
-                    action: req.action,
-                    params: req.params,
+                DispatchRef {
+                    tenant: &event.tenant,
+                    source_tenant: &event.tenant,
+                    entity_type: &req.entity_type,
+                    id: req.id.as_str(),
+                    action: &req.action,
+                    params: &req.params,
                     depth: Depth(event.depth.0 + 1),
-                    origin: Origin::Reflex {
+                    origin: OriginRef::Reflex {
                         handler,
                         event: event.id,
                     },
@@ -687,7 +845,7 @@ impl<'s> Sim<'s> {
             }
         }
         for (name, message) in found {
-            self.ctx.violation(name, message, step);
+            self.ctx.violation(name, message, step, None);
         }
         let entities = self
             .engine
@@ -705,6 +863,7 @@ impl<'s> Sim<'s> {
         let virtual_time = self.ctx.now;
         let faults = self.ctx.faults.as_ref().map(|f| f.describe());
         let root_events = self.scenario.events.len() + self.generated.len();
+        let counts = self.ctx.trace.counts();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {
             scenario: self.scenario.name.clone(),
@@ -715,7 +874,11 @@ impl<'s> Sim<'s> {
             records,
             trace_text,
             violations: self.ctx.violations,
+            violation_rules: self.ctx.violation_rules,
             outcomes: self.outcomes,
+            retained: self.retain,
+            counts,
+            reactions: self.ctx.reactions.unwrap_or_default(),
             entities,
             virtual_time,
             scheduler_steps: self.scheduler_steps,
@@ -726,9 +889,20 @@ impl<'s> Sim<'s> {
     }
 }
 
-/// Runs `scenario` under `seed`.
+/// Runs `scenario` under `seed`, keeping every record.
 pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
     Sim::new(scenario, seed, options).run()
+}
+
+/// Runs `scenario` under `seed`, keeping what `retain` says. The trace (its hash, and its
+/// text with `keep_trace`) is the same whatever is kept.
+pub fn run_scenario_retaining(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    retain: Retain,
+) -> RunOutcome {
+    Sim::retaining(scenario, seed, options, retain).run()
 }
 
 /// Runs the seed twice and adds a `determinism` violation if the two traces differ. This is
@@ -748,7 +922,127 @@ pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunO
         (&first.trace_hash, &first.records),
         (&second.trace_hash, &second.records),
     ) {
+        // No rule noted: `failure_signature` finds it in the records.
         first.violations.push(v);
     }
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load_scenario;
+    use crate::sim::failure_signature;
+    use std::path::Path;
+
+    #[test]
+    fn runs_keeping_less_hash_count_and_sign_failures_as_runs_keeping_every_record() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut failures = 0;
+        for name in ["race.toml", "cycle.toml", "netops.toml", "pipeline.toml"] {
+            let s = load_scenario(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+            for seed in 0..40 {
+                for swarm in [false, true] {
+                    let options = RunOptions {
+                        keep_trace: false,
+                        swarm,
+                    };
+                    let full = run_scenario(&s, Seed(seed), options);
+                    failures += usize::from(!full.passed());
+                    // The rules noted during the run are the ones found in the records.
+                    let mut unnoted = full.clone();
+                    unnoted.violation_rules.clear();
+                    assert_eq!(failure_signature(&unnoted), failure_signature(&full));
+                    assert_eq!(full.steps(), full.records.len() as u64);
+                    for retain in [Retain::Report, Retain::Summary] {
+                        let lean = run_scenario_retaining(&s, Seed(seed), options, retain);
+                        let at = format!("{name} seed {seed} swarm {swarm} {retain:?}");
+                        assert!(lean.records.is_empty(), "{at}");
+                        assert_eq!(lean.trace_hash, full.trace_hash, "{at}");
+                        assert_eq!(lean.counts, full.counts, "{at}");
+                        assert_eq!(lean.violations, full.violations, "{at}");
+                        assert_eq!(lean.entities, full.entities, "{at}");
+                        assert_eq!(failure_signature(&lean), failure_signature(&full), "{at}");
+                        assert_eq!(
+                            lean.outcomes.len(),
+                            if retain == Retain::Report {
+                                full.outcomes.len()
+                            } else {
+                                0
+                            },
+                            "{at}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            failures > 10,
+            "the scenarios should fail on some seeds: {failures}"
+        );
+    }
+
+    /// `a1.Go` makes rule `go_bumps_b` bump `b`; a later root `Bump` of `b` (no rule acting
+    /// in its step) or a second `Go` (the rule acting) breaks `n_small`.
+    fn bumps(last: &str) -> Scenario {
+        let text = format!(
+            r#"
+[scenario]
+name = "bumps"
+[[tenant]]
+id = "t"
+[[entity]]
+type = "A"
+states = ["Idle", "On"]
+initial = "Idle"
+[[entity.action]]
+name = "Go"
+to = "On"
+[[entity.action]]
+name = "Bump"
+effect = ["increment n"]
+[[reaction]]
+name = "go_bumps_b"
+[reaction.when]
+entity_type = "A"
+action = "Go"
+[reaction.then]
+entity_type = "A"
+action = "Bump"
+[reaction.resolve_target]
+type = "static"
+entity_id = "b"
+[[invariant]]
+name = "n_small"
+never = "A['b'].n >= 2"
+[[event]]
+at = "1ms"
+tenant = "t"
+dispatch = {{ entity_type = "A", id = "a1", action = "Go" }}
+[[event]]
+at = "2ms"
+tenant = "t"
+dispatch = {{ entity_type = "A", id = "{last}", action = "{}" }}
+"#,
+            if last == "b" { "Bump" } else { "Go" }
+        );
+        crate::scenario::parse_scenario(&text, Path::new("bumps.toml"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_violation_is_signed_with_the_rule_acting_in_its_own_step_only() {
+        for (last, signature) in [("b", "n_small"), ("a2", "n_small@go_bumps_b")] {
+            let s = bumps(last);
+            for retain in [Retain::Records, Retain::Summary] {
+                let o = run_scenario_retaining(&s, Seed(0), RunOptions::default(), retain);
+                assert_eq!(
+                    failure_signature(&o).as_deref(),
+                    Some(signature),
+                    "{last} {retain:?}: {:?}",
+                    o.violations
+                );
+            }
+        }
+    }
 }
