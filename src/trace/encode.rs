@@ -15,18 +15,83 @@
 //! with serde_json on every kind of record, on generated names full of escapes and
 //! non-ASCII text.
 
-use crate::trace::{FaultTarget, OriginRef, RecordRef};
+use crate::trace::{FaultTarget, OriginRef, RecordKind, RecordRef};
+
+/// `,"key":`
+macro_rules! key {
+    ($key:literal) => {
+        concat!(",\"", $key, "\":").as_bytes()
+    };
+}
+
+/// `,"key":"`: a key and the opening quote of its string value.
+macro_rules! key_quote {
+    ($key:literal) => {
+        concat!(",\"", $key, "\":\"").as_bytes()
+    };
+}
+
+/// `{"kind":"<kind>","at":`
+fn head(kind: RecordKind) -> &'static [u8] {
+    macro_rules! head {
+        ($kind:literal) => {
+            concat!("{\"kind\":\"", $kind, "\",\"at\":").as_bytes()
+        };
+    }
+    match kind {
+        RecordKind::Input => head!("input"),
+        RecordKind::Publish => head!("publish"),
+        RecordKind::Deliver => head!("deliver"),
+        RecordKind::Outcome => head!("outcome"),
+        RecordKind::Dispatch => head!("dispatch"),
+        RecordKind::Transition => head!("transition"),
+        RecordKind::ActionFailed => head!("action_failed"),
+        RecordKind::Reaction => head!("reaction"),
+        RecordKind::GuardSkip => head!("guard_skip"),
+        RecordKind::DepthLimit => head!("depth_limit"),
+        RecordKind::Fault => head!("fault"),
+        RecordKind::Warning => head!("warning"),
+    }
+}
+
+/// Room for a typical record, reserved up front so that the pieces rarely grow the buffer.
+const RECORD_BYTES_TYPICAL: usize = 384;
 
 /// Appends the canonical JSON of `record` (no newline) to `out`.
 pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
+    Encoder::default().encode(record, out);
+}
+
+/// Encodes a stream of records: [`encode_record`], remembering the digits of the last `at`
+/// (consecutive records mostly share their instant).
+#[derive(Debug, Default)]
+pub struct Encoder {
+    at: Option<u64>,
+    at_digits: Vec<u8>,
+}
+
+impl Encoder {
+    /// Appends the canonical JSON of `record` (no newline) to `out`.
+    pub fn encode(&mut self, record: &RecordRef<'_>, out: &mut Vec<u8>) {
+        out.reserve(RECORD_BYTES_TYPICAL);
+        out.extend_from_slice(head(record.kind()));
+        let at = record.at().0;
+        if self.at != Some(at) {
+            self.at = Some(at);
+            self.at_digits.clear();
+            Writer(&mut self.at_digits).u64(at);
+        }
+        out.extend_from_slice(&self.at_digits);
+        encode_fields(record, out);
+    }
+}
+
+/// Everything after `"at":N`, and the closing brace.
+fn encode_fields(record: &RecordRef<'_>, out: &mut Vec<u8>) {
     let mut w = Writer(out);
-    w.raw(b"{\"kind\":\"");
-    w.raw(record.kind().as_str().as_bytes());
-    w.raw(b"\",\"at\":");
-    w.u64(record.at().0);
     match *record {
         RecordRef::Input { event, .. } => {
-            w.key_u64(b"event", u64::from(event));
+            w.key_u64(key!("event"), u64::from(event));
         }
         RecordRef::Publish {
             event,
@@ -36,11 +101,11 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             subscribers,
             ..
         } => {
-            w.key_u64(b"event", event.0);
-            w.key_str(b"tenant", tenant);
-            w.key_str(b"subject", subject);
-            w.key_u64(b"depth", u64::from(depth.0));
-            w.key_u64(b"subscribers", u64::from(subscribers));
+            w.key_u64(key!("event"), event.0);
+            w.key_str(key_quote!("tenant"), tenant);
+            w.key_str(key_quote!("subject"), subject);
+            w.key_u64(key!("depth"), u64::from(depth.0));
+            w.key_u64(key!("subscribers"), u64::from(subscribers));
         }
         RecordRef::Deliver {
             event,
@@ -48,9 +113,9 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             handler,
             ..
         } => {
-            w.key_u64(b"event", event.0);
-            w.key_u64(b"sub", u64::from(sub.0));
-            w.key_str(b"handler", handler);
+            w.key_u64(key!("event"), event.0);
+            w.key_u64(key!("sub"), u64::from(sub.0));
+            w.key_str(key_quote!("handler"), handler);
         }
         RecordRef::Outcome {
             event,
@@ -61,12 +126,12 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             target,
             ..
         } => {
-            w.key_u64(b"event", event.0);
-            w.key_str(b"handler", handler);
-            w.key_str(b"id", id);
-            w.key_str(b"outcome", outcome.as_str());
-            w.key_str(b"severity", severity.as_str());
-            w.key_opt_str(b"target", target);
+            w.key_u64(key!("event"), event.0);
+            w.key_str(key_quote!("handler"), handler);
+            w.key_str(key_quote!("id"), id);
+            w.key_str(key_quote!("outcome"), outcome.as_str());
+            w.key_str(key_quote!("severity"), severity.as_str());
+            w.key_opt_str(key!("target"), target);
         }
         RecordRef::Dispatch {
             tenant,
@@ -78,25 +143,25 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             origin,
             ..
         } => {
-            w.key_str(b"tenant", tenant);
-            w.key_str(b"source_tenant", source_tenant);
-            w.key_str(b"entity_type", entity_type);
-            w.key_str(b"id", id);
-            w.key_str(b"action", action);
-            w.key_u64(b"depth", u64::from(depth.0));
+            w.key_str(key_quote!("tenant"), tenant);
+            w.key_str(key_quote!("source_tenant"), source_tenant);
+            w.key_str(key_quote!("entity_type"), entity_type);
+            w.key_str(key_quote!("id"), id);
+            w.key_str(key_quote!("action"), action);
+            w.key_u64(key!("depth"), u64::from(depth.0));
             match origin {
                 OriginRef::Root { event } => {
                     w.raw(b",\"by\":\"root\"");
-                    w.key_u64(b"event", u64::from(event));
+                    w.key_u64(key!("event"), u64::from(event));
                 }
                 OriginRef::Reflex { handler, event } => {
                     w.raw(b",\"by\":\"reflex\"");
-                    w.key_str(b"handler", handler);
-                    w.key_u64(b"event", event.0);
+                    w.key_str(key_quote!("handler"), handler);
+                    w.key_u64(key!("event"), event.0);
                 }
                 OriginRef::Rule { rule, copy } => {
                     w.raw(b",\"by\":\"rule\"");
-                    w.key_str(b"rule", rule);
+                    w.key_str(key_quote!("rule"), rule);
                     if copy {
                         w.raw(b",\"copy\":true");
                     }
@@ -113,13 +178,13 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             created,
             ..
         } => {
-            w.key_str(b"tenant", tenant);
-            w.key_str(b"entity_type", entity_type);
-            w.key_str(b"id", id);
-            w.key_str(b"action", action);
-            w.key_str(b"from", from);
-            w.key_str(b"to", to);
-            w.key_bool(b"created", created);
+            w.key_str(key_quote!("tenant"), tenant);
+            w.key_str(key_quote!("entity_type"), entity_type);
+            w.key_str(key_quote!("id"), id);
+            w.key_str(key_quote!("action"), action);
+            w.key_str(key_quote!("from"), from);
+            w.key_str(key_quote!("to"), to);
+            w.key_bool(key!("created"), created);
         }
         RecordRef::ActionFailed {
             tenant,
@@ -129,11 +194,11 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             error,
             ..
         } => {
-            w.key_str(b"tenant", tenant);
-            w.key_str(b"entity_type", entity_type);
-            w.key_str(b"id", id);
-            w.key_str(b"action", action);
-            w.key_str(b"error", error);
+            w.key_str(key_quote!("tenant"), tenant);
+            w.key_str(key_quote!("entity_type"), entity_type);
+            w.key_str(key_quote!("id"), id);
+            w.key_str(key_quote!("action"), action);
+            w.key_str(key_quote!("error"), error);
         }
         RecordRef::Reaction {
             tenant,
@@ -146,14 +211,14 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             error,
             ..
         } => {
-            w.key_str(b"tenant", tenant);
-            w.key_str(b"rule", rule);
-            w.key_u64(b"depth", u64::from(depth.0));
-            w.key_bool(b"success", success);
-            w.key_str(b"target_type", target_type);
-            w.key_opt_str(b"target_id", target_id);
-            w.key_opt_str(b"target_status", target_status);
-            w.key_opt_str(b"error", error);
+            w.key_str(key_quote!("tenant"), tenant);
+            w.key_str(key_quote!("rule"), rule);
+            w.key_u64(key!("depth"), u64::from(depth.0));
+            w.key_bool(key!("success"), success);
+            w.key_str(key_quote!("target_type"), target_type);
+            w.key_opt_str(key!("target_id"), target_id);
+            w.key_opt_str(key!("target_status"), target_status);
+            w.key_opt_str(key!("error"), error);
         }
         RecordRef::GuardSkip {
             tenant,
@@ -167,9 +232,9 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             depth,
             ..
         } => {
-            w.key_str(b"tenant", tenant);
-            w.key_str(b"rule", rule);
-            w.key_u64(b"depth", u64::from(depth.0));
+            w.key_str(key_quote!("tenant"), tenant);
+            w.key_str(key_quote!("rule"), rule);
+            w.key_u64(key!("depth"), u64::from(depth.0));
         }
         RecordRef::Fault {
             fault,
@@ -179,38 +244,38 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
             delay_ms,
             ..
         } => {
-            w.key_str(b"fault", fault.as_str());
+            w.key_str(key_quote!("fault"), fault.as_str());
             match on {
                 FaultTarget::Reaction { rule, target } => {
                     w.raw(b",\"of\":\"reaction\"");
-                    w.key_str(b"rule", rule);
-                    w.key_str(b"target", target);
+                    w.key_str(key_quote!("rule"), rule);
+                    w.key_str(key_quote!("target"), target);
                 }
                 FaultTarget::Delivery { subject, handler } => {
                     w.raw(b",\"of\":\"delivery\"");
-                    w.key_str(b"subject", subject);
-                    w.key_str(b"handler", handler);
+                    w.key_str(key_quote!("subject"), subject);
+                    w.key_str(key_quote!("handler"), handler);
                 }
                 FaultTarget::Action { target, action } => {
                     w.raw(b",\"of\":\"action\"");
-                    w.key_str(b"target", target);
-                    w.key_str(b"action", action);
+                    w.key_str(key_quote!("target"), target);
+                    w.key_str(key_quote!("action"), action);
                 }
                 FaultTarget::Handler { handler, subject } => {
                     w.raw(b",\"of\":\"handler\"");
-                    w.key_str(b"handler", handler);
-                    w.key_str(b"subject", subject);
+                    w.key_str(key_quote!("handler"), handler);
+                    w.key_str(key_quote!("subject"), subject);
                 }
             }
-            w.key_u64(b"nth", u64::from(nth));
+            w.key_u64(key!("nth"), u64::from(nth));
             match event {
-                Some(e) => w.key_u64(b"event", e.0),
+                Some(e) => w.key_u64(key!("event"), e.0),
                 None => w.raw(b",\"event\":null"),
             }
-            w.key_u64(b"delay_ms", delay_ms);
+            w.key_u64(key!("delay_ms"), delay_ms);
         }
         RecordRef::Warning { message, .. } => {
-            w.key_str(b"message", message);
+            w.key_str(key_quote!("message"), message);
         }
     }
     w.raw(b"}");
@@ -224,30 +289,23 @@ impl Writer<'_> {
         self.0.extend_from_slice(bytes);
     }
 
-    /// `,"key":`
-    #[inline]
-    fn key(&mut self, key: &[u8]) {
-        self.0.reserve(key.len() + 4);
-        self.0.extend_from_slice(b",\"");
-        self.0.extend_from_slice(key);
-        self.0.extend_from_slice(b"\":");
-    }
-
     #[inline]
     fn key_u64(&mut self, key: &[u8], n: u64) {
-        self.key(key);
+        self.raw(key);
         self.u64(n);
     }
 
+    /// `key` ends with the value's opening quote (`key_quote!`).
     #[inline]
     fn key_str(&mut self, key: &[u8], s: &str) {
-        self.key(key);
-        write_json_str(self.0, s);
+        self.raw(key);
+        write_json_str_body(self.0, s);
+        self.0.push(b'"');
     }
 
     #[inline]
     fn key_opt_str(&mut self, key: &[u8], s: Option<&str>) {
-        self.key(key);
+        self.raw(key);
         match s {
             Some(s) => write_json_str(self.0, s),
             None => self.raw(b"null"),
@@ -256,22 +314,38 @@ impl Writer<'_> {
 
     #[inline]
     fn key_bool(&mut self, key: &[u8], b: bool) {
-        self.key(key);
+        self.raw(key);
         self.raw(if b { b"true" } else { b"false" });
     }
 
     /// Decimal, as serde_json (itoa) writes an unsigned integer.
     #[inline]
-    fn u64(&mut self, mut n: u64) {
+    fn u64(&mut self, n: u64) {
+        if n < 10 {
+            self.0.push(b'0' + n as u8);
+            return;
+        }
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
         let mut buf = [0u8; 20];
         let mut i = buf.len();
-        loop {
+        let mut n = n;
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            i -= 2;
+            buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        if n >= 10 {
+            let pair = n as usize * 2;
+            i -= 2;
+            buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
             i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+            buf[i] = b'0' + n as u8;
         }
         self.0.extend_from_slice(&buf[i..]);
     }
@@ -280,14 +354,60 @@ impl Writer<'_> {
 /// Which bytes serde_json escapes: `"`, `\` and the control characters.
 #[inline]
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    ESCAPED[b as usize]
+}
+
+/// `needs_escape`, as a table.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || b == b'"' as usize || b == b'\\' as usize;
+        b += 1;
+    }
+    table
+};
+
+/// Whether any byte of `bytes` needs escaping, eight bytes at a time: a byte below 0x20,
+/// or equal to `"` or `\`, sets its top bit in one of the three masks below (the classic
+/// "has zero byte" and "has byte less than" tricks; bytes of 0x80 and above, which never
+/// need escaping, are cleared by `!word`).
+#[inline]
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        if below_space
+            | has_zero(word ^ (ONES * u64::from(b'"')))
+            | has_zero(word ^ (ONES * u64::from(b'\\')))
+            != 0
+        {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| needs_escape(b))
 }
 
 /// A JSON string literal, escaped exactly as serde_json escapes it.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
     out.push(b'"');
+    write_json_str_body(out, s);
+    out.push(b'"');
+}
+
+/// The inside of a JSON string literal (no quotes).
+#[inline]
+fn write_json_str_body(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    // Names rarely need escaping: one scan, one copy.
+    if !any_needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if !needs_escape(b) {
@@ -317,7 +437,6 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -366,6 +485,38 @@ mod tests {
             let mut out = Vec::new();
             write_json_str(&mut out, s);
             assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position_and_numbers_written_as_itoa_does() {
+        for len in 0..24 {
+            for at in 0..len {
+                for bad in [0u8, 0x1f, b'"', b'\\', b'\n'] {
+                    for filler in [b'a', b'~', b' ', 0x7f] {
+                        let mut bytes = vec![filler; len];
+                        bytes[at] = bad;
+                        let s = String::from_utf8(bytes).unwrap();
+                        assert!(any_needs_escape(s.as_bytes()), "{s:?}");
+                        let mut out = Vec::new();
+                        write_json_str(&mut out, &s);
+                        assert_eq!(out, serde_json::to_vec(&s).unwrap());
+                    }
+                }
+            }
+            let clean = "é~ a🦀 ".repeat(len);
+            assert!(!any_needs_escape(clean.as_bytes()), "{clean:?}");
+        }
+        let mut numbers: Vec<u64> = (0..1_100).collect();
+        for p in 1..20 {
+            let p = 10u64.pow(p);
+            numbers.extend([p - 1, p, p + 1]);
+        }
+        numbers.extend([u64::MAX, u64::MAX - 1, 1 << 63]);
+        for n in numbers {
+            let mut out = Vec::new();
+            Writer(&mut out).u64(n);
+            assert_eq!(out, serde_json::to_vec(&n).unwrap(), "{n}");
         }
     }
 

@@ -6,7 +6,7 @@
 //! `update` per few hundred lines costs less than one per line. A run that keeps neither
 //! records nor text holds one chunk of trace, whatever its length.
 
-use crate::trace::{encode_record, Record, RecordCounts, RecordRef};
+use crate::trace::{Encoder, Record, RecordCounts, RecordRef};
 use xxhash_rust::xxh3::Xxh3;
 
 /// The identity of a run: xxh3-128 over the canonical JSON lines of its trace.
@@ -35,6 +35,7 @@ pub struct TraceSink {
     records: Option<Vec<Record>>,
     len: u64,
     counts: RecordCounts,
+    encoder: Encoder,
 }
 
 impl TraceSink {
@@ -53,6 +54,7 @@ impl TraceSink {
             records: keep_records.then(Vec::new),
             len: 0,
             counts: RecordCounts::default(),
+            encoder: Encoder::default(),
         }
     }
 
@@ -88,7 +90,7 @@ impl TraceSink {
         self.counts.add(record.kind());
         match &mut self.text {
             Some(text) => {
-                encode_record(record, text);
+                self.encoder.encode(record, text);
                 text.push(b'\n');
                 if text.len() - self.text_hashed >= CHUNK_BYTES {
                     self.hasher.update(&text[self.text_hashed..]);
@@ -96,7 +98,7 @@ impl TraceSink {
                 }
             }
             None => {
-                encode_record(record, &mut self.pending);
+                self.encoder.encode(record, &mut self.pending);
                 self.pending.push(b'\n');
                 if self.pending.len() >= CHUNK_BYTES {
                     self.hasher.update(&self.pending);
@@ -154,7 +156,8 @@ mod tests {
 
     fn warning(i: u64) -> Record {
         Record::Warning {
-            at: SimTime(i),
+            // Runs of records at one instant, as in a run (the encoder keeps the last `at`).
+            at: SimTime(i / 3),
             message: format!("warning number {i} {}", "x".repeat((i % 97) as usize)),
         }
     }
