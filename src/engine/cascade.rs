@@ -13,8 +13,8 @@
 //! runs when [`Engine::deliver`] is called.
 
 use crate::engine::{
-    merge_params, ActionError, Depth, Entity, EntityId, EntitySpec, Fields, Guard, Rule, RuleSet,
-    Store, TenantId, Then, Value,
+    get_named, merge_params, ActionError, ActionSpec, Depth, Entity, EntityId, EntitySpec, Fields,
+    Guard, Rule, RuleSet, Store, TenantId, Then, Value,
 };
 use crate::sim::SimTime;
 use crate::trace::{Origin, OriginRef, Record, RecordRef};
@@ -160,6 +160,9 @@ struct Act<'a> {
     origin: OriginRef<'a>,
     /// The owned dispatch this is, when there is one (for [`Host::fail_action`]).
     owned: Option<&'a ActionDispatch>,
+    /// The target's spec, action and next rules, when a rule's plan knows them (otherwise
+    /// they are looked up by name).
+    target: Option<&'a Target>,
 }
 
 impl<'a> Act<'a> {
@@ -174,6 +177,7 @@ impl<'a> Act<'a> {
             depth: d.depth,
             origin: d.origin,
             owned: None,
+            target: None,
         }
     }
 
@@ -212,6 +216,16 @@ struct Commit<'a> {
     /// The source after the commit: every rule of this commit sees this snapshot, even if
     /// an earlier sibling's subtree changed the entity since.
     after: Arc<Entity>,
+    /// The rules that may fire, when the plan knows them (otherwise found by name).
+    next: Option<&'a [usize]>,
+}
+
+/// An action applied.
+struct Applied<'a> {
+    /// The status before, when the action changed it.
+    from: Option<Cow<'a, str>>,
+    created: bool,
+    after: Arc<Entity>,
 }
 
 /// The reaction engine: entity specs, per-tenant rules, and the entity store.
@@ -221,16 +235,72 @@ pub struct Engine {
     rules: BTreeMap<TenantId, RuleSet>,
     store: Store,
     depth_max: u32,
+    plan: Plan,
+}
+
+/// What the engine works out once, when it is built, from names that never change: where
+/// each rule's reactions go. A reaction then finds its target's spec and action, and the
+/// rules its commit may fire, by index rather than by name at every step.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    /// Per tenant with rules: per rule, by its index in the tenant's [`RuleSet`].
+    rules: BTreeMap<TenantId, Vec<Option<Target>>>,
+}
+
+/// A rule's target, when its entity type is declared with its action (a rule that names
+/// anything else has no plan: its dispatches fail by name, as they always did).
+#[derive(Debug, Clone)]
+struct Target {
+    spec: Arc<EntitySpec>,
+    action: ActionSpec,
+    /// The tenant's rules that may fire on the target's commit (before the `to_state`
+    /// filter): [`RuleSet::candidates`], exact-action ones then wildcards.
+    next: Vec<usize>,
+}
+
+impl Plan {
+    fn new(specs: &BTreeMap<String, EntitySpec>, rules: &BTreeMap<TenantId, RuleSet>) -> Plan {
+        let shared: BTreeMap<&str, Arc<EntitySpec>> = specs
+            .iter()
+            .map(|(name, spec)| (name.as_str(), Arc::new(spec.clone())))
+            .collect();
+        let rules = rules
+            .iter()
+            .map(|(tenant, set)| {
+                let targets = set
+                    .rules()
+                    .iter()
+                    .map(|rule| {
+                        let then = &rule.then;
+                        let spec = shared.get(then.entity_type.as_str())?;
+                        let action = spec.actions.get(&then.action)?.clone();
+                        let (exact, wildcard) = set.candidates(&then.entity_type, &then.action);
+                        Some(Target {
+                            spec: spec.clone(),
+                            action,
+                            next: exact.iter().chain(wildcard).copied().collect(),
+                        })
+                    })
+                    .collect();
+                (tenant.clone(), targets)
+            })
+            .collect();
+        Plan { rules }
+    }
 }
 
 /// The engine's immutable part, borrowed apart from the store so that a cascade can hold
 /// rules and specs (and the names in them) while it changes entities.
 struct Cascade<'e> {
     specs: &'e BTreeMap<String, EntitySpec>,
-    rules: &'e BTreeMap<TenantId, RuleSet>,
     depth_max: u32,
     /// [`Host::runs_inline`], asked once per entry into the engine.
     inline: bool,
+    /// The rules of the entry's tenant and their plan: a whole cascade stays in the tenant
+    /// of the action that started it. `None`: the tenant has no rules.
+    tenant_rules: Option<(&'e RuleSet, &'e [Option<Target>])>,
+    /// That tenant (checked in debug builds).
+    tenant: Option<&'e TenantId>,
 }
 
 impl Engine {
@@ -240,11 +310,13 @@ impl Engine {
         rules: BTreeMap<TenantId, RuleSet>,
         depth_max: u32,
     ) -> Engine {
+        let plan = Plan::new(&specs, &rules);
         Engine {
             specs,
             rules,
             store: Store::default(),
             depth_max,
+            plan,
         }
     }
 
@@ -268,13 +340,24 @@ impl Engine {
         self.depth_max
     }
 
-    fn split(&mut self, host: &dyn Host) -> (Cascade<'_>, &mut Store) {
+    /// The cascade for an action in `tenant`, and the store it changes.
+    fn split<'e>(
+        &'e mut self,
+        host: &dyn Host,
+        tenant: &'e TenantId,
+    ) -> (Cascade<'e>, &'e mut Store) {
+        let tenant_rules = get_named(&self.rules, tenant.as_str()).map(|set| {
+            let plan = get_named(&self.plan.rules, tenant.as_str())
+                .expect("the plan has every tenant with rules");
+            (set, plan.as_slice())
+        });
         (
             Cascade {
                 specs: &self.specs,
-                rules: &self.rules,
                 depth_max: self.depth_max,
                 inline: host.runs_inline(),
+                tenant_rules,
+                tenant: cfg!(debug_assertions).then_some(tenant),
             },
             &mut self.store,
         )
@@ -283,7 +366,7 @@ impl Engine {
     /// Applies a root or reflex action and runs its whole cascade (inline, or deferring
     /// reactions to the host in faults mode).
     pub fn dispatch(&mut self, host: &mut dyn Host, d: ActionDispatch) -> Result<(), ActionError> {
-        let (cascade, store) = self.split(host);
+        let (cascade, store) = self.split(host, &d.tenant);
         cascade.dispatch(store, host, &Act::of_owned(&d))
     }
 
@@ -293,14 +376,14 @@ impl Engine {
         host: &mut dyn Host,
         d: DispatchRef<'_>,
     ) -> Result<(), ActionError> {
-        let (cascade, store) = self.split(host);
+        let (cascade, store) = self.split(host, d.tenant);
         cascade.dispatch(store, host, &Act::of_ref(&d))
     }
 
     /// Faults mode: a deferred reaction's message arrived; apply its target now, record the
     /// result, and run the target's rules.
     pub fn deliver(&mut self, host: &mut dyn Host, pending: PendingReaction) {
-        let (cascade, store) = self.split(host);
+        let (cascade, store) = self.split(host, &pending.dispatch.tenant);
         cascade.run_pending(store, host, &pending);
     }
 }
@@ -389,14 +472,18 @@ impl<'e> Cascade<'e> {
             origin: d.origin,
         });
         match self.apply(store, host, d) {
-            Ok((from, created, after)) => {
+            Ok(Applied {
+                from,
+                created,
+                after,
+            }) => {
                 host.record_ref(RecordRef::Transition {
                     at,
                     tenant,
                     entity_type: d.entity_type,
                     id: d.id,
                     action: d.action,
-                    from: &from,
+                    from: from.as_deref().unwrap_or(&after.status),
                     to: &after.status,
                     created,
                 });
@@ -415,6 +502,7 @@ impl<'e> Cascade<'e> {
                     action: d.action,
                     depth: d.depth,
                     after,
+                    next: d.target.map(|t| t.next.as_slice()),
                 })
             }
             Err(e) => {
@@ -432,21 +520,29 @@ impl<'e> Cascade<'e> {
         }
     }
 
-    /// Returns (status before, whether the entity was created, the entity after).
-    fn apply(
+    fn apply<'a>(
         &self,
         store: &mut Store,
         host: &mut dyn Host,
-        d: &Act<'_>,
-    ) -> Result<(Cow<'e, str>, bool, Arc<Entity>), ActionError> {
+        d: &Act<'a>,
+    ) -> Result<Applied<'a>, ActionError>
+    where
+        'e: 'a,
+    {
         let unknown = || ActionError::UnknownAction {
             entity_type: d.entity_type.to_string(),
             action: d.action.to_string(),
         };
-        let spec = self.specs.get(d.entity_type).ok_or_else(unknown)?;
-        if !spec.actions.contains_key(d.action) {
-            return Err(unknown());
-        }
+        let (spec, action) = match d.target {
+            Some(target) => (&*target.spec, &target.action),
+            None => {
+                let spec = get_named(self.specs, d.entity_type).ok_or_else(unknown)?;
+                (
+                    spec,
+                    get_named(&spec.actions, d.action).ok_or_else(unknown)?,
+                )
+            }
+        };
         if !self.inline {
             let failed = match d.owned {
                 Some(owned) => host.fail_action(owned),
@@ -466,38 +562,71 @@ impl<'e> Cascade<'e> {
         // action leaves nothing behind.
         match store.get_shared_mut(d.tenant.as_str(), d.entity_type, d.id) {
             Some(slot) => {
-                let from = match spec.state_named(&slot.status) {
-                    Some(state) => Cow::Borrowed(state),
-                    None => Cow::Owned(slot.status.clone()),
-                };
+                // The status before is needed only when the action may change it; it is
+                // borrowed from the spec's states (or copied, for an undeclared one).
+                let from =
+                    action
+                        .may_change(&slot.status)
+                        .then(|| match spec.state_named(&slot.status) {
+                            Some(state) => Cow::Borrowed(state),
+                            None => Cow::Owned(slot.status.clone()),
+                        });
                 // Copies the entity only while a commit's snapshot of it is alive.
-                spec.apply_merging(Arc::make_mut(slot), d.action, merge)?;
-                Ok((from, false, slot.clone()))
+                action.apply(Arc::make_mut(slot), d.action, merge)?;
+                Ok(Applied {
+                    from,
+                    created: false,
+                    after: slot.clone(),
+                })
             }
             None => {
                 let mut entity = spec.instantiate();
-                spec.apply_merging(&mut entity, d.action, merge)?;
+                action.apply(&mut entity, d.action, merge)?;
                 let entity = Arc::new(entity);
                 store.insert_shared(d.tenant, d.entity_type, d.id, entity.clone());
-                Ok((Cow::Borrowed(spec.initial.as_str()), true, entity))
+                Ok(Applied {
+                    from: Some(Cow::Borrowed(spec.initial.as_str())),
+                    created: true,
+                    after: entity,
+                })
             }
         }
     }
 
     /// Fires every rule of the commit's tenant that matches it, depth-first, pre-order.
     fn fire_rules(&self, store: &mut Store, host: &mut dyn Host, c: &Commit<'_>) {
-        let Some(rule_set) = self.rules.get(c.tenant) else {
+        let Some((rule_set, plans)) = self.tenant_rules else {
             return;
         };
-        for rule in rule_set.matching_rules(c.entity_type, c.action, &c.after.status) {
-            self.fire(store, host, c, rule);
+        debug_assert_eq!(Some(c.tenant), self.tenant, "a cascade stays in its tenant");
+        let status = c.after.status.as_str();
+        match c.next {
+            Some(next) => {
+                for &i in next {
+                    if rule_set.fires_in(i, status) {
+                        self.fire(store, host, c, rule_set.get(i), plans[i].as_ref());
+                    }
+                }
+            }
+            None => {
+                for i in rule_set.matching_indices(c.entity_type, c.action, status) {
+                    self.fire(store, host, c, rule_set.get(i), plans[i].as_ref());
+                }
+            }
         }
     }
 
     /// Depth bound, guard, resolver and params for one rule, then its reaction: run now, or
     /// handed to the host to deliver later. Stops (having recorded why) when the rule does
     /// not fire or its target does not resolve.
-    fn fire(&self, store: &mut Store, host: &mut dyn Host, c: &Commit<'_>, rule: &'e Arc<Rule>) {
+    fn fire(
+        &self,
+        store: &mut Store,
+        host: &mut dyn Host,
+        c: &Commit<'_>,
+        rule: &'e Arc<Rule>,
+        plan: Option<&'e Target>,
+    ) {
         let depth = c.depth;
         let tenant = c.tenant.as_str();
         if depth.0 >= self.depth_max {
@@ -566,6 +695,7 @@ impl<'e> Cascade<'e> {
                 copy: false,
             },
             owned: None,
+            target: plan,
         };
         if self.inline {
             self.run_reaction(store, host, &act, &rule.name, depth);

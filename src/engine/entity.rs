@@ -4,7 +4,7 @@
 //! Applying an action is a pure function of the spec, the entity and the params. It does not
 //! fire reactions or publish anything: that is the cascade's job.
 
-use crate::engine::{Fields, Value};
+use crate::engine::{same_name, Fields, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -160,6 +160,30 @@ impl EntitySpec {
                 entity_type: self.type_name.clone(),
                 action: action.to_string(),
             })?;
+        ActionSpec::apply(spec, entity, action, merge)
+    }
+
+    /// The declared state equal to `status`, borrowed from the spec (`None` when the status
+    /// is not one of the spec's states).
+    pub fn state_named(&self, status: &str) -> Option<&str> {
+        self.states
+            .iter()
+            .chain(std::iter::once(&self.initial))
+            .find(|s| same_name(s, status))
+            .map(String::as_str)
+    }
+}
+
+impl ActionSpec {
+    /// [`EntitySpec::apply_merging`] once the action is found (`action` is its name, for
+    /// errors).
+    pub fn apply(
+        &self,
+        entity: &mut Entity,
+        action: &str,
+        merge: impl FnOnce(&mut Fields),
+    ) -> Result<(), ActionError> {
+        let spec = self;
         if let Some(from) = &spec.from {
             if !from.contains(&entity.status) {
                 return Err(ActionError::NotEnabled {
@@ -195,14 +219,9 @@ impl EntitySpec {
         Ok(())
     }
 
-    /// The declared state equal to `status`, borrowed from the spec (`None` when the status
-    /// is not one of the spec's states).
-    pub fn state_named(&self, status: &str) -> Option<&str> {
-        self.states
-            .iter()
-            .chain(std::iter::once(&self.initial))
-            .find(|s| *s == status)
-            .map(String::as_str)
+    /// Whether applying the action to an entity in `status` may move it to another state.
+    pub fn may_change(&self, status: &str) -> bool {
+        self.to.as_deref().is_some_and(|to| to != status)
     }
 }
 
@@ -216,10 +235,39 @@ pub fn merge_params(fields: &mut Fields, params: &Value) {
     }
 }
 
+/// Entities carry a handful of fields: up to this many, a field is found by a scan that
+/// compares lengths before bytes, instead of a B-tree search whose every step compares (and
+/// fetches) the bytes of a key. Either way the answer is the same.
+const FIELDS_SCANNED_MAX: usize = 12;
+
+/// `fields.get(key)`.
+#[inline]
+pub fn field<'a>(fields: &'a Fields, key: &str) -> Option<&'a Value> {
+    if fields.len() > FIELDS_SCANNED_MAX {
+        return fields.get(key);
+    }
+    fields
+        .iter()
+        .find(|(k, _)| same_name(k, key))
+        .map(|(_, v)| v)
+}
+
+/// `fields.get_mut(key)`.
+#[inline]
+pub fn field_mut<'a>(fields: &'a mut Fields, key: &str) -> Option<&'a mut Value> {
+    if fields.len() > FIELDS_SCANNED_MAX {
+        return fields.get_mut(key);
+    }
+    fields
+        .iter_mut()
+        .find(|(k, _)| same_name(k, key))
+        .map(|(_, v)| v)
+}
+
 /// `fields[key] = value`, without allocating when the field is already there: a field that
 /// keeps its value is left alone, a string overwrites a string in place.
 pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
-    match fields.get_mut(key) {
+    match field_mut(fields, key) {
         Some(slot) => {
             if slot != value {
                 match (slot, value) {
@@ -285,7 +333,7 @@ impl Effect {
                 } else {
                     -1
                 };
-                let next = match fields.get(f) {
+                let next = |old: Option<&Value>| match old {
                     Some(Value::Number(n)) if n.is_i64() => {
                         Value::from(n.as_i64().unwrap_or(0) + delta)
                     }
@@ -293,10 +341,10 @@ impl Effect {
                     // A missing (or non-numeric) counter counts as 0.
                     _ => Value::from(delta),
                 };
-                match fields.get_mut(f) {
-                    Some(slot) => *slot = next,
+                match field_mut(fields, f) {
+                    Some(slot) => *slot = next(Some(slot)),
                     None => {
-                        fields.insert(f.clone(), next);
+                        fields.insert(f.clone(), next(None));
                     }
                 }
             }

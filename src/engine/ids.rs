@@ -74,3 +74,93 @@ pub const MAX_REACTION_DEPTH: u32 = 8;
 pub const MAX_GUARD_DEPTH: usize = 4;
 /// At most this many rules per tenant.
 pub const MAX_RULES_PER_TENANT: usize = 256;
+
+/// Whether two names are equal, compared in line: names (tenants, types, actions, rules,
+/// states, field keys, ids) are a few bytes long, and the hot path compares them millions of
+/// times, where a call into the C library's `memcmp` costs more than the comparison itself.
+/// Long strings still go to `memcmp`.
+#[inline]
+pub fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8"));
+    let mut at = 0;
+    while at + 8 <= a.len() {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    a[at..].iter().zip(&b[at..]).all(|(x, y)| x == y)
+}
+
+/// Maps keyed by names this short are scanned with [`same_name`]; longer ones are searched.
+const NAMES_SCANNED_MAX: usize = 16;
+
+/// `map.get(key)` for a map keyed by names: a few entries (the usual case: a scenario's
+/// tenants, entity types, a type's actions) are scanned comparing in line, which beats a
+/// tree search whose every step calls `memcmp`; a big map is searched.
+#[inline]
+pub fn get_named<'a, K, V>(map: &'a std::collections::BTreeMap<K, V>, key: &str) -> Option<&'a V>
+where
+    K: std::borrow::Borrow<str> + Ord,
+{
+    if map.len() > NAMES_SCANNED_MAX {
+        return map.get(key);
+    }
+    map.iter()
+        .find(|(k, _)| same_name((*k).borrow(), key))
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_named_finds_what_get_finds() {
+        for n in [0usize, 1, 5, 16, 17, 100] {
+            let map: std::collections::BTreeMap<String, usize> =
+                (0..n).map(|i| (format!("k{i}"), i)).collect();
+            for i in 0..n + 3 {
+                let key = format!("k{i}");
+                assert_eq!(get_named(&map, &key), map.get(&key), "{n} {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_name_is_string_equality() {
+        let names = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "L0",
+            "L1",
+            "e12",
+            "e21",
+            "touches",
+            "touchez",
+            "exactly8",
+            "exactly9!",
+            "sixteen_bytes_xx",
+            "sixteen_bytes_xy",
+            "seventeen_bytes_x",
+            "seventeen_bytes_y",
+            "é",
+            "e\u{301}",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! `params_from` are rejected when the rule is parsed (`rule.rs`), so here a copied field
 //! never overwrites a static param of a validated rule.
 
-use super::entity::set_field;
+use super::entity::{field, set_field};
 use super::ids::{Fields, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -56,7 +56,7 @@ impl Then {
             return;
         }
         for (target, source) in &self.params_from {
-            if !fields.contains_key(source) {
+            if field(fields, source).is_none() {
                 warnings.push(format!(
                     "params_from: source field `{source}` is missing; param `{target}` not set"
                 ));
@@ -77,7 +77,7 @@ impl Then {
             set_field(target, k, v);
         }
         for (param, source) in &self.params_from {
-            if let Some(value) = fields.get(source) {
+            if let Some(value) = field(fields, source) {
                 set_field(target, param, value);
             }
         }

@@ -5,6 +5,7 @@
 //! source. Not covered here: whether the target exists or is in the same tenant (the
 //! dispatcher creates targets on first touch, always in the source's tenant).
 
+use super::entity::field as get;
 use super::ids::{Fields, Value};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -54,7 +55,7 @@ impl Resolver {
     ) -> Result<Cow<'a, str>, String> {
         match self {
             Resolver::SameId => Ok(Cow::Borrowed(source_id)),
-            Resolver::Field { field } => match fields.get(field) {
+            Resolver::Field { field } => match get(fields, field) {
                 Some(Value::String(id)) => Ok(Cow::Borrowed(id)),
                 Some(other) => Err(not_a_string(field, other)),
                 None => Err(format!(
@@ -62,7 +63,7 @@ impl Resolver {
                 )),
             },
             Resolver::Static { entity_id } => Ok(Cow::Borrowed(entity_id)),
-            Resolver::CreateIfMissing { id_field } => match fields.get(id_field) {
+            Resolver::CreateIfMissing { id_field } => match get(fields, id_field) {
                 Some(Value::String(id)) => Ok(Cow::Borrowed(id)),
                 Some(other) => Err(not_a_string(id_field, other)),
                 None => Ok(Cow::Owned(format!("{source_id}-derived"))),

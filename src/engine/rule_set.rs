@@ -9,7 +9,7 @@
 //! Not covered here: tenants (one `RuleSet` per tenant, kept by the caller), guards and
 //! depth, which the dispatcher applies to the matches.
 
-use super::ids::MAX_RULES_PER_TENANT;
+use super::ids::{get_named, same_name, MAX_RULES_PER_TENANT};
 use super::rule::Rule;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,27 +93,44 @@ impl RuleSet {
             .map(|i| &self.rules[i])
     }
 
-    fn matching_indices<'a>(
+    /// The indices `matching` pushes.
+    pub fn matching_indices<'a>(
         &'a self,
         entity_type: &str,
         action: &str,
         to_state: &'a str,
     ) -> impl Iterator<Item = usize> + 'a {
-        let (exact, wildcard): (&[usize], &[usize]) = match self.index.get(entity_type) {
+        let (exact, wildcard) = self.candidates(entity_type, action);
+        exact
+            .iter()
+            .chain(wildcard)
+            .copied()
+            .filter(move |&i| self.fires_in(i, to_state))
+    }
+
+    /// The rules that may fire for a committed `action` on an `entity_type`, before the
+    /// `to_state` filter: the exact-action ones, then the wildcards, each in registration
+    /// order. The lists depend on the names only, so the cascade works them out once per rule
+    /// target instead of once per commit.
+    pub fn candidates(&self, entity_type: &str, action: &str) -> (&[usize], &[usize]) {
+        match get_named(&self.index, entity_type) {
             Some(by_type) => (
-                by_type
-                    .by_action
-                    .get(action)
+                get_named(&by_type.by_action, action)
                     .map(Vec::as_slice)
                     .unwrap_or(&[]),
                 &by_type.wildcard,
             ),
             None => (&[], &[]),
-        };
-        exact.iter().chain(wildcard).copied().filter(move |&i| {
-            let rule = &self.rules[i];
-            rule.when.to_state.as_deref().is_none_or(|s| s == to_state)
-        })
+        }
+    }
+
+    /// Whether candidate `i` fires when the commit left the entity in `to_state`.
+    pub fn fires_in(&self, i: usize, to_state: &str) -> bool {
+        self.rules[i]
+            .when
+            .to_state
+            .as_deref()
+            .is_none_or(|s| same_name(s, to_state))
     }
 }
 

@@ -3,26 +3,70 @@
 //! Nested maps let a lookup borrow `&str` keys (no key allocation on the hot path) and make
 //! tenant scoping structural: nothing reaches an entity without naming its tenant.
 //!
-//! Tenants and types are ordered maps (a handful of each). The entities of one type are
-//! found through a hash map, because a big run looks entities up millions of times and a
-//! B-tree of string ids costs a dozen string comparisons per lookup; their order comes from
-//! a sorted set of the ids beside it. The hash map is never iterated, and its hasher has no
-//! random state: nothing about it can reach a trace.
+//! A big run looks entities up millions of times, so the store is laid out for that.
+//! Tenants and types are sorted lists (a handful of each), scanned comparing lengths before
+//! bytes. The entities of one type are found through a hash map, because a B-tree of string
+//! ids costs a dozen string comparisons per lookup; their order comes from a sorted set of
+//! the ids beside it. The hash map is never iterated, and its hasher has no random state:
+//! nothing about it can reach a trace. Iteration is in (tenant, type, id) order, as with
+//! nested ordered maps, and `Debug` prints the store as those maps.
 //!
 //! Entities are held behind an `Arc` so that a commit's snapshot (what the rules of that
 //! commit see, whatever its siblings' subtrees do to the entity later) is a reference count,
 //! not a copy of the field map. Changing an entity goes through `Arc::make_mut`, which copies
 //! it only while such a snapshot is alive.
 
-use crate::engine::{Entity, EntityId, TenantId};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::engine::{same_name, Entity, EntityId, TenantId};
+use std::borrow::Borrow;
+use std::collections::BTreeSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Store {
-    tenants: BTreeMap<TenantId, BTreeMap<String, Table>>,
+    /// Sorted by tenant, each tenant's types sorted by name.
+    tenants: Vec<(TenantId, Vec<(String, Table)>)>,
     len: usize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Map<'a, K, V>(&'a [(K, V)]);
+        impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Map<'_, K, V> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(k, v)| (k, v)))
+                    .finish()
+            }
+        }
+        struct Tenants<'a>(&'a [(TenantId, Vec<(String, Table)>)]);
+        impl std::fmt::Debug for Tenants<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(t, types)| (t, Map(types))))
+                    .finish()
+            }
+        }
+        f.debug_struct("Store")
+            .field("tenants", &Tenants(&self.tenants))
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// Lists this short are scanned; longer ones are searched.
+const SCANNED_MAX: usize = 16;
+
+/// Where `key` is in a list sorted by key: `Ok(index)`, or `Err(where it would go)`.
+#[inline]
+fn find<K: Borrow<str>, V>(list: &[(K, V)], key: &str) -> Result<usize, usize> {
+    if list.len() <= SCANNED_MAX {
+        let found = list.iter().position(|(k, _)| same_name(k.borrow(), key));
+        if let Some(i) = found {
+            return Ok(i);
+        }
+    }
+    list.binary_search_by(|(k, _)| k.borrow().cmp(key))
 }
 
 /// A hash map for lookups only: never iterated (its order is nobody's business), with a
@@ -107,7 +151,12 @@ impl Store {
 
     /// The entity as the store shares it: cloning the `Arc` is a snapshot.
     pub fn get_shared(&self, tenant: &str, entity_type: &str, id: &str) -> Option<&Arc<Entity>> {
-        self.tenants.get(tenant)?.get(entity_type)?.entities.get(id)
+        self.table(tenant, entity_type)?.entities.get(id)
+    }
+
+    fn table(&self, tenant: &str, entity_type: &str) -> Option<&Table> {
+        let types = &self.tenants[find(&self.tenants, tenant).ok()?].1;
+        Some(&types[find(types, entity_type).ok()?].1)
     }
 
     pub fn get_mut(&mut self, tenant: &str, entity_type: &str, id: &str) -> Option<&mut Entity> {
@@ -123,11 +172,10 @@ impl Store {
         entity_type: &str,
         id: &str,
     ) -> Option<&mut Arc<Entity>> {
-        self.tenants
-            .get_mut(tenant)?
-            .get_mut(entity_type)?
-            .entities
-            .get_mut(id)
+        let t = find(&self.tenants, tenant).ok()?;
+        let types = &mut self.tenants[t].1;
+        let i = find(types, entity_type).ok()?;
+        types[i].1.entities.get_mut(id)
     }
 
     pub fn insert(&mut self, tenant: &TenantId, entity_type: &str, id: &EntityId, entity: Entity) {
@@ -142,14 +190,16 @@ impl Store {
         id: &str,
         entity: Arc<Entity>,
     ) {
-        let by_type = match self.tenants.get_mut(tenant.as_str()) {
-            Some(m) => m,
-            None => self.tenants.entry(tenant.clone()).or_default(),
-        };
-        let table = match by_type.get_mut(entity_type) {
-            Some(t) => t,
-            None => by_type.entry(entity_type.to_string()).or_default(),
-        };
+        let t = find(&self.tenants, tenant.as_str()).unwrap_or_else(|at| {
+            self.tenants.insert(at, (tenant.clone(), Vec::new()));
+            at
+        });
+        let types = &mut self.tenants[t].1;
+        let i = find(types, entity_type).unwrap_or_else(|at| {
+            types.insert(at, (entity_type.to_string(), Table::default()));
+            at
+        });
+        let table = &mut types[i].1;
         match table.entities.get_mut(id) {
             Some(slot) => *slot = entity,
             None => {
@@ -185,9 +235,7 @@ impl Store {
         tenant: &str,
         entity_type: &str,
     ) -> impl Iterator<Item = &'a EntityId> + 'a {
-        self.tenants
-            .get(tenant)
-            .and_then(|m| m.get(entity_type))
+        self.table(tenant, entity_type)
             .into_iter()
             .flat_map(|table| table.ids.iter())
     }
