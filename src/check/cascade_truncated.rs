@@ -5,7 +5,7 @@
 //! not say whether the cycle is a bug; read the cascade in the report.
 
 use crate::check::Invariant;
-use crate::trace::{Record, RecordRef};
+use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeSet;
 
 pub struct CascadeTruncated {
@@ -25,6 +25,10 @@ impl CascadeTruncated {
 impl Invariant for CascadeTruncated {
     fn name(&self) -> &'static str {
         "cascade_truncated"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        kind == RecordKind::DepthLimit
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {

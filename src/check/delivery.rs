@@ -10,7 +10,7 @@
 
 use crate::bus::EventId;
 use crate::check::{Invariant, RunEnd};
-use crate::trace::{FaultKind, Record, RecordRef};
+use crate::trace::{FaultKind, Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -49,6 +49,13 @@ impl Delivery {
 impl Invariant for Delivery {
     fn name(&self) -> &'static str {
         "delivery"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        matches!(
+            kind,
+            RecordKind::Publish | RecordKind::Fault | RecordKind::Deliver
+        )
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {

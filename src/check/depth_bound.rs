@@ -6,7 +6,7 @@
 //! have been cut: that is `cascade_truncated`.
 
 use crate::check::Invariant;
-use crate::trace::{OriginRef, Record, RecordRef};
+use crate::trace::{OriginRef, Record, RecordKind, RecordRef};
 
 pub struct DepthBound {
     pub depth_max: u32,
@@ -15,6 +15,10 @@ pub struct DepthBound {
 impl Invariant for DepthBound {
     fn name(&self) -> &'static str {
         "depth_bound"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        matches!(kind, RecordKind::Dispatch | RecordKind::Reaction)
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {

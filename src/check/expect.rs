@@ -6,7 +6,7 @@
 
 use crate::check::{Invariant, RunEnd};
 use crate::scenario::Expect;
-use crate::trace::RecordRef;
+use crate::trace::{RecordKind, RecordRef};
 
 pub struct ExpectCheck {
     pub expects: Vec<Expect>,
@@ -15,6 +15,10 @@ pub struct ExpectCheck {
 impl Invariant for ExpectCheck {
     fn name(&self) -> &'static str {
         "expect"
+    }
+
+    fn watches(&self, _kind: RecordKind) -> bool {
+        false
     }
 
     fn on_record_ref(&mut self, _record: &RecordRef<'_>) -> Option<String> {

@@ -8,7 +8,7 @@
 
 use crate::check::Invariant;
 use crate::engine::{EntityId, TenantId};
-use crate::trace::{OriginRef, Record, RecordRef};
+use crate::trace::{OriginRef, Record, RecordKind, RecordRef};
 use std::collections::BTreeSet;
 
 pub struct FreshIds {
@@ -32,6 +32,13 @@ impl FreshIds {
 impl Invariant for FreshIds {
     fn name(&self) -> &'static str {
         "fresh_ids"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        matches!(
+            kind,
+            RecordKind::Dispatch | RecordKind::Transition | RecordKind::ActionFailed
+        )
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {

@@ -2,7 +2,7 @@
 
 use crate::engine::Store;
 use crate::sim::SimTime;
-use crate::trace::{Record, RecordRef};
+use crate::trace::{Record, RecordKind, RecordRef};
 use serde::Serialize;
 
 /// A broken invariant: which one, what happened, and at which trace step.
@@ -28,6 +28,11 @@ pub trait Invariant: Send {
     /// `on_record` forwards to it), so that a run checks its records without copying them.
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         self.on_record(&record.to_record())
+    }
+    /// Whether records of this kind can matter to the invariant: a run calls `on_record_ref`
+    /// only for the kinds it watches (asked once, when the run starts). Default: every kind.
+    fn watches(&self, _kind: RecordKind) -> bool {
+        true
     }
     /// Called once at the end of the run.
     fn at_end(&mut self, _end: &RunEnd) -> Vec<String> {

@@ -6,13 +6,17 @@
 //! the system busy; the trace does.
 
 use crate::check::{Invariant, RunEnd};
-use crate::trace::RecordRef;
+use crate::trace::{RecordKind, RecordRef};
 
 pub struct Quiescence;
 
 impl Invariant for Quiescence {
     fn name(&self) -> &'static str {
         "quiescence"
+    }
+
+    fn watches(&self, _kind: RecordKind) -> bool {
+        false
     }
 
     fn on_record_ref(&mut self, _record: &RecordRef<'_>) -> Option<String> {

@@ -6,8 +6,8 @@
 //! `requires` (that needs the fields before the action, which the trace does not carry).
 
 use crate::check::Invariant;
-use crate::engine::EntitySpec;
-use crate::trace::{Record, RecordRef};
+use crate::engine::{get_named, same_name, EntitySpec};
+use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
 
 pub struct ValidTransition {
@@ -17,6 +17,10 @@ pub struct ValidTransition {
 impl Invariant for ValidTransition {
     fn name(&self) -> &'static str {
         "valid_transition"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        kind == RecordKind::Transition
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
@@ -35,24 +39,24 @@ impl Invariant for ValidTransition {
         else {
             return None;
         };
-        let Some(spec) = self.specs.get(*entity_type) else {
+        let Some(spec) = get_named(&self.specs, entity_type) else {
             return Some(format!("{entity_type}/{id}: entity type is not declared"));
         };
-        let Some(a) = spec.actions.get(*action) else {
+        let Some(a) = get_named(&spec.actions, action) else {
             return Some(format!(
                 "{entity_type}/{id}: {action} is not an action of {entity_type}"
             ));
         };
         if let Some(allowed) = &a.from {
-            if !allowed.iter().any(|s| s == from) {
+            if !allowed.iter().any(|s| same_name(s, from)) {
                 return Some(format!("{entity_type}/{id}: {action} committed from {from}, but it is enabled only in {}", allowed.join(", ")));
             }
         }
         let expected = a.to.as_deref().unwrap_or(from);
-        if *to != expected {
+        if !same_name(to, expected) {
             return Some(format!("{entity_type}/{id}: {action} moved {from} -> {to}, but the spec says -> {expected}"));
         }
-        if !spec.states.iter().any(|s| s == to) {
+        if !spec.states.iter().any(|s| same_name(s, to)) {
             return Some(format!(
                 "{entity_type}/{id}: {to} is not a state of {entity_type}"
             ));

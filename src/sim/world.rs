@@ -18,8 +18,8 @@ use crate::sim::{
     FaultConfig, FaultPlan, Faults, Purpose, Queue, RngStream, Seed, SimTime, UuidSource,
 };
 use crate::trace::{
-    FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordRef, TraceHash,
-    TraceSink,
+    FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordKind, RecordRef,
+    TraceHash, TraceSink,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,6 +166,8 @@ struct Ctx {
     channels: BTreeMap<Channel, SimTime>,
     trace: TraceSink,
     invariants: Vec<Box<dyn Invariant>>,
+    /// For each record kind, the invariants that watch it (indices into `invariants`).
+    watchers: [Vec<usize>; RecordKind::COUNT],
     violations: Vec<Violation>,
     violation_rules: Vec<Option<String>>,
     /// The rule a violation found now is signed with (see `sweep::rule_at`, which finds the
@@ -210,7 +212,9 @@ impl Ctx {
             self.acting = false;
         }
         let step = self.trace.len();
-        for i in 0..self.invariants.len() {
+        let kind = record.kind() as usize;
+        for j in 0..self.watchers[kind].len() {
+            let i = self.watchers[kind][j];
             if let Some(message) = self.invariants[i].on_record_ref(record) {
                 let name = self.invariants[i].name();
                 let rule = self.acting_rule();
@@ -573,6 +577,7 @@ impl<'s> Sim<'s> {
             .map(|(t, i): &(TenantId, HandlerIndex)| reflexes[t].handler(*i).id().to_string())
             .collect();
         let generated = expand_generators(&scenario.generators, seed);
+        let invariants = builtin_invariants(scenario);
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
@@ -583,7 +588,12 @@ impl<'s> Sim<'s> {
             sub_handlers: handlers.clone(),
             channels: BTreeMap::new(),
             trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
-            invariants: builtin_invariants(scenario),
+            watchers: RecordKind::ALL.map(|kind| {
+                (0..invariants.len())
+                    .filter(|&i| invariants[i].watches(kind))
+                    .collect()
+            }),
+            invariants,
             violations: Vec::new(),
             violation_rules: Vec::new(),
             acting_rule: String::new(),
