@@ -36,12 +36,26 @@ impl SimTime {
         let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            rem / 3600,
-            (rem / 60) % 60,
-            rem % 60
-        )
+        let (hh, mm, ss) = (rem / 3600, (rem / 60) % 60, rem % 60);
+        if !(0..=9999).contains(&y) {
+            return format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{millis:03}Z");
+        }
+        // Every reflex outcome carries one of these: written digit by digit, not formatted.
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut n: u64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, hh);
+        put(14, 2, mm);
+        put(17, 2, ss);
+        put(20, 3, millis);
+        String::from_utf8(out.to_vec()).expect("ASCII digits")
     }
 }
 
@@ -174,5 +188,28 @@ mod tests {
             SimTime(86_400_000 * 59 + 3_723_004).iso8601(),
             "2026-03-01T01:02:03.004Z"
         );
+        for t in [
+            0,
+            1,
+            999,
+            86_399_999,
+            31_622_400_000,
+            253_402_300_799_999,
+            u64::MAX / 2,
+        ] {
+            let t = SimTime(t);
+            let unix_ms = EPOCH_UNIX_MS + t.0;
+            let secs = unix_ms / 1000;
+            let rem = secs % 86_400;
+            let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+            let formatted = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                rem / 3600,
+                (rem / 60) % 60,
+                rem % 60,
+                unix_ms % 1000
+            );
+            assert_eq!(t.iso8601(), formatted);
+        }
     }
 }

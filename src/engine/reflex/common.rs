@@ -36,7 +36,11 @@ pub fn new_outcome(
         occurred_at: now.iso8601(),
         payload: (*event.payload).clone(),
         outcome: kind,
-        rationale: truncate_chars(&rationale.into(), RATIONALE_CHARS_MAX),
+        rationale: {
+            let mut rationale = rationale.into();
+            truncate_chars_in_place(&mut rationale, RATIONALE_CHARS_MAX);
+            rationale
+        },
         diagnostic: String::new(),
     }
 }
@@ -164,9 +168,19 @@ pub fn event_class(event: &Envelope) -> &str {
 
 /// The first `chars_max` characters of `text`.
 pub fn truncate_chars(text: &str, chars_max: usize) -> String {
-    match text.char_indices().nth(chars_max) {
-        Some((cut, _)) => text[..cut].to_string(),
-        None => text.to_string(),
+    let mut text = text.to_string();
+    truncate_chars_in_place(&mut text, chars_max);
+    text
+}
+
+/// [`truncate_chars`] without a copy (a text within the limit is left as it is).
+pub fn truncate_chars_in_place(text: &mut String, chars_max: usize) {
+    // A byte per character at most: a text this short has nothing to cut.
+    if text.len() <= chars_max {
+        return;
+    }
+    if let Some((cut, _)) = text.char_indices().nth(chars_max) {
+        text.truncate(cut);
     }
 }
 

@@ -201,7 +201,8 @@ fn resolve(placeholder: &Placeholder, event: &Envelope) -> Result<Value, String>
             )),
         },
         Placeholder::Payload(path) => {
-            let shown = path.join(".");
+            // Only an error shows the path: it is not joined on the way to a value.
+            let shown = || path.join(".");
             let mut here: &Value = &event.payload;
             for segment in path {
                 let next = match here {
@@ -210,15 +211,19 @@ fn resolve(placeholder: &Placeholder, event: &Envelope) -> Result<Value, String>
                     _ => None,
                 };
                 here = next.ok_or_else(|| {
+                    let shown = shown();
                     format!("template {{payload.{shown}}}: payload has no field `{shown}`")
                 })?;
             }
             match here {
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(here.clone()),
-                other => Err(format!(
-                    "template {{payload.{shown}}}: payload field `{shown}` is {}, not a string, number or bool",
-                    kind_of(other)
-                )),
+                other => {
+                    let shown = shown();
+                    Err(format!(
+                        "template {{payload.{shown}}}: payload field `{shown}` is {}, not a string, number or bool",
+                        kind_of(other)
+                    ))
+                }
             }
         }
     }
@@ -242,13 +247,66 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
+/// A template, parsed once when the handler is built (not at every event). One that does
+/// not parse keeps its error, returned wherever rendering it would have failed.
+#[derive(Debug, Clone)]
+enum Compiled {
+    Pieces(Vec<Piece>),
+    Bad(String),
+}
+
+fn compile(template: &str) -> Compiled {
+    match parse(template) {
+        Ok(pieces) => Compiled::Pieces(pieces),
+        Err(e) => Compiled::Bad(e),
+    }
+}
+
+/// `params` with every string template compiled, in the order `render_params` walks them.
+#[derive(Debug, Clone)]
+enum CompiledParams {
+    /// Nested past `PARAMS_DEPTH_MAX`: rendering fails here.
+    TooDeep,
+    Template(Compiled),
+    Array(Vec<CompiledParams>),
+    Object(Vec<(String, CompiledParams)>),
+    Other(Value),
+}
+
+fn compile_params(value: &Value, depth: usize) -> CompiledParams {
+    if depth > PARAMS_DEPTH_MAX {
+        return CompiledParams::TooDeep;
+    }
+    match value {
+        Value::String(s) => CompiledParams::Template(compile(s)),
+        Value::Array(items) => {
+            CompiledParams::Array(items.iter().map(|v| compile_params(v, depth + 1)).collect())
+        }
+        Value::Object(map) => CompiledParams::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), compile_params(v, depth + 1)))
+                .collect(),
+        ),
+        other => CompiledParams::Other(other.clone()),
+    }
+}
+
 /// Renders a template to a string.
+#[cfg(test)]
 fn render(template: &str, event: &Envelope) -> Result<String, String> {
+    render_compiled(&compile(template), event)
+}
+
+fn render_compiled(template: &Compiled, event: &Envelope) -> Result<String, String> {
+    let pieces = match template {
+        Compiled::Pieces(pieces) => pieces,
+        Compiled::Bad(e) => return Err(e.clone()),
+    };
     let mut out = String::new();
-    for piece in parse(template)? {
+    for piece in pieces {
         match piece {
-            Piece::Literal(text) => out.push_str(&text),
-            Piece::Placeholder(p) => out.push_str(&scalar_text(&resolve(&p, event)?)),
+            Piece::Literal(text) => out.push_str(text),
+            Piece::Placeholder(p) => out.push_str(&scalar_text(&resolve(p, event)?)),
         }
     }
     Ok(out)
@@ -256,32 +314,34 @@ fn render(template: &str, event: &Envelope) -> Result<String, String> {
 
 /// Renders every string in `params`; a string that is exactly one placeholder keeps the
 /// placeholder's JSON type.
+#[cfg(test)]
 fn render_params(value: &Value, event: &Envelope, depth: usize) -> Result<Value, String> {
-    if depth > PARAMS_DEPTH_MAX {
-        return Err(format!(
+    render_compiled_params(&compile_params(value, depth), event)
+}
+
+fn render_compiled_params(params: &CompiledParams, event: &Envelope) -> Result<Value, String> {
+    match params {
+        CompiledParams::TooDeep => Err(format!(
             "params nested deeper than {PARAMS_DEPTH_MAX} levels"
-        ));
-    }
-    match value {
-        Value::String(s) => {
-            let pieces = parse(s)?;
-            if let [Piece::Placeholder(p)] = pieces.as_slice() {
-                resolve(p, event)
-            } else {
-                render(s, event).map(Value::String)
-            }
-        }
-        Value::Array(items) => items
+        )),
+        CompiledParams::Template(template) => match template {
+            Compiled::Pieces(pieces) => match pieces.as_slice() {
+                [Piece::Placeholder(p)] => resolve(p, event),
+                _ => render_compiled(template, event).map(Value::String),
+            },
+            Compiled::Bad(e) => Err(e.clone()),
+        },
+        CompiledParams::Array(items) => items
             .iter()
-            .map(|v| render_params(v, event, depth + 1))
+            .map(|v| render_compiled_params(v, event))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
-        Value::Object(map) => map
+        CompiledParams::Object(entries) => entries
             .iter()
-            .map(|(k, v)| Ok((k.clone(), render_params(v, event, depth + 1)?)))
+            .map(|(k, v)| Ok((k.clone(), render_compiled_params(v, event)?)))
             .collect::<Result<Fields, String>>()
             .map(Value::Object),
-        other => Ok(other.clone()),
+        CompiledParams::Other(other) => Ok(other.clone()),
     }
 }
 
@@ -292,6 +352,8 @@ pub struct DeclarativeReflex {
     pattern: Pattern,
     severity: Severity,
     then: Option<ThenTemplate>,
+    /// `then`'s id and params templates, compiled.
+    compiled: Option<(Compiled, CompiledParams)>,
 }
 
 impl DeclarativeReflex {
@@ -304,11 +366,15 @@ impl DeclarativeReflex {
         severity: Severity,
         then: Option<ThenTemplate>,
     ) -> DeclarativeReflex {
+        let compiled = then
+            .as_ref()
+            .map(|t| (compile(&t.id), compile_params(&t.params, 0)));
         DeclarativeReflex {
             id,
             pattern,
             severity,
             then,
+            compiled,
         }
     }
 
@@ -358,14 +424,15 @@ impl ReflexHandler for DeclarativeReflex {
                 dispatch: None,
             }));
         };
-        let id = render(&then.id, event)?;
+        let (compiled_id, compiled_params) = self.compiled.as_ref().expect("compiled with `then`");
+        let id = render_compiled(compiled_id, event)?;
         if id.is_empty() {
             return Err(format!(
                 "template {:?} rendered an empty entity id",
                 then.id
             ));
         }
-        let params = render_params(&then.params, event, 0)?;
+        let params = render_compiled_params(compiled_params, event)?;
         let outcome = new_outcome(
             &self.id,
             event,

@@ -12,7 +12,7 @@
 
 use crate::bus::Envelope;
 use crate::engine::reflex::common::{
-    cap_payload_keys, new_outcome, tail_bytes, truncate_chars, PAYLOAD_KEYS_MAX,
+    cap_payload_keys, new_outcome, tail_bytes, truncate_chars_in_place, PAYLOAD_KEYS_MAX,
 };
 use crate::engine::reflex::{
     HandlerOutput, Outcome, OutcomeKind, ReflexHandler, Severity, DIAGNOSTIC_BYTES_MAX,
@@ -143,8 +143,10 @@ impl ReflexRegistry {
         };
         let outcome = &mut output.outcome;
         outcome.id = outcome_id(handler.id(), event, now);
-        outcome.rationale = truncate_chars(&outcome.rationale, RATIONALE_CHARS_MAX);
-        outcome.diagnostic = tail_bytes(&outcome.diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
+        truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
+        if outcome.diagnostic.len() > DIAGNOSTIC_BYTES_MAX {
+            outcome.diagnostic = tail_bytes(&outcome.diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
+        }
         Some(output)
     }
 
