@@ -30,6 +30,7 @@
 //! ```
 
 use crate::bus::{Pattern, Subject};
+use crate::engine::get_named;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -118,7 +119,7 @@ impl SubscriptionTrie {
 
     /// Clears `out`, then fills it with every id whose pattern matches `subject`, each once,
     /// in ascending order. Allocates nothing beyond growing `out`: the walk recurses over a
-    /// cloned `Split` iterator (a pair of indices), and its depth is bounded by the longest
+    /// copied token iterator (a slice), and its depth is bounded by the longest
     /// pattern, because it only descends where the trie has a node.
     pub fn matches(&self, subject: &Subject, out: &mut Vec<SubId>) {
         self.matches_str(subject.as_str(), out);
@@ -128,7 +129,7 @@ impl SubscriptionTrie {
     /// validated parts in a reused buffer), so that publishing needs no [`Subject`].
     pub fn matches_str(&self, subject: &str, out: &mut Vec<SubId>) {
         out.clear();
-        collect(&self.root, subject.split('.'), out);
+        collect(&self.root, Tokens(Some(subject)), out);
         // Each trie node is reached by at most one path for a given subject (its depth fixes
         // the subject position), so an id appears twice only if it was inserted under two
         // different patterns that both match; `dedup` makes that "once" too.
@@ -146,16 +147,40 @@ impl SubscriptionTrie {
     }
 }
 
+/// A subject's tokens: `str::split('.')` for the short subjects routed on every publish,
+/// without the general splitter's search machinery. Cloning it is copying a slice.
+#[derive(Clone, Copy)]
+struct Tokens<'a>(Option<&'a str>);
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.0?;
+        match rest.bytes().position(|b| b == b'.') {
+            Some(dot) => {
+                self.0 = Some(&rest[dot + 1..]);
+                Some(&rest[..dot])
+            }
+            None => {
+                self.0 = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
 /// Pushes onto `out` every id under `node` that matches the remaining subject tokens.
-fn collect(node: &Node, mut rest: Split<'_, char>, out: &mut Vec<SubId>) {
+fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
     let Some(token) = rest.next() else {
         out.extend_from_slice(&node.terminal);
         return;
     };
     // `token` exists, so "one or more tokens remain": every `>` recorded here matches.
     out.extend_from_slice(&node.gt);
-    if let Some(child) = node.literal.get(token) {
-        collect(child, rest.clone(), out);
+    if let Some(child) = get_named(&node.literal, token) {
+        collect(child, rest, out);
     }
     if let Some(child) = &node.star {
         collect(child, rest, out);
