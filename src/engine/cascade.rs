@@ -14,7 +14,7 @@
 
 use crate::engine::{
     get_named, merge_params, ActionError, ActionSpec, Depth, Entity, EntityId, EntitySpec, Fields,
-    Guard, Rule, RuleSet, Store, TenantId, Then, Value,
+    Guard, Rule, RuleSet, Sources, Store, TenantId, Then, Value,
 };
 use crate::sim::SimTime;
 use crate::trace::{Origin, OriginRef, Record, RecordRef};
@@ -142,8 +142,13 @@ enum Params<'a> {
     /// Given as a value (a root event, a reflex, a delivered reaction).
     Value(&'a Value),
     /// A rule's params, built from the source's fields only where they are merged into the
-    /// target ([`Then::merge_params_into`]): an inline reaction never builds them as a value.
-    Rule { then: &'a Then, source: &'a Fields },
+    /// target ([`Then::merge_sources_into`]): an inline reaction never builds them as a value.
+    /// The sources were looked up when the rule fired (for its warnings).
+    Rule {
+        then: &'a Then,
+        source: &'a Fields,
+        sources: Sources<'a>,
+    },
 }
 
 /// An action on its way through the engine: every name borrowed from the dispatch it came
@@ -198,7 +203,7 @@ impl<'a> Act<'a> {
             // Warnings were recorded when the rule was evaluated.
             params: match self.params {
                 Params::Value(v) => v.clone(),
-                Params::Rule { then, source } => then.build_params(source, &mut Vec::new()),
+                Params::Rule { then, source, .. } => then.build_params(source, &mut Vec::new()),
             },
             depth: self.depth,
             origin: self.origin.to_origin(),
@@ -556,7 +561,7 @@ impl<'e> Cascade<'e> {
         }
         let merge = |fields: &mut Fields| match d.params {
             Params::Value(params) => merge_params(fields, params),
-            Params::Rule { then, source } => then.merge_params_into(source, fields),
+            Params::Rule { then, sources, .. } => then.merge_sources_into(&sources, fields),
         };
         // Entities come into being in their initial state on first touch; a failed first
         // action leaves nothing behind.
@@ -670,8 +675,9 @@ impl<'e> Cascade<'e> {
                 return;
             }
         };
+        let sources = rule.then.sources(&c.after.fields);
         let mut warnings = Vec::new();
-        rule.then.params_warnings(&c.after.fields, &mut warnings);
+        rule.then.warnings_from(&sources, &mut warnings);
         for w in warnings {
             let message = format!("rule {}: {w}", rule.name);
             host.record_ref(RecordRef::Warning {
@@ -688,6 +694,7 @@ impl<'e> Cascade<'e> {
             params: Params::Rule {
                 then: &rule.then,
                 source: &c.after.fields,
+                sources,
             },
             depth: Depth(depth.0 + 1),
             origin: OriginRef::Rule {

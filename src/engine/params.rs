@@ -46,6 +46,26 @@ impl Then {
     /// The warnings [`Then::build_params`] appends for these source fields, without building
     /// the params.
     pub fn params_warnings(&self, fields: &Fields, warnings: &mut Vec<String>) {
+        self.warnings_from(&self.sources(fields), warnings);
+    }
+
+    /// The source fields `params_from` copies, looked up once, for both
+    /// [`Then::warnings_from`] and [`Then::merge_sources_into`].
+    pub fn sources<'a>(&self, fields: &'a Fields) -> Sources<'a> {
+        let mut sources = Sources {
+            values: [None; SOURCES_KEPT],
+            fields,
+        };
+        if self.params_from.len() <= SOURCES_KEPT {
+            for (slot, source) in sources.values.iter_mut().zip(self.params_from.values()) {
+                *slot = field(fields, source);
+            }
+        }
+        sources
+    }
+
+    /// [`Then::params_warnings`], from sources already looked up.
+    pub fn warnings_from(&self, sources: &Sources<'_>, warnings: &mut Vec<String>) {
         if !matches!(self.params, Value::Object(_)) {
             if !self.params_from.is_empty() {
                 warnings.push(format!(
@@ -55,8 +75,8 @@ impl Then {
             }
             return;
         }
-        for (target, source) in &self.params_from {
-            if field(fields, source).is_none() {
+        for (i, (target, source)) in self.params_from.iter().enumerate() {
+            if sources.get(i, source, self.params_from.len()).is_none() {
                 warnings.push(format!(
                     "params_from: source field `{source}` is missing; param `{target}` not set"
                 ));
@@ -69,6 +89,11 @@ impl Then {
     /// copied field wins over a static param of the same name, as in `build_params`). Each
     /// field ends with the same value whichever order the keys are set in.
     pub fn merge_params_into(&self, fields: &Fields, target: &mut Fields) {
+        self.merge_sources_into(&self.sources(fields), target);
+    }
+
+    /// [`Then::merge_params_into`], from sources already looked up.
+    pub fn merge_sources_into(&self, sources: &Sources<'_>, target: &mut Fields) {
         let Value::Object(static_params) = &self.params else {
             // `merge_params` ignores a non-object.
             return;
@@ -76,10 +101,33 @@ impl Then {
         for (k, v) in static_params {
             set_field(target, k, v);
         }
-        for (param, source) in &self.params_from {
-            if let Some(value) = field(fields, source) {
+        for (i, (param, source)) in self.params_from.iter().enumerate() {
+            if let Some(value) = sources.get(i, source, self.params_from.len()) {
                 set_field(target, param, value);
             }
+        }
+    }
+}
+
+/// Up to this many `params_from` sources are kept once looked up; a longer `params_from`
+/// looks them up again where they are needed.
+pub const SOURCES_KEPT: usize = 8;
+
+/// The source fields a rule's `params_from` copies (see [`Then::sources`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// By position in `params_from` (key order), when it has at most `SOURCES_KEPT`.
+    values: [Option<&'a Value>; SOURCES_KEPT],
+    fields: &'a Fields,
+}
+
+impl<'a> Sources<'a> {
+    /// The value of the `i`-th source (named `source`) of a `params_from` of `len` entries.
+    fn get(&self, i: usize, source: &str, len: usize) -> Option<&'a Value> {
+        if len <= SOURCES_KEPT {
+            self.values[i]
+        } else {
+            field(self.fields, source)
         }
     }
 }
@@ -187,6 +235,19 @@ mod tests {
     #[test]
     fn merging_in_place_is_merging_the_built_params() {
         let source = fields(json!({"total": 12.5, "customer": {"id": "c1"}, "lane": "a"}));
+        let many: Vec<(String, String)> = (0..SOURCES_KEPT + 3)
+            .map(|i| {
+                (
+                    format!("p{i}"),
+                    if i % 2 == 0 {
+                        "total".into()
+                    } else {
+                        format!("gone{i}")
+                    },
+                )
+            })
+            .collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let target = fields(json!({"origin": "old", "lane": "b", "keep": 1}));
         let cases = [
             then(
@@ -198,6 +259,7 @@ mod tests {
             then(json!({"origin": "e2e", "lane": "x"}), &[]),
             then(json!("not a table"), &[("amount", "total")]),
             then(json!(3), &[]),
+            then(json!({"origin": "e2e"}), &many),
         ];
         for t in cases {
             let mut built = target.clone();
