@@ -19,6 +19,7 @@ use crate::engine::{
 use crate::sim::SimTime;
 use crate::trace::{Origin, OriginRef, Record, RecordRef};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -256,6 +257,8 @@ struct Plan {
 /// anything else has no plan: its dispatches fail by name, as they always did).
 #[derive(Debug, Clone)]
 struct Target {
+    /// The target type's position among the specs (by name).
+    type_ix: usize,
     spec: Arc<EntitySpec>,
     action: ActionSpec,
     /// The tenant's rules that may fire on the target's commit (before the `to_state`
@@ -265,9 +268,10 @@ struct Target {
 
 impl Plan {
     fn new(specs: &BTreeMap<String, EntitySpec>, rules: &BTreeMap<TenantId, RuleSet>) -> Plan {
-        let shared: BTreeMap<&str, Arc<EntitySpec>> = specs
+        let shared: BTreeMap<&str, (usize, Arc<EntitySpec>)> = specs
             .iter()
-            .map(|(name, spec)| (name.as_str(), Arc::new(spec.clone())))
+            .enumerate()
+            .map(|(i, (name, spec))| (name.as_str(), (i, Arc::new(spec.clone()))))
             .collect();
         let rules = rules
             .iter()
@@ -277,10 +281,11 @@ impl Plan {
                     .iter()
                     .map(|rule| {
                         let then = &rule.then;
-                        let spec = shared.get(then.entity_type.as_str())?;
+                        let (type_ix, spec) = shared.get(then.entity_type.as_str())?;
                         let action = spec.actions.get(&then.action)?.clone();
                         let (exact, wildcard) = set.candidates(&then.entity_type, &then.action);
                         Some(Target {
+                            type_ix: *type_ix,
                             spec: spec.clone(),
                             action,
                             next: exact.iter().chain(wildcard).copied().collect(),
@@ -306,6 +311,9 @@ struct Cascade<'e> {
     tenant_rules: Option<(&'e RuleSet, &'e [Option<Target>])>,
     /// That tenant (checked in debug builds).
     tenant: Option<&'e TenantId>,
+    /// Per entity type (by [`Target::type_ix`]): the store slot of its table in the tenant,
+    /// once a planned reaction has looked it up.
+    slots: Vec<Cell<Option<usize>>>,
 }
 
 impl Engine {
@@ -363,6 +371,7 @@ impl Engine {
                 inline: host.runs_inline(),
                 tenant_rules,
                 tenant: cfg!(debug_assertions).then_some(tenant),
+                slots: vec![Cell::new(None); self.specs.len()],
             },
             &mut self.store,
         )
@@ -563,9 +572,27 @@ impl<'e> Cascade<'e> {
             Params::Value(params) => merge_params(fields, params),
             Params::Rule { then, sources, .. } => then.merge_sources_into(&sources, fields),
         };
+        // A planned reaction finds its target's table by slot (a whole cascade stays in one
+        // tenant); anything else by names.
+        let slot = match d.target {
+            Some(target) => {
+                debug_assert!(self.tenant.is_none_or(|t| t == d.tenant));
+                let cached = &self.slots[target.type_ix];
+                cached.get().or_else(|| {
+                    let slot = store.slot(d.tenant.as_str(), d.entity_type);
+                    cached.set(slot);
+                    slot
+                })
+            }
+            None => store.slot(d.tenant.as_str(), d.entity_type),
+        };
+        let found = match slot {
+            Some(slot) => store.get_shared_mut_in(slot, d.id),
+            None => None,
+        };
         // Entities come into being in their initial state on first touch; a failed first
         // action leaves nothing behind.
-        match store.get_shared_mut(d.tenant.as_str(), d.entity_type, d.id) {
+        match found {
             Some(slot) => {
                 // The status before is needed only when the action may change it; it is
                 // borrowed from the spec's states (or copied, for an undeclared one).

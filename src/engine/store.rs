@@ -22,33 +22,52 @@ use std::collections::BTreeSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct Store {
-    /// Sorted by tenant, each tenant's types sorted by name.
-    tenants: Vec<(TenantId, Vec<(String, Table)>)>,
+    /// Sorted by tenant, each tenant's types sorted by name, with the slot of their table.
+    tenants: Vec<(TenantId, Vec<(String, usize)>)>,
+    /// The tables, in the order they were created: a table's slot never changes, so a
+    /// cascade can remember where its tenant's tables are (see [`Store::slot`]).
+    tables: Vec<Table>,
     len: usize,
 }
 
+/// Stores are equal when they hold the same entities (whatever order their tables were
+/// created in).
+impl PartialEq for Store {
+    fn eq(&self, other: &Store) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+/// Printed as the nested ordered maps it stands for: tenant -> type -> id -> entity.
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        struct Map<'a, K, V>(&'a [(K, V)]);
-        impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Map<'_, K, V> {
+        struct Types<'a>(&'a Store, &'a [(String, usize)]);
+        impl std::fmt::Debug for Types<'_> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let tables = &self.0.tables;
                 f.debug_map()
-                    .entries(self.0.iter().map(|(k, v)| (k, v)))
+                    .entries(self.1.iter().map(|(ty, slot)| (ty, &tables[*slot])))
                     .finish()
             }
         }
-        struct Tenants<'a>(&'a [(TenantId, Vec<(String, Table)>)]);
+        struct Tenants<'a>(&'a Store);
         impl std::fmt::Debug for Tenants<'_> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let store = self.0;
                 f.debug_map()
-                    .entries(self.0.iter().map(|(t, types)| (t, Map(types))))
+                    .entries(
+                        store
+                            .tenants
+                            .iter()
+                            .map(|(t, types)| (t, Types(store, types))),
+                    )
                     .finish()
             }
         }
         f.debug_struct("Store")
-            .field("tenants", &Tenants(&self.tenants))
+            .field("tenants", &Tenants(self))
             .field("len", &self.len)
             .finish()
     }
@@ -155,8 +174,19 @@ impl Store {
     }
 
     fn table(&self, tenant: &str, entity_type: &str) -> Option<&Table> {
+        Some(&self.tables[self.slot(tenant, entity_type)?])
+    }
+
+    /// Where the table of `entity_type` in `tenant` is, if there is one yet. A slot stays
+    /// valid as long as the store is not replaced.
+    pub fn slot(&self, tenant: &str, entity_type: &str) -> Option<usize> {
         let types = &self.tenants[find(&self.tenants, tenant).ok()?].1;
-        Some(&types[find(types, entity_type).ok()?].1)
+        Some(types[find(types, entity_type).ok()?].1)
+    }
+
+    /// [`Store::get_shared_mut`] in the table at `slot` (from [`Store::slot`]).
+    pub fn get_shared_mut_in(&mut self, slot: usize, id: &str) -> Option<&mut Arc<Entity>> {
+        self.tables[slot].entities.get_mut(id)
     }
 
     pub fn get_mut(&mut self, tenant: &str, entity_type: &str, id: &str) -> Option<&mut Entity> {
@@ -172,10 +202,8 @@ impl Store {
         entity_type: &str,
         id: &str,
     ) -> Option<&mut Arc<Entity>> {
-        let t = find(&self.tenants, tenant).ok()?;
-        let types = &mut self.tenants[t].1;
-        let i = find(types, entity_type).ok()?;
-        types[i].1.entities.get_mut(id)
+        let slot = self.slot(tenant, entity_type)?;
+        self.get_shared_mut_in(slot, id)
     }
 
     pub fn insert(&mut self, tenant: &TenantId, entity_type: &str, id: &EntityId, entity: Entity) {
@@ -196,10 +224,11 @@ impl Store {
         });
         let types = &mut self.tenants[t].1;
         let i = find(types, entity_type).unwrap_or_else(|at| {
-            types.insert(at, (entity_type.to_string(), Table::default()));
+            types.insert(at, (entity_type.to_string(), self.tables.len()));
+            self.tables.push(Table::default());
             at
         });
-        let table = &mut types[i].1;
+        let table = &mut self.tables[types[i].1];
         match table.entities.get_mut(id) {
             Some(slot) => *slot = entity,
             None => {
@@ -220,9 +249,9 @@ impl Store {
 
     /// Every entity in (tenant, type, id) order.
     pub fn iter(&self) -> impl Iterator<Item = (&TenantId, &str, &EntityId, &Entity)> {
-        self.tenants.iter().flat_map(|(t, types)| {
-            types.iter().flat_map(move |(ty, table)| {
-                table
+        self.tenants.iter().flat_map(move |(t, types)| {
+            types.iter().flat_map(move |(ty, slot)| {
+                self.tables[*slot]
                     .iter()
                     .map(move |(id, e)| (t, ty.as_str(), id, e.as_ref()))
             })
