@@ -4,10 +4,16 @@
 //! order they were scheduled: FIFO per subscription falls out of this without faults.
 //! Randomness in ordering (concurrent root inputs, fan-out order, fault delays) is decided
 //! by whoever pushes, from the seed, never by the queue.
+//!
+//! A run pushes all its root inputs first, in time order, then messages due at or shortly
+//! after the current time. So the queue keeps two parts: a run of items pushed in order
+//! (appended to a deque, popped from its front) and a heap for the rest; `pop` takes the
+//! earlier of the two fronts. The order is exactly (time, sequence), as with one heap, but
+//! the heap holds only what is in flight instead of every root input of the run.
 
 use crate::sim::SimTime;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 struct Entry<T> {
     at: SimTime,
@@ -35,6 +41,8 @@ impl<T> Ord for Entry<T> {
 
 /// A min-queue on (time, sequence).
 pub struct Queue<T> {
+    /// Items pushed in (time, sequence) order, each after the previous one.
+    sorted: VecDeque<Entry<T>>,
     heap: BinaryHeap<Entry<T>>,
     seq: u64,
 }
@@ -42,6 +50,7 @@ pub struct Queue<T> {
 impl<T> Default for Queue<T> {
     fn default() -> Self {
         Queue {
+            sorted: VecDeque::new(),
             heap: BinaryHeap::new(),
             seq: 0,
         }
@@ -55,7 +64,8 @@ impl<T> Queue<T> {
 
     pub fn with_capacity(n: usize) -> Queue<T> {
         Queue {
-            heap: BinaryHeap::with_capacity(n),
+            sorted: VecDeque::with_capacity(n),
+            heap: BinaryHeap::new(),
             seq: 0,
         }
     }
@@ -64,24 +74,49 @@ impl<T> Queue<T> {
     pub fn push(&mut self, at: SimTime, item: T) -> u64 {
         let seq = self.seq;
         self.seq += 1;
-        self.heap.push(Entry { at, seq, item });
+        let entry = Entry { at, seq, item };
+        // The sequence only grows, so an item no earlier than the last one in order comes
+        // after it: it can join the ordered run.
+        if self.sorted.back().is_none_or(|last| last.at <= at) {
+            self.sorted.push_back(entry);
+        } else {
+            self.heap.push(entry);
+        }
         seq
     }
 
+    /// Whether the next item is the front of the ordered run (rather than the heap's top).
+    fn next_is_sorted(&self) -> bool {
+        match (self.sorted.front(), self.heap.peek()) {
+            (Some(a), Some(b)) => (a.at, a.seq) < (b.at, b.seq),
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
     pub fn pop(&mut self) -> Option<(SimTime, T)> {
-        self.heap.pop().map(|e| (e.at, e.item))
+        let entry = if self.next_is_sorted() {
+            self.sorted.pop_front()
+        } else {
+            self.heap.pop()
+        };
+        entry.map(|e| (e.at, e.item))
     }
 
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.at)
+        if self.next_is_sorted() {
+            self.sorted.front().map(|e| e.at)
+        } else {
+            self.heap.peek().map(|e| e.at)
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.sorted.len() + self.heap.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.sorted.is_empty() && self.heap.is_empty()
     }
 
     /// How many items were ever pushed.
@@ -103,5 +138,35 @@ mod tests {
         q.push(SimTime(1), "b");
         let order: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, x)| x)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
+    }
+
+    proptest::proptest! {
+        /// Whatever the pattern of pushes and pops, the order is the one a single heap on
+        /// (time, sequence) gives.
+        #[test]
+        fn order_is_time_then_sequence(ops in proptest::collection::vec((0u64..20, proptest::bool::ANY), 0..200)) {
+            let mut q = Queue::new();
+            let mut reference: BinaryHeap<Entry<u64>> = BinaryHeap::new();
+            let mut seq = 0;
+            let mut now = 0;
+            for (delay, pop) in ops {
+                if pop {
+                    let want = reference.pop().map(|e| (e.at, e.item));
+                    proptest::prop_assert_eq!(q.peek_time(), want.map(|(at, _)| at));
+                    let got = q.pop();
+                    proptest::prop_assert_eq!(got, want);
+                    if let Some((at, _)) = got {
+                        now = at.0;
+                    }
+                } else {
+                    // Mostly at or after the last pop (as a run schedules), sometimes anywhere.
+                    let at = SimTime(if delay % 3 == 0 { delay } else { now + delay });
+                    q.push(at, seq);
+                    reference.push(Entry { at, seq, item: seq });
+                    seq += 1;
+                }
+                proptest::prop_assert_eq!(q.len(), reference.len());
+            }
+        }
     }
 }
