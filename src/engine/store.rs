@@ -16,10 +16,9 @@
 //! not a copy of the field map. Changing an entity goes through `Arc::make_mut`, which copies
 //! it only while such a snapshot is alive.
 
-use crate::engine::{same_name, Entity, EntityId, TenantId};
+use crate::engine::{same_name, Entity, EntityId, LookupMap, TenantId};
 use std::borrow::Borrow;
 use std::collections::BTreeSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 #[derive(Clone, Default)]
@@ -88,12 +87,6 @@ fn find<K: Borrow<str>, V>(list: &[(K, V)], key: &str) -> Result<usize, usize> {
     list.binary_search_by(|(k, _)| k.borrow().cmp(key))
 }
 
-/// A hash map for lookups only: never iterated (its order is nobody's business), with a
-/// fixed hasher. The crate bans `HashMap` because iterating one is random; this one's
-/// iteration is never reached (see `Table::iter`, which goes through the sorted ids).
-#[allow(clippy::disallowed_types)]
-type LookupMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
 /// The entities of one type in one tenant.
 #[derive(Clone, Default, PartialEq)]
 struct Table {
@@ -113,53 +106,6 @@ impl Table {
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.iter()).finish()
-    }
-}
-
-/// rustc's FxHash: a multiply and a rotate per word, no random state. Ids are short and not
-/// chosen by an adversary, so a fast, fixed hash is the right one here.
-#[derive(Default, Clone, Copy)]
-struct FxHasher {
-    hash: u64,
-}
-
-impl FxHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FxHasher::SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
     }
 }
 

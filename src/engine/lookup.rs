@@ -1,0 +1,85 @@
+//! Hash maps for lookups on the hot path: entities by id, rules and specs by name.
+//!
+//! The crate bans `HashMap` and `HashSet` (clippy.toml) because iterating one is random, and
+//! anything that reaches a trace must not depend on that. These aliases are for maps that
+//! are only ever looked up, never iterated (their order is nobody's business), and their
+//! hasher has no random state. Whoever needs an order keeps it beside the map (the store
+//! keeps its ids in a sorted set).
+
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A hash map that is looked up, never iterated.
+#[allow(clippy::disallowed_types)]
+pub type LookupMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A hash set that is looked up, never iterated.
+#[allow(clippy::disallowed_types)]
+pub type LookupSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
+
+/// rustc's FxHash: a multiply and a rotate per word, no random state. Keys are short names
+/// and ids, not chosen by an adversary, so a fast, fixed hash is the right one here.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FxHasher::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_find_what_was_put_and_nothing_else() {
+        let mut map: LookupMap<String, usize> = LookupMap::default();
+        let mut set: LookupSet<String> = LookupSet::default();
+        for i in 0..1000 {
+            map.insert(format!("e{i}"), i);
+            set.insert(format!("rule_{i}_with_a_longer_name"));
+        }
+        for i in 0..1000 {
+            assert_eq!(map.get(format!("e{i}").as_str()), Some(&i));
+            assert!(set.contains(format!("rule_{i}_with_a_longer_name").as_str()));
+        }
+        assert_eq!(map.get("e1000"), None);
+        assert!(!set.contains("rule_1000_with_a_longer_name"));
+    }
+}
