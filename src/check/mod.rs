@@ -34,16 +34,22 @@ pub fn builtin_invariants(scenario: &Scenario) -> Vec<Box<dyn Invariant>> {
         Box::new(DepthBound {
             depth_max: scenario.depth_max,
         }),
-        Box::new(TenantIsolation {
-            rules: scenario
-                .rules
-                .iter()
-                .map(|(t, rules)| (t.clone(), rules.iter().map(|r| r.name.clone()).collect()))
-                .collect(),
-        }),
-        Box::new(ValidTransition {
-            specs: scenario.entities.clone(),
-        }),
+        Box::new(
+            TenantIsolation {
+                rules: scenario
+                    .rules
+                    .iter()
+                    .map(|(t, rules)| (t.clone(), rules.iter().map(|r| r.name.clone()).collect()))
+                    .collect(),
+            }
+            .indexed(),
+        ),
+        Box::new(
+            ValidTransition {
+                specs: scenario.entities.clone(),
+            }
+            .indexed(),
+        ),
         Box::new(ExpectCheck {
             expects: scenario.expects.clone(),
         }),

@@ -7,7 +7,7 @@
 //! engine's tests cover them.
 
 use crate::check::Invariant;
-use crate::engine::{get_named, same_name, TenantId};
+use crate::engine::{get_named, same_name, LookupMap, LookupSet, TenantId};
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,18 +17,55 @@ pub struct TenantIsolation {
 }
 
 impl TenantIsolation {
-    /// `rules[tenant]` contains `rule`, found by scanning (a few tenants, a few dozen rules
-    /// each; big sets are searched) rather than by two searches of string-keyed trees: this
-    /// runs for every rule that fires or is skipped.
+    /// `rules[tenant]` contains `rule`.
     fn registered(&self, tenant: &str, rule: &str) -> bool {
-        get_named(&self.rules, tenant).is_some_and(|rules| {
-            if rules.len() > 64 {
-                rules.contains(rule)
-            } else {
-                rules.iter().any(|r| same_name(r, rule))
-            }
-        })
+        get_named(&self.rules, tenant).is_some_and(|rules| rules.contains(rule))
     }
+
+    /// The checker a run uses: this property, with the registered rules in hash sets (a run
+    /// asks about every rule that fires or is skipped, millions of times on a big run).
+    pub fn indexed(self) -> TenantIsolationIndexed {
+        TenantIsolationIndexed {
+            rules: self
+                .rules
+                .into_iter()
+                .map(|(tenant, rules)| (tenant, rules.into_iter().collect()))
+                .collect(),
+        }
+    }
+}
+
+/// [`TenantIsolation`], its rules hashed (see [`TenantIsolation::indexed`]): the same
+/// property and messages.
+pub struct TenantIsolationIndexed {
+    rules: LookupMap<TenantId, LookupSet<String>>,
+}
+
+/// The property, given how to ask whether a tenant registered a rule.
+fn judge(record: &RecordRef<'_>, registered: impl Fn(&str, &str) -> bool) -> Option<String> {
+    match record {
+        RecordRef::Dispatch { tenant, source_tenant, entity_type, id, action, .. } if !same_name(tenant, source_tenant) => Some(format!(
+            "{entity_type}/{id}.{action} was dispatched in tenant {tenant} by something in tenant {source_tenant}"
+        )),
+        RecordRef::Reaction { tenant, rule, .. }
+        | RecordRef::GuardSkip { tenant, rule, .. }
+        | RecordRef::DepthLimit { tenant, rule, .. }
+            if !rule.starts_with("reflex:") && !registered(tenant, rule) =>
+        {
+            Some(format!("rule {rule} ran in tenant {tenant}, which did not register it"))
+        }
+        _ => None,
+    }
+}
+
+fn watched(kind: RecordKind) -> bool {
+    matches!(
+        kind,
+        RecordKind::Dispatch
+            | RecordKind::Reaction
+            | RecordKind::GuardSkip
+            | RecordKind::DepthLimit
+    )
 }
 
 impl Invariant for TenantIsolation {
@@ -37,13 +74,7 @@ impl Invariant for TenantIsolation {
     }
 
     fn watches(&self, kind: RecordKind) -> bool {
-        matches!(
-            kind,
-            RecordKind::Dispatch
-                | RecordKind::Reaction
-                | RecordKind::GuardSkip
-                | RecordKind::DepthLimit
-        )
+        watched(kind)
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {
@@ -51,19 +82,29 @@ impl Invariant for TenantIsolation {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
-        match record {
-            RecordRef::Dispatch { tenant, source_tenant, entity_type, id, action, .. } if !same_name(tenant, source_tenant) => Some(format!(
-                "{entity_type}/{id}.{action} was dispatched in tenant {tenant} by something in tenant {source_tenant}"
-            )),
-            RecordRef::Reaction { tenant, rule, .. }
-            | RecordRef::GuardSkip { tenant, rule, .. }
-            | RecordRef::DepthLimit { tenant, rule, .. }
-                if !rule.starts_with("reflex:") && !self.registered(tenant, rule) =>
-            {
-                Some(format!("rule {rule} ran in tenant {tenant}, which did not register it"))
-            }
-            _ => None,
-        }
+        judge(record, |tenant, rule| self.registered(tenant, rule))
+    }
+}
+
+impl Invariant for TenantIsolationIndexed {
+    fn name(&self) -> &'static str {
+        "tenant_isolation"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        watched(kind)
+    }
+
+    fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
+        judge(record, |tenant, rule| {
+            self.rules
+                .get(tenant)
+                .is_some_and(|rules| rules.contains(rule))
+        })
     }
 }
 
@@ -78,7 +119,10 @@ mod tests {
     fn cross_tenant_dispatch_and_foreign_rule_are_violations() {
         let mut rules = BTreeMap::new();
         rules.insert(TenantId::new("a"), BTreeSet::from(["r".to_string()]));
-        let mut c = TenantIsolation { rules };
+        let mut c = TenantIsolation {
+            rules: rules.clone(),
+        };
+        let mut indexed = TenantIsolation { rules }.indexed();
         let ok = Record::Dispatch {
             at: SimTime(0),
             tenant: TenantId::new("a"),
@@ -108,5 +152,27 @@ mod tests {
             depth: Depth(0),
         };
         assert!(c.on_record(&foreign).unwrap().contains("did not register"));
+        let reaction = |tenant: &str, rule: &str| Record::Reaction {
+            at: SimTime(0),
+            tenant: TenantId::new(tenant),
+            rule: rule.into(),
+            depth: Depth(0),
+            success: true,
+            target_type: "X".into(),
+            target_id: None,
+            target_status: None,
+            error: None,
+        };
+        for r in [
+            ok,
+            bad,
+            foreign,
+            reaction("a", "r"),
+            reaction("a", "s"),
+            reaction("c", "r"),
+            reaction("b", "reflex:h"),
+        ] {
+            assert_eq!(indexed.on_record(&r), c.on_record(&r), "{r:?}");
+        }
     }
 }

@@ -6,12 +6,89 @@
 //! `requires` (that needs the fields before the action, which the trace does not carry).
 
 use crate::check::Invariant;
-use crate::engine::{get_named, same_name, EntitySpec};
+use crate::engine::{get_named, same_name, ActionSpec, EntitySpec, LookupMap};
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
 
 pub struct ValidTransition {
     pub specs: BTreeMap<String, EntitySpec>,
+}
+
+impl ValidTransition {
+    /// The checker a run uses: this property, with the specs and their actions in hash maps
+    /// (a run checks every transition, millions on a big run).
+    pub fn indexed(self) -> ValidTransitionIndexed {
+        ValidTransitionIndexed {
+            specs: self
+                .specs
+                .into_iter()
+                .map(|(name, spec)| {
+                    let actions = spec
+                        .actions
+                        .iter()
+                        .map(|(a, spec)| (a.clone(), spec.clone()))
+                        .collect();
+                    (name, (spec.states, actions))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// [`ValidTransition`], its specs hashed (see [`ValidTransition::indexed`]): the same
+/// property and messages.
+pub struct ValidTransitionIndexed {
+    /// Per type: its states and its actions.
+    specs: LookupMap<String, (Vec<String>, LookupMap<String, ActionSpec>)>,
+}
+
+/// A spec as the property reads it: its declared states, and its action by name.
+type SpecView<'a> = (&'a [String], Option<&'a ActionSpec>);
+
+/// The property, given how to find a type's states and one of its actions.
+fn judge<'a>(
+    record: &RecordRef<'_>,
+    spec: impl FnOnce(&str, &str) -> Option<SpecView<'a>>,
+) -> Option<String> {
+    let RecordRef::Transition {
+        entity_type,
+        id,
+        action,
+        from,
+        to,
+        ..
+    } = record
+    else {
+        return None;
+    };
+    let Some((states, a)) = spec(entity_type, action) else {
+        return Some(format!("{entity_type}/{id}: entity type is not declared"));
+    };
+    let Some(a) = a else {
+        return Some(format!(
+            "{entity_type}/{id}: {action} is not an action of {entity_type}"
+        ));
+    };
+    if let Some(allowed) = &a.from {
+        if !allowed.iter().any(|s| same_name(s, from)) {
+            return Some(format!(
+                "{entity_type}/{id}: {action} committed from {from}, but it is enabled only in {}",
+                allowed.join(", ")
+            ));
+        }
+    }
+    let expected = a.to.as_deref().unwrap_or(from);
+    if !same_name(to, expected) {
+        return Some(format!(
+            "{entity_type}/{id}: {action} moved {from} -> {to}, but the spec says -> {expected}"
+        ));
+    }
+    if !states.iter().any(|s| same_name(s, to)) {
+        return Some(format!(
+            "{entity_type}/{id}: {to} is not a state of {entity_type}"
+        ));
+    }
+    None
 }
 
 impl Invariant for ValidTransition {
@@ -28,47 +105,38 @@ impl Invariant for ValidTransition {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
-        let RecordRef::Transition {
-            entity_type,
-            id,
-            action,
-            from,
-            to,
-            ..
-        } = record
-        else {
-            return None;
-        };
-        let Some(spec) = get_named(&self.specs, entity_type) else {
-            return Some(format!("{entity_type}/{id}: entity type is not declared"));
-        };
-        let Some(a) = get_named(&spec.actions, action) else {
-            return Some(format!(
-                "{entity_type}/{id}: {action} is not an action of {entity_type}"
-            ));
-        };
-        if let Some(allowed) = &a.from {
-            if !allowed.iter().any(|s| same_name(s, from)) {
-                return Some(format!("{entity_type}/{id}: {action} committed from {from}, but it is enabled only in {}", allowed.join(", ")));
-            }
-        }
-        let expected = a.to.as_deref().unwrap_or(from);
-        if !same_name(to, expected) {
-            return Some(format!("{entity_type}/{id}: {action} moved {from} -> {to}, but the spec says -> {expected}"));
-        }
-        if !spec.states.iter().any(|s| same_name(s, to)) {
-            return Some(format!(
-                "{entity_type}/{id}: {to} is not a state of {entity_type}"
-            ));
-        }
-        None
+        judge(record, |entity_type, action| {
+            let spec = get_named(&self.specs, entity_type)?;
+            Some((spec.states.as_slice(), get_named(&spec.actions, action)))
+        })
+    }
+}
+
+impl Invariant for ValidTransitionIndexed {
+    fn name(&self) -> &'static str {
+        "valid_transition"
+    }
+
+    fn watches(&self, kind: RecordKind) -> bool {
+        kind == RecordKind::Transition
+    }
+
+    fn on_record(&mut self, record: &Record) -> Option<String> {
+        self.on_record_ref(&record.view())
+    }
+
+    fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
+        judge(record, |entity_type, action| {
+            let (states, actions) = self.specs.get(entity_type)?;
+            Some((states.as_slice(), actions.get(action)))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{ActionSpec, EntityId, TenantId};
+    use crate::engine::{EntityId, TenantId};
     use crate::sim::SimTime;
 
     fn checker() -> ValidTransition {
@@ -121,5 +189,41 @@ mod tests {
             .on_record(&transition("A", "A"))
             .unwrap()
             .contains("spec says -> B"));
+    }
+
+    #[test]
+    fn the_indexed_checker_says_what_the_plain_one_says() {
+        let mut plain = checker();
+        let mut indexed = checker().indexed();
+        let mut cases = vec![];
+        for (from, to) in [("A", "B"), ("B", "B"), ("A", "A"), ("A", "C"), ("C", "B")] {
+            cases.push(transition(from, to));
+        }
+        for (ty, action) in [("Y", "Go"), ("X", "Stop")] {
+            if let Record::Transition {
+                at,
+                tenant,
+                id,
+                from,
+                to,
+                created,
+                ..
+            } = transition("A", "B")
+            {
+                cases.push(Record::Transition {
+                    at,
+                    tenant,
+                    entity_type: ty.into(),
+                    id,
+                    action: action.into(),
+                    from,
+                    to,
+                    created,
+                });
+            }
+        }
+        for r in &cases {
+            assert_eq!(indexed.on_record(r), plain.on_record(r), "{r:?}");
+        }
     }
 }
