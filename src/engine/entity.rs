@@ -268,14 +268,19 @@ pub fn field_mut<'a>(fields: &'a mut Fields, key: &str) -> Option<&'a mut Value>
 /// keeps its value is left alone, a string overwrites a string in place.
 pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
     match field_mut(fields, key) {
-        Some(slot) => {
-            if slot != value {
-                match (slot, value) {
-                    (Value::String(have), Value::String(want)) => have.clone_from(want),
-                    (slot, value) => *slot = value.clone(),
+        Some(slot) => match (slot, value) {
+            // Strings (most fields) are compared in line and overwritten in place.
+            (Value::String(have), Value::String(want)) => {
+                if !same_name(have, want) {
+                    have.clone_from(want);
                 }
             }
-        }
+            (slot, value) => {
+                if slot != value {
+                    *slot = value.clone();
+                }
+            }
+        },
         None => {
             fields.insert(key.to_string(), value.clone());
         }
