@@ -74,14 +74,14 @@ impl Encoder {
     /// Appends the canonical JSON of `record` (no newline) to `out`.
     pub fn encode(&mut self, record: &RecordRef<'_>, out: &mut Vec<u8>) {
         out.reserve(RECORD_BYTES_TYPICAL);
-        out.extend_from_slice(head(record.kind()));
+        put(out, head(record.kind()));
         let at = record.at().0;
         if self.at != Some(at) {
             self.at = Some(at);
             self.at_digits.clear();
             Writer(&mut self.at_digits).u64(at);
         }
-        out.extend_from_slice(&self.at_digits);
+        put(out, &self.at_digits);
         encode_fields(record, out);
     }
 }
@@ -347,7 +347,59 @@ impl Writer<'_> {
             i -= 1;
             buf[i] = b'0' + n as u8;
         }
-        self.0.extend_from_slice(&buf[i..]);
+        put(self.0, &buf[i..]);
+    }
+}
+
+/// `out.extend_from_slice(src)`, for the short pieces a record is made of: up to 32 bytes
+/// are copied in line with two overlapping loads and stores, where `extend_from_slice` calls
+/// `memcpy` (a record has a dozen such pieces, most of them names of a few bytes).
+#[inline(always)]
+fn put(out: &mut Vec<u8>, src: &[u8]) {
+    let n = src.len();
+    if n > 32 {
+        out.extend_from_slice(src);
+        return;
+    }
+    out.reserve(n);
+    let len = out.len();
+    // SAFETY: `reserve(n)` leaves room for `n` more bytes after `len`. Every load below reads
+    // inside `src` (`n` bytes: each range starts at 0 or ends at `n`, and is no longer than
+    // `n`), every store writes inside `len..len + n` of `out`'s allocation, and together the
+    // stores cover all of it with the bytes of `src` at the same offsets, so after them the
+    // first `len + n` bytes are initialised. `src` cannot overlap the spare capacity of `out`
+    // (it is borrowed while `out` is borrowed mutably).
+    unsafe {
+        let s = src.as_ptr();
+        let d = out.as_mut_ptr().add(len);
+        if n >= 16 {
+            let (a, b) = (
+                s.cast::<u128>().read_unaligned(),
+                s.add(n - 16).cast::<u128>().read_unaligned(),
+            );
+            d.cast::<u128>().write_unaligned(a);
+            d.add(n - 16).cast::<u128>().write_unaligned(b);
+        } else if n >= 8 {
+            let (a, b) = (
+                s.cast::<u64>().read_unaligned(),
+                s.add(n - 8).cast::<u64>().read_unaligned(),
+            );
+            d.cast::<u64>().write_unaligned(a);
+            d.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if n >= 4 {
+            let (a, b) = (
+                s.cast::<u32>().read_unaligned(),
+                s.add(n - 4).cast::<u32>().read_unaligned(),
+            );
+            d.cast::<u32>().write_unaligned(a);
+            d.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else if n > 0 {
+            let (a, b, c) = (*s, *s.add(n / 2), *s.add(n - 1));
+            *d = a;
+            *d.add(n / 2) = b;
+            *d.add(n - 1) = c;
+        }
+        out.set_len(len + n);
     }
 }
 
@@ -372,24 +424,53 @@ static ESCAPED: [bool; 256] = {
 /// or equal to `"` or `\`, sets its top bit in one of the three masks below (the classic
 /// "has zero byte" and "has byte less than" tricks; bytes of 0x80 and above, which never
 /// need escaping, are cleared by `!word`).
+///
+/// A string shorter than eight bytes is checked as one word too, read with overlapping
+/// loads (each byte may be read twice, which cannot change the answer) and padded with
+/// spaces; so is the tail of a longer one (its last eight bytes).
 #[inline]
 fn any_needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let word_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let half_at = |at: usize| {
+        u64::from(u32::from_le_bytes(
+            bytes[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    };
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word_needs_escape(word_at(at)) {
+                return true;
+            }
+            at += 8;
+        }
+        word_needs_escape(word_at(n - 8))
+    } else if n >= 4 {
+        word_needs_escape(half_at(0) | half_at(n - 4) << 32)
+    } else if n > 0 {
+        const SPACES: u64 = 0x2020_2020_2020_2020;
+        let word = u64::from(bytes[0])
+            | u64::from(bytes[n / 2]) << 8
+            | u64::from(bytes[n - 1]) << 16
+            | SPACES << 24;
+        word_needs_escape(word)
+    } else {
+        false
+    }
+}
+
+/// Whether any of the eight bytes of `word` needs escaping.
+#[inline(always)]
+fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        if below_space
-            | has_zero(word ^ (ONES * u64::from(b'"')))
-            | has_zero(word ^ (ONES * u64::from(b'\\')))
-            != 0
-        {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| needs_escape(b))
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    below_space
+        | has_zero(word ^ (ONES * u64::from(b'"')))
+        | has_zero(word ^ (ONES * u64::from(b'\\')))
+        != 0
 }
 
 /// A JSON string literal, escaped exactly as serde_json escapes it.
@@ -405,7 +486,7 @@ fn write_json_str_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // Names rarely need escaping: one scan, one copy.
     if !any_needs_escape(bytes) {
-        out.extend_from_slice(bytes);
+        put(out, bytes);
         return;
     }
     let mut start = 0;
@@ -466,6 +547,22 @@ mod tests {
             "{record:?}"
         );
         assert_eq!(&record.view().to_record(), record, "round trip");
+    }
+
+    #[test]
+    fn short_pieces_are_appended_whole_at_every_length() {
+        let source: Vec<u8> = (0..80u8).map(|b| b.wrapping_mul(37) ^ 0x5a).collect();
+        for prefix in [0usize, 1, 7, 8, 31] {
+            for n in 0..source.len() {
+                let mut out = vec![0xEE; prefix];
+                out.shrink_to_fit();
+                put(&mut out, &source[..n]);
+                put(&mut out, &source[n..]);
+                let mut want = vec![0xEE; prefix];
+                want.extend_from_slice(&source);
+                assert_eq!(out, want, "prefix {prefix}, split at {n}");
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ impl std::fmt::Display for TraceHash {
 }
 
 /// Hash this many bytes of encoded lines at a time.
-const CHUNK_BYTES: usize = 16 * 1024;
+const CHUNK_BYTES: usize = 4 * 1024;
 
 /// Receives every record of a run, in order.
 pub struct TraceSink {
