@@ -79,7 +79,7 @@ mod tests {
         assert_eq!(out.outcome.outcome, OutcomeKind::Logged);
         assert_eq!(out.outcome.severity, Severity::High);
         assert_eq!(out.outcome.handler, "bgp_drop");
-        assert_eq!(out.outcome.payload, bgp_trap());
+        assert_eq!(*out.outcome.payload, bgp_trap());
         assert_eq!(out.dispatch, None);
     }
 

@@ -7,6 +7,7 @@
 use crate::bus::Envelope;
 use crate::engine::reflex::{Outcome, OutcomeKind, Severity, RATIONALE_CHARS_MAX};
 use crate::engine::{Fields, Value};
+use std::sync::Arc;
 use crate::sim::{format_duration_ms, SimTime};
 use std::collections::BTreeMap;
 
@@ -34,7 +35,7 @@ pub fn new_outcome(
         target,
         severity,
         occurred_at: now.iso8601(),
-        payload: (*event.payload).clone(),
+        payload: Arc::clone(&event.payload),
         outcome: kind,
         rationale: {
             let mut rationale = rationale.into();
@@ -339,7 +340,8 @@ mod tests {
         );
         assert_eq!(o.subject, "sensory.link_down.snmp_poll.r1");
         assert_eq!(o.occurred_at, "2026-01-01T00:00:00.050Z");
-        assert_eq!(o.payload, json!({"device": "r1"}));
+        assert_eq!(*o.payload, json!({"device": "r1"}));
+        assert!(Arc::ptr_eq(&o.payload, &e.payload), "shared, not copied");
         assert_eq!(o.rationale.chars().count(), RATIONALE_CHARS_MAX);
         assert_eq!(event_class(&e), "link_down");
         assert_eq!(subject_token(&e, 9), "");

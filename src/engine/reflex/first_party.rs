@@ -5,6 +5,7 @@
 use crate::bus::{Envelope, Pattern};
 use crate::engine::reflex::common::{event_class, into_duplicate, new_outcome, DedupWindow};
 use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
+use std::sync::Arc;
 use crate::engine::Value;
 use crate::sim::SimTime;
 use std::marker::PhantomData;
@@ -105,7 +106,7 @@ impl<S: FirstPartySpec> ReflexHandler for FirstParty<S> {
             r.rationale,
         );
         if let Some(p) = r.payload {
-            outcome.payload = p;
+            outcome.payload = Arc::new(p);
         }
         // Events without a target share one key: they cannot be told apart, and the model
         // service treats them the same way.

@@ -7,6 +7,7 @@
 use crate::bus::{Envelope, Pattern};
 use crate::engine::{EntityId, TenantId, Value};
 use crate::sim::SimTime;
+use std::sync::Arc;
 use serde::Serialize;
 
 #[derive(
@@ -67,7 +68,8 @@ pub struct Outcome {
     pub severity: Severity,
     /// Virtual time as an ISO-8601 string on the virtual epoch.
     pub occurred_at: String,
-    pub payload: Value,
+    /// The event's payload, shared with the event (handlers that replace it say so).
+    pub payload: Arc<Value>,
     pub outcome: OutcomeKind,
     pub rationale: String,
     pub diagnostic: String,

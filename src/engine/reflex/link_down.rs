@@ -209,7 +209,7 @@ mod tests {
     fn small_payload_is_kept_whole() {
         let mut h = LinkDownHandler::new();
         assert_eq!(
-            handle_at(&mut h, 0, snmp_poll(), 0).outcome.payload,
+            *handle_at(&mut h, 0, snmp_poll(), 0).outcome.payload,
             snmp_poll()
         );
     }
