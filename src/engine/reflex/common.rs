@@ -7,9 +7,9 @@
 use crate::bus::Envelope;
 use crate::engine::reflex::{Outcome, OutcomeKind, Severity, RATIONALE_CHARS_MAX};
 use crate::engine::{Fields, Value};
-use std::sync::Arc;
 use crate::sim::{format_duration_ms, SimTime};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How many upstream payload keys an outcome keeps (the model service's cap): a chatty
 /// poller must not blow up every outcome, trace and report that carries its payload.

@@ -302,14 +302,42 @@ fn render_compiled(template: &Compiled, event: &Envelope) -> Result<String, Stri
         Compiled::Pieces(pieces) => pieces,
         Compiled::Bad(e) => return Err(e.clone()),
     };
+    // A lone placeholder (`{payload.device}`, `{token.3}`) is its value's text.
+    if let [Piece::Placeholder(p)] = pieces.as_slice() {
+        return resolve(p, event).map(|v| match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        });
+    }
     let mut out = String::new();
     for piece in pieces {
         match piece {
             Piece::Literal(text) => out.push_str(text),
-            Piece::Placeholder(p) => out.push_str(&scalar_text(&resolve(p, event)?)),
+            Piece::Placeholder(p) => push_scalar_text(&mut out, p, event)?,
         }
     }
     Ok(out)
+}
+
+/// Appends the text of `placeholder` (as [`scalar_text`] of [`resolve`] gives it) without
+/// building the value first when it is already text.
+fn push_scalar_text(
+    out: &mut String,
+    placeholder: &Placeholder,
+    event: &Envelope,
+) -> Result<(), String> {
+    match placeholder {
+        Placeholder::Subject => out.push_str(event.subject.as_str()),
+        Placeholder::Tenant => out.push_str(event.tenant.as_str()),
+        Placeholder::Token(n) => match event.subject.tokens().nth(*n) {
+            Some(token) => out.push_str(token),
+            None => return resolve(placeholder, event).map(drop),
+        },
+        Placeholder::EventId | Placeholder::Payload(_) => {
+            out.push_str(&scalar_text(&resolve(placeholder, event)?));
+        }
+    }
+    Ok(())
 }
 
 /// Renders every string in `params`; a string that is exactly one placeholder keeps the

@@ -5,10 +5,10 @@
 use crate::bus::{Envelope, Pattern};
 use crate::engine::reflex::common::{event_class, into_duplicate, new_outcome, DedupWindow};
 use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
-use std::sync::Arc;
 use crate::engine::Value;
 use crate::sim::SimTime;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// What a first-party handler makes of one event, before deduplication.
 pub struct Reading {

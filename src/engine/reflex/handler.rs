@@ -7,8 +7,8 @@
 use crate::bus::{Envelope, Pattern};
 use crate::engine::{EntityId, TenantId, Value};
 use crate::sim::SimTime;
-use std::sync::Arc;
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
