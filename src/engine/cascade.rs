@@ -14,7 +14,7 @@
 
 use crate::engine::{
     get_named, merge_params, ActionError, ActionSpec, Depth, Entity, EntityId, EntitySpec, Fields,
-    Guard, Rule, RuleSet, Sources, Store, TenantId, Then, Value,
+    Guard, LookupKey, Rule, RuleSet, Sources, Store, TenantId, Then, Value,
 };
 use crate::sim::SimTime;
 use crate::trace::{Origin, OriginRef, Record, RecordRef};
@@ -747,17 +747,54 @@ impl<'e> Cascade<'e> {
 }
 
 /// Evaluates a guard on a commit's snapshot, answering its cross-entity lookups from the
-/// store in the commit's tenant as they come (the same answers the two passes give: a
-/// lookup is true when the entity exists there with a status in the required list).
+/// store in the commit's tenant as they come, with [`lookup_holds`] (the answers
+/// [`resolve_lookups`] gives the two passes).
 fn guard_passes(store: &Store, guard: &Guard, c: &Commit<'_>) -> bool {
     let tenant = c.tenant.as_str();
     guard.evaluate_with(
         &c.after.fields,
         &c.after.status,
-        &mut |entity_type, id, required| {
-            store
-                .get(tenant, entity_type, id)
-                .is_some_and(|e| required.contains(&e.status))
-        },
+        &mut |entity_type, id, required| lookup_holds(store, tenant, entity_type, id, required),
     )
+}
+
+/// The answer to one cross-entity lookup of a guard: the entity exists in `tenant` with a
+/// status in `required`. Lookups never leave the source's tenant.
+#[inline]
+pub fn lookup_holds(
+    store: &Store,
+    tenant: &str,
+    entity_type: &str,
+    id: &str,
+    required: &[String],
+) -> bool {
+    store
+        .get(tenant, entity_type, id)
+        .is_some_and(|e| required.contains(&e.status))
+}
+
+/// The engine's lookup resolution in the two-pass form, for a [`crate::engine::GuardInput`]
+/// (what the evaluators behind [`crate::engine::GuardEvaluator`] take, as the model checker
+/// uses them): every key `collect_lookups` asks for, answered by [`lookup_holds`] in
+/// `tenant`.
+pub fn resolve_lookups(
+    guard: &Guard,
+    fields: &Fields,
+    store: &Store,
+    tenant: &TenantId,
+) -> BTreeMap<LookupKey, bool> {
+    let mut keys = Vec::new();
+    guard.collect_lookups(fields, &mut keys);
+    keys.into_iter()
+        .map(|key| {
+            let found = lookup_holds(
+                store,
+                tenant.as_str(),
+                &key.entity_type,
+                &key.id,
+                &key.required_status,
+            );
+            (key, found)
+        })
+        .collect()
 }

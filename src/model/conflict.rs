@@ -17,12 +17,9 @@
 //! finds those), and pairs that act on different target types.
 
 use crate::engine::{
-    EngineEvaluator, Entity, EntityId, Fields, GuardEvaluator, GuardInput, Resolver, Rule, RuleSet,
-    Store, TenantId,
+    resolve_lookups, EngineEvaluator, GuardEvaluator, GuardInput, Resolver, Rule, RuleSet, TenantId,
 };
-use crate::model::guard_space::resolve_lookups;
-use crate::model::guard_space::Choose;
-use crate::model::inputs::{InputSpace, Point};
+use crate::model::inputs::{Choose, InputSpace, Point};
 use stateright::{Model, Property};
 use std::sync::Arc;
 
@@ -79,19 +76,7 @@ impl PairModel {
     fn state_at(&self, point: Point) -> PairState {
         let (action, status) = self.space.trigger(&point);
         let fields = self.space.fields_at(&point);
-        let mut store = Store::default();
-        for ((entity_type, id), s) in &self.space.world_at(&point).0 {
-            let entity = Entity {
-                status: s.clone(),
-                fields: Fields::new(),
-            };
-            store.insert(
-                &self.tenant,
-                entity_type,
-                &EntityId::new(id.as_str()),
-                entity,
-            );
-        }
+        let store = self.space.world_at(&point).store_in(&self.tenant);
         let mut matched = Vec::new();
         self.rules
             .matching(&self.first.when.entity_type, action, status, &mut matched);
@@ -135,26 +120,15 @@ impl Model for PairModel {
     type Action = Choose;
 
     fn init_states(&self) -> Vec<PairState> {
-        vec![self.state_at(vec![0; self.space.radices().len()])]
+        vec![self.state_at(self.space.origin())]
     }
 
     fn actions(&self, state: &PairState, actions: &mut Vec<Choose>) {
-        for (d, radix) in self.space.radices().into_iter().enumerate() {
-            if state.point[d] == 0 {
-                for c in 1..radix {
-                    actions.push(Choose {
-                        dimension: d as u8,
-                        candidate: c as u8,
-                    });
-                }
-            }
-        }
+        self.space.moves(&state.point, actions);
     }
 
     fn next_state(&self, state: &PairState, action: Choose) -> Option<PairState> {
-        let mut point = state.point.clone();
-        point[action.dimension as usize] = action.candidate;
-        Some(self.state_at(point))
+        Some(self.state_at(action.apply(&state.point)))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

@@ -5,7 +5,8 @@
 //! Properties:
 //! - `engine_matches_reference` (always): the evaluator under test (the engine's
 //!   `Guard::evaluate`, reached through `GuardEvaluator`, with lookups collected by
-//!   `Guard::collect_lookups`) agrees with `reference::reference_passes`.
+//!   `Guard::collect_lookups` and answered by the engine's `resolve_lookups`) agrees with
+//!   `reference::reference_passes`.
 //! - `can_pass`, `can_fail` (sometimes): a rule whose guard can never pass is dead; one
 //!   whose guard can never fail has a guard that says nothing (usually the trigger's
 //!   `to_state` already decides it).
@@ -14,13 +15,10 @@
 //! through the very same checker and see it catch them. Not covered: whether the rule's
 //! trigger ever happens in a run (that is the cascade model's business).
 
-use crate::engine::{
-    Entity, EntityId, Fields, Guard, GuardEvaluator, GuardInput, LookupKey, Rule, Store, TenantId,
-};
-use crate::model::inputs::{InputSpace, Point};
+use crate::engine::{resolve_lookups, Guard, GuardEvaluator, GuardInput, Rule, TenantId};
+use crate::model::inputs::{Choose, InputSpace, Point};
 use crate::model::reference::reference_passes;
 use stateright::{Model, Property};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One rule's guard space, evaluated by `E`.
@@ -39,13 +37,6 @@ pub struct GuardState {
     pub engine: bool,
     /// The reference semantics.
     pub reference: bool,
-}
-
-/// Moves one coordinate off its first candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Choose {
-    pub dimension: u8,
-    pub candidate: u8,
 }
 
 impl<E: GuardEvaluator> GuardModel<E> {
@@ -76,19 +67,7 @@ impl<E: GuardEvaluator> GuardModel<E> {
         let (_, status) = self.space.trigger(&point);
         let world = self.space.world_at(&point);
         let engine = {
-            let mut store = Store::default();
-            for ((entity_type, id), status) in &world.0 {
-                let entity = Entity {
-                    status: status.clone(),
-                    fields: Fields::new(),
-                };
-                store.insert(
-                    &self.tenant,
-                    entity_type,
-                    &EntityId::new(id.as_str()),
-                    entity,
-                );
-            }
+            let store = world.store_in(&self.tenant);
             let lookups = resolve_lookups(self.guard(), &fields, &store, &self.tenant);
             self.evaluator.evaluate(
                 self.guard(),
@@ -108,54 +87,20 @@ impl<E: GuardEvaluator> GuardModel<E> {
     }
 }
 
-/// Pass 1 of the engine's guard evaluation: the keys `collect_lookups` asks for, each
-/// answered from the store in the source's tenant.
-///
-/// This mirrors `Engine::guard_passes`, which is private; see the report of issue 5 for the
-/// accessor that would let the model call the engine's own resolution.
-pub fn resolve_lookups(
-    guard: &Guard,
-    fields: &Fields,
-    store: &Store,
-    tenant: &TenantId,
-) -> BTreeMap<LookupKey, bool> {
-    let mut keys = Vec::new();
-    guard.collect_lookups(fields, &mut keys);
-    keys.into_iter()
-        .map(|key| {
-            let found = store
-                .get(tenant.as_str(), &key.entity_type, &key.id)
-                .is_some_and(|e| key.required_status.contains(&e.status));
-            (key, found)
-        })
-        .collect()
-}
-
 impl<E: GuardEvaluator> Model for GuardModel<E> {
     type State = GuardState;
     type Action = Choose;
 
     fn init_states(&self) -> Vec<GuardState> {
-        vec![self.state_at(vec![0; self.space.radices().len()])]
+        vec![self.state_at(self.space.origin())]
     }
 
     fn actions(&self, state: &GuardState, actions: &mut Vec<Choose>) {
-        for (d, radix) in self.space.radices().into_iter().enumerate() {
-            if state.point[d] == 0 {
-                for c in 1..radix {
-                    actions.push(Choose {
-                        dimension: d as u8,
-                        candidate: c as u8,
-                    });
-                }
-            }
-        }
+        self.space.moves(&state.point, actions);
     }
 
     fn next_state(&self, state: &GuardState, action: Choose) -> Option<GuardState> {
-        let mut point = state.point.clone();
-        point[action.dimension as usize] = action.candidate;
-        Some(self.state_at(point))
+        Some(self.state_at(action.apply(&state.point)))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

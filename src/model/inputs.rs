@@ -13,7 +13,9 @@
 //! lookups across tenants (the engine scopes them structurally; `tenant_isolation` and the
 //! engine's tests cover that).
 
-use crate::engine::{EntitySpec, Fields, Guard, Rule, Value, When};
+use crate::engine::{
+    Entity, EntityId, EntitySpec, Fields, Guard, Rule, Store, TenantId, Value, When,
+};
 use crate::model::reference::World;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -49,7 +51,43 @@ pub struct InputSpace {
 /// lookups.
 pub type Point = Vec<u8>;
 
+/// Moves one coordinate off its first candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Choose {
+    pub dimension: u8,
+    pub candidate: u8,
+}
+
+impl Choose {
+    /// `point` with this move made.
+    pub fn apply(self, point: &[u8]) -> Point {
+        let mut point = point.to_vec();
+        point[self.dimension as usize] = self.candidate;
+        point
+    }
+}
+
 impl InputSpace {
+    /// The first point: every coordinate on its first candidate (where a model starts).
+    pub fn origin(&self) -> Point {
+        vec![0; self.radices().len()]
+    }
+
+    /// The moves from `point`: every other candidate of each coordinate still on its first,
+    /// so that each point is reached along one path only.
+    pub fn moves(&self, point: &[u8], out: &mut Vec<Choose>) {
+        for (d, radix) in self.radices().into_iter().enumerate() {
+            if point[d] == 0 {
+                for c in 1..radix {
+                    out.push(Choose {
+                        dimension: d as u8,
+                        candidate: c as u8,
+                    });
+                }
+            }
+        }
+    }
+
     /// The number of candidates of every dimension, in point order.
     pub fn radices(&self) -> Vec<usize> {
         let mut out = vec![self.triggers.len()];
@@ -115,6 +153,22 @@ impl InputSpace {
 /// The looked-up entities of one point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorldAt(pub BTreeMap<(String, String), String>);
+
+impl WorldAt {
+    /// A store in `tenant` holding these entities (each with its status and no fields), for
+    /// the engine's lookup resolution.
+    pub fn store_in(&self, tenant: &TenantId) -> Store {
+        let mut store = Store::default();
+        for ((entity_type, id), status) in &self.0 {
+            let entity = Entity {
+                status: status.clone(),
+                fields: Fields::new(),
+            };
+            store.insert(tenant, entity_type, &EntityId::new(id.as_str()), entity);
+        }
+        store
+    }
+}
 
 impl World for WorldAt {
     fn status_of(&self, entity_type: &str, id: &str) -> Option<&str> {
