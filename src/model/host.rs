@@ -7,8 +7,8 @@
 //! which id went to which entity. Time is the model's `now` (the latest root delivered).
 //! Action failures are not injected (not explored, see the cascade model's header).
 
-use crate::bus::{sanitize_token, Bus, Cause, Envelope, EventId, Subject};
-use crate::engine::{Depth, EntityId, Fields, Host, PendingReaction, TenantId, Value};
+use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, Subject};
+use crate::engine::{Depth, EntityId, Host, PendingReaction, TenantId, Value};
 use crate::model::message::Message;
 use crate::sim::SimTime;
 use crate::trace::Record;
@@ -107,23 +107,13 @@ impl Host for ModelHost<'_> {
             return;
         }
         // The same subject and payload as the simulator's world publishes.
-        let Ok(subject) = Subject::new(format!(
-            "entity.{entity_type}.{action}.{}",
-            sanitize_token(&id.0)
-        )) else {
+        let mut text = String::new();
+        commit_subject_into(entity_type, action, id.as_str(), &mut text);
+        let Ok(subject) = Subject::new(text) else {
             return;
         };
-        let mut payload = Fields::new();
-        payload.insert("entity_type".into(), Value::from(entity_type));
-        payload.insert("id".into(), Value::from(id.0.as_str()));
-        payload.insert("action".into(), Value::from(action));
-        payload.insert("status".into(), Value::from(status));
-        let cause = Cause::Commit {
-            entity_type: entity_type.to_string(),
-            id: id.clone(),
-            action: action.to_string(),
-        };
-        self.publish(tenant, subject, Value::Object(payload), depth, cause);
+        let (payload, cause) = commit_event(entity_type, id.as_str(), action, status);
+        self.publish(tenant, subject, payload, depth, cause);
     }
 
     fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {

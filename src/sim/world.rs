@@ -6,7 +6,9 @@
 //! faults, the trace, the bus and the queue. Nothing here reads a clock or an OS random
 //! source.
 
-use crate::bus::{sanitize_token_into, Bus, Cause, Envelope, EventId, SubId, Subject};
+use crate::bus::{
+    commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, SubId, Subject,
+};
 use crate::check::{builtin_invariants, compare_runs, Invariant, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{
@@ -416,31 +418,12 @@ impl Host for Ctx {
         status: &str,
         depth: Depth,
     ) {
-        // Entity types and actions are validated plain names; ids are sanitized.
         let mut subject = std::mem::take(&mut self.subject);
         subject.clear();
-        subject.push_str("entity.");
-        subject.push_str(entity_type);
-        subject.push('.');
-        subject.push_str(action);
-        subject.push('.');
-        sanitize_token_into(id, &mut subject);
+        commit_subject_into(entity_type, action, id, &mut subject);
         self.publish(tenant, &subject, depth, || {
-            let mut payload = Fields::new();
-            payload.insert("entity_type".into(), Value::from(entity_type));
-            payload.insert("id".into(), Value::from(id));
-            payload.insert("action".into(), Value::from(action));
-            payload.insert("status".into(), Value::from(status));
-            let cause = Cause::Commit {
-                entity_type: entity_type.to_string(),
-                id: EntityId::new(id),
-                action: action.to_string(),
-            };
-            (
-                Subject::new_unchecked(subject.clone()),
-                Value::Object(payload),
-                cause,
-            )
+            let (payload, cause) = commit_event(entity_type, id, action, status);
+            (Subject::new_unchecked(subject.clone()), payload, cause)
         });
         self.subject = subject;
     }
