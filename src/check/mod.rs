@@ -8,6 +8,7 @@ mod expect;
 mod fresh_ids;
 mod guard_skip_silent;
 mod invariant;
+mod memo;
 mod predicate;
 mod quiescence;
 mod tenant_isolation;

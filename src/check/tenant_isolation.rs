@@ -6,6 +6,7 @@
 //! engine resolves lookups in the source's tenant); this checker does not see lookups, the
 //! engine's tests cover them.
 
+use crate::check::memo::NameMemo;
 use crate::check::Invariant;
 use crate::engine::{get_named, same_name, LookupMap, LookupSet, TenantId};
 use crate::trace::{Record, RecordKind, RecordRef};
@@ -31,6 +32,7 @@ impl TenantIsolation {
                 .into_iter()
                 .map(|(tenant, rules)| (tenant, rules.into_iter().collect()))
                 .collect(),
+            memo: NameMemo::new(),
         }
     }
 }
@@ -39,10 +41,12 @@ impl TenantIsolation {
 /// property and messages.
 pub struct TenantIsolationIndexed {
     rules: LookupMap<TenantId, LookupSet<String>>,
+    /// Answers already looked up, by (tenant, rule).
+    memo: NameMemo<bool>,
 }
 
 /// The property, given how to ask whether a tenant registered a rule.
-fn judge(record: &RecordRef<'_>, registered: impl Fn(&str, &str) -> bool) -> Option<String> {
+fn judge(record: &RecordRef<'_>, mut registered: impl FnMut(&str, &str) -> bool) -> Option<String> {
     match record {
         RecordRef::Dispatch { tenant, source_tenant, entity_type, id, action, .. } if !same_name(tenant, source_tenant) => Some(format!(
             "{entity_type}/{id}.{action} was dispatched in tenant {tenant} by something in tenant {source_tenant}"
@@ -100,10 +104,11 @@ impl Invariant for TenantIsolationIndexed {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
+        let (rules, memo) = (&self.rules, &mut self.memo);
         judge(record, |tenant, rule| {
-            self.rules
-                .get(tenant)
-                .is_some_and(|rules| rules.contains(rule))
+            memo.get(tenant, rule, || {
+                rules.get(tenant).is_some_and(|rules| rules.contains(rule))
+            })
         })
     }
 }

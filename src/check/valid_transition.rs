@@ -5,6 +5,7 @@
 //! state is its `to` (or unchanged without `to`) and a declared state. It does not re-check
 //! `requires` (that needs the fields before the action, which the trace does not carry).
 
+use crate::check::memo::NameMemo;
 use crate::check::Invariant;
 use crate::engine::{get_named, same_name, ActionSpec, EntitySpec, LookupMap};
 use crate::trace::{Record, RecordKind, RecordRef};
@@ -18,28 +19,35 @@ impl ValidTransition {
     /// The checker a run uses: this property, with the specs and their actions in hash maps
     /// (a run checks every transition, millions on a big run).
     pub fn indexed(self) -> ValidTransitionIndexed {
-        ValidTransitionIndexed {
-            specs: self
-                .specs
-                .into_iter()
-                .map(|(name, spec)| {
-                    let actions = spec
-                        .actions
-                        .iter()
-                        .map(|(a, spec)| (a.clone(), spec.clone()))
-                        .collect();
-                    (name, (spec.states, actions))
-                })
-                .collect(),
+        let mut indexed = ValidTransitionIndexed {
+            types: LookupMap::default(),
+            states: Vec::new(),
+            actions: Vec::new(),
+            memo: NameMemo::new(),
+        };
+        for (name, spec) in self.specs {
+            let ix = indexed.states.len();
+            indexed.states.push(spec.states);
+            let mut actions = LookupMap::default();
+            for (a, action) in spec.actions {
+                actions.insert(a, indexed.actions.len());
+                indexed.actions.push(action);
+            }
+            indexed.types.insert(name, (ix, actions));
         }
+        indexed
     }
 }
 
 /// [`ValidTransition`], its specs hashed (see [`ValidTransition::indexed`]): the same
 /// property and messages.
 pub struct ValidTransitionIndexed {
-    /// Per type: its states and its actions.
-    specs: LookupMap<String, (Vec<String>, LookupMap<String, ActionSpec>)>,
+    /// Per type: where its states are, and where each of its actions is.
+    types: LookupMap<String, (usize, LookupMap<String, usize>)>,
+    states: Vec<Vec<String>>,
+    actions: Vec<ActionSpec>,
+    /// Lookups already made, by (type, action): the type's states and the action.
+    memo: NameMemo<Option<(usize, Option<usize>)>>,
 }
 
 /// A spec as the property reads it: its declared states, and its action by name.
@@ -126,9 +134,17 @@ impl Invariant for ValidTransitionIndexed {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
+        let (types, memo) = (&self.types, &mut self.memo);
         judge(record, |entity_type, action| {
-            let (states, actions) = self.specs.get(entity_type)?;
-            Some((states.as_slice(), actions.get(action)))
+            let found = memo.get(entity_type, action, || {
+                let (states, actions) = types.get(entity_type)?;
+                Some((*states, actions.get(action).copied()))
+            });
+            let (states, action) = found?;
+            Some((
+                self.states[states].as_slice(),
+                action.map(|a| &self.actions[a]),
+            ))
         })
     }
 }
