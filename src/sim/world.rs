@@ -9,7 +9,7 @@
 use crate::bus::{
     commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, SubId, Subject,
 };
-use crate::check::{builtin_invariants, compare_runs, Invariant, RunEnd, Violation};
+use crate::check::{compare_runs, Builtins, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{
     ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction, RuleSet,
@@ -20,8 +20,8 @@ use crate::sim::{
     FaultConfig, FaultPlan, Faults, Purpose, Queue, RngStream, Seed, SimTime, UuidSource,
 };
 use crate::trace::{
-    FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordKind, RecordRef,
-    TraceHash, TraceSink,
+    FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordRef, TraceHash,
+    TraceSink,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -167,9 +167,9 @@ struct Ctx {
     sub_handlers: Vec<String>,
     channels: BTreeMap<Channel, SimTime>,
     trace: TraceSink,
-    invariants: Vec<Box<dyn Invariant>>,
-    /// For each record kind, the invariants that watch it (indices into `invariants`).
-    watchers: [Vec<usize>; RecordKind::COUNT],
+    invariants: Builtins,
+    /// Violations a record was just found to cause (a reused buffer, almost always empty).
+    found: Vec<(&'static str, String)>,
     violations: Vec<Violation>,
     violation_rules: Vec<Option<String>>,
     /// The rule a violation found now is signed with (see `sweep::rule_at`, which finds the
@@ -213,15 +213,17 @@ impl Ctx {
         } else if record.starts_step() {
             self.acting = false;
         }
-        let step = self.trace.len();
-        let kind = record.kind() as usize;
-        for j in 0..self.watchers[kind].len() {
-            let i = self.watchers[kind][j];
-            if let Some(message) = self.invariants[i].on_record_ref(record) {
-                let name = self.invariants[i].name();
+        let found = &mut self.found;
+        self.invariants
+            .on_record_ref(record, &mut |name, message| found.push((name, message)));
+        if !self.found.is_empty() {
+            let step = self.trace.len();
+            let mut found = std::mem::take(&mut self.found);
+            for (name, message) in found.drain(..) {
                 let rule = self.acting_rule();
                 self.violation(name, message, step, rule);
             }
+            self.found = found;
         }
         if let (
             Some(reactions),
@@ -560,7 +562,7 @@ impl<'s> Sim<'s> {
             .map(|(t, i): &(TenantId, HandlerIndex)| reflexes[t].handler(*i).id().to_string())
             .collect();
         let generated = expand_generators(&scenario.generators, seed);
-        let invariants = builtin_invariants(scenario);
+        let invariants = Builtins::new(scenario);
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
@@ -571,12 +573,8 @@ impl<'s> Sim<'s> {
             sub_handlers: handlers.clone(),
             channels: BTreeMap::new(),
             trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
-            watchers: RecordKind::ALL.map(|kind| {
-                (0..invariants.len())
-                    .filter(|&i| invariants[i].watches(kind))
-                    .collect()
-            }),
             invariants,
+            found: Vec::new(),
             violations: Vec::new(),
             violation_rules: Vec::new(),
             acting_rule: String::new(),
@@ -647,9 +645,7 @@ impl<'s> Sim<'s> {
         debug_assert!(at >= self.ctx.now, "time never goes back");
         self.ctx.now = at;
         self.scheduler_steps += 1;
-        for inv in &mut self.ctx.invariants {
-            inv.on_step();
-        }
+        self.ctx.invariants.on_step();
         match msg {
             Msg::Root(i) => self.root(i),
             Msg::Deliver { sub, event } => self.deliver(sub, &event),
@@ -831,12 +827,7 @@ impl<'s> Sim<'s> {
             now: self.ctx.now,
             next_due: self.ctx.queue.peek_time(),
         };
-        let mut found = Vec::new();
-        for inv in &mut self.ctx.invariants {
-            for message in inv.at_end(&end) {
-                found.push((inv.name(), message));
-            }
-        }
+        let found = self.ctx.invariants.at_end(&end);
         for (name, message) in found {
             self.ctx.violation(name, message, step, None);
         }
