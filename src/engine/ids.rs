@@ -81,22 +81,26 @@ pub const MAX_RULES_PER_TENANT: usize = 256;
 /// Long strings still go to `memcmp`.
 #[inline]
 pub fn same_name(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_name`] on bytes. Up to 16 bytes are compared as at most two pairs of words,
+/// overlapping when the length is not a multiple of the word (no loop over single bytes).
+#[inline]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() > 16 {
-        return a == b;
-    }
     let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8"));
-    let mut at = 0;
-    while at + 8 <= a.len() {
-        if word(a, at) != word(b, at) {
-            return false;
-        }
-        at += 8;
+    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("4"));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
-    a[at..].iter().zip(&b[at..]).all(|(x, y)| x == y)
 }
 
 /// Maps keyed by names this short are scanned with [`same_name`]; longer ones are searched.
@@ -161,6 +165,22 @@ mod tests {
             for b in names {
                 assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");
             }
+        }
+    }
+
+    #[test]
+    fn same_bytes_sees_a_difference_at_every_position_of_every_length() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(29) ^ 0x41).collect();
+            assert!(same_bytes(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x01;
+                assert!(!same_bytes(&a, &b), "length {n}, differing at {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(0);
+            assert!(!same_bytes(&a, &longer), "length {n} against {}", n + 1);
         }
     }
 }

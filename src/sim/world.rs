@@ -12,8 +12,8 @@ use crate::bus::{
 use crate::check::{compare_runs, Builtins, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{
-    ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction, RuleSet,
-    TenantId, Value,
+    same_name, ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction,
+    RuleSet, TenantId, Value,
 };
 use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
 use crate::sim::{
@@ -207,8 +207,11 @@ impl Ctx {
     /// violation is at the record's step), the reaction results kept for a report.
     fn observe(&mut self, record: &RecordRef<'_>) {
         if let Some(rule) = record.acting_rule() {
-            self.acting_rule.clear();
-            self.acting_rule.push_str(rule);
+            // Consecutive records mostly name the same rule (its dispatch, then its result).
+            if !same_name(&self.acting_rule, rule) {
+                self.acting_rule.clear();
+                self.acting_rule.push_str(rule);
+            }
             self.acting = true;
         } else if record.starts_step() {
             self.acting = false;
