@@ -13,7 +13,7 @@
 //! timed. Not measured here: time per record kind (use a profiler).
 
 use crate::scenario::Scenario;
-use crate::sim::{run_scenario_retaining, Retain, RunOptions, RunOutcome, Seed};
+use crate::sim::{Prepared, Retain, RunOptions, RunOutcome, Seed};
 use crate::trace::RecordKind;
 use serde::Serialize;
 use std::ops::Range;
@@ -142,11 +142,14 @@ pub fn bench_seeds_retaining(
     mut on_run: impl FnMut(&RunOutcome),
 ) -> BenchFigures {
     let mut counts = RunCounts::default();
-    let mut run = Duration::ZERO;
     let mut teardown = Duration::ZERO;
+    // Prepared once, as a sweep's thread does; timed with the runs.
+    let watch = Stopwatch::start();
+    let prepared = Prepared::new(scenario);
+    let mut run = watch.elapsed();
     for seed in seeds {
         let watch = Stopwatch::start();
-        let outcome = run_scenario_retaining(scenario, Seed(seed), RunOptions::default(), retain);
+        let outcome = prepared.run(Seed(seed), RunOptions::default(), retain);
         run += watch.elapsed();
         counts.add(&RunCounts::of(&outcome));
         on_run(&outcome);

@@ -8,6 +8,7 @@ use crate::check::Invariant;
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeSet;
 
+#[derive(Clone)]
 pub struct CascadeTruncated {
     pub depth_max: u32,
     reported: BTreeSet<String>,

@@ -25,7 +25,7 @@ struct Counts {
 /// event's records come after its `publish`, so the counts live in a `Vec` indexed by id;
 /// an id out of that order (a hand-made record stream) goes to `sparse`, whose keys all
 /// stay at or past `dense.len()` so that `dense` then `sparse` is id order.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Delivery {
     dense: Vec<Counts>,
     sparse: BTreeMap<EventId, Counts>,

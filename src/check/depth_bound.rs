@@ -8,6 +8,7 @@
 use crate::check::Invariant;
 use crate::trace::{OriginRef, Record, RecordKind, RecordRef};
 
+#[derive(Clone)]
 pub struct DepthBound {
     pub depth_max: u32,
 }

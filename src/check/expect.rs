@@ -8,6 +8,7 @@ use crate::check::{Invariant, RunEnd};
 use crate::scenario::Expect;
 use crate::trace::{RecordKind, RecordRef};
 
+#[derive(Clone)]
 pub struct ExpectCheck {
     pub expects: Vec<Expect>,
 }

@@ -11,6 +11,7 @@ use crate::engine::{EntityId, TenantId};
 use crate::trace::{OriginRef, Record, RecordKind, RecordRef};
 use std::collections::BTreeSet;
 
+#[derive(Clone)]
 pub struct FreshIds {
     /// Names of the rules whose resolver is `create`.
     pub create_rules: BTreeSet<String>,

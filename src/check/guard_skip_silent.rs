@@ -11,7 +11,7 @@
 use crate::check::Invariant;
 use crate::trace::{OriginRef, Record, RecordRef};
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct GuardSkipSilent {
     /// The depth of a skip that the next record is judged against; its rule is in `rule`.
     skipped: Option<u32>,

@@ -14,6 +14,7 @@ const SLOTS_INITIAL: usize = 64;
 
 type Slot<V> = Option<(Box<str>, Box<str>, V)>;
 
+#[derive(Clone)]
 pub(crate) struct NameMemo<V> {
     slots: Vec<Slot<V>>,
     len: usize,

@@ -41,6 +41,10 @@ pub fn builtin_invariants(scenario: &Scenario) -> Vec<Box<dyn Invariant>> {
 /// lets the compiler inline its `watches` and skip the virtual call for the kinds it does
 /// not watch. What they check, and the order in which their violations are reported, is
 /// [`builtin_invariants`]'s.
+///
+/// Cloning a set no run has used yet gives another such set: the tables the invariants
+/// look things up in (rules, specs) are shared, not copied, so a sweep builds them once.
+#[derive(Clone)]
 pub struct Builtins {
     depth_bound: DepthBound,
     tenant_isolation: TenantIsolationIndexed,

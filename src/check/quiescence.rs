@@ -8,6 +8,7 @@
 use crate::check::{Invariant, RunEnd};
 use crate::trace::{RecordKind, RecordRef};
 
+#[derive(Clone)]
 pub struct Quiescence;
 
 impl Invariant for Quiescence {

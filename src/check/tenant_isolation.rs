@@ -11,6 +11,7 @@ use crate::check::Invariant;
 use crate::engine::{get_named, same_name, LookupMap, LookupSet, TenantId};
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub struct TenantIsolation {
     /// Rule names registered per tenant.
@@ -31,7 +32,8 @@ impl TenantIsolation {
                 .rules
                 .into_iter()
                 .map(|(tenant, rules)| (tenant, rules.into_iter().collect()))
-                .collect(),
+                .collect::<LookupMap<_, _>>()
+                .into(),
             memo: NameMemo::new(),
         }
     }
@@ -39,8 +41,10 @@ impl TenantIsolation {
 
 /// [`TenantIsolation`], its rules hashed (see [`TenantIsolation::indexed`]): the same
 /// property and messages.
+#[derive(Clone)]
 pub struct TenantIsolationIndexed {
-    rules: LookupMap<TenantId, LookupSet<String>>,
+    /// Shared by the copies a sweep makes, one per run (the answers never change).
+    rules: Arc<LookupMap<TenantId, LookupSet<String>>>,
     /// Answers already looked up, by (tenant, rule).
     memo: NameMemo<bool>,
 }

@@ -10,6 +10,7 @@ use crate::check::Invariant;
 use crate::engine::{get_named, same_name, ActionSpec, EntitySpec, LookupMap};
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub struct ValidTransition {
     pub specs: BTreeMap<String, EntitySpec>,
@@ -19,11 +20,10 @@ impl ValidTransition {
     /// The checker a run uses: this property, with the specs and their actions in hash maps
     /// (a run checks every transition, millions on a big run).
     pub fn indexed(self) -> ValidTransitionIndexed {
-        let mut indexed = ValidTransitionIndexed {
+        let mut indexed = SpecIndex {
             types: LookupMap::default(),
             states: Vec::new(),
             actions: Vec::new(),
-            memo: NameMemo::new(),
         };
         for (name, spec) in self.specs {
             let ix = indexed.states.len();
@@ -35,19 +35,29 @@ impl ValidTransition {
             }
             indexed.types.insert(name, (ix, actions));
         }
-        indexed
+        ValidTransitionIndexed {
+            specs: Arc::new(indexed),
+            memo: NameMemo::new(),
+        }
     }
 }
 
 /// [`ValidTransition`], its specs hashed (see [`ValidTransition::indexed`]): the same
 /// property and messages.
+#[derive(Clone)]
 pub struct ValidTransitionIndexed {
+    /// The specs, shared by the copies a sweep makes, one per run.
+    specs: Arc<SpecIndex>,
+    /// Lookups already made, by (type, action): the type's states and the action.
+    memo: NameMemo<Option<(usize, Option<usize>)>>,
+}
+
+/// The specs by index.
+struct SpecIndex {
     /// Per type: where its states are, and where each of its actions is.
     types: LookupMap<String, (usize, LookupMap<String, usize>)>,
     states: Vec<Vec<String>>,
     actions: Vec<ActionSpec>,
-    /// Lookups already made, by (type, action): the type's states and the action.
-    memo: NameMemo<Option<(usize, Option<usize>)>>,
 }
 
 /// A spec as the property reads it: its declared states, and its action by name.
@@ -134,16 +144,16 @@ impl Invariant for ValidTransitionIndexed {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
-        let (types, memo) = (&self.types, &mut self.memo);
+        let (specs, memo) = (&*self.specs, &mut self.memo);
         judge(record, |entity_type, action| {
             let found = memo.get(entity_type, action, || {
-                let (states, actions) = types.get(entity_type)?;
+                let (states, actions) = specs.types.get(entity_type)?;
                 Some((*states, actions.get(action).copied()))
             });
             let (states, action) = found?;
             Some((
-                self.states[states].as_slice(),
-                action.map(|a| &self.actions[a]),
+                specs.states[states].as_slice(),
+                action.map(|a| &specs.actions[a]),
             ))
         })
     }

@@ -235,13 +235,16 @@ struct Applied<'a> {
 }
 
 /// The reaction engine: entity specs, per-tenant rules, and the entity store.
+///
+/// The specs, rules and plan never change once the engine is built; they are shared
+/// (behind `Arc`s) by the engines [`Engine::fresh`] makes, one per run of a sweep.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    specs: BTreeMap<String, EntitySpec>,
-    rules: BTreeMap<TenantId, RuleSet>,
+    specs: Arc<BTreeMap<String, EntitySpec>>,
+    rules: Arc<BTreeMap<TenantId, RuleSet>>,
     store: Store,
     depth_max: u32,
-    plan: Plan,
+    plan: Arc<Plan>,
 }
 
 /// What the engine works out once, when it is built, from names that never change: where
@@ -325,11 +328,23 @@ impl Engine {
     ) -> Engine {
         let plan = Plan::new(&specs, &rules);
         Engine {
-            specs,
-            rules,
+            specs: Arc::new(specs),
+            rules: Arc::new(rules),
             store: Store::default(),
             depth_max,
-            plan,
+            plan: Arc::new(plan),
+        }
+    }
+
+    /// An engine with the same specs, rules and depth bound (shared, not copied) and an
+    /// empty store: where another run of the same scenario starts.
+    pub fn fresh(&self) -> Engine {
+        Engine {
+            specs: Arc::clone(&self.specs),
+            rules: Arc::clone(&self.rules),
+            store: Store::default(),
+            depth_max: self.depth_max,
+            plan: Arc::clone(&self.plan),
         }
     }
 

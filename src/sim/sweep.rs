@@ -7,7 +7,7 @@
 
 use crate::check::Violation;
 use crate::scenario::Scenario;
-use crate::sim::{run_scenario_retaining, Retain, RunOptions, RunOutcome, Seed};
+use crate::sim::{Prepared, Retain, RunOptions, RunOutcome, Seed};
 use crate::trace::{Origin, Record, TraceHash};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,13 +199,17 @@ pub fn sweep_retaining(
         for _ in 0..jobs {
             let tx = tx.clone();
             let next = &next;
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&seed) = seeds.get(i) else { break };
-                let outcome = run_scenario_retaining(scenario, Seed(seed), options, retain);
-                let json = render(&outcome);
-                if tx.send(summarize(&outcome, json)).is_err() {
-                    break;
+            scope.spawn(move || {
+                // Each thread prepares the scenario once and starts every seed's run from it.
+                let prepared = Prepared::new(scenario);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&seed) = seeds.get(i) else { break };
+                    let outcome = prepared.run(Seed(seed), options, retain);
+                    let json = render(&outcome);
+                    if tx.send(summarize(&outcome, json)).is_err() {
+                        break;
+                    }
                 }
             });
         }

@@ -515,16 +515,12 @@ impl<'s> Sim<'s> {
         options: RunOptions,
         retain: Retain,
     ) -> Sim<'s> {
-        let mut rules = BTreeMap::new();
-        for (tenant, list) in &scenario.rules {
-            let mut set = RuleSet::default();
-            for rule in list {
-                set.add(rule.clone())
-                    .expect("the loader enforces the rule budget");
-            }
-            rules.insert(tenant.clone(), set);
-        }
-        let engine = Engine::new(scenario.entities.clone(), rules, scenario.depth_max);
+        Prepared::new(scenario).sim(seed, options, retain)
+    }
+
+    fn start(prepared: &Prepared<'s>, seed: Seed, options: RunOptions, retain: Retain) -> Sim<'s> {
+        let scenario = prepared.scenario;
+        let engine = prepared.engine.fresh();
 
         let mut bus = Bus::new();
         let mut reflexes = BTreeMap::new();
@@ -565,7 +561,7 @@ impl<'s> Sim<'s> {
             .map(|(t, i): &(TenantId, HandlerIndex)| reflexes[t].handler(*i).id().to_string())
             .collect();
         let generated = expand_generators(&scenario.generators, seed);
-        let invariants = Builtins::new(scenario);
+        let invariants = prepared.invariants.clone();
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
@@ -881,6 +877,52 @@ pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> Run
     Sim::new(scenario, seed, options).run()
 }
 
+/// What every run of one scenario starts from, built once: the engine's specs, rules and
+/// plan, and the built-in invariants' tables. A sweep (or a bench) prepares its scenario
+/// once and starts each seed's run from here, sharing what never changes from run to run
+/// instead of rebuilding it per seed. A run started here is the run [`run_scenario_retaining`]
+/// makes: the same trace, byte for byte.
+pub struct Prepared<'s> {
+    scenario: &'s Scenario,
+    /// Never run: each run starts from [`Engine::fresh`].
+    engine: Engine,
+    /// Never run: each run starts from a clone.
+    invariants: Builtins,
+}
+
+impl<'s> Prepared<'s> {
+    pub fn new(scenario: &'s Scenario) -> Prepared<'s> {
+        let mut rules = BTreeMap::new();
+        for (tenant, list) in &scenario.rules {
+            let mut set = RuleSet::default();
+            for rule in list {
+                set.add(rule.clone())
+                    .expect("the loader enforces the rule budget");
+            }
+            rules.insert(tenant.clone(), set);
+        }
+        Prepared {
+            scenario,
+            engine: Engine::new(scenario.entities.clone(), rules, scenario.depth_max),
+            invariants: Builtins::new(scenario),
+        }
+    }
+
+    pub fn scenario(&self) -> &'s Scenario {
+        self.scenario
+    }
+
+    /// A run of the scenario under `seed`, ready to step.
+    pub fn sim(&self, seed: Seed, options: RunOptions, retain: Retain) -> Sim<'s> {
+        Sim::start(self, seed, options, retain)
+    }
+
+    /// Runs the scenario under `seed`, keeping what `retain` says.
+    pub fn run(&self, seed: Seed, options: RunOptions, retain: Retain) -> RunOutcome {
+        self.sim(seed, options, retain).run()
+    }
+}
+
 /// Runs `scenario` under `seed`, keeping what `retain` says. The trace (its hash, and its
 /// text with `keep_trace`) is the same whatever is kept.
 pub fn run_scenario_retaining(
@@ -967,6 +1009,36 @@ mod tests {
             failures > 10,
             "the scenarios should fail on some seeds: {failures}"
         );
+    }
+
+    /// Runs started one after another from one [`Prepared`] are the runs made from scratch:
+    /// nothing a run does leaks into the template the next one starts from.
+    #[test]
+    fn runs_from_one_prepared_scenario_are_runs_from_scratch() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut failures = 0;
+        for name in ["race.toml", "cycle.toml", "netops.toml", "two_tenants.toml"] {
+            let s = load_scenario(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+            let prepared = Prepared::new(&s);
+            // Every seed twice, in an order that interleaves them.
+            for seed in (0..30).chain((0..30).rev()) {
+                for swarm in [false, true] {
+                    let options = RunOptions {
+                        keep_trace: false,
+                        swarm,
+                    };
+                    let at = format!("{name} seed {seed} swarm {swarm}");
+                    let alone = run_scenario(&s, Seed(seed), options);
+                    let shared = prepared.run(Seed(seed), options, Retain::Records);
+                    failures += usize::from(!alone.passed());
+                    assert_eq!(shared.trace_hash, alone.trace_hash, "{at}");
+                    assert_eq!(shared.records, alone.records, "{at}");
+                    assert_eq!(shared.violations, alone.violations, "{at}");
+                    assert_eq!(shared.entities, alone.entities, "{at}");
+                }
+            }
+        }
+        assert!(failures > 10, "some runs broke invariants: {failures}");
     }
 
     /// `a1.Go` makes rule `go_bumps_b` bump `b`; a later root `Bump` of `b` (no rule acting
