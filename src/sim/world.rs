@@ -158,13 +158,14 @@ impl RunOutcome {
 /// The engine's host: everything but the engine itself, so both can be borrowed at once.
 struct Ctx {
     now: SimTime,
-    bus: Bus,
+    /// Prepared with the scenario and shared by its runs: nothing subscribes during a run.
+    bus: Arc<Bus>,
     queue: Queue<Msg>,
     ids: UuidSource,
     sched: RngStream,
     faults: Option<Faults>,
     /// The handler id behind each subscription (fault identities name handlers).
-    sub_handlers: Vec<String>,
+    sub_handlers: Arc<Vec<String>>,
     channels: BTreeMap<Channel, SimTime>,
     trace: TraceSink,
     invariants: Builtins,
@@ -259,7 +260,7 @@ impl Ctx {
         tenant: &TenantId,
         subject: &str,
         depth: Depth,
-        envelope: impl FnOnce() -> (Subject, Value, Cause),
+        envelope: impl FnOnce() -> (Subject, Arc<Value>, Cause),
     ) {
         let id = EventId(self.next_event);
         self.next_event += 1;
@@ -285,7 +286,7 @@ impl Ctx {
                 id,
                 tenant: tenant.clone(),
                 subject,
-                payload: Arc::new(payload),
+                payload,
                 at: self.now,
                 cause,
                 depth,
@@ -428,7 +429,11 @@ impl Host for Ctx {
         commit_subject_into(entity_type, action, id, &mut subject);
         self.publish(tenant, &subject, depth, || {
             let (payload, cause) = commit_event(entity_type, id, action, status);
-            (Subject::new_unchecked(subject.clone()), payload, cause)
+            (
+                Subject::new_unchecked(subject.clone()),
+                Arc::new(payload),
+                cause,
+            )
         });
         self.subject = subject;
     }
@@ -489,9 +494,11 @@ pub struct Sim<'s> {
     engine: Engine,
     reflexes: BTreeMap<TenantId, ReflexRegistry>,
     /// SubId -> the reflex that subscribed with it.
-    subscribers: Vec<(TenantId, HandlerIndex)>,
+    subscribers: Arc<Vec<(TenantId, HandlerIndex)>>,
     /// SubId -> that reflex's handler id.
-    handlers: Vec<String>,
+    handlers: Arc<Vec<String>>,
+    /// The scripted root publications' payloads, from [`Prepared`].
+    root_payloads: Arc<Vec<Option<Arc<Value>>>>,
     retain: Retain,
     /// Generated root inputs (indices after the scripted ones).
     generated: Vec<RootEvent>,
@@ -521,28 +528,15 @@ impl<'s> Sim<'s> {
     fn start(prepared: &Prepared<'s>, seed: Seed, options: RunOptions, retain: Retain) -> Sim<'s> {
         let scenario = prepared.scenario;
         let engine = prepared.engine.fresh();
-
-        let mut bus = Bus::new();
-        let mut reflexes = BTreeMap::new();
-        let mut subscribers = Vec::new();
-        for tenant in &scenario.tenants {
-            let mut registry = ReflexRegistry::default();
-            for spec in scenario.reflexes.iter().filter(|r| r.serves(tenant)) {
-                let before = registry.len();
-                let index = registry
-                    .register(spec.instantiate())
-                    .expect("the loader checks reflex ids");
-                if registry.len() > before {
-                    let sub = bus.subscribe(
-                        registry.handler(index).pattern().clone(),
-                        Some(tenant.clone()),
-                    );
-                    assert_eq!(sub.0 as usize, subscribers.len());
-                    subscribers.push((tenant.clone(), index));
-                }
-            }
-            reflexes.insert(tenant.clone(), registry);
-        }
+        // Handlers keep state (dedup windows), so each run gets its own; they subscribe
+        // exactly as when the scenario was prepared (same order, same ids).
+        let mut subscribed = 0;
+        let reflexes = registries(scenario, |tenant, index, _| {
+            debug_assert_eq!(prepared.subscribers[subscribed], (tenant.clone(), index));
+            subscribed += 1;
+        });
+        debug_assert_eq!(subscribed, prepared.subscribers.len());
+        let (bus, subscribers) = (Arc::clone(&prepared.bus), Arc::clone(&prepared.subscribers));
 
         let faults = if options.swarm {
             Some(Faults::random(FaultPlan::new(
@@ -556,10 +550,7 @@ impl<'s> Sim<'s> {
                 .faults
                 .map(|c| Faults::random(FaultPlan::new(c, seed)))
         };
-        let handlers: Vec<String> = subscribers
-            .iter()
-            .map(|(t, i): &(TenantId, HandlerIndex)| reflexes[t].handler(*i).id().to_string())
-            .collect();
+        let handlers = Arc::clone(&prepared.handlers);
         let generated = expand_generators(&scenario.generators, seed);
         let invariants = prepared.invariants.clone();
         let mut ctx = Ctx {
@@ -569,7 +560,7 @@ impl<'s> Sim<'s> {
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
             faults,
-            sub_handlers: handlers.clone(),
+            sub_handlers: Arc::clone(&handlers),
             channels: BTreeMap::new(),
             trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
             invariants,
@@ -612,6 +603,7 @@ impl<'s> Sim<'s> {
             reflexes,
             subscribers,
             handlers,
+            root_payloads: Arc::clone(&prepared.root_payloads),
             retain,
             generated,
             ctx,
@@ -704,11 +696,14 @@ impl<'s> Sim<'s> {
         });
         match &event.input {
             Input::Publish { subject, payload } => {
+                let prepared = self.root_payloads.get(i).and_then(Option::as_ref);
                 self.ctx
                     .publish(&event.tenant, subject.as_str(), Depth(0), || {
                         (
                             subject.clone(),
-                            payload.clone(),
+                            // A scripted event's payload was built when the scenario was
+                            // prepared; a generated one's is this run's own.
+                            prepared.map_or_else(|| Arc::new(payload.clone()), Arc::clone),
                             Cause::Root { event: index },
                         )
                     });
@@ -888,6 +883,37 @@ pub struct Prepared<'s> {
     engine: Engine,
     /// Never run: each run starts from a clone.
     invariants: Builtins,
+    /// Every reflex's subscription, in the order the registries make them.
+    bus: Arc<Bus>,
+    /// SubId -> the tenant and handler that subscribed with it.
+    subscribers: Arc<Vec<(TenantId, HandlerIndex)>>,
+    /// SubId -> that handler's id.
+    handlers: Arc<Vec<String>>,
+    /// The payload of each scripted root publication (by event index), built once.
+    root_payloads: Arc<Vec<Option<Arc<Value>>>>,
+}
+
+/// Each tenant's reflex registry, its handlers registered in scenario order; `subscribed`
+/// hears of each handler that is new to its registry (and so subscribes), in that order.
+fn registries(
+    scenario: &Scenario,
+    mut subscribed: impl FnMut(&TenantId, HandlerIndex, &ReflexRegistry),
+) -> BTreeMap<TenantId, ReflexRegistry> {
+    let mut reflexes = BTreeMap::new();
+    for tenant in &scenario.tenants {
+        let mut registry = ReflexRegistry::default();
+        for spec in scenario.reflexes.iter().filter(|r| r.serves(tenant)) {
+            let before = registry.len();
+            let index = registry
+                .register(spec.instantiate())
+                .expect("the loader checks reflex ids");
+            if registry.len() > before {
+                subscribed(tenant, index, &registry);
+            }
+        }
+        reflexes.insert(tenant.clone(), registry);
+    }
+    reflexes
 }
 
 impl<'s> Prepared<'s> {
@@ -901,10 +927,32 @@ impl<'s> Prepared<'s> {
             }
             rules.insert(tenant.clone(), set);
         }
+        let mut bus = Bus::new();
+        let mut subscribers = Vec::new();
+        let mut handlers = Vec::new();
+        registries(scenario, |tenant, index, registry| {
+            let handler = registry.handler(index);
+            let sub = bus.subscribe(handler.pattern().clone(), Some(tenant.clone()));
+            assert_eq!(sub.0 as usize, subscribers.len());
+            subscribers.push((tenant.clone(), index));
+            handlers.push(handler.id().to_string());
+        });
+        let root_payloads = scenario
+            .events
+            .iter()
+            .map(|e| match &e.input {
+                Input::Publish { payload, .. } => Some(Arc::new(payload.clone())),
+                Input::Dispatch { .. } => None,
+            })
+            .collect();
         Prepared {
             scenario,
             engine: Engine::new(scenario.entities.clone(), rules, scenario.depth_max),
             invariants: Builtins::new(scenario),
+            bus: Arc::new(bus),
+            subscribers: Arc::new(subscribers),
+            handlers: Arc::new(handlers),
+            root_payloads: Arc::new(root_payloads),
         }
     }
 
