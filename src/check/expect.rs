@@ -7,10 +7,12 @@
 use crate::check::{Invariant, RunEnd};
 use crate::scenario::Expect;
 use crate::trace::{RecordKind, RecordRef};
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct ExpectCheck {
-    pub expects: Vec<Expect>,
+    /// Shared by the copies a sweep makes, one per run.
+    pub expects: Arc<[Expect]>,
 }
 
 impl Invariant for ExpectCheck {
@@ -29,29 +31,30 @@ impl Invariant for ExpectCheck {
     fn at_end(&mut self, end: &RunEnd) -> Vec<String> {
         let store = end.store;
         let mut out = Vec::new();
-        for x in &self.expects {
-            let name = format!("{}/{}/{}", x.tenant, x.entity_type, x.id);
+        for x in self.expects.iter() {
+            let name = || format!("{}/{}/{}", x.tenant, x.entity_type, x.id);
             let found = store.get(&x.tenant.0, &x.entity_type, &x.id.0);
             match (found, x.exists) {
                 (Some(e), false) => out.push(format!(
-                    "{name} exists (status {}), expected it never to be created",
+                    "{} exists (status {}), expected it never to be created",
+                    name(),
                     e.status
                 )),
-                (None, true) => out.push(format!("{name} does not exist")),
+                (None, true) => out.push(format!("{} does not exist", name())),
                 (None, false) => {}
                 (Some(e), true) => {
                     if let Some(s) = &x.status {
                         if *s != e.status {
-                            out.push(format!("{name} has status {}, expected {s}", e.status));
+                            out.push(format!("{} has status {}, expected {s}", name(), e.status));
                         }
                     }
                     for (k, want) in &x.fields {
                         match e.fields.get(k) {
                             Some(have) if have == want => {}
                             Some(have) => {
-                                out.push(format!("{name}.{k} is {have}, expected {want}"))
+                                out.push(format!("{}.{k} is {have}, expected {want}", name()))
                             }
-                            None => out.push(format!("{name}.{k} is missing, expected {want}")),
+                            None => out.push(format!("{}.{k} is missing, expected {want}", name())),
                         }
                     }
                 }

@@ -1,16 +1,18 @@
-//! A memo of answers keyed by two names, for checkers that judge millions of records by the
+//! A table of answers keyed by two names, for checkers that judge millions of records by the
 //! same few names (`tenant_isolation`: tenant and rule; `valid_transition`: type and action).
 //!
-//! It is a small open-addressing table that remembers every pair it was asked about (a run
-//! asks about a few dozen). A pair's first slot comes from each name's length and its first
-//! and last eight bytes (two loads, not a hash over the bytes); slots are probed in turn
-//! until the pair, compared in line, or an empty slot. A hit costs no `memcmp` call and no
-//! second lookup, where the hash maps behind it cost both, twice.
+//! It is filled once, when the checker is built, with the answer for every pair a correct
+//! run can ask about (each tenant with each of its rules; each type with each of its
+//! actions), and only read during runs: the runs of a sweep share one table, and a run
+//! allocates nothing for it. A pair not in it is answered the slow way by the checker (a
+//! record naming something undeclared, which is a violation anyway).
+//!
+//! It is an open-addressing table. A pair's first slot comes from each name's length and
+//! its first and last eight bytes (two loads, not a hash over the bytes); slots are probed
+//! in turn until the pair, compared in line, or an empty slot. A hit costs no `memcmp` call
+//! and no second lookup, where the hash maps behind it cost both, twice.
 
 use crate::engine::same_name;
-
-/// Slots to start with; a power of two. The table doubles when half full.
-const SLOTS_INITIAL: usize = 64;
 
 type Slot<V> = Option<(Box<str>, Box<str>, V)>;
 
@@ -21,31 +23,48 @@ pub(crate) struct NameMemo<V> {
 }
 
 impl<V: Copy> NameMemo<V> {
-    pub(crate) fn new() -> NameMemo<V> {
-        NameMemo {
-            slots: (0..SLOTS_INITIAL).map(|_| None).collect(),
+    /// A table for `pairs` (a pair given twice keeps its last answer).
+    pub(crate) fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str, V)>) -> NameMemo<V> {
+        let mut memo = NameMemo {
+            slots: (0..8).map(|_| None).collect(),
             len: 0,
+        };
+        for (a, b, value) in pairs {
+            memo.insert(a, b, value);
         }
+        memo
     }
 
-    /// The answer for `(a, b)`: remembered, or `compute`d and remembered.
+    /// The answer for `(a, b)`, if the table has it.
     #[inline]
-    pub(crate) fn get(&mut self, a: &str, b: &str, compute: impl FnOnce() -> V) -> V {
+    pub(crate) fn get(&self, a: &str, b: &str) -> Option<V> {
         let mask = self.slots.len() - 1;
         let mut i = slot_of(a, b, mask);
         while let Some((have_a, have_b, value)) = &self.slots[i] {
             if same_name(have_a, a) && same_name(have_b, b) {
-                return *value;
+                return Some(*value);
             }
             i = (i + 1) & mask;
         }
-        let value = compute();
+        None
+    }
+
+    fn insert(&mut self, a: &str, b: &str, value: V) {
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(a, b, mask);
+        while let Some((have_a, have_b, have)) = &mut self.slots[i] {
+            if same_name(have_a, a) && same_name(have_b, b) {
+                *have = value;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
         self.slots[i] = Some((a.into(), b.into(), value));
         self.len += 1;
+        // At most half full: probes stay short, and a miss always finds an empty slot.
         if self.len * 2 > self.slots.len() {
             self.grow();
         }
-        value
     }
 
     fn grow(&mut self) {
@@ -97,59 +116,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_are_per_pair_of_names_wherever_they_are() {
-        let mut memo = NameMemo::new();
-        let computed = std::cell::Cell::new(0);
-        let ask = |memo: &mut NameMemo<usize>, a: &str, b: &str| {
-            memo.get(a, b, || {
-                computed.set(computed.get() + 1);
-                a.len() * 100 + b.len()
-            })
-        };
-        let (t, r) = ("tenant".to_string(), "rule_one".to_string());
-        assert_eq!(ask(&mut memo, &t, &r), 608);
-        assert_eq!(ask(&mut memo, &t, &r), 608);
-        // The same names elsewhere in memory, and other names: never a stale answer.
-        let (t2, r2) = (t.clone(), r.clone());
-        assert_eq!(ask(&mut memo, &t2, &r2), 608);
-        assert_eq!(ask(&mut memo, &t, "rule"), 604);
-        assert_eq!(ask(&mut memo, "x", &r), 108);
-        // A buffer rewritten in place keeps its address but not its answer.
-        let mut buffer = String::from("abc");
-        assert_eq!(ask(&mut memo, &t, &buffer), 603);
-        buffer.clear();
-        buffer.push_str("abcd");
-        assert_eq!(ask(&mut memo, &t, &buffer), 604);
-        assert_eq!(ask(&mut memo, &t, &r), 608);
-        // Five distinct pairs, each computed once.
-        assert_eq!(computed.get(), 5);
-    }
-
-    #[test]
-    fn many_pairs_share_the_slots_without_mixing_answers() {
+    fn the_table_answers_for_the_pairs_it_was_built_with_and_no_others() {
         let names: Vec<String> = (0..300).map(|i| format!("n{i}")).collect();
-        let mut memo = NameMemo::new();
-        let mut computed = 0;
-        for round in 0..3 {
-            for (i, a) in names.iter().enumerate() {
-                let b = &names[(i * 7 + round) % names.len()];
-                let want = (i, (i * 7 + round) % names.len());
-                let got = memo.get(a, b, || {
-                    computed += 1;
-                    want
-                });
-                assert_eq!(got, want, "{a} {b}");
-            }
-        }
-        // Every distinct pair is computed once, then answered from the table.
-        let distinct: std::collections::BTreeSet<(usize, usize)> = (0..3)
-            .flat_map(|round| (0..300).map(move |i| (i, (i * 7 + round) % 300)))
-            .collect();
-        assert_eq!(
-            computed,
-            distinct.len(),
-            "every pair computed once, then remembered"
+        let pairs: Vec<(usize, usize)> = (0..300).map(|i| (i, (i * 7 + 3) % 300)).collect();
+        let memo = NameMemo::new(
+            pairs
+                .iter()
+                .map(|&(a, b)| (names[a].as_str(), names[b].as_str(), a * 1000 + b)),
         );
         assert!(memo.slots.len() >= 2 * memo.len);
+        assert_eq!(memo.len, 300);
+        for &(a, b) in &pairs {
+            // The same names, held elsewhere: found by content, not address.
+            let (a_copy, b_copy) = (names[a].clone(), names[b].clone());
+            assert_eq!(memo.get(&a_copy, &b_copy), Some(a * 1000 + b), "{a} {b}");
+            // The pair the other way round (unless it is a pair too), or with a name
+            // changed, is not there.
+            if !pairs.contains(&(b, a)) {
+                assert_eq!(memo.get(&names[b], &names[a]), None, "{b} {a}");
+            }
+            assert_eq!(memo.get(&format!("{}x", names[a]), &names[b]), None);
+        }
+        assert_eq!(memo.get("", ""), None);
+        let last = NameMemo::new([("t", "r", 1), ("t", "r", 2)]);
+        assert_eq!((last.get("t", "r"), last.len), (Some(2), 1));
     }
 }

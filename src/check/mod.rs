@@ -120,7 +120,7 @@ impl Builtins {
             }
             .indexed(),
             expect: ExpectCheck {
-                expects: scenario.expects.clone(),
+                expects: scenario.expects.clone().into(),
             },
             guard_skip_silent: GuardSkipSilent::default(),
             fresh_ids: FreshIds::new(

@@ -27,14 +27,20 @@ impl TenantIsolation {
     /// The checker a run uses: this property, with the registered rules in hash sets (a run
     /// asks about every rule that fires or is skipped, millions of times on a big run).
     pub fn indexed(self) -> TenantIsolationIndexed {
+        let memo = NameMemo::new(self.rules.iter().flat_map(|(tenant, rules)| {
+            rules
+                .iter()
+                .map(|rule| (tenant.as_str(), rule.as_str(), true))
+        }));
         TenantIsolationIndexed {
-            rules: self
-                .rules
-                .into_iter()
-                .map(|(tenant, rules)| (tenant, rules.into_iter().collect()))
-                .collect::<LookupMap<_, _>>()
-                .into(),
-            memo: NameMemo::new(),
+            rules: Arc::new(Indexed {
+                rules: self
+                    .rules
+                    .into_iter()
+                    .map(|(tenant, rules)| (tenant, rules.into_iter().collect()))
+                    .collect(),
+                memo,
+            }),
         }
     }
 }
@@ -44,8 +50,12 @@ impl TenantIsolation {
 #[derive(Clone)]
 pub struct TenantIsolationIndexed {
     /// Shared by the copies a sweep makes, one per run (the answers never change).
-    rules: Arc<LookupMap<TenantId, LookupSet<String>>>,
-    /// Answers already looked up, by (tenant, rule).
+    rules: Arc<Indexed>,
+}
+
+struct Indexed {
+    rules: LookupMap<TenantId, LookupSet<String>>,
+    /// Every registered (tenant, rule): the answer without hashing.
     memo: NameMemo<bool>,
 }
 
@@ -108,10 +118,13 @@ impl Invariant for TenantIsolationIndexed {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
-        let (rules, memo) = (&self.rules, &mut self.memo);
+        let indexed = &*self.rules;
         judge(record, |tenant, rule| {
-            memo.get(tenant, rule, || {
-                rules.get(tenant).is_some_and(|rules| rules.contains(rule))
+            indexed.memo.get(tenant, rule).unwrap_or_else(|| {
+                indexed
+                    .rules
+                    .get(tenant)
+                    .is_some_and(|rules| rules.contains(rule))
             })
         })
     }

@@ -20,10 +20,16 @@ impl ValidTransition {
     /// The checker a run uses: this property, with the specs and their actions in hash maps
     /// (a run checks every transition, millions on a big run).
     pub fn indexed(self) -> ValidTransitionIndexed {
+        let specs_actions: Vec<(String, String)> = self
+            .specs
+            .iter()
+            .flat_map(|(t, spec)| spec.actions.keys().map(move |a| (t.clone(), a.clone())))
+            .collect();
         let mut indexed = SpecIndex {
             types: LookupMap::default(),
             states: Vec::new(),
             actions: Vec::new(),
+            memo: NameMemo::new([]),
         };
         for (name, spec) in self.specs {
             let ix = indexed.states.len();
@@ -35,9 +41,18 @@ impl ValidTransition {
             }
             indexed.types.insert(name, (ix, actions));
         }
+        let found = |entity_type: &str, action: &str| {
+            let (states, actions) = indexed.types.get(entity_type)?;
+            Some((*states, actions.get(action).copied()))
+        };
+        let memo = NameMemo::new(
+            specs_actions
+                .iter()
+                .map(|(t, a)| (t.as_str(), a.as_str(), found(t, a))),
+        );
+        indexed.memo = memo;
         ValidTransitionIndexed {
             specs: Arc::new(indexed),
-            memo: NameMemo::new(),
         }
     }
 }
@@ -48,8 +63,6 @@ impl ValidTransition {
 pub struct ValidTransitionIndexed {
     /// The specs, shared by the copies a sweep makes, one per run.
     specs: Arc<SpecIndex>,
-    /// Lookups already made, by (type, action): the type's states and the action.
-    memo: NameMemo<Option<(usize, Option<usize>)>>,
 }
 
 /// The specs by index.
@@ -58,6 +71,8 @@ struct SpecIndex {
     types: LookupMap<String, (usize, LookupMap<String, usize>)>,
     states: Vec<Vec<String>>,
     actions: Vec<ActionSpec>,
+    /// Every declared (type, action): where its states and the action are, without hashing.
+    memo: NameMemo<Option<(usize, Option<usize>)>>,
 }
 
 /// A spec as the property reads it: its declared states, and its action by name.
@@ -144,9 +159,9 @@ impl Invariant for ValidTransitionIndexed {
     }
 
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
-        let (specs, memo) = (&*self.specs, &mut self.memo);
+        let specs = &*self.specs;
         judge(record, |entity_type, action| {
-            let found = memo.get(entity_type, action, || {
+            let found = specs.memo.get(entity_type, action).unwrap_or_else(|| {
                 let (states, actions) = specs.types.get(entity_type)?;
                 Some((*states, actions.get(action).copied()))
             });

@@ -542,7 +542,7 @@ impl CascadeModel {
             return Some(m);
         }
         let mut expect = ExpectCheck {
-            expects: self.scenario.expects.clone(),
+            expects: self.scenario.expects.clone().into(),
         };
         let end = RunEnd {
             store: &s.store,
