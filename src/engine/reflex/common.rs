@@ -141,18 +141,19 @@ pub fn join_target(a: Option<&str>, b: Option<&str>) -> Option<String> {
 }
 
 /// The payload with at most `keys_max` keys: the first ones in key order (the map is a
-/// `BTreeMap`, so "first" is deterministic). A non-object payload is kept as it is.
-pub fn cap_payload_keys(payload: &Value, keys_max: usize) -> Value {
-    match payload {
+/// `BTreeMap`, so "first" is deterministic). A payload within the cap, or not an object, is
+/// kept as it is: shared, not copied.
+pub fn cap_payload_keys(payload: &Arc<Value>, keys_max: usize) -> Arc<Value> {
+    match &**payload {
         Value::Object(map) if map.len() > keys_max => {
             let kept: Fields = map
                 .iter()
                 .take(keys_max)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            Value::Object(kept)
+            Arc::new(Value::Object(kept))
         }
-        other => other.clone(),
+        _ => Arc::clone(payload),
     }
 }
 
@@ -299,12 +300,15 @@ mod tests {
         for i in 0..20 {
             map.insert(format!("k{i:02}"), json!(i));
         }
-        let capped = cap_payload_keys(&Value::Object(map), 16);
+        let capped = cap_payload_keys(&Arc::new(Value::Object(map)), 16);
         let keys: Vec<&String> = capped.as_object().unwrap().keys().collect();
         assert_eq!(keys.len(), 16);
         assert_eq!(keys.first().unwrap().as_str(), "k00");
         assert_eq!(keys.last().unwrap().as_str(), "k15");
-        assert_eq!(cap_payload_keys(&json!([1, 2]), 1), json!([1, 2]));
+        let small = Arc::new(json!([1, 2]));
+        let kept = cap_payload_keys(&small, 1);
+        assert_eq!(*kept, json!([1, 2]));
+        assert!(Arc::ptr_eq(&kept, &small), "kept whole: shared, not copied");
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct Reading {
     pub severity: Severity,
     pub rationale: String,
     /// Replaces the event's payload in the outcome (e.g. capped to its first keys).
-    pub payload: Option<Value>,
+    pub payload: Option<Arc<Value>>,
     /// Appended to the dedup key `event_class|target` as `|extra` (security alerts add the
     /// alert type: two signatures on one client are two alerts).
     pub key_extra: Option<String>,
@@ -106,7 +106,7 @@ impl<S: FirstPartySpec> ReflexHandler for FirstParty<S> {
             r.rationale,
         );
         if let Some(p) = r.payload {
-            outcome.payload = Arc::new(p);
+            outcome.payload = p;
         }
         // Events without a target share one key: they cannot be told apart, and the model
         // service treats them the same way.

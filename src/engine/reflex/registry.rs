@@ -22,7 +22,7 @@ use crate::sim::SimTime;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Once};
+use std::sync::Once;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Most handlers one registry holds: a budget, far above what a scenario declares.
@@ -277,7 +277,7 @@ fn errored_outcome(handler: &str, event: &Envelope, now: SimTime, failure: &Fail
     );
     // A failing handler's payload is the upstream event's, capped as the first-party handlers
     // cap theirs, so that a flood of failures on large events stays small.
-    outcome.payload = Arc::new(cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX));
+    outcome.payload = cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX);
     outcome.diagnostic = tail_bytes(diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
     outcome
 }
