@@ -17,6 +17,7 @@ use crate::engine::reflex::{ActionRequest, HandlerOutput, OutcomeKind, ReflexHan
 use crate::engine::{EntityId, Fields, Value};
 use crate::sim::SimTime;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The placeholders a template may use, for hints.
 const PLACEHOLDERS_HELP: &str =
@@ -374,8 +375,17 @@ fn render_compiled_params(params: &CompiledParams, event: &Envelope) -> Result<V
 }
 
 /// A `[[reflex]]` entry as a handler.
+///
+/// It keeps no state from event to event, so its clones share one definition (and its
+/// compiled templates): the runs of a sweep clone a prepared one instead of compiling the
+/// templates again for every seed.
 #[derive(Debug, Clone)]
 pub struct DeclarativeReflex {
+    inner: Arc<Declared>,
+}
+
+#[derive(Debug)]
+struct Declared {
     id: String,
     pattern: Pattern,
     severity: Severity,
@@ -398,61 +408,64 @@ impl DeclarativeReflex {
             .as_ref()
             .map(|t| (compile(&t.id), compile_params(&t.params, 0)));
         DeclarativeReflex {
-            id,
-            pattern,
-            severity,
-            then,
-            compiled,
+            inner: Arc::new(Declared {
+                id,
+                pattern,
+                severity,
+                then,
+                compiled,
+            }),
         }
     }
 
     pub fn severity(&self) -> Severity {
-        self.severity
+        self.inner.severity
     }
 
     pub fn then(&self) -> Option<&ThenTemplate> {
-        self.then.as_ref()
+        self.inner.then.as_ref()
     }
 }
 
 impl ReflexHandler for DeclarativeReflex {
     fn id(&self) -> &str {
-        &self.id
+        &self.inner.id
     }
 
     fn pattern(&self) -> &Pattern {
-        &self.pattern
+        &self.inner.pattern
     }
 
     fn fingerprint(&self) -> String {
         // A JSON array: unambiguous whatever characters the parts contain.
         serde_json::json!([
             "declarative",
-            self.id,
-            self.pattern.as_str(),
-            self.severity.as_str(),
-            self.then,
+            self.inner.id,
+            self.inner.pattern.as_str(),
+            self.inner.severity.as_str(),
+            self.inner.then,
         ])
         .to_string()
     }
 
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
-        let Some(then) = &self.then else {
+        let Some(then) = &self.inner.then else {
             let outcome = new_outcome(
-                &self.id,
+                &self.inner.id,
                 event,
                 now,
                 OutcomeKind::Logged,
-                self.severity,
+                self.inner.severity,
                 None,
-                format!("matched {}", self.pattern),
+                format!("matched {}", self.inner.pattern),
             );
             return Ok(Some(HandlerOutput {
                 outcome,
                 dispatch: None,
             }));
         };
-        let (compiled_id, compiled_params) = self.compiled.as_ref().expect("compiled with `then`");
+        let (compiled_id, compiled_params) =
+            self.inner.compiled.as_ref().expect("compiled with `then`");
         let id = render_compiled(compiled_id, event)?;
         if id.is_empty() {
             return Err(format!(
@@ -462,11 +475,11 @@ impl ReflexHandler for DeclarativeReflex {
         }
         let params = render_compiled_params(compiled_params, event)?;
         let outcome = new_outcome(
-            &self.id,
+            &self.inner.id,
             event,
             now,
             OutcomeKind::Applied,
-            self.severity,
+            self.inner.severity,
             Some(id.clone()),
             format!("dispatching {}.{} on {id}", then.entity_type, then.action),
         );
@@ -655,11 +668,18 @@ mod tests {
     fn fingerprint_changes_with_the_template_and_severity() {
         let a = reflex(Some(then("{payload.device}", json!({}))));
         let b = reflex(Some(then("{payload.interface}", json!({}))));
-        let mut c = reflex(Some(then("{payload.device}", json!({}))));
+        let c = reflex(Some(then("{payload.device}", json!({}))));
         assert_eq!(a.fingerprint(), c.fingerprint());
         assert_ne!(a.fingerprint(), b.fingerprint());
-        c.severity = Severity::Info;
-        assert_ne!(a.fingerprint(), c.fingerprint());
+        let info = DeclarativeReflex::new(
+            "iface_down".into(),
+            Pattern::new("sensory.link_down.>").unwrap(),
+            Severity::Info,
+            Some(then("{payload.device}", json!({}))),
+        );
+        assert_ne!(a.fingerprint(), info.fingerprint());
+        // A clone shares the definition and has its fingerprint.
+        assert_eq!(a.clone().fingerprint(), a.fingerprint());
     }
 
     #[test]
