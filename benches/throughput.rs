@@ -31,7 +31,7 @@ use ripple::bench::{
     WorkloadConfig,
 };
 use ripple::scenario::{load_scenario, Input, Scenario};
-use ripple::sim::{run_scenario_retaining, Queue, Retain, RunOptions, Seed, SimTime};
+use ripple::sim::{run_scenario_retaining, Prepared, Queue, Retain, RunOptions, Seed, SimTime};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -262,15 +262,12 @@ fn sweep_memory(path: &Path, first: u64, total: u64) {
     let reset = reset_peak_rss();
     let before = current_rss_bytes();
     let watch = Stopwatch::start();
+    // As a `ripple sweep` thread does: the scenario prepared once, each seed run from it
+    // for its summary (no records kept).
+    let prepared = Prepared::new(&scenario);
     let run = |seeds: std::ops::Range<u64>| {
         for seed in seeds {
-            // As `ripple sweep` runs a seed for its summary: no records kept.
-            let outcome = run_scenario_retaining(
-                &scenario,
-                Seed(seed),
-                RunOptions::default(),
-                Retain::Summary,
-            );
+            let outcome = prepared.run(Seed(seed), RunOptions::default(), Retain::Summary);
             assert!(outcome.passed(), "netops seed {seed} failed");
             black_box(outcome.trace_hash);
         }

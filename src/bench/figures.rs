@@ -145,7 +145,7 @@ pub fn bench_seeds_retaining(
     let mut teardown = Duration::ZERO;
     // Prepared once, as a sweep's thread does; timed with the runs.
     let watch = Stopwatch::start();
-    let prepared = Prepared::new(scenario);
+    let prepared = Prepared::for_runs(scenario, seeds.end.saturating_sub(seeds.start));
     let mut run = watch.elapsed();
     for seed in seeds {
         let watch = Stopwatch::start();

@@ -524,7 +524,7 @@ impl<'s> Sim<'s> {
         options: RunOptions,
         retain: Retain,
     ) -> Sim<'s> {
-        Prepared::new(scenario).sim(seed, options, retain)
+        Prepared::build(scenario, false).sim(seed, options, retain)
     }
 
     fn start(prepared: &Prepared<'s>, seed: Seed, options: RunOptions, retain: Retain) -> Sim<'s> {
@@ -933,6 +933,19 @@ fn registries(
 
 impl<'s> Prepared<'s> {
     pub fn new(scenario: &'s Scenario) -> Prepared<'s> {
+        Prepared::build(scenario, true)
+    }
+
+    /// [`Prepared::new`] for `runs` runs: for one, the scripted payloads are not built up
+    /// front (the run builds each as it goes, as a run from scratch does).
+    pub fn for_runs(scenario: &'s Scenario, runs: u64) -> Prepared<'s> {
+        Prepared::build(scenario, runs > 1)
+    }
+
+    /// With `share_payloads`, the scripted publications' payloads are built once here for
+    /// every run to share; without (a single run), each run builds its own as it goes, so
+    /// that one run does not hold them all at once.
+    fn build(scenario: &'s Scenario, share_payloads: bool) -> Prepared<'s> {
         let mut rules = BTreeMap::new();
         for (tenant, list) in &scenario.rules {
             let mut set = RuleSet::default();
@@ -956,6 +969,7 @@ impl<'s> Prepared<'s> {
         let root_payloads = scenario
             .events
             .iter()
+            .filter(|_| share_payloads)
             .map(|e| match &e.input {
                 Input::Publish { payload, .. } => Some(Arc::new(payload.clone())),
                 Input::Dispatch { .. } => None,
