@@ -12,7 +12,7 @@
 //! (the scenario validator does), nor deduplicate: a declarative reflex fires on every event.
 
 use crate::bus::{Envelope, Pattern};
-use crate::engine::reflex::common::new_outcome;
+use crate::engine::reflex::common::{concat, new_outcome};
 use crate::engine::reflex::{ActionRequest, HandlerOutput, OutcomeKind, ReflexHandler, Severity};
 use crate::engine::{EntityId, Fields, Value};
 use crate::sim::SimTime;
@@ -457,7 +457,7 @@ impl ReflexHandler for DeclarativeReflex {
                 OutcomeKind::Logged,
                 self.inner.severity,
                 None,
-                format!("matched {}", self.inner.pattern),
+                concat(&["matched ", self.inner.pattern.as_str()]),
             );
             return Ok(Some(HandlerOutput {
                 outcome,
@@ -481,7 +481,14 @@ impl ReflexHandler for DeclarativeReflex {
             OutcomeKind::Applied,
             self.inner.severity,
             Some(id.clone()),
-            format!("dispatching {}.{} on {id}", then.entity_type, then.action),
+            concat(&[
+                "dispatching ",
+                &then.entity_type,
+                ".",
+                &then.action,
+                " on ",
+                &id,
+            ]),
         );
         let dispatch = ActionRequest {
             entity_type: then.entity_type.clone(),

@@ -3,7 +3,9 @@
 //! Each handler only says how it reads an event ([`FirstPartySpec::read`]).
 
 use crate::bus::{Envelope, Pattern};
-use crate::engine::reflex::common::{event_class, into_duplicate, new_outcome, DedupWindow};
+use crate::engine::reflex::common::{
+    concat, event_class, into_duplicate, new_outcome, DedupWindow,
+};
 use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
 use crate::engine::Value;
 use crate::sim::SimTime;
@@ -110,15 +112,11 @@ impl<S: FirstPartySpec> ReflexHandler for FirstParty<S> {
         }
         // Events without a target share one key: they cannot be told apart, and the model
         // service treats them the same way.
-        let mut key = format!(
-            "{}|{}",
-            event_class(event),
-            r.target.as_deref().unwrap_or("")
-        );
-        if let Some(extra) = &r.key_extra {
-            key.push('|');
-            key.push_str(extra);
-        }
+        let target = r.target.as_deref().unwrap_or("");
+        let key = match &r.key_extra {
+            Some(extra) => concat(&[event_class(event), "|", target, "|", extra]),
+            None => concat(&[event_class(event), "|", target]),
+        };
         if self.dedup.check_and_record(&key, now) {
             outcome = into_duplicate(outcome, &key, self.dedup.window_ms);
         }

@@ -7,7 +7,7 @@
 
 use crate::bus::Envelope;
 use crate::engine::reflex::common::{
-    cap_payload_keys, first_str, join_target, subject_token, PAYLOAD_KEYS_MAX,
+    cap_payload_keys, concat, first_str, join_target, subject_token, PAYLOAD_KEYS_MAX,
 };
 use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
@@ -33,10 +33,13 @@ impl FirstPartySpec for LinkDown {
         let target = LinkDownHandler::target(&event.payload);
         let shown = target.as_deref().unwrap_or("an unknown target");
         Reading {
-            rationale: format!(
-                "link down on {shown} (reported by {})",
-                subject_token(event, 2)
-            ),
+            rationale: concat(&[
+                "link down on ",
+                shown,
+                " (reported by ",
+                subject_token(event, 2),
+                ")",
+            ]),
             target,
             severity: Severity::High,
             payload: Some(cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX)),

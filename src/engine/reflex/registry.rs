@@ -288,17 +288,38 @@ fn errored_outcome(handler: &str, event: &Envelope, now: SimTime, failure: &Fail
 /// handler filled in, so a handler cannot make two outcomes collide.
 fn outcome_id(handler: &str, event: &Envelope, now: SimTime) -> String {
     let subject = event.subject.as_str();
-    let mut bytes = Vec::with_capacity(64 + handler.len() + subject.len());
-    for part in [
+    let parts = [
         handler.as_bytes(),
         &event.id.0.to_le_bytes(),
         subject.as_bytes(),
         &now.ms().to_le_bytes(),
-    ] {
-        bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(part);
-    }
-    format!("{:016x}", xxh3_64(&bytes))
+    ];
+    let len: usize = parts.iter().map(|p| 8 + p.len()).sum();
+    let fill = |out: &mut [u8]| {
+        let mut at = 0;
+        for part in parts {
+            out[at..at + 8].copy_from_slice(&(part.len() as u64).to_le_bytes());
+            out[at + 8..at + 8 + part.len()].copy_from_slice(part);
+            at += 8 + part.len();
+        }
+    };
+    // Every outcome gets one: hashed from the stack when it fits, and written out as hex
+    // without the formatting machinery.
+    const ON_STACK: usize = 256;
+    let hash = if len <= ON_STACK {
+        let mut bytes = [0u8; ON_STACK];
+        fill(&mut bytes[..len]);
+        xxh3_64(&bytes[..len])
+    } else {
+        let mut bytes = vec![0u8; len];
+        fill(&mut bytes);
+        xxh3_64(&bytes)
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits: Vec<u8> = (0..16)
+        .map(|i| HEX[((hash >> (60 - 4 * i)) & 0xf) as usize])
+        .collect();
+    String::from_utf8(digits).expect("hex digits are ASCII")
 }
 
 #[cfg(test)]
@@ -545,6 +566,35 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
+    }
+
+    #[test]
+    fn outcome_ids_hash_every_part_short_or_long() {
+        // The definition: xxh3-64 of the length-prefixed parts, as 16 lowercase hex digits.
+        let reference = |handler: &str, e: &Envelope, now: SimTime| {
+            let mut bytes = Vec::new();
+            for part in [
+                handler.as_bytes(),
+                &e.id.0.to_le_bytes(),
+                e.subject.as_str().as_bytes(),
+                &now.ms().to_le_bytes(),
+            ] {
+                bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+                bytes.extend_from_slice(part);
+            }
+            format!("{:016x}", xxh3_64(&bytes))
+        };
+        for token_len in [1, 10, 150, 200, 220, 300] {
+            let subject = format!("sensory.link_down.snmp.{}", "x".repeat(token_len));
+            let e = envelope(7, &subject, json!({}), 0);
+            for handler in ["h", "link_down", &"y".repeat(40)] {
+                assert_eq!(
+                    outcome_id(handler, &e, SimTime(123_456)),
+                    reference(handler, &e, SimTime(123_456)),
+                    "{handler} {subject}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! entity action and does not interpret the signature or message.
 
 use crate::bus::Envelope;
-use crate::engine::reflex::common::{first_str, str_field};
+use crate::engine::reflex::common::{concat, first_str, str_field};
 use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
 
@@ -36,16 +36,19 @@ impl FirstPartySpec for SecurityAlert {
         let event_type = SecurityAlertHandler::event_type(payload).unwrap_or("");
         let raw_severity = SecurityAlertHandler::raw_severity(payload);
         Reading {
-            rationale: format!(
-                "security alert `{}` on {} (upstream severity {})",
+            rationale: concat(&[
+                "security alert `",
                 if event_type.is_empty() {
                     "unknown"
                 } else {
                     event_type
                 },
+                "` on ",
                 target.as_deref().unwrap_or("an unknown target"),
+                " (upstream severity ",
                 raw_severity.unwrap_or("missing"),
-            ),
+                ")",
+            ]),
             target,
             severity: SecurityAlertHandler::map_severity(raw_severity),
             payload: None,
