@@ -12,7 +12,7 @@
 //! in turn until the pair, compared in line, or an empty slot. A hit costs no `memcmp` call
 //! and no second lookup, where the hash maps behind it cost both, twice.
 
-use crate::engine::same_name;
+use crate::engine::{same_name, short_word, word_at};
 
 type Slot<V> = Option<(Box<str>, Box<str>, V)>;
 
@@ -93,20 +93,10 @@ fn slot_of(a: &str, b: &str, mask: usize) -> usize {
 #[inline]
 fn sketch(bytes: &[u8]) -> u64 {
     let n = bytes.len();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let half = |at: usize| {
-        u64::from(u32::from_le_bytes(
-            bytes[at..at + 4].try_into().expect("4 bytes"),
-        ))
-    };
     let body = if n >= 8 {
-        word(0) ^ word(n - 8).rotate_left(23)
-    } else if n >= 4 {
-        half(0) | half(n - 4) << 32
-    } else if n > 0 {
-        u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16
+        word_at(bytes, 0) ^ word_at(bytes, n - 8).rotate_left(23)
     } else {
-        0
+        short_word(bytes, 0)
     };
     body ^ (n as u64).wrapping_mul(0x2545_F491_4F6C_DD1D)
 }

@@ -92,14 +92,42 @@ pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8"));
-    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("4"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4"));
     match n {
         0 => true,
         1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
         4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        8..=16 => word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8),
         _ => a == b,
+    }
+}
+
+/// The eight bytes of `bytes` from `at` (little-endian).
+#[inline(always)]
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The bytes of a string shorter than eight bytes as one word, without a loop: two
+/// overlapping 4-byte loads for 4 to 7 bytes; the first, middle and last byte, then `pad`,
+/// for 1 to 3 (which covers every byte); all `pad` for none. Each byte may be read twice,
+/// so the word tells whether some byte has a property, or (for two strings of one length)
+/// whether they are equal, not where a byte is.
+#[inline(always)]
+pub(crate) fn short_word(bytes: &[u8], pad: u8) -> u64 {
+    let n = bytes.len();
+    debug_assert!(n < 8);
+    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")));
+    let pads = u64::from_le_bytes([pad; 8]);
+    match n {
+        0 => pads,
+        1..=3 => {
+            u64::from(bytes[0])
+                | u64::from(bytes[n / 2]) << 8
+                | u64::from(bytes[n - 1]) << 16
+                | pads << 24
+        }
+        _ => half(0) | half(n - 4) << 32,
     }
 }
 

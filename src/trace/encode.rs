@@ -15,6 +15,7 @@
 //! with serde_json on every kind of record, on generated names full of escapes and
 //! non-ASCII text.
 
+use crate::engine::{short_word, word_at};
 use crate::trace::{FaultTarget, OriginRef, RecordKind, RecordRef};
 
 /// `,"key":`
@@ -431,33 +432,18 @@ static ESCAPED: [bool; 256] = {
 #[inline]
 fn any_needs_escape(bytes: &[u8]) -> bool {
     let n = bytes.len();
-    let word_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let half_at = |at: usize| {
-        u64::from(u32::from_le_bytes(
-            bytes[at..at + 4].try_into().expect("4 bytes"),
-        ))
-    };
-    if n >= 8 {
-        let mut at = 0;
-        while at + 8 < n {
-            if word_needs_escape(word_at(at)) {
-                return true;
-            }
-            at += 8;
-        }
-        word_needs_escape(word_at(n - 8))
-    } else if n >= 4 {
-        word_needs_escape(half_at(0) | half_at(n - 4) << 32)
-    } else if n > 0 {
-        const SPACES: u64 = 0x2020_2020_2020_2020;
-        let word = u64::from(bytes[0])
-            | u64::from(bytes[n / 2]) << 8
-            | u64::from(bytes[n - 1]) << 16
-            | SPACES << 24;
-        word_needs_escape(word)
-    } else {
-        false
+    if n < 8 {
+        // Padded with spaces, which need no escaping.
+        return word_needs_escape(short_word(bytes, b' '));
     }
+    let mut at = 0;
+    while at + 8 < n {
+        if word_needs_escape(word_at(bytes, at)) {
+            return true;
+        }
+        at += 8;
+    }
+    word_needs_escape(word_at(bytes, n - 8))
 }
 
 /// Whether any of the eight bytes of `word` needs escaping.
