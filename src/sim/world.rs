@@ -879,6 +879,26 @@ pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> Run
 /// once and starts each seed's run from here, sharing what never changes from run to run
 /// instead of rebuilding it per seed. A run started here is the run [`run_scenario_retaining`]
 /// makes: the same trace, byte for byte.
+///
+/// ```
+/// use ripple::scenario::load_scenario;
+/// use ripple::sim::{run_scenario_retaining, Prepared, Retain, RunOptions, Seed};
+/// use std::path::Path;
+///
+/// let scenario = load_scenario(Path::new("scenarios/race.toml")).unwrap();
+/// let prepared = Prepared::new(&scenario);
+/// let options = RunOptions { keep_trace: false, swarm: true };
+/// let failing: Vec<u64> = (0..200)
+///     .filter(|&seed| !prepared.run(Seed(seed), options, Retain::Summary).passed())
+///     .collect();
+/// assert!(!failing.is_empty(), "swarm faults make the race show on some seeds");
+/// // Any seed replays the same from scratch.
+/// let seed = Seed(failing[0]);
+/// assert_eq!(
+///     prepared.run(seed, options, Retain::Summary).trace_hash,
+///     run_scenario_retaining(&scenario, seed, options, Retain::Summary).trace_hash,
+/// );
+/// ```
 pub struct Prepared<'s> {
     scenario: &'s Scenario,
     /// Never run: each run starts from [`Engine::fresh`].
