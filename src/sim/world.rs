@@ -10,9 +10,7 @@ use crate::bus::{
     commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, SubId, Subject,
 };
 use crate::check::{compare_runs, Builtins, RunEnd, Violation};
-use crate::engine::reflex::{
-    DeclarativeReflex, HandlerIndex, HandlerOutput, Outcome, ReflexHandler, ReflexRegistry,
-};
+use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexHandler, ReflexRegistry};
 use crate::engine::{
     same_name, ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction,
     RuleSet, TenantId, Value,
@@ -533,7 +531,7 @@ impl<'s> Sim<'s> {
         // Handlers keep state (dedup windows), so each run gets its own; they subscribe
         // exactly as when the scenario was prepared (same order, same ids).
         let mut subscribed = 0;
-        let reflexes = registries(scenario, &prepared.declarative, |tenant, index, _| {
+        let reflexes = registries(scenario, &prepared.prototypes, |tenant, index, _| {
             debug_assert_eq!(prepared.subscribers[subscribed], (tenant.clone(), index));
             subscribed += 1;
         });
@@ -913,18 +911,18 @@ pub struct Prepared<'s> {
     handlers: Arc<Vec<String>>,
     /// The payload of each scripted root publication (by event index), built once.
     root_payloads: Arc<Vec<Option<Arc<Value>>>>,
-    /// The declarative reflexes' handlers (templates compiled), by index in the scenario's
-    /// reflexes; each run registers clones of them.
-    declarative: Vec<Option<DeclarativeReflex>>,
+    /// One handler per reflex of the scenario (templates compiled, patterns parsed), never
+    /// run: each run registers fresh copies of them.
+    prototypes: Vec<Box<dyn ReflexHandler>>,
 }
 
 /// Each tenant's reflex registry, its handlers registered in scenario order; `subscribed`
 /// hears of each handler that is new to its registry (and so subscribes), in that order.
-/// A declarative reflex is a clone of its entry in `declarative` (by index in the
-/// scenario's reflexes), a first-party one is instantiated anew (it keeps state).
+/// Each handler is a [`ReflexHandler::fresh`] copy of its prototype (by index in the
+/// scenario's reflexes), or instantiated from its spec when it cannot make one.
 fn registries(
     scenario: &Scenario,
-    declarative: &[Option<DeclarativeReflex>],
+    prototypes: &[Box<dyn ReflexHandler>],
     mut subscribed: impl FnMut(&TenantId, HandlerIndex, &ReflexRegistry),
 ) -> BTreeMap<TenantId, ReflexRegistry> {
     let mut reflexes = BTreeMap::new();
@@ -934,10 +932,7 @@ fn registries(
             if !spec.serves(tenant) {
                 continue;
             }
-            let handler: Box<dyn ReflexHandler> = match &declarative[i] {
-                Some(d) => Box::new(d.clone()),
-                None => spec.instantiate(),
-            };
+            let handler = prototypes[i].fresh().unwrap_or_else(|| spec.instantiate());
             let before = registry.len();
             let index = registry
                 .register(handler)
@@ -975,11 +970,11 @@ impl<'s> Prepared<'s> {
             }
             rules.insert(tenant.clone(), set);
         }
-        let declarative: Vec<_> = scenario.reflexes.iter().map(|r| r.declarative()).collect();
+        let prototypes: Vec<_> = scenario.reflexes.iter().map(|r| r.instantiate()).collect();
         let mut bus = Bus::new();
         let mut subscribers = Vec::new();
         let mut handlers = Vec::new();
-        registries(scenario, &declarative, |tenant, index, registry| {
+        registries(scenario, &prototypes, |tenant, index, registry| {
             let handler = registry.handler(index);
             let sub = bus.subscribe(handler.pattern().clone(), Some(tenant.clone()));
             assert_eq!(sub.0 as usize, subscribers.len());
@@ -1003,7 +998,7 @@ impl<'s> Prepared<'s> {
             subscribers: Arc::new(subscribers),
             handlers: Arc::new(handlers),
             root_payloads: Arc::new(root_payloads),
-            declarative,
+            prototypes,
         }
     }
 

@@ -448,6 +448,11 @@ impl ReflexHandler for DeclarativeReflex {
         .to_string()
     }
 
+    /// It keeps no memory: a clone, sharing the definition.
+    fn fresh(&self) -> Option<Box<dyn ReflexHandler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
         let Some(then) = &self.inner.then else {
             let outcome = new_outcome(

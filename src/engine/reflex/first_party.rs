@@ -129,4 +129,13 @@ impl<S: FirstPartySpec> ReflexHandler for FirstParty<S> {
     fn restart(&mut self) {
         self.dedup.clear();
     }
+
+    /// Copies the parsed pattern, with an empty dedup window.
+    fn fresh(&self) -> Option<Box<dyn ReflexHandler>> {
+        Some(Box::new(FirstParty::<S> {
+            pattern: self.pattern.clone(),
+            dedup: DedupWindow::new(self.dedup.window_ms),
+            spec: PhantomData,
+        }))
+    }
 }

@@ -105,6 +105,12 @@ pub trait ReflexHandler: Send {
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String>;
     /// The process restarted: forget everything held in memory (dedup windows).
     fn restart(&mut self) {}
+    /// The same handler as it was before its first event (same configuration, empty
+    /// memory), for another run: a sweep makes its handlers once and starts each seed's
+    /// from these. `None` (the default): the caller builds a new one from its spec.
+    fn fresh(&self) -> Option<Box<dyn ReflexHandler>> {
+        None
+    }
 }
 
 /// The tenant a reflex entry is bound to; `None` means every tenant (each its own copy).

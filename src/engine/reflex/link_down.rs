@@ -87,6 +87,35 @@ mod tests {
     }
 
     #[test]
+    fn a_fresh_copy_has_the_configuration_and_none_of_the_memory() {
+        let mut h = LinkDownHandler::new();
+        assert_eq!(
+            handle_at(&mut h, 0, snmp_poll(), 0).outcome.outcome,
+            OutcomeKind::Logged
+        );
+        assert_eq!(
+            handle_at(&mut h, 1, snmp_poll(), 1).outcome.outcome,
+            OutcomeKind::Skipped
+        );
+        let mut fresh = h.fresh().expect("first-party handlers make fresh copies");
+        assert_eq!(fresh.id(), h.id());
+        assert_eq!(fresh.pattern(), h.pattern());
+        assert_eq!(fresh.fingerprint(), h.fingerprint());
+        let e = envelope(2, SUBJECT, snmp_poll(), 2);
+        let out = fresh.handle(&e, SimTime(2)).unwrap().unwrap();
+        assert_eq!(
+            out.outcome.outcome,
+            OutcomeKind::Logged,
+            "its window is empty"
+        );
+        // The original keeps its memory.
+        assert_eq!(
+            handle_at(&mut h, 3, snmp_poll(), 3).outcome.outcome,
+            OutcomeKind::Skipped
+        );
+    }
+
+    #[test]
     fn snmp_poll_targets_device_and_interface() {
         let mut h = LinkDownHandler::new();
         let out = handle_at(&mut h, 0, snmp_poll(), 0);
