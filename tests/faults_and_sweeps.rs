@@ -208,6 +208,25 @@ fn sweep_results_do_not_depend_on_the_thread_count() {
         r.iter().map(|x| (x.seed, x.trace_hash)).collect::<Vec<_>>()
     };
     assert_eq!(hashes(&one), hashes(&two));
+    // Every seed is reported once, as it finishes, whichever thread ran it (the calling
+    // thread runs seeds too, and collects the others' between its own).
+    for jobs in [1, 3, 7] {
+        let mut heard = Vec::new();
+        let more = sweep(
+            &s,
+            &seeds,
+            jobs,
+            RunOptions {
+                keep_trace: false,
+                swarm: true,
+            },
+            &|_| None,
+            &mut |r| heard.push(r.seed),
+        );
+        heard.sort_unstable();
+        assert_eq!(heard, seeds, "jobs {jobs}");
+        assert_eq!(hashes(&more), hashes(&one), "jobs {jobs}");
+    }
 }
 
 #[test]
