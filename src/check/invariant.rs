@@ -30,7 +30,8 @@ pub trait Invariant: Send {
         self.on_record(&record.to_record())
     }
     /// Whether records of this kind can matter to the invariant: a run calls `on_record_ref`
-    /// only for the kinds it watches (asked once, when the run starts). Default: every kind.
+    /// only for the kinds it watches. It is asked for every record, so it should be a plain
+    /// function of the kind (the built-ins' are, and inline to a test). Default: every kind.
     fn watches(&self, _kind: RecordKind) -> bool {
         true
     }
