@@ -30,12 +30,13 @@ use crate::check::{
     CascadeTruncated, DepthBound, ExpectCheck, Invariant, RunEnd, TenantIsolation, ValidTransition,
 };
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Depth, Engine, RuleSet, Store};
+use crate::engine::{ActionDispatch, Depth, Engine, Store};
 use crate::model::canonical::{hash_store, json_text};
 use crate::model::host::ModelHost;
 use crate::model::message::{envelope_eq, hash_envelope, Message};
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
 use crate::sim::SimTime;
+use crate::sim::{registries, rule_sets};
 use crate::trace::Origin;
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
@@ -213,40 +214,21 @@ impl CascadeModel {
                 u8::from(f.duplicate_p > 0.0),
             ),
         };
-        let mut rules = BTreeMap::new();
-        for (tenant, list) in &scenario.rules {
-            let mut set = RuleSet::new();
-            for rule in list {
-                set.add(rule.clone()).map_err(|e| e.to_string())?;
-            }
-            rules.insert(tenant.clone(), set);
-        }
+        let rules = rule_sets(&scenario)?;
         let template = Engine::new(scenario.entities.clone(), rules, scenario.depth_max);
         // Subscriptions exactly as the simulator's world makes them.
         let mut bus = Bus::new();
         let mut subscribers = Vec::new();
-        for tenant in &scenario.tenants {
-            let mut registry = ReflexRegistry::default();
-            for (i, spec) in scenario.reflexes.iter().enumerate() {
-                if !spec.serves(tenant) {
-                    continue;
-                }
-                let before = registry.len();
-                let index = registry
-                    .register(spec.instantiate())
-                    .map_err(|e| e.to_string())?;
-                if registry.len() > before {
-                    let handler = registry.handler(index);
-                    bus.subscribe(handler.pattern().clone(), Some(tenant.clone()));
-                    subscribers.push(Subscriber {
-                        tenant: tenant.clone(),
-                        spec: i,
-                        handler: handler.id().to_string(),
-                        remembers: !matches!(spec.kind, ReflexKind::Declarative { .. }),
-                    });
-                }
-            }
-        }
+        registries(&scenario, None, |tenant, i, index, registry| {
+            let handler = registry.handler(index);
+            bus.subscribe(handler.pattern().clone(), Some(tenant.clone()));
+            subscribers.push(Subscriber {
+                tenant: tenant.clone(),
+                spec: i,
+                handler: handler.id().to_string(),
+                remembers: !matches!(scenario.reflexes[i].kind, ReflexKind::Declarative { .. }),
+            });
+        })?;
         let handlers = subscribers.iter().map(|s| s.handler.clone()).collect();
         Ok(CascadeModel {
             scenario,

@@ -531,10 +531,15 @@ impl<'s> Sim<'s> {
         // Handlers keep state (dedup windows), so each run gets its own; they subscribe
         // exactly as when the scenario was prepared (same order, same ids).
         let mut subscribed = 0;
-        let reflexes = registries(scenario, &prepared.prototypes, |tenant, index, _| {
-            debug_assert_eq!(prepared.subscribers[subscribed], (tenant.clone(), index));
-            subscribed += 1;
-        });
+        let reflexes = registries(
+            scenario,
+            Some(&prepared.prototypes),
+            |tenant, _, index, _| {
+                debug_assert_eq!(prepared.subscribers[subscribed], (tenant.clone(), index));
+                subscribed += 1;
+            },
+        )
+        .expect("the loader checks reflex ids");
         debug_assert_eq!(subscribed, prepared.subscribers.len());
         let (bus, subscribers) = (Arc::clone(&prepared.bus), Arc::clone(&prepared.subscribers));
 
@@ -916,15 +921,31 @@ pub struct Prepared<'s> {
     prototypes: Vec<Box<dyn ReflexHandler>>,
 }
 
+/// Each tenant's rule set, in scenario order (the simulator and the model checker build
+/// them alike).
+pub(crate) fn rule_sets(scenario: &Scenario) -> Result<BTreeMap<TenantId, RuleSet>, String> {
+    let mut rules = BTreeMap::new();
+    for (tenant, list) in &scenario.rules {
+        let mut set = RuleSet::default();
+        for rule in list {
+            set.add(rule.clone()).map_err(|e| e.to_string())?;
+        }
+        rules.insert(tenant.clone(), set);
+    }
+    Ok(rules)
+}
+
 /// Each tenant's reflex registry, its handlers registered in scenario order; `subscribed`
-/// hears of each handler that is new to its registry (and so subscribes), in that order.
-/// Each handler is a [`ReflexHandler::fresh`] copy of its prototype (by index in the
-/// scenario's reflexes), or instantiated from its spec when it cannot make one.
-fn registries(
+/// hears of each handler that is new to its registry (and so subscribes), in that order,
+/// with the index of its reflex in the scenario. Each handler is a [`ReflexHandler::fresh`]
+/// copy of its prototype (by that index), when there are prototypes and it can make one,
+/// or instantiated from its spec. The simulator and the model checker subscribe alike
+/// through this.
+pub(crate) fn registries(
     scenario: &Scenario,
-    prototypes: &[Box<dyn ReflexHandler>],
-    mut subscribed: impl FnMut(&TenantId, HandlerIndex, &ReflexRegistry),
-) -> BTreeMap<TenantId, ReflexRegistry> {
+    prototypes: Option<&[Box<dyn ReflexHandler>]>,
+    mut subscribed: impl FnMut(&TenantId, usize, HandlerIndex, &ReflexRegistry),
+) -> Result<BTreeMap<TenantId, ReflexRegistry>, String> {
     let mut reflexes = BTreeMap::new();
     for tenant in &scenario.tenants {
         let mut registry = ReflexRegistry::default();
@@ -932,18 +953,18 @@ fn registries(
             if !spec.serves(tenant) {
                 continue;
             }
-            let handler = prototypes[i].fresh().unwrap_or_else(|| spec.instantiate());
+            let handler = prototypes
+                .and_then(|p| p[i].fresh())
+                .unwrap_or_else(|| spec.instantiate());
             let before = registry.len();
-            let index = registry
-                .register(handler)
-                .expect("the loader checks reflex ids");
+            let index = registry.register(handler).map_err(|e| e.to_string())?;
             if registry.len() > before {
-                subscribed(tenant, index, &registry);
+                subscribed(tenant, i, index, &registry);
             }
         }
         reflexes.insert(tenant.clone(), registry);
     }
-    reflexes
+    Ok(reflexes)
 }
 
 impl<'s> Prepared<'s> {
@@ -961,26 +982,19 @@ impl<'s> Prepared<'s> {
     /// every run to share; without (a single run), each run builds its own as it goes, so
     /// that one run does not hold them all at once.
     fn build(scenario: &'s Scenario, share_payloads: bool) -> Prepared<'s> {
-        let mut rules = BTreeMap::new();
-        for (tenant, list) in &scenario.rules {
-            let mut set = RuleSet::default();
-            for rule in list {
-                set.add(rule.clone())
-                    .expect("the loader enforces the rule budget");
-            }
-            rules.insert(tenant.clone(), set);
-        }
+        let rules = rule_sets(scenario).expect("the loader enforces the rule budget");
         let prototypes: Vec<_> = scenario.reflexes.iter().map(|r| r.instantiate()).collect();
         let mut bus = Bus::new();
         let mut subscribers = Vec::new();
         let mut handlers = Vec::new();
-        registries(scenario, &prototypes, |tenant, index, registry| {
+        registries(scenario, Some(&prototypes), |tenant, _, index, registry| {
             let handler = registry.handler(index);
             let sub = bus.subscribe(handler.pattern().clone(), Some(tenant.clone()));
             assert_eq!(sub.0 as usize, subscribers.len());
             subscribers.push((tenant.clone(), index));
             handlers.push(handler.id().to_string());
-        });
+        })
+        .expect("the loader checks reflex ids");
         let root_payloads = scenario
             .events
             .iter()
