@@ -34,7 +34,7 @@ pub fn new_outcome(
         subject: event.subject.as_str().to_string(),
         target,
         severity,
-        occurred_at: now.iso8601(),
+        occurred_at: now,
         payload: Arc::clone(&event.payload),
         outcome: kind,
         rationale: {
@@ -391,7 +391,10 @@ mod tests {
             "x".repeat(500),
         );
         assert_eq!(o.subject, "sensory.link_down.snmp_poll.r1");
-        assert_eq!(o.occurred_at, "2026-01-01T00:00:00.050Z");
+        assert_eq!(o.occurred_at, SimTime(50));
+        // Reports write it as the ISO time it always was.
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["occurred_at"], "2026-01-01T00:00:00.050Z");
         assert_eq!(*o.payload, json!({"device": "r1"}));
         assert!(Arc::ptr_eq(&o.payload, &e.payload), "shared, not copied");
         assert_eq!(o.rationale.chars().count(), RATIONALE_CHARS_MAX);

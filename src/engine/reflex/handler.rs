@@ -66,13 +66,20 @@ pub struct Outcome {
     pub subject: String,
     pub target: Option<String>,
     pub severity: Severity,
-    /// Virtual time as an ISO-8601 string on the virtual epoch.
-    pub occurred_at: String,
+    /// When it happened, in virtual time; written (in reports) as an ISO-8601 string on the
+    /// virtual epoch, e.g. `2026-01-01T00:00:00.050Z`. Kept as a time, not a string: a
+    /// sweep that keeps no outcomes never formats it.
+    #[serde(serialize_with = "iso8601")]
+    pub occurred_at: SimTime,
     /// The event's payload, shared with the event (handlers that replace it say so).
     pub payload: Arc<Value>,
     pub outcome: OutcomeKind,
     pub rationale: String,
     pub diagnostic: String,
+}
+
+fn iso8601<S: serde::Serializer>(at: &SimTime, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(&at.iso8601())
 }
 
 /// An entity action a reflex asks for; the tenant is the event's tenant.
