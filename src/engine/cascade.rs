@@ -36,19 +36,8 @@ pub trait Host {
         self.record(record.to_record());
     }
     /// An action committed at causal depth `depth`; the host publishes
-    /// `entity.<Type>.<Action>.<id>` on the bus.
+    /// `entity.<Type>.<Action>.<id>` on the bus. Everything is borrowed from the engine.
     fn committed(
-        &mut self,
-        tenant: &TenantId,
-        entity_type: &str,
-        id: &EntityId,
-        action: &str,
-        status: &str,
-        depth: Depth,
-    );
-    /// [`Host::committed`] with the id borrowed (what the engine calls). The default makes
-    /// an [`EntityId`] and calls `committed`.
-    fn committed_ref(
         &mut self,
         tenant: &TenantId,
         entity_type: &str,
@@ -56,16 +45,7 @@ pub trait Host {
         action: &str,
         status: &str,
         depth: Depth,
-    ) {
-        self.committed(
-            tenant,
-            entity_type,
-            &EntityId(id.to_string()),
-            action,
-            status,
-            depth,
-        );
-    }
+    );
     /// Fault injection: should this action fail? Default: never.
     fn fail_action(&mut self, _dispatch: &ActionDispatch) -> bool {
         false
@@ -516,7 +496,7 @@ impl<'e> Cascade<'e> {
                     to: &after.status,
                     created,
                 });
-                host.committed_ref(
+                host.committed(
                     d.tenant,
                     d.entity_type,
                     d.id,

@@ -8,7 +8,7 @@
 //! Action failures are not injected (not explored, see the cascade model's header).
 
 use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, Subject};
-use crate::engine::{Depth, EntityId, Host, PendingReaction, TenantId, Value};
+use crate::engine::{Depth, Host, PendingReaction, TenantId, Value};
 use crate::model::message::Message;
 use crate::sim::SimTime;
 use crate::trace::Record;
@@ -98,7 +98,7 @@ impl Host for ModelHost<'_> {
         &mut self,
         tenant: &TenantId,
         entity_type: &str,
-        id: &EntityId,
+        id: &str,
         action: &str,
         status: &str,
         depth: Depth,
@@ -108,11 +108,11 @@ impl Host for ModelHost<'_> {
         }
         // The same subject and payload as the simulator's world publishes.
         let mut text = String::new();
-        commit_subject_into(entity_type, action, id.as_str(), &mut text);
+        commit_subject_into(entity_type, action, id, &mut text);
         let Ok(subject) = Subject::new(text) else {
             return;
         };
-        let (payload, cause) = commit_event(entity_type, id.as_str(), action, status);
+        let (payload, cause) = commit_event(entity_type, id, action, status);
         self.publish(tenant, subject, payload, depth, cause);
     }
 

@@ -95,7 +95,7 @@ impl Host for RecordingHost {
     fn record(&mut self, record: Record) {
         self.records.push(record);
     }
-    fn committed(&mut self, _: &TenantId, _: &str, _: &EntityId, _: &str, _: &str, _: Depth) {}
+    fn committed(&mut self, _: &TenantId, _: &str, _: &str, _: &str, _: &str, _: Depth) {}
 }
 
 impl ResolverModel {

@@ -407,18 +407,6 @@ impl Host for Ctx {
         &mut self,
         tenant: &TenantId,
         entity_type: &str,
-        id: &EntityId,
-        action: &str,
-        status: &str,
-        depth: Depth,
-    ) {
-        self.committed_ref(tenant, entity_type, id.as_str(), action, status, depth);
-    }
-
-    fn committed_ref(
-        &mut self,
-        tenant: &TenantId,
-        entity_type: &str,
         id: &str,
         action: &str,
         status: &str,
