@@ -34,3 +34,63 @@ fn every_shipped_scenario_round_trips_through_the_emitter() {
         }
     }
 }
+
+/// Every kind of scheduled fault, on every kind of target, written and loaded back: the
+/// same schedule (a zero-ms delay included: the loader requires a delay fault's `delay`).
+#[test]
+fn fault_schedules_round_trip_through_the_emitter() {
+    use ripple::scenario::fault_table;
+    use ripple::sim::ScheduledFault;
+    use ripple::trace::{FaultKind, FaultTarget};
+    let reaction = FaultTarget::Reaction {
+        rule: "r".into(),
+        target: "Order/o1".into(),
+    };
+    let delivery = FaultTarget::Delivery {
+        subject: "sensory.link_down.x".into(),
+        handler: "link_down".into(),
+    };
+    let action = FaultTarget::Action {
+        target: "Order/o\"1".into(),
+        action: "Pay".into(),
+    };
+    let handler = FaultTarget::Handler {
+        handler: "link_down".into(),
+        subject: "sensory.link_down.x".into(),
+    };
+    let mut cases = Vec::new();
+    for on in [&reaction, &delivery] {
+        for (kind, delay_ms) in [
+            (FaultKind::Delay, 0),
+            (FaultKind::Delay, 25),
+            (FaultKind::Duplicate, 0),
+            (FaultKind::Duplicate, 7),
+            (FaultKind::Drop, 0),
+        ] {
+            cases.push((kind, on.clone(), delay_ms));
+        }
+    }
+    cases.push((FaultKind::ActionFailure, action, 0));
+    cases.push((FaultKind::HandlerPanic, handler.clone(), 0));
+    cases.push((FaultKind::ReflexRestart, handler, 0));
+    let schedule: Vec<ScheduledFault> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (kind, on, delay_ms))| ScheduledFault {
+            kind,
+            on,
+            nth: 1 + (i % 3) as u32,
+            delay_ms,
+        })
+        .collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/order_payment.toml");
+    let mut scenario = load_scenario(&path).unwrap();
+    scenario.faults = None;
+    scenario.schedule = Some(schedule.clone());
+    let text = emit_scenario(&scenario, "faults");
+    let again =
+        parse_scenario(&text, Path::new("emitted.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(again.schedule.as_ref(), Some(&schedule), "{text}");
+    let one = fault_table(&schedule[0]);
+    assert!(one.contains("delay = \"0ms\""), "{one}");
+}

@@ -16,26 +16,19 @@
 
 use crate::model::cascade::{CascadeModel, CascadeState, Mode, Step};
 use crate::model::message::Message;
-use crate::sim::format_duration_ms;
+use crate::scenario::fault_table;
+use crate::sim::{format_duration_ms, ScheduledFault};
 use crate::trace::{FaultKind, FaultTarget};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-
-/// One `[[fault]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultEntry {
-    pub kind: FaultKind,
-    pub on: FaultTarget,
-    pub nth: u32,
-    pub delay_ms: Option<u64>,
-}
 
 /// A path turned into times and faults.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schedule {
     /// Root event index -> its time in ms.
     pub roots_ms: BTreeMap<u32, u64>,
-    pub faults: Vec<FaultEntry>,
+    /// The `[[fault]]` entries, in the order of the path (a drop has no delay).
+    pub faults: Vec<ScheduledFault>,
     /// One line per step, for the file's header.
     pub steps: Vec<String>,
 }
@@ -87,11 +80,11 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                 } else {
                     FaultKind::Delay
                 };
-                out.faults.push(FaultEntry {
+                out.faults.push(ScheduledFault {
                     kind,
                     on: t.on.clone(),
                     nth: t.nth,
-                    delay_ms: Some(now - t.born_ms),
+                    delay_ms: now - t.born_ms,
                 });
                 if matches!(step, Step::Duplicate(_)) {
                     pending.push(Tracked {
@@ -103,11 +96,11 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             }
             Step::Drop(i) if messages => {
                 let t = take(&mut pending, i);
-                out.faults.push(FaultEntry {
+                out.faults.push(ScheduledFault {
                     kind: FaultKind::Drop,
                     on: t.on,
                     nth: t.nth,
-                    delay_ms: None,
+                    delay_ms: 0,
                 });
             }
             // Inline mode: deliveries run at their root's time, in order.
@@ -144,11 +137,11 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             } else {
                 FaultKind::Delay
             };
-            out.faults.push(FaultEntry {
+            out.faults.push(ScheduledFault {
                 kind,
                 on: t.on,
                 nth: t.nth,
-                delay_ms: Some(last - t.born_ms),
+                delay_ms: last - t.born_ms,
             });
         }
     }
@@ -221,42 +214,8 @@ pub fn scenario_text(
         text.push_str("\n# The schedule: each message arrives at its step of the path.\n");
     }
     for f in &schedule.faults {
-        text.push_str("\n[[fault]]\n");
-        text.push_str(&format!("kind = \"{}\"\n", f.kind.as_str()));
-        match &f.on {
-            FaultTarget::Reaction { rule, target } => {
-                text.push_str(&format!(
-                    "rule = {}\ntarget = {}\n",
-                    quote(rule),
-                    quote(target)
-                ));
-            }
-            FaultTarget::Delivery { subject, handler } => {
-                text.push_str(&format!(
-                    "subject = {}\nhandler = {}\n",
-                    quote(subject),
-                    quote(handler)
-                ));
-            }
-            FaultTarget::Action { target, action } => {
-                text.push_str(&format!(
-                    "target = {}\naction = {}\n",
-                    quote(target),
-                    quote(action)
-                ));
-            }
-            FaultTarget::Handler { handler, subject } => {
-                text.push_str(&format!(
-                    "handler = {}\nsubject = {}\n",
-                    quote(handler),
-                    quote(subject)
-                ));
-            }
-        }
-        text.push_str(&format!("nth = {}\n", f.nth));
-        if let Some(ms) = f.delay_ms {
-            text.push_str(&format!("delay = \"{}\"\n", format_duration_ms(ms)));
-        }
+        text.push('\n');
+        text.push_str(&fault_table(f));
     }
     Ok(text)
 }

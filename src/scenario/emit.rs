@@ -8,7 +8,7 @@
 
 use crate::engine::{Effect, Value};
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS};
-use crate::sim::format_duration_ms;
+use crate::sim::{format_duration_ms, ScheduledFault};
 use crate::trace::{FaultKind, FaultTarget};
 use serde_json::json;
 
@@ -49,6 +49,37 @@ fn key(k: &str) -> String {
     } else {
         inline(&Value::String(k.to_string()))
     }
+}
+
+/// One `[[fault]]` table of an explicit schedule: what the shrinker's concrete scenarios
+/// and the model checker's counterexamples both write. `nth` is left out when it is 1 (the
+/// default); a delay fault always names its `delay` (the loader requires one), a
+/// duplicate only when its copy is late.
+pub fn fault_table(f: &ScheduledFault) -> String {
+    let mut out = String::from("[[fault]]\n");
+    let mut pairs = vec![("kind", json!(f.kind.as_str()))];
+    match &f.on {
+        FaultTarget::Reaction { rule, target } => {
+            pairs.push(("rule", json!(rule)));
+            pairs.push(("target", json!(target)));
+        }
+        FaultTarget::Delivery { subject, handler } | FaultTarget::Handler { handler, subject } => {
+            pairs.push(("subject", json!(subject)));
+            pairs.push(("handler", json!(handler)));
+        }
+        FaultTarget::Action { target, action } => {
+            pairs.push(("target", json!(target)));
+            pairs.push(("action", json!(action)));
+        }
+    }
+    if f.nth != 1 {
+        pairs.push(("nth", json!(f.nth)));
+    }
+    if f.kind == FaultKind::Delay || (f.kind == FaultKind::Duplicate && f.delay_ms > 0) {
+        pairs.push(("delay", json!(format_duration_ms(f.delay_ms))));
+    }
+    lines(&mut out, &pairs);
+    out
 }
 
 /// `key = value` lines for a table whose keys are written in the given order.
@@ -243,30 +274,7 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
             out.push_str("[faults]\nreorder = true\n\n");
         }
         for f in schedule {
-            out.push_str("[[fault]]\n");
-            let mut pairs = vec![("kind", json!(f.kind.as_str()))];
-            match &f.on {
-                FaultTarget::Reaction { rule, target } => {
-                    pairs.push(("rule", json!(rule)));
-                    pairs.push(("target", json!(target)));
-                }
-                FaultTarget::Delivery { subject, handler }
-                | FaultTarget::Handler { handler, subject } => {
-                    pairs.push(("subject", json!(subject)));
-                    pairs.push(("handler", json!(handler)));
-                }
-                FaultTarget::Action { target, action } => {
-                    pairs.push(("target", json!(target)));
-                    pairs.push(("action", json!(action)));
-                }
-            }
-            if f.nth != 1 {
-                pairs.push(("nth", json!(f.nth)));
-            }
-            if matches!(f.kind, FaultKind::Delay | FaultKind::Duplicate) && f.delay_ms > 0 {
-                pairs.push(("delay", json!(format_duration_ms(f.delay_ms))));
-            }
-            lines(&mut out, &pairs);
+            out.push_str(&fault_table(f));
             out.push('\n');
         }
     }

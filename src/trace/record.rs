@@ -217,19 +217,6 @@ pub enum Record {
 
 impl Record {
     pub fn at(&self) -> SimTime {
-        match self {
-            Record::Input { at, .. }
-            | Record::Publish { at, .. }
-            | Record::Deliver { at, .. }
-            | Record::Outcome { at, .. }
-            | Record::Dispatch { at, .. }
-            | Record::Transition { at, .. }
-            | Record::ActionFailed { at, .. }
-            | Record::Reaction { at, .. }
-            | Record::GuardSkip { at, .. }
-            | Record::DepthLimit { at, .. }
-            | Record::Fault { at, .. }
-            | Record::Warning { at, .. } => *at,
-        }
+        self.view().at()
     }
 }
