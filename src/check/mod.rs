@@ -107,18 +107,8 @@ impl Builtins {
             depth_bound: DepthBound {
                 depth_max: scenario.depth_max,
             },
-            tenant_isolation: TenantIsolation {
-                rules: scenario
-                    .rules
-                    .iter()
-                    .map(|(t, rules)| (t.clone(), rules.iter().map(|r| r.name.clone()).collect()))
-                    .collect(),
-            }
-            .indexed(),
-            valid_transition: ValidTransition {
-                specs: scenario.entities.clone(),
-            }
-            .indexed(),
+            tenant_isolation: TenantIsolation::of(scenario).indexed(),
+            valid_transition: ValidTransition::of(scenario).indexed(),
             expect: ExpectCheck {
                 expects: scenario.expects.clone().into(),
             },

@@ -9,6 +9,7 @@
 use crate::check::memo::NameMemo;
 use crate::check::Invariant;
 use crate::engine::{get_named, same_name, LookupMap, LookupSet, TenantId};
+use crate::scenario::Scenario;
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -19,6 +20,17 @@ pub struct TenantIsolation {
 }
 
 impl TenantIsolation {
+    /// The property for `scenario`: each tenant with the names of its rules.
+    pub fn of(scenario: &Scenario) -> TenantIsolation {
+        TenantIsolation {
+            rules: scenario
+                .rules
+                .iter()
+                .map(|(t, rules)| (t.clone(), rules.iter().map(|r| r.name.clone()).collect()))
+                .collect(),
+        }
+    }
+
     /// `rules[tenant]` contains `rule`.
     fn registered(&self, tenant: &str, rule: &str) -> bool {
         get_named(&self.rules, tenant).is_some_and(|rules| rules.contains(rule))

@@ -8,6 +8,7 @@
 use crate::check::memo::NameMemo;
 use crate::check::Invariant;
 use crate::engine::{get_named, same_name, ActionSpec, EntitySpec, LookupMap};
+use crate::scenario::Scenario;
 use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,13 @@ pub struct ValidTransition {
 }
 
 impl ValidTransition {
+    /// The property for `scenario`'s entity specs.
+    pub fn of(scenario: &Scenario) -> ValidTransition {
+        ValidTransition {
+            specs: scenario.entities.clone(),
+        }
+    }
+
     /// The checker a run uses: this property, with the specs and their actions in hash maps
     /// (a run checks every transition, millions on a big run).
     pub fn indexed(self) -> ValidTransitionIndexed {

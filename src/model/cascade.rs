@@ -30,14 +30,14 @@ use crate::check::{
     CascadeTruncated, DepthBound, ExpectCheck, Invariant, RunEnd, TenantIsolation, ValidTransition,
 };
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Depth, Engine, Store};
+use crate::engine::{ActionDispatch, Depth, DispatchRef, Engine, Store};
 use crate::model::canonical::{hash_store, json_text};
 use crate::model::host::ModelHost;
 use crate::model::message::{envelope_eq, hash_envelope, Message};
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
 use crate::sim::SimTime;
 use crate::sim::{registries, rule_sets};
-use crate::trace::Origin;
+use crate::trace::{Origin, OriginRef};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -263,18 +263,8 @@ impl CascadeModel {
                 Box::new(DepthBound {
                     depth_max: s.depth_max,
                 }),
-                Box::new(TenantIsolation {
-                    rules: s
-                        .rules
-                        .iter()
-                        .map(|(t, rules)| {
-                            (t.clone(), rules.iter().map(|r| r.name.clone()).collect())
-                        })
-                        .collect(),
-                }),
-                Box::new(ValidTransition {
-                    specs: s.entities.clone(),
-                }),
+                Box::new(TenantIsolation::of(s).indexed()),
+                Box::new(ValidTransition::of(s).indexed()),
             ],
         }
     }
@@ -431,18 +421,19 @@ impl CascadeModel {
                 action,
                 params,
             } => {
-                // A failed root action is recorded by the engine; the model goes on.
-                let _ = engine.dispatch(
+                // A failed root action is recorded by the engine; the model goes on. Borrowed,
+                // as the simulator dispatches its roots: nothing is copied per state.
+                let _ = engine.dispatch_ref(
                     host,
-                    ActionDispatch {
-                        tenant: event.tenant.clone(),
-                        source_tenant: event.tenant.clone(),
-                        entity_type: entity_type.clone(),
-                        id: id.clone(),
-                        action: action.clone(),
-                        params: params.clone(),
+                    DispatchRef {
+                        tenant: &event.tenant,
+                        source_tenant: &event.tenant,
+                        entity_type,
+                        id: id.as_str(),
+                        action,
+                        params,
                         depth: Depth(0),
-                        origin: Origin::Root { event: r },
+                        origin: OriginRef::Root { event: r },
                     },
                 );
             }
