@@ -14,13 +14,14 @@
 //! Not covered: a message aimed at an id minted by `create` (the model mints `minted-N`, a
 //! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match.
 
+use crate::corpus::relative_path;
 use crate::model::cascade::{CascadeModel, CascadeState, Mode, Step};
 use crate::model::message::Message;
 use crate::scenario::fault_table;
 use crate::sim::{format_duration_ms, ScheduledFault};
 use crate::trace::{FaultKind, FaultTarget};
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 /// A path turned into times and faults.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -247,7 +248,7 @@ fn repoint(line: &str, from_dir: &Path, to_dir: &Path) -> String {
             return out;
         };
         let p = &after[..end];
-        let target = relative(&from_dir.join(p), to_dir);
+        let target = relative_path(to_dir, &from_dir.join(p));
         out.push_str(&quote(&target.to_string_lossy()));
         rest = &after[end + 1..];
     }
@@ -255,49 +256,17 @@ fn repoint(line: &str, from_dir: &Path, to_dir: &Path) -> String {
     out
 }
 
-/// `target` as seen from `dir` (both made absolute against the current directory).
-fn relative(target: &Path, dir: &Path) -> PathBuf {
-    let abs = |p: &Path| -> Vec<String> {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
-        let mut parts: Vec<String> = Vec::new();
-        for c in p.components() {
-            match c {
-                Component::ParentDir => {
-                    parts.pop();
-                }
-                Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
-                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
-            }
-        }
-        parts
-    };
-    let t = abs(target);
-    let d = abs(dir);
-    let common = t.iter().zip(&d).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..d.len() {
-        out.push("..");
-    }
-    for part in &t[common..] {
-        out.push(part);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn relative_paths_climb_and_descend() {
         assert_eq!(
-            relative(
-                Path::new("/a/scenarios/reactions/shop.toml"),
-                Path::new("/a/reports/check")
+            relative_path(
+                Path::new("/a/reports/check"),
+                Path::new("/a/scenarios/reactions/shop.toml")
             ),
             PathBuf::from("../../scenarios/reactions/shop.toml")
         );
