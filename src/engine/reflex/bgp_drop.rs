@@ -5,7 +5,7 @@
 //! dispatches no entity action and does not interpret `last_state` or the peer's AS number.
 
 use crate::bus::Envelope;
-use crate::engine::reflex::common::{concat, first_str, join_target, subject_token};
+use crate::engine::reflex::common::{first_str, join_target, sighting};
 use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
 
@@ -28,15 +28,8 @@ impl FirstPartySpec for BgpDrop {
 
     fn read(event: &Envelope) -> Reading {
         let target = BgpDropHandler::target(&event.payload);
-        let shown = target.as_deref().unwrap_or("an unknown target");
         Reading {
-            rationale: concat(&[
-                "BGP session dropped on ",
-                shown,
-                " (reported by ",
-                subject_token(event, 2),
-                ")",
-            ]),
+            rationale: sighting("BGP session dropped", target.as_deref(), event),
             target,
             severity: Severity::High,
             payload: None,

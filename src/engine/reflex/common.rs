@@ -140,6 +140,23 @@ pub fn join_target(a: Option<&str>, b: Option<&str>) -> Option<String> {
     }
 }
 
+/// `<what> on <target> (reported by <source>)`, the rationale of a first-party sighting: the
+/// target, or "an unknown target", and the subject's third token (the poller, trap or
+/// webhook that reported it).
+pub fn sighting(what: &str, target: Option<&str>, event: &Envelope) -> String {
+    concat(&[
+        what,
+        " on ",
+        target.unwrap_or(UNKNOWN_TARGET),
+        " (reported by ",
+        subject_token(event, 2),
+        ")",
+    ])
+}
+
+/// How a rationale names a target the payload does not give.
+pub const UNKNOWN_TARGET: &str = "an unknown target";
+
 /// The pieces one after another, in one allocation of the right size: what `format!` of
 /// plain strings gives, without its machinery (handlers build a few strings per event).
 pub fn concat(pieces: &[&str]) -> String {

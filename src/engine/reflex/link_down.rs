@@ -7,7 +7,7 @@
 
 use crate::bus::Envelope;
 use crate::engine::reflex::common::{
-    cap_payload_keys, concat, first_str, join_target, subject_token, PAYLOAD_KEYS_MAX,
+    cap_payload_keys, first_str, join_target, sighting, PAYLOAD_KEYS_MAX,
 };
 use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
@@ -31,15 +31,8 @@ impl FirstPartySpec for LinkDown {
 
     fn read(event: &Envelope) -> Reading {
         let target = LinkDownHandler::target(&event.payload);
-        let shown = target.as_deref().unwrap_or("an unknown target");
         Reading {
-            rationale: concat(&[
-                "link down on ",
-                shown,
-                " (reported by ",
-                subject_token(event, 2),
-                ")",
-            ]),
+            rationale: sighting("link down", target.as_deref(), event),
             target,
             severity: Severity::High,
             payload: Some(cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX)),

@@ -7,7 +7,7 @@
 //! entity action and does not interpret the signature or message.
 
 use crate::bus::Envelope;
-use crate::engine::reflex::common::{concat, first_str, str_field};
+use crate::engine::reflex::common::{concat, first_str, str_field, UNKNOWN_TARGET};
 use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
 use crate::engine::Value;
 
@@ -44,7 +44,7 @@ impl FirstPartySpec for SecurityAlert {
                     event_type
                 },
                 "` on ",
-                target.as_deref().unwrap_or("an unknown target"),
+                target.as_deref().unwrap_or(UNKNOWN_TARGET),
                 " (upstream severity ",
                 raw_severity.unwrap_or("missing"),
                 ")",
