@@ -98,27 +98,16 @@ impl ReflexSpec {
             ReflexKind::LinkDown => Box::new(LinkDownHandler::new()),
             ReflexKind::BgpDrop => Box::new(BgpDropHandler::new()),
             ReflexKind::SecurityAlert => Box::new(SecurityAlertHandler::new()),
-            ReflexKind::Declarative { .. } => {
-                Box::new(self.declarative().expect("a declarative reflex"))
-            }
-        }
-    }
-
-    /// A declarative reflex's handler (its templates compiled); `None` for a first-party
-    /// one. Declarative handlers keep no state, so one can be cloned for every run.
-    pub fn declarative(&self) -> Option<DeclarativeReflex> {
-        match &self.kind {
             ReflexKind::Declarative {
                 pattern,
                 severity,
                 then,
-            } => Some(DeclarativeReflex::new(
+            } => Box::new(DeclarativeReflex::new(
                 self.id.clone(),
                 pattern.clone(),
                 *severity,
                 then.clone(),
             )),
-            _ => None,
         }
     }
 
