@@ -4,8 +4,8 @@
 //! It is filled once, when the checker is built, with the answer for every pair a correct
 //! run can ask about (each tenant with each of its rules; each type with each of its
 //! actions), and only read during runs: the runs of a sweep share one table, and a run
-//! allocates nothing for it. A pair not in it is answered the slow way by the checker (a
-//! record naming something undeclared, which is a violation anyway).
+//! allocates nothing for it. A pair not in it names something undeclared: for
+//! `tenant_isolation` that is the answer, `valid_transition` looks further to say what.
 //!
 //! It is an open-addressing table. A pair's first slot comes from each name's length and
 //! its first and last eight bytes (two loads, not a hash over the bytes); slots are probed
