@@ -30,14 +30,14 @@ use crate::check::{
     CascadeTruncated, DepthBound, ExpectCheck, Invariant, RunEnd, TenantIsolation, ValidTransition,
 };
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Depth, DispatchRef, Engine, Store};
+use crate::engine::{ActionDispatch, Depth, Engine, Store};
 use crate::model::canonical::{hash_store, json_text};
 use crate::model::host::ModelHost;
 use crate::model::message::{envelope_eq, hash_envelope, Message};
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
 use crate::sim::SimTime;
 use crate::sim::{registries, rule_sets};
-use crate::trace::{Origin, OriginRef};
+use crate::trace::Origin;
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -415,27 +415,11 @@ impl CascadeModel {
                 Depth(0),
                 Cause::Root { event: r },
             ),
-            Input::Dispatch {
-                entity_type,
-                id,
-                action,
-                params,
-            } => {
+            Input::Dispatch { .. } => {
                 // A failed root action is recorded by the engine; the model goes on. Borrowed,
                 // as the simulator dispatches its roots: nothing is copied per state.
-                let _ = engine.dispatch_ref(
-                    host,
-                    DispatchRef {
-                        tenant: &event.tenant,
-                        source_tenant: &event.tenant,
-                        entity_type,
-                        id: id.as_str(),
-                        action,
-                        params,
-                        depth: Depth(0),
-                        origin: OriginRef::Root { event: r },
-                    },
-                );
+                let d = event.dispatch(r).expect("an action input");
+                let _ = engine.dispatch_ref(host, d);
             }
         }
     }

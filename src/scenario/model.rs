@@ -125,6 +125,32 @@ pub struct RootEvent {
     pub input: Input,
 }
 
+impl RootEvent {
+    /// The dispatch of an entity-action input (root event number `index`), borrowed: in its
+    /// tenant, at depth 0. `None` for a publication.
+    pub fn dispatch(&self, index: u32) -> Option<crate::engine::DispatchRef<'_>> {
+        let Input::Dispatch {
+            entity_type,
+            id,
+            action,
+            params,
+        } = &self.input
+        else {
+            return None;
+        };
+        Some(crate::engine::DispatchRef {
+            tenant: &self.tenant,
+            source_tenant: &self.tenant,
+            entity_type,
+            id: id.as_str(),
+            action,
+            params,
+            depth: crate::engine::Depth(0),
+            origin: crate::trace::OriginRef::Root { event: index },
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Publish {

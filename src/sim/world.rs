@@ -701,26 +701,10 @@ impl<'s> Sim<'s> {
                         )
                     });
             }
-            Input::Dispatch {
-                entity_type,
-                id,
-                action,
-                params,
-            } => {
+            Input::Dispatch { .. } => {
                 // A failed root action is recorded by the engine; the run goes on.
-                let _ = self.engine.dispatch_ref(
-                    &mut self.ctx,
-                    DispatchRef {
-                        tenant: &event.tenant,
-                        source_tenant: &event.tenant,
-                        entity_type,
-                        id: id.as_str(),
-                        action,
-                        params,
-                        depth: Depth(0),
-                        origin: OriginRef::Root { event: index },
-                    },
-                );
+                let d = event.dispatch(index).expect("an action input");
+                let _ = self.engine.dispatch_ref(&mut self.ctx, d);
             }
         }
     }
