@@ -297,7 +297,7 @@ impl Writer<'_> {
     }
 
     /// `key` ends with the value's opening quote (`key_quote!`).
-    #[inline]
+    #[inline(always)]
     fn key_str(&mut self, key: &[u8], s: &str) {
         self.raw(key);
         write_json_str_body(self.0, s);
@@ -467,14 +467,23 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// The inside of a JSON string literal (no quotes).
-#[inline]
+///
+/// Names rarely need escaping: one scan, one copy. The escaping loop lives in a cold
+/// function of its own, so that this one is a leaf that saves no registers.
+#[inline(never)]
 fn write_json_str_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    // Names rarely need escaping: one scan, one copy.
-    if !any_needs_escape(bytes) {
+    if any_needs_escape(bytes) {
+        write_escaped(out, bytes);
+    } else {
         put(out, bytes);
-        return;
     }
+}
+
+/// [`write_json_str_body`] for a string with something to escape.
+#[cold]
+#[inline(never)]
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if !needs_escape(b) {
