@@ -204,6 +204,29 @@ impl Store {
         })
     }
 
+    /// Every entity in (tenant, type, id) order, moved out of the store: what [`Store::iter`]
+    /// gives, without copying an entity that no snapshot shares any more (at the end of a
+    /// run, none does).
+    pub fn into_entities(self) -> impl Iterator<Item = (TenantId, String, EntityId, Entity)> {
+        let mut tables: Vec<Option<Table>> = self.tables.into_iter().map(Some).collect();
+        let mut rows = Vec::with_capacity(self.len);
+        for (tenant, types) in self.tenants {
+            for (entity_type, slot) in types {
+                let Table { mut entities, ids } = tables[slot].take().unwrap_or_default();
+                for id in ids {
+                    let entity = entities.remove(&id).expect("every id has its entity");
+                    rows.push((
+                        tenant.clone(),
+                        entity_type.clone(),
+                        id,
+                        Arc::unwrap_or_clone(entity),
+                    ));
+                }
+            }
+        }
+        rows.into_iter()
+    }
+
     /// The ids of one type in one tenant, in order.
     pub fn ids_of<'a>(
         &'a self,
@@ -279,5 +302,42 @@ mod tests {
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(format!("{a:?}")
             .starts_with("Store { tenants: {TenantId(\"t0\"): {\"T0\": {EntityId(\""));
+    }
+
+    #[test]
+    fn into_entities_moves_out_what_iter_shows_in_the_same_order() {
+        let mut store = Store::default();
+        for i in 0..200 {
+            let t = TenantId::new(format!("t{}", i % 3));
+            // Types created out of order, so that slots and sorted order differ.
+            let ty = format!("T{}", (7 - i % 4) % 4);
+            store.insert(
+                &t,
+                &ty,
+                &EntityId::new(format!("e{}", (i * 37) % 101)),
+                entity(&format!("s{i}")),
+            );
+        }
+        // A snapshot still alive: that entity is copied, the others are moved.
+        store.insert(
+            &TenantId::new("t1"),
+            "T2",
+            &EntityId::new("e4"),
+            entity("kept"),
+        );
+        let snapshot = store.get_shared("t1", "T2", "e4").unwrap().clone();
+        let expected: Vec<(TenantId, String, EntityId, Entity)> = store
+            .iter()
+            .map(|(t, ty, id, e)| (t.clone(), ty.to_string(), id.clone(), e.clone()))
+            .collect();
+        assert_eq!(expected.len(), store.len());
+        let moved: Vec<_> = store.into_entities().collect();
+        assert_eq!(moved, expected);
+        assert!(moved
+            .iter()
+            .any(
+                |(t, ty, id, e)| (t.as_str(), ty.as_str(), id.as_str()) == ("t1", "T2", "e4")
+                    && *e == *snapshot
+            ));
     }
 }

@@ -802,16 +802,14 @@ impl<'s> Sim<'s> {
         for (name, message) in found {
             self.ctx.violation(name, message, step, None);
         }
-        let entities = self
-            .engine
-            .store()
-            .iter()
-            .map(|(t, ty, id, e)| EntityRow {
-                tenant: t.clone(),
-                entity_type: ty.to_string(),
-                id: id.clone(),
-                status: e.status.clone(),
-                fields: e.fields.clone(),
+        let entities = std::mem::take(self.engine.store_mut())
+            .into_entities()
+            .map(|(tenant, entity_type, id, e)| EntityRow {
+                tenant,
+                entity_type,
+                id,
+                status: e.status,
+                fields: e.fields,
             })
             .collect();
         let pending = self.ctx.queue.len();
