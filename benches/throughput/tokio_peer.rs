@@ -43,7 +43,7 @@
 use ripple::bus::{Cause, Envelope, EventId, Pattern, Subject};
 use ripple::engine::reflex::{HandlerIndex, ReflexRegistry};
 use ripple::engine::{
-    Depth, Entity, EntityId, EntitySpec, Fields, GuardInput, LookupKey, Rule, RuleSet, Store,
+    Depth, Entity, EntityId, EntitySpec, GuardInput, LookupKey, Object, Rule, RuleSet, Store,
     TenantId, Value,
 };
 use ripple::scenario::{Input, Scenario};
@@ -322,7 +322,7 @@ fn handle_dispatch(
         entity
     };
     // Publish the commit, as Ripple's host does.
-    let mut payload = Fields::new();
+    let mut payload = Object::new();
     payload.insert("entity_type".into(), Value::from(d.entity_type.as_str()));
     payload.insert("id".into(), Value::from(d.id.0.as_str()));
     payload.insert("action".into(), Value::from(d.action.as_str()));

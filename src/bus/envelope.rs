@@ -1,7 +1,7 @@
 //! The envelope: one publication on the bus, with its tenant, virtual time, cause and depth.
 
 use crate::bus::{sanitize_token_into, Subject};
-use crate::engine::{Depth, EntityId, Fields, TenantId, Value};
+use crate::engine::{Depth, EntityId, Object, TenantId, Value};
 use crate::sim::SimTime;
 use serde::Serialize;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub fn commit_subject_into(entity_type: &str, action: &str, id: &str, out: &mut 
 /// The payload (`entity_type`, `id`, `action`, `status`) and the cause of a committed entity
 /// action's event: what the simulator and the cascade model both publish.
 pub fn commit_event(entity_type: &str, id: &str, action: &str, status: &str) -> (Value, Cause) {
-    let mut payload = Fields::new();
+    let mut payload = Object::new();
     payload.insert("entity_type".into(), Value::from(entity_type));
     payload.insert("id".into(), Value::from(id));
     payload.insert("action".into(), Value::from(action));

@@ -48,7 +48,7 @@ impl Invariant for ExpectCheck {
                             out.push(format!("{} has status {}, expected {s}", name(), e.status));
                         }
                     }
-                    for (k, want) in &x.fields {
+                    for (k, want) in x.fields.iter() {
                         match e.fields.get(k) {
                             Some(have) if have == want => {}
                             Some(have) => {

@@ -235,33 +235,16 @@ pub fn merge_params(fields: &mut Fields, params: &Value) {
     }
 }
 
-/// Entities carry a handful of fields: up to this many, a field is found by a scan that
-/// compares lengths before bytes, instead of a B-tree search whose every step compares (and
-/// fetches) the bytes of a key. Either way the answer is the same.
-const FIELDS_SCANNED_MAX: usize = 12;
-
 /// `fields.get(key)`.
 #[inline]
 pub fn field<'a>(fields: &'a Fields, key: &str) -> Option<&'a Value> {
-    if fields.len() > FIELDS_SCANNED_MAX {
-        return fields.get(key);
-    }
-    fields
-        .iter()
-        .find(|(k, _)| same_name(k, key))
-        .map(|(_, v)| v)
+    fields.get(key)
 }
 
 /// `fields.get_mut(key)`.
 #[inline]
 pub fn field_mut<'a>(fields: &'a mut Fields, key: &str) -> Option<&'a mut Value> {
-    if fields.len() > FIELDS_SCANNED_MAX {
-        return fields.get_mut(key);
-    }
-    fields
-        .iter_mut()
-        .find(|(k, _)| same_name(k, key))
-        .map(|(_, v)| v)
+    fields.get_mut(key)
 }
 
 /// `fields[key] = value`, without allocating when the field is already there: a field that
@@ -282,7 +265,7 @@ pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
             }
         },
         None => {
-            fields.insert(key.to_string(), value.clone());
+            fields.insert(key, value.clone());
         }
     }
 }
@@ -349,7 +332,7 @@ impl Effect {
                 match field_mut(fields, f) {
                     Some(slot) => *slot = next(Some(slot)),
                     None => {
-                        fields.insert(f.clone(), next(None));
+                        fields.insert(f, next(None));
                     }
                 }
             }

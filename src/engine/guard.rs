@@ -11,7 +11,8 @@
 //! dispatcher, which owns the world and the tenant boundary).
 
 use super::entity::field as get;
-use super::ids::{Fields, Value};
+use super::ids::Value;
+use super::Fields;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -223,7 +224,7 @@ mod tests {
 
     fn fields(value: Value) -> Fields {
         match value {
-            Value::Object(map) => map,
+            Value::Object(map) => map.into(),
             other => panic!("not an object: {other}"),
         }
     }

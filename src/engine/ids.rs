@@ -5,9 +5,10 @@ use std::fmt;
 
 /// A JSON value: entity fields, params and payloads. Equality is JSON equality (`1 != 1.0`).
 pub type Value = serde_json::Value;
-/// An ordered JSON object (serde_json's map is a `BTreeMap` unless `preserve_order` is on,
-/// which this crate never enables): iteration order is key order, so it is deterministic.
-pub type Fields = serde_json::Map<String, Value>;
+/// A JSON object: payloads and params. serde_json's map is a `BTreeMap` unless
+/// `preserve_order` is on, which this crate never enables: iteration order is key order, so
+/// it is deterministic. (An entity's fields are [`Fields`](crate::engine::Fields).)
+pub type Object = serde_json::Map<String, Value>;
 
 macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident) => {

@@ -4,6 +4,7 @@
 
 mod cascade;
 mod entity;
+mod fields;
 mod guard;
 mod ids;
 mod lookup;
@@ -17,6 +18,7 @@ pub mod reflex;
 
 pub use cascade::*;
 pub use entity::*;
+pub use fields::*;
 pub use guard::*;
 pub use ids::*;
 pub use lookup::*;

@@ -8,7 +8,8 @@
 //! never overwrites a static param of a validated rule.
 
 use super::entity::{field, set_field};
-use super::ids::{Fields, Value};
+use super::ids::Value;
+use super::Fields;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -150,7 +151,7 @@ mod tests {
     }
 
     fn fields(value: Value) -> Fields {
-        value.as_object().cloned().expect("an object")
+        value.as_object().cloned().expect("an object").into()
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! dispatcher creates targets on first touch, always in the source's tenant).
 
 use super::entity::field as get;
-use super::ids::{Fields, Value};
+use super::ids::Value;
+use super::Fields;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -97,7 +98,7 @@ mod tests {
     use serde_json::json;
 
     fn fields(value: Value) -> Fields {
-        value.as_object().cloned().expect("an object")
+        value.as_object().cloned().expect("an object").into()
     }
 
     /// Resolves with a minter that panics: only `create` may mint.

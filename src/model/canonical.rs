@@ -46,15 +46,24 @@ pub fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
         }
         Value::Object(map) => {
             7u8.hash(state);
-            hash_fields(map, state);
+            hash_entries(map.len(), map.iter().map(|(k, v)| (k.as_str(), v)), state);
         }
     }
 }
 
 /// Feeds an object's entries, in key order.
 pub fn hash_fields<H: Hasher>(fields: &Fields, state: &mut H) {
-    fields.len().hash(state);
-    for (k, v) in fields {
+    hash_entries(fields.len(), fields.iter(), state);
+}
+
+/// Feeds `len` entries (an object's, or an entity's fields), in key order.
+fn hash_entries<'a, H: Hasher>(
+    len: usize,
+    entries: impl Iterator<Item = (&'a str, &'a Value)>,
+    state: &mut H,
+) {
+    len.hash(state);
+    for (k, v) in entries {
         k.hash(state);
         hash_value(v, state);
     }

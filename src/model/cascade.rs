@@ -531,7 +531,7 @@ impl CascadeModel {
             out.push_str(&format!(
                 "{tenant}/{entity_type}/{id} {} {}\n",
                 e.status,
-                json_text(&serde_json::Value::Object(e.fields.clone()))
+                json_text(&serde_json::Value::Object(e.fields.to_object()))
             ));
         }
         out

@@ -111,7 +111,7 @@ impl InputSpace {
         let mut out = Fields::new();
         for (i, dim) in self.fields.iter().enumerate() {
             if let Some(v) = &dim.values[p[1 + i] as usize] {
-                out.insert(dim.field.clone(), v.clone());
+                out.insert(&dim.field, v.clone());
             }
         }
         out

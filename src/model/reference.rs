@@ -117,7 +117,11 @@ mod tests {
     #[test]
     fn reference_not_of_missing_lookup_is_true() {
         let empty = Map(BTreeMap::new());
-        let f = json!({"customer_id": "c1"}).as_object().cloned().unwrap();
+        let f: Fields = json!({"customer_id": "c1"})
+            .as_object()
+            .cloned()
+            .unwrap()
+            .into();
         let g = Guard::Not {
             guard: Box::new(cross(&["Banned"])),
         };
@@ -131,7 +135,11 @@ mod tests {
             ("Customer".into(), "c1".into()),
             "Trial".into(),
         )]));
-        let f = json!({"customer_id": "c1"}).as_object().cloned().unwrap();
+        let f: Fields = json!({"customer_id": "c1"})
+            .as_object()
+            .cloned()
+            .unwrap()
+            .into();
         let g = Guard::AllOf {
             guards: vec![
                 cross(&["Active", "Trial"]),
@@ -145,7 +153,7 @@ mod tests {
 
     #[test]
     fn reference_int_and_float_differ() {
-        let f = json!({"n": 1.0}).as_object().cloned().unwrap();
+        let f: Fields = json!({"n": 1.0}).as_object().cloned().unwrap().into();
         let g = Guard::FieldEquals {
             field: "n".into(),
             value: json!(1),

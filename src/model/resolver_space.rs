@@ -151,7 +151,7 @@ impl ResolverModel {
         let mut fields = Fields::new();
         let field_name = crate::model::conflict::resolver_field(&self.rule.resolve_target);
         if let (Some(name), Some(v)) = (field_name, &self.field_values[field as usize]) {
-            fields.insert(name.to_string(), v.clone());
+            fields.insert(name, v.clone());
         }
         let target_type = &self.rule.then.entity_type;
         let mut rules = BTreeMap::new();
@@ -178,7 +178,7 @@ impl ResolverModel {
         let expected = self.expected_target(&fields);
         if let Some(id) = &expected {
             let mut decoy = fresh(target_type);
-            decoy.fields.insert("decoy".into(), json!(true));
+            decoy.fields.insert("decoy", json!(true));
             engine
                 .store_mut()
                 .insert(&other, target_type, &EntityId::new(id.as_str()), decoy);
@@ -233,7 +233,7 @@ impl ResolverModel {
                 entity_type: source_type.clone(),
                 id: EntityId::new(SOURCE_ID),
                 action: self.trigger.0.clone(),
-                params: Value::Object(fields.clone()),
+                params: Value::from(fields.clone()),
                 depth: Depth(0),
                 origin: Origin::Root { event: k as u32 },
             };

@@ -40,7 +40,7 @@ pub fn representative(s: &CascadeState) -> CascadeState {
                 sig.push_str(&format!(
                     "{tenant}/{entity_type}/{}/{};",
                     e.status,
-                    masked(&Value::Object(e.fields.clone()))
+                    masked(&Value::Object(e.fields.to_object()))
                 ));
             }
         }

@@ -341,7 +341,7 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
             pairs.push(("status", json!(st)));
         }
         if !x.fields.is_empty() {
-            pairs.push(("fields", Value::Object(x.fields.clone())));
+            pairs.push(("fields", Value::Object(x.fields.to_object())));
         }
         if !x.exists {
             pairs.push(("exists", json!(false)));

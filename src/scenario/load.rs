@@ -7,7 +7,7 @@ use crate::check::{InvariantKind, Predicate, UserInvariant};
 use crate::engine::reflex::{ReflexRegistry, Severity, ThenTemplate};
 use crate::engine::{
     parse_rules_file_located, validate_rule_defs, ActionSpec, Condition, Effect, EntityId,
-    EntitySpec, Fields, Rule, RuleDef, RuleSet, TenantId, Value,
+    EntitySpec, Fields, Object, Rule, RuleDef, RuleSet, TenantId, Value,
 };
 use crate::error::SourceError;
 use crate::scenario::{
@@ -205,7 +205,7 @@ struct ExpectDef {
 }
 
 fn empty_object() -> Value {
-    Value::Object(Fields::new())
+    Value::Object(Object::new())
 }
 
 /// Reads and validates a scenario file.

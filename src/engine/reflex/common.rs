@@ -6,7 +6,7 @@
 
 use crate::bus::Envelope;
 use crate::engine::reflex::{Outcome, OutcomeKind, Severity, RATIONALE_CHARS_MAX};
-use crate::engine::{Fields, Value};
+use crate::engine::{Object, Value};
 use crate::sim::{format_duration_ms, SimTime};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -173,7 +173,7 @@ pub fn concat(pieces: &[&str]) -> String {
 pub fn cap_payload_keys(payload: &Arc<Value>, keys_max: usize) -> Arc<Value> {
     match &**payload {
         Value::Object(map) if map.len() > keys_max => {
-            let kept: Fields = map
+            let kept: Object = map
                 .iter()
                 .take(keys_max)
                 .map(|(k, v)| (k.clone(), v.clone()))
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn cap_payload_keys_keeps_the_first_keys_in_key_order() {
-        let mut map = Fields::new();
+        let mut map = Object::new();
         for i in 0..20 {
             map.insert(format!("k{i:02}"), json!(i));
         }

@@ -14,7 +14,7 @@
 use crate::bus::{Envelope, Pattern};
 use crate::engine::reflex::common::{concat, new_outcome};
 use crate::engine::reflex::{ActionRequest, HandlerOutput, OutcomeKind, ReflexHandler, Severity};
-use crate::engine::{EntityId, Fields, Value};
+use crate::engine::{EntityId, Object, Value};
 use crate::sim::SimTime;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub struct ThenTemplate {
 }
 
 fn empty_object() -> Value {
-    Value::Object(Fields::new())
+    Value::Object(Object::new())
 }
 
 impl ThenTemplate {
@@ -368,7 +368,7 @@ fn render_compiled_params(params: &CompiledParams, event: &Envelope) -> Result<V
         CompiledParams::Object(entries) => entries
             .iter()
             .map(|(k, v)| Ok((k.clone(), render_compiled_params(v, event)?)))
-            .collect::<Result<Fields, String>>()
+            .collect::<Result<Object, String>>()
             .map(Value::Object),
         CompiledParams::Other(other) => Ok(other.clone()),
     }

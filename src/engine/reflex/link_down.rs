@@ -56,7 +56,7 @@ mod tests {
     use super::*;
     use crate::engine::reflex::common::test_support::envelope;
     use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
-    use crate::engine::Fields;
+    use crate::engine::Object;
     use crate::sim::SimTime;
     use serde_json::json;
 
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn payload_keeps_at_most_16_upstream_keys() {
-        let mut map = Fields::new();
+        let mut map = Object::new();
         map.insert("device".into(), json!("r1"));
         map.insert("interface".into(), json!("Gi0/1"));
         for i in 0..30 {

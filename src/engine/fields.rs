@@ -1,0 +1,387 @@
+//! An entity's fields: a small map from names to JSON values, kept in key order.
+//!
+//! Entities carry a handful of fields, and a cascade reads and writes them on every hop: a
+//! rule's params are merged into its target, guards and resolvers read the source. A
+//! `BTreeMap<String, Value>` (serde_json's map) costs a node walk per lookup and a pointer
+//! chase to each key's bytes. Here the entries are one sorted `Vec`, and a key of up to
+//! [`KEY_INLINE_MAX`] bytes (every field name in practice) is stored inside its entry, so
+//! finding a field reads one contiguous block: lengths and bytes compared in line, no
+//! allocation, no `memcmp` call.
+//!
+//! Everything observable is what the B-tree gave: iteration, serialization and `Debug` are in
+//! key (byte) order, a key is present once, inserting an existing key replaces its value.
+//! The tests below run random operations on both and compare.
+
+use crate::engine::{same_bytes, Value};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Keys up to this many bytes are stored in line.
+pub const KEY_INLINE_MAX: usize = 22;
+
+/// Up to this many entries, a field is found by a scan; beyond, by binary search.
+const SCANNED_MAX: usize = 12;
+
+/// A field name: in line when short, boxed otherwise. 24 bytes either way.
+#[derive(Clone)]
+enum Key {
+    Inline {
+        len: u8,
+        bytes: [u8; KEY_INLINE_MAX],
+    },
+    Boxed(Box<str>),
+}
+
+impl Key {
+    fn new(name: &str) -> Key {
+        if name.len() <= KEY_INLINE_MAX {
+            let mut bytes = [0u8; KEY_INLINE_MAX];
+            bytes[..name.len()].copy_from_slice(name.as_bytes());
+            Key::Inline {
+                len: name.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Boxed(name.into())
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Boxed(name) => name.as_bytes(),
+        }
+    }
+
+    #[inline]
+    fn as_str(&self) -> &str {
+        match self {
+            // SAFETY: an inline key holds the bytes of a `&str` it was made from, whole.
+            Key::Inline { .. } => unsafe { std::str::from_utf8_unchecked(self.as_bytes()) },
+            Key::Boxed(name) => name,
+        }
+    }
+
+    #[inline]
+    fn is(&self, name: &str) -> bool {
+        same_bytes(self.as_bytes(), name.as_bytes())
+    }
+}
+
+/// The fields of an entity (and of a scenario's initial entities): field name to value, in
+/// key order.
+#[derive(Clone, Default)]
+pub struct Fields {
+    /// Sorted by key bytes, keys unique.
+    entries: Vec<(Key, Value)>,
+}
+
+impl Fields {
+    pub fn new() -> Fields {
+        Fields::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Where `key` is: `Ok(index)`, or `Err(where it would go)`.
+    #[inline]
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        if self.entries.len() <= SCANNED_MAX {
+            if let Some(i) = self.entries.iter().position(|(k, _)| k.is(key)) {
+                return Ok(i);
+            }
+            // Absent: only an insert needs to know where it would go.
+            return Err(self.insertion_point(key));
+        }
+        self.entries
+            .binary_search_by(|(k, _)| k.as_bytes().cmp(key.as_bytes()))
+    }
+
+    #[cold]
+    fn insertion_point(&self, key: &str) -> usize {
+        self.entries
+            .partition_point(|(k, _)| k.as_bytes().cmp(key.as_bytes()) == Ordering::Less)
+    }
+
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let i = self.find(key).ok()?;
+        Some(&self.entries[i].1)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let i = self.find(key).ok()?;
+        Some(&mut self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key` to `value`; returns the value it replaces.
+    pub fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
+        match self.find(key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(at) => {
+                self.entries.insert(at, (Key::new(key), value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.find(key).ok()?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn iter_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = (&str, &mut Value)> + ExactSizeIterator {
+        self.entries.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+
+    /// The fields as a JSON object (serde_json's map), in the same order.
+    pub fn to_object(&self) -> serde_json::Map<String, Value> {
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+}
+
+/// `fields["name"]`: the value of a field that must be there (panics otherwise, as a
+/// map's index does).
+impl std::ops::Index<&str> for Fields {
+    type Output = Value;
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or_else(|| panic!("no field {key:?}"))
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Fields) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Fields {
+    /// As the map it stands for: `{"a": Number(1)}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<str>> FromIterator<(K, Value)> for Fields {
+    /// Later entries replace earlier ones with the same key, as in a map.
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Fields {
+        let mut fields = Fields::new();
+        fields.extend(iter);
+        fields
+    }
+}
+
+impl<K: AsRef<str>> Extend<(K, Value)> for Fields {
+    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k.as_ref(), v);
+        }
+    }
+}
+
+impl From<serde_json::Map<String, Value>> for Fields {
+    fn from(map: serde_json::Map<String, Value>) -> Fields {
+        // The map iterates in key order already: no entry moves.
+        Fields {
+            entries: map.into_iter().map(|(k, v)| (Key::new(&k), v)).collect(),
+        }
+    }
+}
+
+impl From<Fields> for serde_json::Map<String, Value> {
+    fn from(fields: Fields) -> serde_json::Map<String, Value> {
+        fields
+            .entries
+            .into_iter()
+            .map(|(k, v)| (k.as_str().to_string(), v))
+            .collect()
+    }
+}
+
+impl From<Fields> for Value {
+    fn from(fields: Fields) -> Value {
+        Value::Object(fields.into())
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fields, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Fields, A::Error> {
+                let mut fields = Fields::new();
+                while let Some((k, v)) = access.next_entry::<String, Value>()? {
+                    fields.insert(&k, v);
+                }
+                Ok(fields)
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(String, i64),
+        Remove(String),
+        Set(String, i64),
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        // Short and long keys (both sides of the in-line limit), shared prefixes, non-ASCII.
+        prop_oneof![
+            "[a-c]{0,3}",
+            "[a-c]{20,24}",
+            Just("é".to_string()),
+            Just("e\u{301}".to_string()),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (key(), any::<i64>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            key().prop_map(Op::Remove),
+            (key(), any::<i64>()).prop_map(|(k, v)| Op::Set(k, v)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn behaves_as_the_btree_map(ops in proptest::collection::vec(op(), 0..80)) {
+            let mut ours = Fields::new();
+            let mut theirs: BTreeMap<String, Value> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        prop_assert_eq!(ours.insert(&k, Value::from(v)), theirs.insert(k, Value::from(v)));
+                    }
+                    Op::Remove(k) => prop_assert_eq!(ours.remove(&k), theirs.remove(&k)),
+                    Op::Set(k, v) => {
+                        if let Some(slot) = ours.get_mut(&k) {
+                            *slot = Value::from(v);
+                        }
+                        if let Some(slot) = theirs.get_mut(&k) {
+                            *slot = Value::from(v);
+                        }
+                    }
+                }
+                prop_assert_eq!(ours.len(), theirs.len());
+            }
+            let pairs: Vec<(&str, &Value)> = ours.iter().collect();
+            let expected: Vec<(&str, &Value)> = theirs.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            prop_assert_eq!(pairs, expected);
+            for k in theirs.keys() {
+                prop_assert_eq!(ours.get(k), theirs.get(k));
+                prop_assert!(ours.contains_key(k));
+            }
+            prop_assert_eq!(ours.get("zzz-absent"), None);
+            let map: serde_json::Map<String, Value> = theirs.clone().into_iter().collect();
+            prop_assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&map).unwrap());
+            prop_assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+            prop_assert_eq!(Fields::from(map.clone()), ours.clone());
+            prop_assert_eq!(serde_json::Map::from(ours.clone()), map.clone());
+            prop_assert_eq!(ours.to_object(), map);
+        }
+    }
+
+    #[test]
+    fn reads_tables_and_objects_with_the_last_duplicate_winning() {
+        let f: Fields = serde_json::from_str(r#"{"b": 1, "a": "x", "b": 2}"#).unwrap();
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"a":"x","b":2}"#);
+        let t: Fields = toml::from_str("total = 1.5\nname = 'n'").unwrap();
+        assert_eq!(t.keys().collect::<Vec<_>>(), ["name", "total"]);
+        assert_eq!(t.get("total"), Some(&serde_json::json!(1.5)));
+        let err = serde_json::from_str::<Fields>("[1]").unwrap_err();
+        assert!(err.to_string().contains("a table of fields"), "{err}");
+    }
+
+    #[test]
+    fn a_long_key_is_boxed_and_found_like_a_short_one() {
+        let long = "k".repeat(KEY_INLINE_MAX + 1);
+        let edge = "k".repeat(KEY_INLINE_MAX);
+        let mut f = Fields::new();
+        f.insert(&long, Value::from(1));
+        f.insert(&edge, Value::from(2));
+        assert!(matches!(f.entries[0].0, Key::Inline { .. }));
+        assert!(matches!(f.entries[1].0, Key::Boxed(_)));
+        assert_eq!(f.get(&long), Some(&Value::from(1)));
+        assert_eq!(f.get(&edge), Some(&Value::from(2)));
+        assert_eq!(std::mem::size_of::<Key>(), 24);
+    }
+
+    #[test]
+    fn many_fields_are_searched_in_order() {
+        let mut f = Fields::new();
+        for i in (0..100).rev() {
+            f.insert(&format!("f{i:03}"), Value::from(i));
+        }
+        assert_eq!(f.len(), 100);
+        for i in 0..100 {
+            assert_eq!(f.get(&format!("f{i:03}")), Some(&Value::from(i)));
+        }
+        assert!(f.keys().collect::<Vec<_>>().windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(f.get("f100"), None);
+        assert_eq!(f.remove("f050"), Some(Value::from(50)));
+        assert_eq!(f.get("f050"), None);
+        assert_eq!(f.len(), 99);
+    }
+}
