@@ -19,15 +19,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 
-/// Keys up to this many bytes are stored in line.
+/// Names up to this many bytes are stored in line.
 pub const KEY_INLINE_MAX: usize = 22;
 
 /// Up to this many entries, a field is found by a scan; beyond, by binary search.
 const SCANNED_MAX: usize = 12;
 
-/// A field name: in line when short, boxed otherwise. 24 bytes either way.
+/// A name stored in line when short (up to [`KEY_INLINE_MAX`] bytes), boxed otherwise: 24
+/// bytes either way, like a `String`, but reading a short one touches no other memory. Field
+/// names are keys here; entity ids are keys of the store's tables. It hashes, compares and
+/// borrows as the `str` it holds, so a map keyed by it is looked up with a `&str`.
 #[derive(Clone)]
-enum Key {
+pub(crate) struct Key(Repr);
+
+#[derive(Clone)]
+enum Repr {
     Inline {
         len: u8,
         bytes: [u8; KEY_INLINE_MAX],
@@ -36,39 +42,69 @@ enum Key {
 }
 
 impl Key {
-    fn new(name: &str) -> Key {
-        if name.len() <= KEY_INLINE_MAX {
+    pub(crate) fn new(name: &str) -> Key {
+        Key(if name.len() <= KEY_INLINE_MAX {
             let mut bytes = [0u8; KEY_INLINE_MAX];
             bytes[..name.len()].copy_from_slice(name.as_bytes());
-            Key::Inline {
+            Repr::Inline {
                 len: name.len() as u8,
                 bytes,
             }
         } else {
-            Key::Boxed(name.into())
-        }
+            Repr::Boxed(name.into())
+        })
     }
 
     #[inline]
     fn as_bytes(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Key::Boxed(name) => name.as_bytes(),
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Boxed(name) => name.as_bytes(),
         }
     }
 
     #[inline]
-    fn as_str(&self) -> &str {
-        match self {
+    pub(crate) fn as_str(&self) -> &str {
+        match &self.0 {
             // SAFETY: an inline key holds the bytes of a `&str` it was made from, whole.
-            Key::Inline { .. } => unsafe { std::str::from_utf8_unchecked(self.as_bytes()) },
-            Key::Boxed(name) => name,
+            Repr::Inline { .. } => unsafe { std::str::from_utf8_unchecked(self.as_bytes()) },
+            Repr::Boxed(name) => name,
         }
     }
 
     #[inline]
     fn is(&self, name: &str) -> bool {
         same_bytes(self.as_bytes(), name.as_bytes())
+    }
+}
+
+impl std::borrow::Borrow<str> for Key {
+    #[inline]
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::hash::Hash for Key {
+    /// As the `str` hashes: `Borrow<str>` requires it.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Key) -> bool {
+        same_bytes(self.as_bytes(), other.as_bytes())
+    }
+}
+
+impl Eq for Key {}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -361,8 +397,8 @@ mod tests {
         let mut f = Fields::new();
         f.insert(&long, Value::from(1));
         f.insert(&edge, Value::from(2));
-        assert!(matches!(f.entries[0].0, Key::Inline { .. }));
-        assert!(matches!(f.entries[1].0, Key::Boxed(_)));
+        assert!(matches!(f.entries[0].0 .0, Repr::Inline { .. }));
+        assert!(matches!(f.entries[1].0 .0, Repr::Boxed(_)));
         assert_eq!(f.get(&long), Some(&Value::from(1)));
         assert_eq!(f.get(&edge), Some(&Value::from(2)));
         assert_eq!(std::mem::size_of::<Key>(), 24);

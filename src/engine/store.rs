@@ -16,6 +16,7 @@
 //! not a copy of the field map. Changing an entity goes through `Arc::make_mut`, which copies
 //! it only while such a snapshot is alive.
 
+use super::fields::Key;
 use crate::engine::{same_name, Entity, EntityId, LookupMap, TenantId};
 use std::borrow::Borrow;
 use std::collections::BTreeSet;
@@ -90,15 +91,16 @@ fn find<K: Borrow<str>, V>(list: &[(K, V)], key: &str) -> Result<usize, usize> {
 /// The entities of one type in one tenant.
 #[derive(Clone, Default, PartialEq)]
 struct Table {
-    /// Lookups only, never iterated.
-    entities: LookupMap<EntityId, Arc<Entity>>,
+    /// Lookups only, never iterated. Keyed by the id in line (when short): a probe compares
+    /// the bytes in the bucket instead of chasing each candidate's heap string.
+    entities: LookupMap<Key, Arc<Entity>>,
     /// The ids, in order: iteration goes through these.
     ids: BTreeSet<EntityId>,
 }
 
 impl Table {
     fn iter(&self) -> impl Iterator<Item = (&EntityId, &Arc<Entity>)> {
-        self.ids.iter().map(|id| (id, &self.entities[id]))
+        self.ids.iter().map(|id| (id, &self.entities[id.as_str()]))
     }
 }
 
@@ -178,7 +180,7 @@ impl Store {
         match table.entities.get_mut(id) {
             Some(slot) => *slot = entity,
             None => {
-                table.entities.insert(EntityId::new(id), entity);
+                table.entities.insert(Key::new(id), entity);
                 table.ids.insert(EntityId::new(id));
                 self.len += 1;
             }
@@ -214,7 +216,9 @@ impl Store {
             for (entity_type, slot) in types {
                 let Table { mut entities, ids } = tables[slot].take().unwrap_or_default();
                 for id in ids {
-                    let entity = entities.remove(&id).expect("every id has its entity");
+                    let entity = entities
+                        .remove(id.as_str())
+                        .expect("every id has its entity");
                     rows.push((
                         tenant.clone(),
                         entity_type.clone(),
@@ -302,6 +306,25 @@ mod tests {
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(format!("{a:?}")
             .starts_with("Store { tenants: {TenantId(\"t0\"): {\"T0\": {EntityId(\""));
+    }
+
+    #[test]
+    fn ids_past_the_in_line_limit_are_found_as_short_ones_are() {
+        let mut store = Store::default();
+        let t = TenantId::new("t");
+        let ids: Vec<String> = (0..40).map(|n| format!("{}{n}", "x".repeat(n))).collect();
+        for id in &ids {
+            store.insert(&t, "X", &EntityId::new(id.as_str()), entity(id));
+        }
+        for id in &ids {
+            assert_eq!(store.get("t", "X", id).unwrap().status, *id);
+            store.get_mut("t", "X", id).unwrap().status.push('!');
+        }
+        assert_eq!(store.get("t", "X", &"x".repeat(39)), None);
+        let statuses: Vec<String> = store.into_entities().map(|(_, _, _, e)| e.status).collect();
+        let mut expected: Vec<String> = ids.iter().map(|id| format!("{id}!")).collect();
+        expected.sort();
+        assert_eq!(statuses, expected);
     }
 
     #[test]
