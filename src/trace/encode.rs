@@ -14,9 +14,12 @@
 //! the generated workload writes 5.6 million of them. The tests below compare this writer
 //! with serde_json on every kind of record, on generated names full of escapes and
 //! non-ASCII text.
+//!
+//! How: each record reserves, once, room for the most it can take (its fixed pieces, and
+//! six bytes for each byte of its strings, the size of a `\u00xx` escape), then stores its
+//! pieces through a [`Cursor`] without checking the capacity piece by piece.
 
-use crate::engine::{short_word, word_at};
-use crate::trace::{FaultTarget, OriginRef, RecordKind, RecordRef};
+use crate::trace::{FaultTarget, OriginRef, RecordRef};
 
 /// `,"key":`
 macro_rules! key {
@@ -33,30 +36,20 @@ macro_rules! key_quote {
 }
 
 /// `{"kind":"<kind>","at":`
-fn head(kind: RecordKind) -> &'static [u8] {
-    macro_rules! head {
-        ($kind:literal) => {
-            concat!("{\"kind\":\"", $kind, "\",\"at\":").as_bytes()
-        };
-    }
-    match kind {
-        RecordKind::Input => head!("input"),
-        RecordKind::Publish => head!("publish"),
-        RecordKind::Deliver => head!("deliver"),
-        RecordKind::Outcome => head!("outcome"),
-        RecordKind::Dispatch => head!("dispatch"),
-        RecordKind::Transition => head!("transition"),
-        RecordKind::ActionFailed => head!("action_failed"),
-        RecordKind::Reaction => head!("reaction"),
-        RecordKind::GuardSkip => head!("guard_skip"),
-        RecordKind::DepthLimit => head!("depth_limit"),
-        RecordKind::Fault => head!("fault"),
-        RecordKind::Warning => head!("warning"),
-    }
+macro_rules! head {
+    ($kind:literal) => {
+        concat!("{\"kind\":\"", $kind, "\",\"at\":").as_bytes()
+    };
 }
 
-/// Room for a typical record, reserved up front so that the pieces rarely grow the buffer.
-const RECORD_BYTES_TYPICAL: usize = 384;
+/// Room for everything a record writes besides the bytes of its strings: the kind tag, keys,
+/// quotes, `null`s, numbers of up to 20 digits, and the 32 bytes that copying `at` stores
+/// (see [`Digits`]). The longest of these (a fault, or a dispatch from a reflex) is under
+/// 200 bytes; a test checks the margin.
+const FIXED_BYTES_MAX: usize = 256;
+
+/// The most bytes one byte of a string becomes: `\u00xx`.
+const ESCAPED_BYTES_MAX: usize = 6;
 
 /// Appends the canonical JSON of `record` (no newline) to `out`.
 pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
@@ -68,339 +61,546 @@ pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
 #[derive(Debug, Default)]
 pub struct Encoder {
     at: Option<u64>,
-    at_digits: Vec<u8>,
+    at_digits: Digits,
 }
 
 impl Encoder {
     /// Appends the canonical JSON of `record` (no newline) to `out`.
     pub fn encode(&mut self, record: &RecordRef<'_>, out: &mut Vec<u8>) {
-        out.reserve(RECORD_BYTES_TYPICAL);
-        put(out, head(record.kind()));
         let at = record.at().0;
         if self.at != Some(at) {
             self.at = Some(at);
-            self.at_digits.clear();
-            Writer(&mut self.at_digits).u64(at);
+            self.at_digits = Digits::new(at);
         }
-        put(out, &self.at_digits);
-        encode_fields(record, out);
+        encode_with_at(record, &self.at_digits, out);
     }
 }
 
-/// Everything after `"at":N`, and the closing brace.
-fn encode_fields(record: &RecordRef<'_>, out: &mut Vec<u8>) {
-    let mut w = Writer(out);
-    match *record {
-        RecordRef::Input { event, .. } => {
-            w.key_u64(key!("event"), u64::from(event));
-        }
-        RecordRef::Publish {
-            event,
-            tenant,
-            subject,
-            depth,
-            subscribers,
-            ..
-        } => {
-            w.key_u64(key!("event"), event.0);
-            w.key_str(key_quote!("tenant"), tenant);
-            w.key_str(key_quote!("subject"), subject);
-            w.key_u64(key!("depth"), u64::from(depth.0));
-            w.key_u64(key!("subscribers"), u64::from(subscribers));
-        }
-        RecordRef::Deliver {
-            event,
-            sub,
-            handler,
-            ..
-        } => {
-            w.key_u64(key!("event"), event.0);
-            w.key_u64(key!("sub"), u64::from(sub.0));
-            w.key_str(key_quote!("handler"), handler);
-        }
-        RecordRef::Outcome {
-            event,
-            handler,
-            id,
-            outcome,
-            severity,
-            target,
-            ..
-        } => {
-            w.key_u64(key!("event"), event.0);
-            w.key_str(key_quote!("handler"), handler);
-            w.key_str(key_quote!("id"), id);
-            w.key_str(key_quote!("outcome"), outcome.as_str());
-            w.key_str(key_quote!("severity"), severity.as_str());
-            w.key_opt_str(key!("target"), target);
-        }
-        RecordRef::Dispatch {
-            tenant,
-            source_tenant,
-            entity_type,
-            id,
-            action,
-            depth,
-            origin,
-            ..
-        } => {
-            w.key_str(key_quote!("tenant"), tenant);
-            w.key_str(key_quote!("source_tenant"), source_tenant);
-            w.key_str(key_quote!("entity_type"), entity_type);
-            w.key_str(key_quote!("id"), id);
-            w.key_str(key_quote!("action"), action);
-            w.key_u64(key!("depth"), u64::from(depth.0));
-            match origin {
-                OriginRef::Root { event } => {
-                    w.raw(b",\"by\":\"root\"");
-                    w.key_u64(key!("event"), u64::from(event));
-                }
-                OriginRef::Reflex { handler, event } => {
-                    w.raw(b",\"by\":\"reflex\"");
-                    w.key_str(key_quote!("handler"), handler);
-                    w.key_u64(key!("event"), event.0);
-                }
-                OriginRef::Rule { rule, copy } => {
-                    w.raw(b",\"by\":\"rule\"");
-                    w.key_str(key_quote!("rule"), rule);
-                    if copy {
-                        w.raw(b",\"copy\":true");
+/// The record, its `at` written as `at`.
+fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
+    // SAFETY: every arm makes its cursor with all the strings it writes (`Cursor::new`
+    // reserves six bytes for each of their bytes, and `str` writes at most that), and writes
+    // besides them only kind tags, keys, quotes, literals, `at` and numbers, which together
+    // stay within `FIXED_BYTES_MAX` (see its doc and the test of its margin).
+    unsafe {
+        match *record {
+            RecordRef::Input { event, .. } => {
+                let mut w = Cursor::new(out, &[]);
+                w.head(head!("input"), at);
+                w.key_u64(key!("event"), u64::from(event));
+                w.close();
+            }
+            RecordRef::Publish {
+                event,
+                tenant,
+                subject,
+                depth,
+                subscribers,
+                ..
+            } => {
+                let mut w = Cursor::new(out, &[tenant, subject]);
+                w.head(head!("publish"), at);
+                w.key_u64(key!("event"), event.0);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("subject"), subject);
+                w.key_u64(key!("depth"), u64::from(depth.0));
+                w.key_u64(key!("subscribers"), u64::from(subscribers));
+                w.close();
+            }
+            RecordRef::Deliver {
+                event,
+                sub,
+                handler,
+                ..
+            } => {
+                let mut w = Cursor::new(out, &[handler]);
+                w.head(head!("deliver"), at);
+                w.key_u64(key!("event"), event.0);
+                w.key_u64(key!("sub"), u64::from(sub.0));
+                w.key_str(key_quote!("handler"), handler);
+                w.close();
+            }
+            RecordRef::Outcome {
+                event,
+                handler,
+                id,
+                outcome,
+                severity,
+                target,
+                ..
+            } => {
+                let (outcome, severity) = (outcome.as_str(), severity.as_str());
+                let mut w = Cursor::new(
+                    out,
+                    &[handler, id, outcome, severity, target.unwrap_or_default()],
+                );
+                w.head(head!("outcome"), at);
+                w.key_u64(key!("event"), event.0);
+                w.key_str(key_quote!("handler"), handler);
+                w.key_str(key_quote!("id"), id);
+                w.key_str(key_quote!("outcome"), outcome);
+                w.key_str(key_quote!("severity"), severity);
+                w.key_opt_str(key!("target"), target);
+                w.close();
+            }
+            RecordRef::Dispatch {
+                tenant,
+                source_tenant,
+                entity_type,
+                id,
+                action,
+                depth,
+                origin,
+                ..
+            } => {
+                let by = match origin {
+                    OriginRef::Root { .. } => "",
+                    OriginRef::Reflex { handler, .. } => handler,
+                    OriginRef::Rule { rule, .. } => rule,
+                };
+                let mut w = Cursor::new(out, &[tenant, source_tenant, entity_type, id, action, by]);
+                w.head(head!("dispatch"), at);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("source_tenant"), source_tenant);
+                w.key_str(key_quote!("entity_type"), entity_type);
+                w.key_str(key_quote!("id"), id);
+                w.key_str(key_quote!("action"), action);
+                w.key_u64(key!("depth"), u64::from(depth.0));
+                match origin {
+                    OriginRef::Root { event } => {
+                        w.raw(b",\"by\":\"root\"");
+                        w.key_u64(key!("event"), u64::from(event));
+                    }
+                    OriginRef::Reflex { handler, event } => {
+                        w.raw(b",\"by\":\"reflex\"");
+                        w.key_str(key_quote!("handler"), handler);
+                        w.key_u64(key!("event"), event.0);
+                    }
+                    OriginRef::Rule { rule, copy } => {
+                        w.raw(b",\"by\":\"rule\"");
+                        w.key_str(key_quote!("rule"), rule);
+                        if copy {
+                            w.raw(b",\"copy\":true");
+                        }
                     }
                 }
+                w.close();
             }
-        }
-        RecordRef::Transition {
-            tenant,
-            entity_type,
-            id,
-            action,
-            from,
-            to,
-            created,
-            ..
-        } => {
-            w.key_str(key_quote!("tenant"), tenant);
-            w.key_str(key_quote!("entity_type"), entity_type);
-            w.key_str(key_quote!("id"), id);
-            w.key_str(key_quote!("action"), action);
-            w.key_str(key_quote!("from"), from);
-            w.key_str(key_quote!("to"), to);
-            w.key_bool(key!("created"), created);
-        }
-        RecordRef::ActionFailed {
-            tenant,
-            entity_type,
-            id,
-            action,
-            error,
-            ..
-        } => {
-            w.key_str(key_quote!("tenant"), tenant);
-            w.key_str(key_quote!("entity_type"), entity_type);
-            w.key_str(key_quote!("id"), id);
-            w.key_str(key_quote!("action"), action);
-            w.key_str(key_quote!("error"), error);
-        }
-        RecordRef::Reaction {
-            tenant,
-            rule,
-            depth,
-            success,
-            target_type,
-            target_id,
-            target_status,
-            error,
-            ..
-        } => {
-            w.key_str(key_quote!("tenant"), tenant);
-            w.key_str(key_quote!("rule"), rule);
-            w.key_u64(key!("depth"), u64::from(depth.0));
-            w.key_bool(key!("success"), success);
-            w.key_str(key_quote!("target_type"), target_type);
-            w.key_opt_str(key!("target_id"), target_id);
-            w.key_opt_str(key!("target_status"), target_status);
-            w.key_opt_str(key!("error"), error);
-        }
-        RecordRef::GuardSkip {
-            tenant,
-            rule,
-            depth,
-            ..
-        }
-        | RecordRef::DepthLimit {
-            tenant,
-            rule,
-            depth,
-            ..
-        } => {
-            w.key_str(key_quote!("tenant"), tenant);
-            w.key_str(key_quote!("rule"), rule);
-            w.key_u64(key!("depth"), u64::from(depth.0));
-        }
-        RecordRef::Fault {
-            fault,
-            on,
-            nth,
-            event,
-            delay_ms,
-            ..
-        } => {
-            w.key_str(key_quote!("fault"), fault.as_str());
-            match on {
-                FaultTarget::Reaction { rule, target } => {
-                    w.raw(b",\"of\":\"reaction\"");
-                    w.key_str(key_quote!("rule"), rule);
-                    w.key_str(key_quote!("target"), target);
-                }
-                FaultTarget::Delivery { subject, handler } => {
-                    w.raw(b",\"of\":\"delivery\"");
-                    w.key_str(key_quote!("subject"), subject);
-                    w.key_str(key_quote!("handler"), handler);
-                }
-                FaultTarget::Action { target, action } => {
-                    w.raw(b",\"of\":\"action\"");
-                    w.key_str(key_quote!("target"), target);
-                    w.key_str(key_quote!("action"), action);
-                }
-                FaultTarget::Handler { handler, subject } => {
-                    w.raw(b",\"of\":\"handler\"");
-                    w.key_str(key_quote!("handler"), handler);
-                    w.key_str(key_quote!("subject"), subject);
-                }
+            RecordRef::Transition {
+                tenant,
+                entity_type,
+                id,
+                action,
+                from,
+                to,
+                created,
+                ..
+            } => {
+                let mut w = Cursor::new(out, &[tenant, entity_type, id, action, from, to]);
+                w.head(head!("transition"), at);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("entity_type"), entity_type);
+                w.key_str(key_quote!("id"), id);
+                w.key_str(key_quote!("action"), action);
+                w.key_str(key_quote!("from"), from);
+                w.key_str(key_quote!("to"), to);
+                w.key_bool(key!("created"), created);
+                w.close();
             }
-            w.key_u64(key!("nth"), u64::from(nth));
-            match event {
-                Some(e) => w.key_u64(key!("event"), e.0),
-                None => w.raw(b",\"event\":null"),
+            RecordRef::ActionFailed {
+                tenant,
+                entity_type,
+                id,
+                action,
+                error,
+                ..
+            } => {
+                let mut w = Cursor::new(out, &[tenant, entity_type, id, action, error]);
+                w.head(head!("action_failed"), at);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("entity_type"), entity_type);
+                w.key_str(key_quote!("id"), id);
+                w.key_str(key_quote!("action"), action);
+                w.key_str(key_quote!("error"), error);
+                w.close();
             }
-            w.key_u64(key!("delay_ms"), delay_ms);
-        }
-        RecordRef::Warning { message, .. } => {
-            w.key_str(key_quote!("message"), message);
+            RecordRef::Reaction {
+                tenant,
+                rule,
+                depth,
+                success,
+                target_type,
+                target_id,
+                target_status,
+                error,
+                ..
+            } => {
+                let mut w = Cursor::new(
+                    out,
+                    &[
+                        tenant,
+                        rule,
+                        target_type,
+                        target_id.unwrap_or_default(),
+                        target_status.unwrap_or_default(),
+                        error.unwrap_or_default(),
+                    ],
+                );
+                w.head(head!("reaction"), at);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("rule"), rule);
+                w.key_u64(key!("depth"), u64::from(depth.0));
+                w.key_bool(key!("success"), success);
+                w.key_str(key_quote!("target_type"), target_type);
+                w.key_opt_str(key!("target_id"), target_id);
+                w.key_opt_str(key!("target_status"), target_status);
+                w.key_opt_str(key!("error"), error);
+                w.close();
+            }
+            RecordRef::GuardSkip {
+                tenant,
+                rule,
+                depth,
+                ..
+            } => {
+                let mut w = Cursor::new(out, &[tenant, rule]);
+                w.head(head!("guard_skip"), at);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("rule"), rule);
+                w.key_u64(key!("depth"), u64::from(depth.0));
+                w.close();
+            }
+            RecordRef::DepthLimit {
+                tenant,
+                rule,
+                depth,
+                ..
+            } => {
+                let mut w = Cursor::new(out, &[tenant, rule]);
+                w.head(head!("depth_limit"), at);
+                w.key_str(key_quote!("tenant"), tenant);
+                w.key_str(key_quote!("rule"), rule);
+                w.key_u64(key!("depth"), u64::from(depth.0));
+                w.close();
+            }
+            RecordRef::Fault {
+                fault,
+                on,
+                nth,
+                event,
+                delay_ms,
+                ..
+            } => {
+                let fault = fault.as_str();
+                let (a, b) = match on {
+                    FaultTarget::Reaction { rule, target } => (rule, target),
+                    FaultTarget::Delivery { subject, handler } => (subject, handler),
+                    FaultTarget::Action { target, action } => (target, action),
+                    FaultTarget::Handler { handler, subject } => (handler, subject),
+                };
+                let mut w = Cursor::new(out, &[fault, a, b]);
+                w.head(head!("fault"), at);
+                w.key_str(key_quote!("fault"), fault);
+                match on {
+                    FaultTarget::Reaction { .. } => {
+                        w.raw(b",\"of\":\"reaction\"");
+                        w.key_str(key_quote!("rule"), a);
+                        w.key_str(key_quote!("target"), b);
+                    }
+                    FaultTarget::Delivery { .. } => {
+                        w.raw(b",\"of\":\"delivery\"");
+                        w.key_str(key_quote!("subject"), a);
+                        w.key_str(key_quote!("handler"), b);
+                    }
+                    FaultTarget::Action { .. } => {
+                        w.raw(b",\"of\":\"action\"");
+                        w.key_str(key_quote!("target"), a);
+                        w.key_str(key_quote!("action"), b);
+                    }
+                    FaultTarget::Handler { .. } => {
+                        w.raw(b",\"of\":\"handler\"");
+                        w.key_str(key_quote!("handler"), a);
+                        w.key_str(key_quote!("subject"), b);
+                    }
+                }
+                w.key_u64(key!("nth"), u64::from(nth));
+                match event {
+                    Some(e) => w.key_u64(key!("event"), e.0),
+                    None => w.raw(b",\"event\":null"),
+                }
+                w.key_u64(key!("delay_ms"), delay_ms);
+                w.close();
+            }
+            RecordRef::Warning { message, .. } => {
+                let mut w = Cursor::new(out, &[message]);
+                w.head(head!("warning"), at);
+                w.key_str(key_quote!("message"), message);
+                w.close();
+            }
         }
     }
-    w.raw(b"}");
 }
 
-struct Writer<'a>(&'a mut Vec<u8>);
+/// A write position in the spare capacity of a `Vec<u8>`, where [`Cursor::new`] reserved
+/// room for a whole record: its pieces are then stored without checking and updating the
+/// vector's capacity and length for each of them (a record has a dozen).
+///
+/// Every write is `unsafe`: the caller keeps within the room reserved. The bytes from the
+/// vector's length to the cursor are initialised; [`Cursor::finish`] makes them its own.
+struct Cursor<'a> {
+    out: &'a mut Vec<u8>,
+    at: *mut u8,
+    /// The end of the room reserved, checked by every write in debug builds (and optimised
+    /// away in release builds).
+    end: *const u8,
+}
 
-impl Writer<'_> {
-    #[inline]
-    fn raw(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
+impl<'a> Cursor<'a> {
+    /// A cursor at the end of `out`, with room for `FIXED_BYTES_MAX` bytes and each of
+    /// `strs` escaped.
+    #[inline(always)]
+    fn new(out: &'a mut Vec<u8>, strs: &[&str]) -> Cursor<'a> {
+        let text = strs.iter().fold(0usize, |n, s| n.saturating_add(s.len()));
+        // Saturated (absurd lengths) it makes `reserve` fail, never a short room.
+        let room = text
+            .saturating_mul(ESCAPED_BYTES_MAX)
+            .saturating_add(FIXED_BYTES_MAX);
+        out.reserve(room);
+        // SAFETY: `reserve` leaves room for `room` bytes past the length.
+        let at = unsafe { out.as_mut_ptr().add(out.len()) };
+        Cursor {
+            end: at.wrapping_add(room),
+            out,
+            at,
+        }
     }
 
-    #[inline]
-    fn key_u64(&mut self, key: &[u8], n: u64) {
+    /// Checks (in debug builds) that `n` more bytes from the cursor are in the room.
+    #[inline(always)]
+    fn check(&self, n: usize) {
+        debug_assert!(
+            self.at.wrapping_add(n).cast_const() <= self.end,
+            "record room"
+        );
+    }
+
+    /// Makes the bytes written part of the vector.
+    #[inline(always)]
+    fn finish(self) {
+        // SAFETY: the bytes up to the cursor are initialised, inside the vector's
+        // allocation (its room), and the cursor moves only forward from the length.
+        unsafe {
+            let len = self.at.offset_from(self.out.as_ptr()) as usize;
+            self.out.set_len(len);
+        }
+    }
+
+    /// Writes `bytes`.
+    ///
+    /// # Safety
+    /// There is room for `bytes.len()` bytes.
+    #[inline(always)]
+    unsafe fn raw(&mut self, bytes: &[u8]) {
+        self.check(bytes.len());
+        copy_short(bytes, self.at);
+        self.at = self.at.add(bytes.len());
+    }
+
+    /// `{"kind":"<kind>","at":N`
+    ///
+    /// # Safety
+    /// There is room for `head` and 32 bytes.
+    #[inline(always)]
+    unsafe fn head(&mut self, head: &[u8], at: &Digits) {
+        self.raw(head);
+        self.check(at.bytes.len());
+        // Whole: the bytes past the digits are overwritten by the next piece or left in the
+        // spare capacity.
+        self.at.cast::<[u8; 32]>().write_unaligned(at.bytes);
+        self.at = self.at.add(at.len);
+    }
+
+    /// # Safety
+    /// There is room for `key` and 20 bytes.
+    #[inline(always)]
+    unsafe fn key_u64(&mut self, key: &[u8], n: u64) {
         self.raw(key);
-        self.u64(n);
+        self.check(20);
+        self.at = write_u64(self.at, n);
     }
 
     /// `key` ends with the value's opening quote (`key_quote!`).
+    ///
+    /// # Safety
+    /// There is room for `key`, `s` escaped and a quote.
     #[inline(always)]
-    fn key_str(&mut self, key: &[u8], s: &str) {
+    unsafe fn key_str(&mut self, key: &[u8], s: &str) {
         self.raw(key);
-        write_json_str_body(self.0, s);
-        self.0.push(b'"');
+        self.str(s);
+        self.raw(b"\"");
     }
 
-    #[inline]
-    fn key_opt_str(&mut self, key: &[u8], s: Option<&str>) {
+    /// # Safety
+    /// There is room for `key`, `s` escaped and two quotes (or `null`).
+    #[inline(always)]
+    unsafe fn key_opt_str(&mut self, key: &[u8], s: Option<&str>) {
         self.raw(key);
         match s {
-            Some(s) => write_json_str(self.0, s),
+            Some(s) => {
+                self.raw(b"\"");
+                self.str(s);
+                self.raw(b"\"");
+            }
             None => self.raw(b"null"),
         }
     }
 
-    #[inline]
-    fn key_bool(&mut self, key: &[u8], b: bool) {
+    /// # Safety
+    /// There is room for `key` and `false`.
+    #[inline(always)]
+    unsafe fn key_bool(&mut self, key: &[u8], b: bool) {
         self.raw(key);
         self.raw(if b { b"true" } else { b"false" });
     }
 
-    /// Decimal, as serde_json (itoa) writes an unsigned integer.
-    #[inline]
-    fn u64(&mut self, n: u64) {
-        if n < 10 {
-            self.0.push(b'0' + n as u8);
-            return;
-        }
-        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-            2021222324252627282930313233343536373839\
-            4041424344454647484950515253545556575859\
-            6061626364656667686970717273747576777879\
-            8081828384858687888990919293949596979899";
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        let mut n = n;
-        while n >= 100 {
-            let pair = (n % 100) as usize * 2;
-            n /= 100;
-            i -= 2;
-            buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-        }
-        if n >= 10 {
-            let pair = n as usize * 2;
-            i -= 2;
-            buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-        } else {
-            i -= 1;
-            buf[i] = b'0' + n as u8;
-        }
-        put(self.0, &buf[i..]);
+    /// The inside of a JSON string literal (no quotes), escaped as serde_json escapes it.
+    ///
+    /// # Safety
+    /// There is room for six bytes per byte of `s`.
+    #[inline(always)]
+    unsafe fn str(&mut self, s: &str) {
+        self.check(s.len() * ESCAPED_BYTES_MAX);
+        self.at = write_json_str_body(self.at, s.as_bytes());
+    }
+
+    /// Closes the record and makes it part of the vector.
+    ///
+    /// # Safety
+    /// There is room for a byte.
+    #[inline(always)]
+    unsafe fn close(mut self) {
+        self.raw(b"}");
+        self.finish();
     }
 }
 
-/// `out.extend_from_slice(src)`, for the short pieces a record is made of: up to 32 bytes
-/// are copied in line with two overlapping loads and stores, where `extend_from_slice` calls
-/// `memcpy` (a record has a dozen such pieces, most of them names of a few bytes).
-#[inline(always)]
-fn put(out: &mut Vec<u8>, src: &[u8]) {
-    let n = src.len();
-    if n > 32 {
-        out.extend_from_slice(src);
-        return;
+/// The decimal digits of a number, zero-padded to a fixed size so that they are copied
+/// whole, without a loop or a branch on their length.
+#[derive(Debug, Default)]
+struct Digits {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Digits {
+    fn new(n: u64) -> Digits {
+        let mut bytes = [0; 32];
+        // SAFETY: a `u64` has at most 20 digits.
+        let end = unsafe { write_u64(bytes.as_mut_ptr(), n) };
+        let len = end as usize - bytes.as_ptr() as usize;
+        Digits { bytes, len }
     }
-    out.reserve(n);
-    let len = out.len();
-    // SAFETY: `reserve(n)` leaves room for `n` more bytes after `len`. Every load below reads
-    // inside `src` (`n` bytes: each range starts at 0 or ends at `n`, and is no longer than
-    // `n`), every store writes inside `len..len + n` of `out`'s allocation, and together the
-    // stores cover all of it with the bytes of `src` at the same offsets, so after them the
-    // first `len + n` bytes are initialised. `src` cannot overlap the spare capacity of `out`
-    // (it is borrowed while `out` is borrowed mutably).
-    unsafe {
-        let s = src.as_ptr();
-        let d = out.as_mut_ptr().add(len);
-        if n >= 16 {
-            let (a, b) = (
-                s.cast::<u128>().read_unaligned(),
-                s.add(n - 16).cast::<u128>().read_unaligned(),
-            );
-            d.cast::<u128>().write_unaligned(a);
-            d.add(n - 16).cast::<u128>().write_unaligned(b);
-        } else if n >= 8 {
-            let (a, b) = (
-                s.cast::<u64>().read_unaligned(),
-                s.add(n - 8).cast::<u64>().read_unaligned(),
-            );
-            d.cast::<u64>().write_unaligned(a);
-            d.add(n - 8).cast::<u64>().write_unaligned(b);
-        } else if n >= 4 {
-            let (a, b) = (
-                s.cast::<u32>().read_unaligned(),
-                s.add(n - 4).cast::<u32>().read_unaligned(),
-            );
-            d.cast::<u32>().write_unaligned(a);
-            d.add(n - 4).cast::<u32>().write_unaligned(b);
-        } else if n > 0 {
-            let (a, b, c) = (*s, *s.add(n / 2), *s.add(n - 1));
-            *d = a;
-            *d.add(n / 2) = b;
-            *d.add(n - 1) = c;
-        }
-        out.set_len(len + n);
+}
+
+/// `10^(i + 1)`: [`decimal_len`] compares with them.
+const POWERS_OF_TEN: [u64; 19] = {
+    let mut powers = [0; 19];
+    let mut p = 10u64;
+    let mut i = 0;
+    while i < 19 {
+        powers[i] = p;
+        p = p.wrapping_mul(10);
+        i += 1;
+    }
+    powers
+};
+
+/// How many decimal digits `n` has (`n >= 1`): `log10` from `log2` (`1233 / 4096` is just
+/// below `log10 2`, so the guess is the number of digits minus one, or minus two), then one
+/// comparison.
+#[inline(always)]
+fn decimal_len(n: u64) -> usize {
+    let log2 = 63 - (n | 1).leading_zeros();
+    let guess = ((log2 * 1233) >> 12) as usize;
+    guess + 1 + usize::from(n >= POWERS_OF_TEN[guess])
+}
+
+/// Writes `n` in decimal, as serde_json (itoa) writes an unsigned integer, at `dst`; returns
+/// the end.
+///
+/// # Safety
+/// `dst` has room for 20 bytes.
+#[inline(always)]
+unsafe fn write_u64(dst: *mut u8, n: u64) -> *mut u8 {
+    if n < 10 {
+        *dst = b'0' + n as u8;
+        return dst.add(1);
+    }
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let end = dst.add(decimal_len(n));
+    let mut p = end;
+    let mut n = n;
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        p = p.sub(2);
+        std::ptr::copy_nonoverlapping(PAIRS.as_ptr().add(pair), p, 2);
+    }
+    if n >= 10 {
+        p = p.sub(2);
+        std::ptr::copy_nonoverlapping(PAIRS.as_ptr().add(n as usize * 2), p, 2);
+    } else {
+        *p.sub(1) = b'0' + n as u8;
+    }
+    end
+}
+
+/// Copies `src` to `dst`, for the short pieces a record is made of: up to 32 bytes are
+/// copied in line with two overlapping loads and stores, where a copy of a length known only
+/// at run time calls `memcpy` (a record has a dozen such pieces, most of them names of a few
+/// bytes). Pieces of a constant length (keys) come down to one or two moves.
+///
+/// # Safety
+/// `dst` is valid for `src.len()` bytes of writes, and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    let n = src.len();
+    let (s, d) = (src.as_ptr(), dst);
+    // Every load below reads inside `src` (each range starts at 0 or ends at `n`, and is no
+    // longer than `n`), every store writes inside `d..d + n`, and together the stores cover
+    // all of it with the bytes of `src` at the same offsets.
+    if n > 32 {
+        std::ptr::copy_nonoverlapping(s, d, n);
+    } else if n >= 16 {
+        let (a, b) = (
+            s.cast::<u128>().read_unaligned(),
+            s.add(n - 16).cast::<u128>().read_unaligned(),
+        );
+        d.cast::<u128>().write_unaligned(a);
+        d.add(n - 16).cast::<u128>().write_unaligned(b);
+    } else if n >= 8 {
+        let (a, b) = (
+            s.cast::<u64>().read_unaligned(),
+            s.add(n - 8).cast::<u64>().read_unaligned(),
+        );
+        d.cast::<u64>().write_unaligned(a);
+        d.add(n - 8).cast::<u64>().write_unaligned(b);
+    } else if n >= 4 {
+        let (a, b) = (
+            s.cast::<u32>().read_unaligned(),
+            s.add(n - 4).cast::<u32>().read_unaligned(),
+        );
+        d.cast::<u32>().write_unaligned(a);
+        d.add(n - 4).cast::<u32>().write_unaligned(b);
+    } else if n > 0 {
+        let (a, b, c) = (*s, *s.add(n / 2), *s.add(n - 1));
+        *d = a;
+        *d.add(n / 2) = b;
+        *d.add(n - 1) = c;
     }
 }
 
@@ -421,98 +621,124 @@ static ESCAPED: [bool; 256] = {
     table
 };
 
-/// Whether any byte of `bytes` needs escaping, eight bytes at a time: a byte below 0x20,
-/// or equal to `"` or `\`, sets its top bit in one of the three masks below (the classic
-/// "has zero byte" and "has byte less than" tricks; bytes of 0x80 and above, which never
-/// need escaping, are cleared by `!word`).
+/// Writes `src` at `dst`, escaped as serde_json escapes it; returns the end.
 ///
-/// A string shorter than eight bytes is checked as one word too, read with overlapping
-/// loads (each byte may be read twice, which cannot change the answer) and padded with
-/// spaces; so is the tail of a longer one (its last eight bytes).
-#[inline]
-fn any_needs_escape(bytes: &[u8]) -> bool {
-    let n = bytes.len();
-    if n < 8 {
-        // Padded with spaces, which need no escaping.
-        return word_needs_escape(short_word(bytes, b' '));
-    }
-    let mut at = 0;
-    while at + 8 < n {
-        if word_needs_escape(word_at(bytes, at)) {
-            return true;
+/// Names rarely need escaping: each piece of `src` is checked as it is copied, and the first
+/// that needs escaping sends the whole string to the cold [`write_escaped`] (which writes
+/// over what was copied). Pieces are read as in [`copy_short`], without reading past `src`:
+/// up to three bytes one by one (checked with the table), four to seven as two overlapping
+/// 4-byte words, longer strings as 8-byte words, the last one overlapping.
+///
+/// # Safety
+/// `dst` is valid for six bytes of writes per byte of `src`, and does not overlap `src`.
+#[inline(always)]
+unsafe fn write_json_str_body(dst: *mut u8, src: &[u8]) -> *mut u8 {
+    let n = src.len();
+    let s = src.as_ptr();
+    if n < 4 {
+        if n > 0 {
+            let (a, b, c) = (*s, *s.add(n / 2), *s.add(n - 1));
+            if needs_escape(a) | needs_escape(b) | needs_escape(c) {
+                return write_escaped(dst, src);
+            }
+            *dst = a;
+            *dst.add(n / 2) = b;
+            *dst.add(n - 1) = c;
         }
-        at += 8;
+    } else if n < 8 {
+        let (a, b) = (
+            s.cast::<u32>().read_unaligned(),
+            s.add(n - 4).cast::<u32>().read_unaligned(),
+        );
+        if word_needs_escape(u64::from(a) | u64::from(b) << 32) {
+            return write_escaped(dst, src);
+        }
+        dst.cast::<u32>().write_unaligned(a);
+        dst.add(n - 4).cast::<u32>().write_unaligned(b);
+    } else {
+        let mut at = 0;
+        while at + 8 < n {
+            let word = s.add(at).cast::<u64>().read_unaligned();
+            if word_needs_escape(word) {
+                return write_escaped(dst, src);
+            }
+            dst.add(at).cast::<u64>().write_unaligned(word);
+            at += 8;
+        }
+        let word = s.add(n - 8).cast::<u64>().read_unaligned();
+        if word_needs_escape(word) {
+            return write_escaped(dst, src);
+        }
+        dst.add(n - 8).cast::<u64>().write_unaligned(word);
     }
-    word_needs_escape(word_at(bytes, n - 8))
+    dst.add(n)
 }
 
-/// Whether any of the eight bytes of `word` needs escaping.
+/// Whether any of the eight bytes of `word` needs escaping, with the classic "has a byte
+/// less than k" test, `(x - 0x01..01 * k) & !x & 0x80..80`: non-zero exactly when some byte
+/// of `x` is below `k` (for `k <= 0x80`; bytes of 0x80 and above are cleared by `!x`).
+///
+/// A `"` (0x22) xored with 0x02 becomes 0x20 while every control character stays below
+/// 0x20, so one test with `k = 0x21` finds both; a `\` xored with itself becomes 0, below
+/// `k = 1`. Xoring with 0x02 or 0x5c keeps the top bit of every byte, so both tests share
+/// the mask `!word`.
 #[inline(always)]
 fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    below_space
-        | has_zero(word ^ (ONES * u64::from(b'"')))
-        | has_zero(word ^ (ONES * u64::from(b'\\')))
-        != 0
+    let quote_or_control = (word ^ (ONES * 0x02)).wrapping_sub(ONES * 0x21);
+    let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    (quote_or_control | backslash) & !word & (ONES * 0x80) != 0
 }
 
 /// A JSON string literal, escaped exactly as serde_json escapes it.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    write_json_str_body(out, s);
-    out.push(b'"');
-}
-
-/// The inside of a JSON string literal (no quotes).
-///
-/// Names rarely need escaping: one scan, one copy. The escaping loop lives in a cold
-/// function of its own, so that this one is a leaf that saves no registers.
-#[inline(never)]
-fn write_json_str_body(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    if any_needs_escape(bytes) {
-        write_escaped(out, bytes);
-    } else {
-        put(out, bytes);
+    let mut w = Cursor::new(out, &[s]);
+    // SAFETY: the cursor has room for six bytes per byte of `s`, and for the two quotes.
+    unsafe {
+        w.raw(b"\"");
+        w.str(s);
+        w.raw(b"\"");
     }
+    w.finish();
 }
 
-/// [`write_json_str_body`] for a string with something to escape.
+/// [`Cursor::str`] for a string with something to escape: writes `bytes` escaped at `dst`,
+/// returns the end.
+///
+/// # Safety
+/// `dst` has room for six bytes per byte of `bytes`.
 #[cold]
 #[inline(never)]
-fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !needs_escape(b) {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x09 => out.extend_from_slice(b"\\t"),
-            0x0A => out.extend_from_slice(b"\\n"),
-            0x0C => out.extend_from_slice(b"\\f"),
-            0x0D => out.extend_from_slice(b"\\r"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xF) as usize],
-                ]);
+unsafe fn write_escaped(dst: *mut u8, bytes: &[u8]) -> *mut u8 {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut d = dst;
+    for &b in bytes {
+        let escape: &[u8] = match b {
+            _ if !needs_escape(b) => {
+                *d = b;
+                d = d.add(1);
+                continue;
             }
-        }
-        start = i + 1;
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0A => b"\\n",
+            0x0C => b"\\f",
+            0x0D => b"\\r",
+            _ => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xF) as usize],
+            ],
+        };
+        std::ptr::copy_nonoverlapping(escape.as_ptr(), d, escape.len());
+        d = d.add(escape.len());
     }
-    out.extend_from_slice(&bytes[start..]);
+    d
 }
 
 #[cfg(test)]
@@ -533,6 +759,28 @@ mod tests {
 
     fn serde(record: &Record) -> Vec<u8> {
         serde_json::to_vec(record).unwrap()
+    }
+
+    /// Appends `bytes` as the encoder appends the pieces of a record: through a cursor.
+    fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+        assert!(bytes.len() <= FIXED_BYTES_MAX);
+        let mut w = Cursor::new(out, &[]);
+        // SAFETY: the cursor has room for `FIXED_BYTES_MAX` bytes.
+        unsafe { w.raw(bytes) };
+        w.finish();
+    }
+
+    /// Whether the string writer escapes anything in `s`.
+    fn any_needs_escape(s: &[u8]) -> bool {
+        let mut out = Vec::new();
+        write_json_str(&mut out, std::str::from_utf8(s).unwrap());
+        out[1..out.len() - 1] != *s
+    }
+
+    /// `n` as `key_u64` writes it.
+    fn decimal(n: u64) -> Vec<u8> {
+        let digits = Digits::new(n);
+        digits.bytes[..digits.len].to_vec()
     }
 
     fn same(record: &Record) {
@@ -606,9 +854,7 @@ mod tests {
         }
         numbers.extend([u64::MAX, u64::MAX - 1, 1 << 63]);
         for n in numbers {
-            let mut out = Vec::new();
-            Writer(&mut out).u64(n);
-            assert_eq!(out, serde_json::to_vec(&n).unwrap(), "{n}");
+            assert_eq!(decimal(n), serde_json::to_vec(&n).unwrap(), "{n}");
         }
     }
 
@@ -717,6 +963,203 @@ mod tests {
                     severity,
                     target: Some("t".into()),
                 });
+            }
+        }
+    }
+
+    #[test]
+    fn the_word_test_agrees_with_the_table_on_every_byte_at_every_position() {
+        for filler in 0..=255u8 {
+            for b in 0..=255u8 {
+                for at in 0..8 {
+                    let mut bytes = [filler; 8];
+                    bytes[at] = b;
+                    assert_eq!(
+                        word_needs_escape(u64::from_le_bytes(bytes)),
+                        needs_escape(b) || needs_escape(filler),
+                        "{bytes:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A record of every kind (and every origin and fault target) whose strings are all
+    /// `name` (the subject is `name`, or `s` when `name` is not a valid subject) and whose
+    /// numbers are all `n`.
+    fn every_kind(name: &str, n: u64) -> Vec<Record> {
+        let at = SimTime(n);
+        let s = || name.to_string();
+        let n32 = n as u32;
+        let mut records = vec![
+            Record::Input { at, event: n32 },
+            Record::Publish {
+                at,
+                event: EventId(n),
+                tenant: TenantId(s()),
+                subject: Subject::new(name).unwrap_or_else(|_| Subject::new("s").unwrap()),
+                depth: Depth(n32),
+                subscribers: n32,
+            },
+            Record::Deliver {
+                at,
+                event: EventId(n),
+                sub: SubId(n32),
+                handler: s(),
+            },
+            Record::Outcome {
+                at,
+                event: EventId(n),
+                handler: s(),
+                id: s(),
+                outcome: OutcomeKind::Errored,
+                severity: Severity::Critical,
+                target: Some(s()),
+            },
+            Record::Transition {
+                at,
+                tenant: TenantId(s()),
+                entity_type: s(),
+                id: EntityId(s()),
+                action: s(),
+                from: s(),
+                to: s(),
+                created: false,
+            },
+            Record::ActionFailed {
+                at,
+                tenant: TenantId(s()),
+                entity_type: s(),
+                id: EntityId(s()),
+                action: s(),
+                error: s(),
+            },
+            Record::GuardSkip {
+                at,
+                tenant: TenantId(s()),
+                rule: s(),
+                depth: Depth(n32),
+            },
+            Record::DepthLimit {
+                at,
+                tenant: TenantId(s()),
+                rule: s(),
+                depth: Depth(n32),
+            },
+            Record::Warning { at, message: s() },
+        ];
+        for target in [None, Some(s())] {
+            records.push(Record::Reaction {
+                at,
+                tenant: TenantId(s()),
+                rule: s(),
+                depth: Depth(n32),
+                success: false,
+                target_type: s(),
+                target_id: target.clone().map(EntityId),
+                target_status: target.clone(),
+                error: target,
+            });
+        }
+        for origin in [
+            Origin::Root { event: n32 },
+            Origin::Reflex {
+                handler: s(),
+                event: EventId(n),
+            },
+            Origin::Rule {
+                rule: s(),
+                copy: true,
+            },
+        ] {
+            records.push(Record::Dispatch {
+                at,
+                tenant: TenantId(s()),
+                source_tenant: TenantId(s()),
+                entity_type: s(),
+                id: EntityId(s()),
+                action: s(),
+                depth: Depth(n32),
+                origin,
+            });
+        }
+        for on in [
+            FaultTarget::Reaction {
+                rule: s(),
+                target: s(),
+            },
+            FaultTarget::Delivery {
+                subject: s(),
+                handler: s(),
+            },
+            FaultTarget::Action {
+                target: s(),
+                action: s(),
+            },
+            FaultTarget::Handler {
+                handler: s(),
+                subject: s(),
+            },
+        ] {
+            for event in [None, Some(EventId(n))] {
+                records.push(Record::Fault {
+                    at,
+                    fault: FaultKind::ReflexRestart,
+                    on: on.clone(),
+                    nth: n32,
+                    event,
+                    delay_ms: n,
+                });
+            }
+        }
+        records
+    }
+
+    /// The room a record reserves for its keys, literals and numbers covers the longest of
+    /// them, with the 32 bytes the copy of `at` stores (the kind names that records carry
+    /// as strings are reserved for as strings, so they are left out here).
+    #[test]
+    fn the_fixed_room_covers_every_kind_of_record() {
+        let mut longest = 0;
+        for record in every_kind("", u64::MAX) {
+            let strings = match &record {
+                Record::Publish { .. } => "s".len(),
+                Record::Outcome {
+                    outcome, severity, ..
+                } => outcome.as_str().len() + severity.as_str().len(),
+                Record::Fault { fault, .. } => fault.as_str().len(),
+                _ => 0,
+            };
+            longest = longest.max(ours(&record).len() - strings);
+            same(&record);
+        }
+        assert!(longest + 32 <= FIXED_BYTES_MAX, "{longest}");
+        assert!(
+            longest + 32 > FIXED_BYTES_MAX / 2,
+            "{longest}: room to spare"
+        );
+    }
+
+    /// Long strings, and strings that escape into six times their length, in every field
+    /// of every kind of record; one encoder writes them all after one another into one
+    /// vector, as the sink does.
+    #[test]
+    fn long_strings_full_of_escapes_encode_as_serde_json_does() {
+        let mut encoder = Encoder::default();
+        let (mut out, mut want) = (Vec::new(), Vec::new());
+        for len in [1, 3, 4, 7, 8, 9, 16, 17, 31, 33, 64, 100, 1000] {
+            for unit in ["\u{1}", "\u{1f}", "\"", "\\", "\n", "a", "é", "a\u{1}b"] {
+                let name = unit.repeat(len);
+                for (i, record) in every_kind(&name, len as u64 * 1_000_003).iter().enumerate() {
+                    same(record);
+                    if i % 3 == 0 {
+                        // A vector without spare capacity: the record's room grows it.
+                        out.shrink_to_fit();
+                    }
+                    encoder.encode(&record.view(), &mut out);
+                    want.extend_from_slice(&serde(record));
+                    assert_eq!(out, want, "{record:?}");
+                }
             }
         }
     }
