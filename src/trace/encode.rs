@@ -21,31 +21,39 @@
 
 use crate::trace::{FaultTarget, OriginRef, RecordRef};
 
+/// A constant [`Piece`] of a record.
+macro_rules! lit {
+    ($text:expr) => {{
+        const PIECE: Piece = Piece::new($text.as_bytes());
+        &PIECE
+    }};
+}
+
 /// `,"key":`
 macro_rules! key {
     ($key:literal) => {
-        concat!(",\"", $key, "\":").as_bytes()
+        lit!(concat!(",\"", $key, "\":"))
     };
 }
 
 /// `,"key":"`: a key and the opening quote of its string value.
 macro_rules! key_quote {
     ($key:literal) => {
-        concat!(",\"", $key, "\":\"").as_bytes()
+        lit!(concat!(",\"", $key, "\":\""))
     };
 }
 
 /// `{"kind":"<kind>","at":`
 macro_rules! head {
     ($kind:literal) => {
-        concat!("{\"kind\":\"", $kind, "\",\"at\":").as_bytes()
+        lit!(concat!("{\"kind\":\"", $kind, "\",\"at\":"))
     };
 }
 
 /// Room for everything a record writes besides the bytes of its strings: the kind tag, keys,
-/// quotes, `null`s, numbers of up to 20 digits, and the 32 bytes that copying `at` stores
-/// (see [`Digits`]). The longest of these (a fault, or a dispatch from a reflex) is under
-/// 200 bytes; a test checks the margin.
+/// quotes, `null`s, numbers of up to 20 digits, and 32 bytes more, as constant pieces and
+/// `at` are stored whole, 32 bytes at most (see [`Piece`] and [`Digits`]). The longest of
+/// these (a fault, or a dispatch from a reflex) is under 200 bytes; a test checks the margin.
 const FIXED_BYTES_MAX: usize = 256;
 
 /// The most bytes one byte of a string becomes: `\u00xx`.
@@ -80,8 +88,9 @@ impl Encoder {
 fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
     // SAFETY: every arm makes its cursor with all the strings it writes (`Cursor::new`
     // reserves six bytes for each of their bytes, and `str` writes at most that), and writes
-    // besides them only kind tags, keys, quotes, literals, `at` and numbers, which together
-    // stay within `FIXED_BYTES_MAX` (see its doc and the test of its margin).
+    // besides them only kind tags, keys, quotes, literals, `at` and numbers, which together,
+    // with the 32 bytes that any of them may store past its end, stay within
+    // `FIXED_BYTES_MAX` (see its doc and the test of its margin).
     unsafe {
         match *record {
             RecordRef::Input { event, .. } => {
@@ -168,19 +177,19 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
                 w.key_u64(key!("depth"), u64::from(depth.0));
                 match origin {
                     OriginRef::Root { event } => {
-                        w.raw(b",\"by\":\"root\"");
+                        w.piece(lit!(",\"by\":\"root\""));
                         w.key_u64(key!("event"), u64::from(event));
                     }
                     OriginRef::Reflex { handler, event } => {
-                        w.raw(b",\"by\":\"reflex\"");
+                        w.piece(lit!(",\"by\":\"reflex\""));
                         w.key_str(key_quote!("handler"), handler);
                         w.key_u64(key!("event"), event.0);
                     }
                     OriginRef::Rule { rule, copy } => {
-                        w.raw(b",\"by\":\"rule\"");
+                        w.piece(lit!(",\"by\":\"rule\""));
                         w.key_str(key_quote!("rule"), rule);
                         if copy {
-                            w.raw(b",\"copy\":true");
+                            w.piece(lit!(",\"copy\":true"));
                         }
                     }
                 }
@@ -303,22 +312,22 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
                 w.key_str(key_quote!("fault"), fault);
                 match on {
                     FaultTarget::Reaction { .. } => {
-                        w.raw(b",\"of\":\"reaction\"");
+                        w.piece(lit!(",\"of\":\"reaction\""));
                         w.key_str(key_quote!("rule"), a);
                         w.key_str(key_quote!("target"), b);
                     }
                     FaultTarget::Delivery { .. } => {
-                        w.raw(b",\"of\":\"delivery\"");
+                        w.piece(lit!(",\"of\":\"delivery\""));
                         w.key_str(key_quote!("subject"), a);
                         w.key_str(key_quote!("handler"), b);
                     }
                     FaultTarget::Action { .. } => {
-                        w.raw(b",\"of\":\"action\"");
+                        w.piece(lit!(",\"of\":\"action\""));
                         w.key_str(key_quote!("target"), a);
                         w.key_str(key_quote!("action"), b);
                     }
                     FaultTarget::Handler { .. } => {
-                        w.raw(b",\"of\":\"handler\"");
+                        w.piece(lit!(",\"of\":\"handler\""));
                         w.key_str(key_quote!("handler"), a);
                         w.key_str(key_quote!("subject"), b);
                     }
@@ -326,7 +335,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
                 w.key_u64(key!("nth"), u64::from(nth));
                 match event {
                     Some(e) => w.key_u64(key!("event"), e.0),
-                    None => w.raw(b",\"event\":null"),
+                    None => w.piece(lit!(",\"event\":null")),
                 }
                 w.key_u64(key!("delay_ms"), delay_ms);
                 w.close();
@@ -395,24 +404,39 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Writes `bytes`.
+    /// Writes `piece`.
     ///
     /// # Safety
-    /// There is room for `bytes.len()` bytes.
+    /// There is room for 32 bytes.
     #[inline(always)]
-    unsafe fn raw(&mut self, bytes: &[u8]) {
-        self.check(bytes.len());
-        copy_short(bytes, self.at);
-        self.at = self.at.add(bytes.len());
+    unsafe fn piece(&mut self, piece: &Piece) {
+        self.check(piece.bytes.len());
+        // Whole, in one store for the usual short piece: the bytes past the piece are
+        // overwritten by the next one or left in the spare capacity. For a constant piece
+        // (all of them but in tests), the branches fold away.
+        let (at, bytes) = (self.at, piece.bytes);
+        if piece.len <= 4 {
+            at.cast::<[u8; 4]>()
+                .write_unaligned(bytes[..4].try_into().unwrap());
+        } else if piece.len <= 8 {
+            at.cast::<[u8; 8]>()
+                .write_unaligned(bytes[..8].try_into().unwrap());
+        } else if piece.len <= 16 {
+            at.cast::<[u8; 16]>()
+                .write_unaligned(bytes[..16].try_into().unwrap());
+        } else {
+            at.cast::<[u8; 32]>().write_unaligned(bytes);
+        }
+        self.at = at.add(piece.len);
     }
 
     /// `{"kind":"<kind>","at":N`
     ///
     /// # Safety
-    /// There is room for `head` and 32 bytes.
+    /// There is room for `head` and 32 bytes past it.
     #[inline(always)]
-    unsafe fn head(&mut self, head: &[u8], at: &Digits) {
-        self.raw(head);
+    unsafe fn head(&mut self, head: &Piece, at: &Digits) {
+        self.piece(head);
         self.check(at.bytes.len());
         // Whole: the bytes past the digits are overwritten by the next piece or left in the
         // spare capacity.
@@ -421,10 +445,10 @@ impl<'a> Cursor<'a> {
     }
 
     /// # Safety
-    /// There is room for `key` and 20 bytes.
+    /// There is room for `key` and 20 bytes, and for 32 bytes past the cursor.
     #[inline(always)]
-    unsafe fn key_u64(&mut self, key: &[u8], n: u64) {
-        self.raw(key);
+    unsafe fn key_u64(&mut self, key: &Piece, n: u64) {
+        self.piece(key);
         self.check(20);
         self.at = write_u64(self.at, n);
     }
@@ -432,35 +456,36 @@ impl<'a> Cursor<'a> {
     /// `key` ends with the value's opening quote (`key_quote!`).
     ///
     /// # Safety
-    /// There is room for `key`, `s` escaped and a quote.
+    /// There is room for `key`, `s` escaped and a quote, and for 32 bytes past each.
     #[inline(always)]
-    unsafe fn key_str(&mut self, key: &[u8], s: &str) {
-        self.raw(key);
+    unsafe fn key_str(&mut self, key: &Piece, s: &str) {
+        self.piece(key);
         self.str(s);
-        self.raw(b"\"");
+        self.piece(lit!("\""));
     }
 
     /// # Safety
-    /// There is room for `key`, `s` escaped and two quotes (or `null`).
+    /// There is room for `key`, `s` escaped and two quotes (or `null`), and for 32 bytes
+    /// past each.
     #[inline(always)]
-    unsafe fn key_opt_str(&mut self, key: &[u8], s: Option<&str>) {
-        self.raw(key);
+    unsafe fn key_opt_str(&mut self, key: &Piece, s: Option<&str>) {
+        self.piece(key);
         match s {
             Some(s) => {
-                self.raw(b"\"");
+                self.piece(lit!("\""));
                 self.str(s);
-                self.raw(b"\"");
+                self.piece(lit!("\""));
             }
-            None => self.raw(b"null"),
+            None => self.piece(lit!("null")),
         }
     }
 
     /// # Safety
-    /// There is room for `key` and `false`.
+    /// There is room for `key` and `false`, and for 32 bytes past each.
     #[inline(always)]
-    unsafe fn key_bool(&mut self, key: &[u8], b: bool) {
-        self.raw(key);
-        self.raw(if b { b"true" } else { b"false" });
+    unsafe fn key_bool(&mut self, key: &Piece, b: bool) {
+        self.piece(key);
+        self.piece(if b { lit!("true") } else { lit!("false") });
     }
 
     /// The inside of a JSON string literal (no quotes), escaped as serde_json escapes it.
@@ -476,11 +501,35 @@ impl<'a> Cursor<'a> {
     /// Closes the record and makes it part of the vector.
     ///
     /// # Safety
-    /// There is room for a byte.
+    /// There is room for 32 bytes.
     #[inline(always)]
     unsafe fn close(mut self) {
-        self.raw(b"}");
+        self.piece(lit!("}"));
         self.finish();
+    }
+}
+
+/// A constant piece of a record (a kind tag, a key, a literal), padded to 32 bytes so that
+/// it is stored whole, in one store of 4, 8 or 16 bytes (two for a piece longer than 16),
+/// where storing exactly its bytes takes two overlapping stores, or four.
+struct Piece {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Piece {
+    const fn new(text: &[u8]) -> Piece {
+        assert!(text.len() <= 32, "a piece of at most 32 bytes");
+        let mut bytes = [0; 32];
+        let mut i = 0;
+        while i < text.len() {
+            bytes[i] = text[i];
+            i += 1;
+        }
+        Piece {
+            bytes,
+            len: text.len(),
+        }
     }
 }
 
@@ -557,51 +606,6 @@ unsafe fn write_u64(dst: *mut u8, n: u64) -> *mut u8 {
         *p.sub(1) = b'0' + n as u8;
     }
     end
-}
-
-/// Copies `src` to `dst`, for the short pieces a record is made of: up to 32 bytes are
-/// copied in line with two overlapping loads and stores, where a copy of a length known only
-/// at run time calls `memcpy` (a record has a dozen such pieces, most of them names of a few
-/// bytes). Pieces of a constant length (keys) come down to one or two moves.
-///
-/// # Safety
-/// `dst` is valid for `src.len()` bytes of writes, and does not overlap `src`.
-#[inline(always)]
-unsafe fn copy_short(src: &[u8], dst: *mut u8) {
-    let n = src.len();
-    let (s, d) = (src.as_ptr(), dst);
-    // Every load below reads inside `src` (each range starts at 0 or ends at `n`, and is no
-    // longer than `n`), every store writes inside `d..d + n`, and together the stores cover
-    // all of it with the bytes of `src` at the same offsets.
-    if n > 32 {
-        std::ptr::copy_nonoverlapping(s, d, n);
-    } else if n >= 16 {
-        let (a, b) = (
-            s.cast::<u128>().read_unaligned(),
-            s.add(n - 16).cast::<u128>().read_unaligned(),
-        );
-        d.cast::<u128>().write_unaligned(a);
-        d.add(n - 16).cast::<u128>().write_unaligned(b);
-    } else if n >= 8 {
-        let (a, b) = (
-            s.cast::<u64>().read_unaligned(),
-            s.add(n - 8).cast::<u64>().read_unaligned(),
-        );
-        d.cast::<u64>().write_unaligned(a);
-        d.add(n - 8).cast::<u64>().write_unaligned(b);
-    } else if n >= 4 {
-        let (a, b) = (
-            s.cast::<u32>().read_unaligned(),
-            s.add(n - 4).cast::<u32>().read_unaligned(),
-        );
-        d.cast::<u32>().write_unaligned(a);
-        d.add(n - 4).cast::<u32>().write_unaligned(b);
-    } else if n > 0 {
-        let (a, b, c) = (*s, *s.add(n / 2), *s.add(n - 1));
-        *d = a;
-        *d.add(n / 2) = b;
-        *d.add(n - 1) = c;
-    }
 }
 
 /// Which bytes serde_json escapes: `"`, `\` and the control characters.
@@ -693,11 +697,12 @@ fn word_needs_escape(word: u64) -> bool {
 /// A JSON string literal, escaped exactly as serde_json escapes it.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let mut w = Cursor::new(out, &[s]);
-    // SAFETY: the cursor has room for six bytes per byte of `s`, and for the two quotes.
+    // SAFETY: the cursor has room for six bytes per byte of `s`, and for the two quotes with
+    // 32 bytes past each.
     unsafe {
-        w.raw(b"\"");
+        w.piece(lit!("\""));
         w.str(s);
-        w.raw(b"\"");
+        w.piece(lit!("\""));
     }
     w.finish();
 }
@@ -761,13 +766,15 @@ mod tests {
         serde_json::to_vec(record).unwrap()
     }
 
-    /// Appends `bytes` as the encoder appends the pieces of a record: through a cursor.
+    /// Appends `bytes` as the encoder appends the pieces of a record: through a cursor, as
+    /// pieces of up to 32 bytes.
     fn put(out: &mut Vec<u8>, bytes: &[u8]) {
-        assert!(bytes.len() <= FIXED_BYTES_MAX);
-        let mut w = Cursor::new(out, &[]);
-        // SAFETY: the cursor has room for `FIXED_BYTES_MAX` bytes.
-        unsafe { w.raw(bytes) };
-        w.finish();
+        for chunk in bytes.chunks(32) {
+            let mut w = Cursor::new(out, &[]);
+            // SAFETY: the cursor has room for `FIXED_BYTES_MAX` bytes, 32 of them enough.
+            unsafe { w.piece(&Piece::new(chunk)) };
+            w.finish();
+        }
     }
 
     /// Whether the string writer escapes anything in `s`.
@@ -1116,7 +1123,7 @@ mod tests {
     }
 
     /// The room a record reserves for its keys, literals and numbers covers the longest of
-    /// them, with the 32 bytes the copy of `at` stores (the kind names that records carry
+    /// them, with the 32 bytes a piece or `at` may store past its end (the kind names that records carry
     /// as strings are reserved for as strings, so they are left out here).
     #[test]
     fn the_fixed_room_covers_every_kind_of_record() {
