@@ -51,7 +51,7 @@ macro_rules! head {
 }
 
 /// Room for everything a record writes besides the bytes of its strings: the kind tag, keys,
-/// quotes, `null`s, numbers of up to 20 digits, and 32 bytes more, as constant pieces and
+/// quotes, `null`s, numbers of up to 20 digits, the newline, and 32 bytes more, as constant pieces and
 /// `at` are stored whole, 32 bytes at most (see [`Piece`] and [`Digits`]). The longest of
 /// these (a fault, or a dispatch from a reflex) is under 200 bytes; a test checks the margin.
 const FIXED_BYTES_MAX: usize = 256;
@@ -73,8 +73,16 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Appends the canonical JSON of `record` (no newline) to `out`.
+    /// Appends the canonical JSON of `record` (no newline) to `out`: [`Encoder::encode_line`]
+    /// without its newline.
     pub fn encode(&mut self, record: &RecordRef<'_>, out: &mut Vec<u8>) {
+        self.encode_line(record, out);
+        out.pop();
+    }
+
+    /// Appends the line of `record` to `out`: its canonical JSON and a newline, written with
+    /// the rest of the record (in its room, with its closing brace).
+    pub fn encode_line(&mut self, record: &RecordRef<'_>, out: &mut Vec<u8>) {
         let at = record.at().0;
         if self.at != Some(at) {
             self.at = Some(at);
@@ -498,13 +506,13 @@ impl<'a> Cursor<'a> {
         self.at = write_json_str_body(self.at, s.as_bytes());
     }
 
-    /// Closes the record and makes it part of the vector.
+    /// Closes the record and its line, and makes them part of the vector.
     ///
     /// # Safety
     /// There is room for 32 bytes.
     #[inline(always)]
     unsafe fn close(mut self) {
-        self.piece(lit!("}"));
+        self.piece(lit!("}\n"));
         self.finish();
     }
 }
@@ -1140,6 +1148,8 @@ mod tests {
             longest = longest.max(ours(&record).len() - strings);
             same(&record);
         }
+        // With the newline the encoder writes with the record.
+        let longest = longest + 1;
         assert!(longest + 32 <= FIXED_BYTES_MAX, "{longest}");
         assert!(
             longest + 32 > FIXED_BYTES_MAX / 2,
@@ -1148,7 +1158,7 @@ mod tests {
     }
 
     /// Long strings, and strings that escape into six times their length, in every field
-    /// of every kind of record; one encoder writes them all after one another into one
+    /// of every kind of record; one encoder writes their lines after one another into one
     /// vector, as the sink does.
     #[test]
     fn long_strings_full_of_escapes_encode_as_serde_json_does() {
@@ -1163,8 +1173,9 @@ mod tests {
                         // A vector without spare capacity: the record's room grows it.
                         out.shrink_to_fit();
                     }
-                    encoder.encode(&record.view(), &mut out);
+                    encoder.encode_line(&record.view(), &mut out);
                     want.extend_from_slice(&serde(record));
+                    want.push(b'\n');
                     assert_eq!(out, want, "{record:?}");
                 }
             }

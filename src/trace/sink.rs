@@ -90,16 +90,14 @@ impl TraceSink {
         self.counts.add(record.kind());
         match &mut self.text {
             Some(text) => {
-                self.encoder.encode(record, text);
-                text.push(b'\n');
+                self.encoder.encode_line(record, text);
                 if text.len() - self.text_hashed >= CHUNK_BYTES {
                     self.hasher.update(&text[self.text_hashed..]);
                     self.text_hashed = text.len();
                 }
             }
             None => {
-                self.encoder.encode(record, &mut self.pending);
-                self.pending.push(b'\n');
+                self.encoder.encode_line(record, &mut self.pending);
                 if self.pending.len() >= CHUNK_BYTES {
                     self.hasher.update(&self.pending);
                     self.pending.clear();
