@@ -50,10 +50,11 @@ macro_rules! head {
     };
 }
 
-/// Room for everything a record writes besides the bytes of its strings: the kind tag, keys,
-/// quotes, `null`s, numbers of up to 20 digits, the newline, and 32 bytes more, as constant pieces and
-/// `at` are stored whole, 32 bytes at most (see [`Piece`] and [`Digits`]). The longest of
-/// these (a fault, or a dispatch from a reflex) is under 200 bytes; a test checks the margin.
+/// Room for everything a record's line holds besides the bytes of its strings: the kind tag,
+/// keys, quotes, `null`s, numbers of up to 20 digits, the newline; and 32 bytes more, as
+/// constant pieces and `at` are stored whole, 32 bytes at most (see [`Piece`] and
+/// [`Digits`]). The longest of these (a fault, or a dispatch from a reflex) is under 200
+/// bytes; a test checks the margin.
 const FIXED_BYTES_MAX: usize = 256;
 
 /// The most bytes one byte of a string becomes: `\u00xx`.
@@ -92,7 +93,7 @@ impl Encoder {
     }
 }
 
-/// The record, its `at` written as `at`.
+/// The line of `record`, whose `at` has the digits `at`.
 fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
     // SAFETY: every arm makes its cursor with all the strings it writes (`Cursor::new`
     // reserves six bytes for each of their bytes, and `str` writes at most that), and writes
@@ -1131,8 +1132,8 @@ mod tests {
     }
 
     /// The room a record reserves for its keys, literals and numbers covers the longest of
-    /// them, with the 32 bytes a piece or `at` may store past its end (the kind names that records carry
-    /// as strings are reserved for as strings, so they are left out here).
+    /// them, with the 32 bytes a piece or `at` may store past its end (the kind names that
+    /// records carry as strings are reserved for as strings, so they are left out here).
     #[test]
     fn the_fixed_room_covers_every_kind_of_record() {
         let mut longest = 0;
