@@ -96,7 +96,8 @@ impl Encoder {
 /// The line of `record`, whose `at` has the digits `at`.
 fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
     // SAFETY: every arm makes its cursor with all the strings it writes (`Cursor::new`
-    // reserves six bytes for each of their bytes, and `str` writes at most that), and writes
+    // reserves six bytes for each of their bytes, and `str` writes at most that; a string
+    // beyond those panics in `str`, in release builds too, before anything is written), and writes
     // besides them only kind tags, keys, quotes, literals, `at` and numbers, which together,
     // with the 32 bytes that any of them may store past its end, stay within
     // `FIXED_BYTES_MAX` (see its doc and the test of its margin).
@@ -368,6 +369,10 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
 struct Cursor<'a> {
     out: &'a mut Vec<u8>,
     at: *mut u8,
+    /// How many bytes of strings the room still has for (before escaping). Checked in
+    /// release builds too: a string the cursor was not made with panics instead of writing
+    /// past the room.
+    text_left: usize,
     /// The end of the room reserved, checked by every write in debug builds (and optimised
     /// away in release builds).
     end: *const u8,
@@ -390,6 +395,7 @@ impl<'a> Cursor<'a> {
             end: at.wrapping_add(room),
             out,
             at,
+            text_left: text,
         }
     }
 
@@ -503,6 +509,10 @@ impl<'a> Cursor<'a> {
     /// There is room for six bytes per byte of `s`.
     #[inline(always)]
     unsafe fn str(&mut self, s: &str) {
+        self.text_left = self
+            .text_left
+            .checked_sub(s.len())
+            .expect("a record writes only the strings its cursor was made with");
         self.check(s.len() * ESCAPED_BYTES_MAX);
         self.at = write_json_str_body(self.at, s.as_bytes());
     }
@@ -758,6 +768,24 @@ unsafe fn write_escaped(dst: *mut u8, bytes: &[u8]) -> *mut u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_the_cursor_was_not_made_with_panics_before_it_is_written() {
+        let result = std::panic::catch_unwind(|| {
+            let mut out = Vec::new();
+            // SAFETY: the test is that the unlisted byte panics instead of being written.
+            unsafe {
+                let mut w = Cursor::new(&mut out, &["ab"]);
+                w.str("ab");
+                w.str("c");
+            }
+        });
+        let message = result.unwrap_err();
+        assert_eq!(
+            message.downcast_ref::<String>().map(String::as_str),
+            Some("a record writes only the strings its cursor was made with")
+        );
+    }
     use crate::bus::{EventId, SubId, Subject};
     use crate::engine::reflex::{OutcomeKind, Severity};
     use crate::engine::{Depth, EntityId, TenantId};
