@@ -7,7 +7,8 @@
 //! source.
 
 use crate::bus::{
-    commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, SubId, Subject,
+    commit_cause, commit_subject_into, Bus, Cause, CommitPayloads, Envelope, EventId, SubId,
+    Subject,
 };
 use crate::check::{compare_runs, Builtins, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexHandler, ReflexRegistry};
@@ -184,6 +185,8 @@ struct Ctx {
     route: Vec<SubId>,
     /// Where `entity.<Type>.<Action>.<id>` subjects are built, reused from commit to commit.
     subject: String,
+    /// Commit payloads this run has published, shared by the commits that repeat one.
+    commit_payloads: CommitPayloads,
 }
 
 impl Ctx {
@@ -413,17 +416,18 @@ impl Host for Ctx {
         depth: Depth,
     ) {
         let mut subject = std::mem::take(&mut self.subject);
+        let mut payloads = std::mem::take(&mut self.commit_payloads);
         subject.clear();
         commit_subject_into(entity_type, action, id, &mut subject);
         self.publish(tenant, &subject, depth, || {
-            let (payload, cause) = commit_event(entity_type, id, action, status);
             (
                 Subject::new_unchecked(subject.clone()),
-                Arc::new(payload),
-                cause,
+                payloads.get(entity_type, id, action, status),
+                commit_cause(entity_type, id, action),
             )
         });
         self.subject = subject;
+        self.commit_payloads = payloads;
     }
 
     /// Without faults nothing fails and no reaction is deferred.
@@ -566,6 +570,7 @@ impl<'s> Sim<'s> {
             next_event: 0,
             route: Vec::new(),
             subject: String::new(),
+            commit_payloads: CommitPayloads::default(),
         };
 
         // Root inputs that share a virtual time are concurrent: their order is drawn from
