@@ -35,11 +35,13 @@ impl Invariant for FreshIds {
         "fresh_ids"
     }
 
+    /// Nothing, in a scenario without `create` rules (most of them).
     fn watches(&self, kind: RecordKind) -> bool {
-        matches!(
-            kind,
-            RecordKind::Dispatch | RecordKind::Transition | RecordKind::ActionFailed
-        )
+        !self.create_rules.is_empty()
+            && matches!(
+                kind,
+                RecordKind::Dispatch | RecordKind::Transition | RecordKind::ActionFailed
+            )
     }
 
     fn on_record(&mut self, record: &Record) -> Option<String> {

@@ -31,7 +31,8 @@ pub trait Invariant: Send {
     }
     /// Whether records of this kind can matter to the invariant: a run calls `on_record_ref`
     /// only for the kinds it watches. It is asked for every record, so it should be a plain
-    /// function of the kind (the built-ins' are, and inline to a test). Default: every kind.
+    /// function of the kind and of what the invariant was built with, the same for the whole
+    /// run (the built-ins' are, and inline to a test or two). Default: every kind.
     fn watches(&self, _kind: RecordKind) -> bool {
         true
     }
