@@ -30,9 +30,8 @@
 //! ```
 
 use crate::bus::{Pattern, Subject};
-use crate::engine::get_named;
+use crate::engine::same_name;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::Split;
 
@@ -51,9 +50,10 @@ impl fmt::Display for SubId {
 /// One trie node: the position after some sequence of pattern tokens (literals and `*`).
 #[derive(Debug, Default)]
 struct Node {
-    /// Children for literal tokens. A `BTreeMap` rather than a `HashMap`: lookups are by key
-    /// only, but a `Debug` dump or any future iteration must not depend on a random seed.
-    literal: BTreeMap<Box<str>, Node>,
+    /// Children for literal tokens, sorted by token: a `Debug` dump or any future iteration
+    /// must not depend on a random seed. A node has a handful of them, found by a scan that
+    /// compares in line (a map's search or iterator costs more than the comparisons).
+    literal: Vec<(Box<str>, Node)>,
     /// The child for a `*` token. Boxed because `Node` is recursive.
     star: Option<Box<Node>>,
     /// Ids whose pattern is this path followed by `>`: they match when at least one more
@@ -99,7 +99,16 @@ impl SubscriptionTrie {
                     break &mut node.gt;
                 }
                 Some("*") => node = node.star.get_or_insert_with(Box::default),
-                Some(literal) => node = node.literal.entry(literal.into()).or_default(),
+                Some(literal) => {
+                    let at = match find_literal(&node.literal, literal) {
+                        Ok(at) => at,
+                        Err(at) => {
+                            node.literal.insert(at, (literal.into(), Node::default()));
+                            at
+                        }
+                    };
+                    node = &mut node.literal[at].1;
+                }
             }
         };
         if insert_sorted(list, id) {
@@ -179,7 +188,7 @@ fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
     };
     // `token` exists, so "one or more tokens remain": every `>` recorded here matches.
     out.extend_from_slice(&node.gt);
-    if let Some(child) = get_named(&node.literal, token) {
+    if let Some((_, child)) = node.literal.iter().find(|(t, _)| same_name(t, token)) {
         collect(child, rest, out);
     }
     if let Some(child) = &node.star {
@@ -203,16 +212,22 @@ fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool 
             removed
         }
         Some(literal) => {
-            let Some(child) = node.literal.get_mut(literal) else {
+            let Ok(at) = find_literal(&node.literal, literal) else {
                 return false;
             };
+            let child = &mut node.literal[at].1;
             let removed = remove_from(child, tokens, id);
             if child.is_empty() {
-                node.literal.remove(literal);
+                node.literal.remove(at);
             }
             removed
         }
     }
+}
+
+/// Where `token` is among a node's literal children: `Ok(index)`, or `Err(where it goes)`.
+fn find_literal(literal: &[(Box<str>, Node)], token: &str) -> Result<usize, usize> {
+    literal.binary_search_by(|(t, _)| (**t).cmp(token))
 }
 
 /// Lists stay sorted so that membership is a binary search; ids usually arrive ascending,
