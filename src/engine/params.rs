@@ -56,18 +56,26 @@ impl Then {
         let mut sources = Sources {
             values: [None; SOURCES_KEPT],
             fields,
+            complete: false,
         };
         if self.params_from.len() <= SOURCES_KEPT {
+            let mut complete = true;
             for (slot, source) in sources.values.iter_mut().zip(self.params_from.values()) {
                 *slot = field(fields, source);
+                complete &= slot.is_some();
             }
+            sources.complete = complete;
         }
         sources
     }
 
     /// [`Then::params_warnings`], from sources already looked up.
     pub fn warnings_from(&self, sources: &Sources<'_>, warnings: &mut Vec<String>) {
-        if !matches!(self.params, Value::Object(_)) {
+        let is_object = matches!(self.params, Value::Object(_));
+        if is_object && sources.complete {
+            return;
+        }
+        if !is_object {
             if !self.params_from.is_empty() {
                 warnings.push(format!(
                     "params_from ignored: params is not a table, so {} copied field(s) have nowhere to go",
@@ -120,6 +128,8 @@ pub struct Sources<'a> {
     /// By position in `params_from` (key order), when it has at most `SOURCES_KEPT`.
     values: [Option<&'a Value>; SOURCES_KEPT],
     fields: &'a Fields,
+    /// Every source was found (and kept in `values`): nothing to warn about.
+    complete: bool,
 }
 
 impl<'a> Sources<'a> {
