@@ -250,8 +250,8 @@ pub fn field_mut<'a>(fields: &'a mut Fields, key: &str) -> Option<&'a mut Value>
 /// `fields[key] = value`, without allocating when the field is already there: a field that
 /// keeps its value is left alone, a string overwrites a string in place.
 pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
-    match field_mut(fields, key) {
-        Some(slot) => match (slot, value) {
+    match fields.slot(key) {
+        Ok(slot) => match (slot, value) {
             // Strings (most fields) are compared in line and overwritten in place.
             (Value::String(have), Value::String(want)) => {
                 if !same_name(have, want) {
@@ -264,9 +264,7 @@ pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
                 }
             }
         },
-        None => {
-            fields.insert(key, value.clone());
-        }
+        Err(vacant) => vacant.insert(key, value.clone()),
     }
 }
 
@@ -329,11 +327,9 @@ impl Effect {
                     // A missing (or non-numeric) counter counts as 0.
                     _ => Value::from(delta),
                 };
-                match field_mut(fields, f) {
-                    Some(slot) => *slot = next(Some(slot)),
-                    None => {
-                        fields.insert(f, next(None));
-                    }
+                match fields.slot(f) {
+                    Ok(slot) => *slot = next(Some(slot)),
+                    Err(vacant) => vacant.insert(f, next(None)),
                 }
             }
             Effect::Set(f, v) => set_field(fields, f, v),

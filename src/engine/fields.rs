@@ -176,6 +176,16 @@ impl Fields {
         }
     }
 
+    /// The value of `key`, or `Err(vacant)` to insert it with [`Vacant::insert`] without
+    /// searching again.
+    #[inline]
+    pub(crate) fn slot(&mut self, key: &str) -> Result<&mut Value, Vacant<'_>> {
+        match self.find(key) {
+            Ok(i) => Ok(&mut self.entries[i].1),
+            Err(at) => Err(Vacant { fields: self, at }),
+        }
+    }
+
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.find(key).ok()?;
         Some(self.entries.remove(i).1)
@@ -220,6 +230,19 @@ impl std::ops::Index<&str> for Fields {
     type Output = Value;
     fn index(&self, key: &str) -> &Value {
         self.get(key).unwrap_or_else(|| panic!("no field {key:?}"))
+    }
+}
+
+/// Where an absent key goes (see [`Fields::slot`]).
+pub(crate) struct Vacant<'a> {
+    fields: &'a mut Fields,
+    at: usize,
+}
+
+impl Vacant<'_> {
+    /// Inserts `key` (the key [`Fields::slot`] was asked for) with `value`.
+    pub(crate) fn insert(self, key: &str, value: Value) {
+        self.fields.entries.insert(self.at, (Key::new(key), value));
     }
 }
 
