@@ -62,6 +62,7 @@ impl Invariant for Delivery {
         self.on_record_ref(&record.view())
     }
 
+    #[inline]
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
             RecordRef::Publish {

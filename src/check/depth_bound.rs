@@ -26,6 +26,9 @@ impl Invariant for DepthBound {
         self.on_record_ref(&record.view())
     }
 
+    /// Called for every dispatch and reaction result: in line, and quick when the depth is
+    /// within the bound (the message is built out of line).
+    #[inline]
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         match record {
             RecordRef::Dispatch { depth, origin, entity_type, id, action, .. }
