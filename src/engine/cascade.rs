@@ -225,6 +225,9 @@ pub struct Engine {
     store: Store,
     depth_max: u32,
     plan: Arc<Plan>,
+    /// The cascade's slot cache (see `Cascade::slots`), kept here so that entering the
+    /// engine allocates nothing; emptied at every entry.
+    slots: Vec<Option<usize>>,
 }
 
 /// What the engine works out once, when it is built, from names that never change: where
@@ -296,7 +299,7 @@ struct Cascade<'e> {
     tenant: Option<&'e TenantId>,
     /// Per entity type (by [`Target::type_ix`]): the store slot of its table in the tenant,
     /// once a planned reaction has looked it up.
-    slots: Vec<Cell<Option<usize>>>,
+    slots: &'e [Cell<Option<usize>>],
 }
 
 impl Engine {
@@ -313,6 +316,7 @@ impl Engine {
             store: Store::default(),
             depth_max,
             plan: Arc::new(plan),
+            slots: Vec::new(),
         }
     }
 
@@ -325,6 +329,7 @@ impl Engine {
             store: Store::default(),
             depth_max: self.depth_max,
             plan: Arc::clone(&self.plan),
+            slots: Vec::new(),
         }
     }
 
@@ -359,6 +364,8 @@ impl Engine {
                 .expect("the plan has every tenant with rules");
             (set, plan.as_slice())
         });
+        self.slots.clear();
+        self.slots.resize(self.specs.len(), None);
         (
             Cascade {
                 specs: &self.specs,
@@ -366,7 +373,7 @@ impl Engine {
                 inline: host.runs_inline(),
                 tenant_rules,
                 tenant: cfg!(debug_assertions).then_some(tenant),
-                slots: vec![Cell::new(None); self.specs.len()],
+                slots: Cell::from_mut(self.slots.as_mut_slice()).as_slice_of_cells(),
             },
             &mut self.store,
         )
