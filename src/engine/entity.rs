@@ -264,7 +264,7 @@ pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
                 }
             }
         },
-        Err(vacant) => vacant.insert(key, value.clone()),
+        Err(vacant) => vacant.insert(value.clone()),
     }
 }
 
@@ -329,7 +329,7 @@ impl Effect {
                 };
                 match fields.slot(f) {
                     Ok(slot) => *slot = next(Some(slot)),
-                    Err(vacant) => vacant.insert(f, next(None)),
+                    Err(vacant) => vacant.insert(next(None)),
                 }
             }
             Effect::Set(f, v) => set_field(fields, f, v),

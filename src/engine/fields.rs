@@ -179,10 +179,14 @@ impl Fields {
     /// The value of `key`, or `Err(vacant)` to insert it with [`Vacant::insert`] without
     /// searching again.
     #[inline]
-    pub(crate) fn slot(&mut self, key: &str) -> Result<&mut Value, Vacant<'_>> {
+    pub(crate) fn slot<'k>(&mut self, key: &'k str) -> Result<&mut Value, Vacant<'_, 'k>> {
         match self.find(key) {
             Ok(i) => Ok(&mut self.entries[i].1),
-            Err(at) => Err(Vacant { fields: self, at }),
+            Err(at) => Err(Vacant {
+                fields: self,
+                at,
+                key,
+            }),
         }
     }
 
@@ -233,16 +237,19 @@ impl std::ops::Index<&str> for Fields {
     }
 }
 
-/// Where an absent key goes (see [`Fields::slot`]).
-pub(crate) struct Vacant<'a> {
+/// An absent key and where it goes (see [`Fields::slot`]).
+pub(crate) struct Vacant<'a, 'k> {
     fields: &'a mut Fields,
     at: usize,
+    key: &'k str,
 }
 
-impl Vacant<'_> {
-    /// Inserts `key` (the key [`Fields::slot`] was asked for) with `value`.
-    pub(crate) fn insert(self, key: &str, value: Value) {
-        self.fields.entries.insert(self.at, (Key::new(key), value));
+impl Vacant<'_, '_> {
+    /// Inserts the key with `value`.
+    pub(crate) fn insert(self, value: Value) {
+        self.fields
+            .entries
+            .insert(self.at, (Key::new(self.key), value));
     }
 }
 
@@ -278,10 +285,16 @@ impl<K: AsRef<str>> Extend<(K, Value)> for Fields {
 
 impl From<serde_json::Map<String, Value>> for Fields {
     fn from(map: serde_json::Map<String, Value>) -> Fields {
-        // The map iterates in key order already: no entry moves.
-        Fields {
+        // The map iterates in key order already (serde_json's `preserve_order` is off): no
+        // entry moves.
+        let fields = Fields {
             entries: map.into_iter().map(|(k, v)| (Key::new(&k), v)).collect(),
-        }
+        };
+        debug_assert!(fields
+            .entries
+            .windows(2)
+            .all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
+        fields
     }
 }
 
@@ -317,7 +330,8 @@ impl<'de> Deserialize<'de> for Fields {
         impl<'de> Visitor<'de> for FieldsVisitor {
             type Value = Fields;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a table of fields")
+                // serde_json's map says the same: scenario errors read as they did.
+                f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Fields, A::Error> {
                 let mut fields = Fields::new();
@@ -410,7 +424,7 @@ mod tests {
         assert_eq!(t.keys().collect::<Vec<_>>(), ["name", "total"]);
         assert_eq!(t.get("total"), Some(&serde_json::json!(1.5)));
         let err = serde_json::from_str::<Fields>("[1]").unwrap_err();
-        assert!(err.to_string().contains("a table of fields"), "{err}");
+        assert!(err.to_string().contains("expected a map"), "{err}");
     }
 
     #[test]
