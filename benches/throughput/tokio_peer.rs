@@ -321,7 +321,8 @@ fn handle_dispatch(
         }
         entity
     };
-    // Publish the commit, as Ripple's host does.
+    // Publish the commit with the payload Ripple's host publishes, built for every commit as
+    // a user would (Ripple's host shares the payload of a commit it published before).
     let mut payload = Object::new();
     payload.insert("entity_type".into(), Value::from(d.entity_type.as_str()));
     payload.insert("id".into(), Value::from(d.id.0.as_str()));

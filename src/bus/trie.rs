@@ -188,7 +188,14 @@ fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
     };
     // `token` exists, so "one or more tokens remain": every `>` recorded here matches.
     out.extend_from_slice(&node.gt);
-    if let Some((_, child)) = node.literal.iter().find(|(t, _)| same_name(t, token)) {
+    let child = if node.literal.len() <= LITERALS_SCANNED_MAX {
+        node.literal.iter().find(|(t, _)| same_name(t, token))
+    } else {
+        find_literal(&node.literal, token)
+            .ok()
+            .map(|at| &node.literal[at])
+    };
+    if let Some((_, child)) = child {
         collect(child, rest, out);
     }
     if let Some(child) = &node.star {
@@ -224,6 +231,9 @@ fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool 
         }
     }
 }
+
+/// Up to this many literal children are scanned; more (say, a pattern per id) are searched.
+const LITERALS_SCANNED_MAX: usize = 16;
 
 /// Where `token` is among a node's literal children: `Ok(index)`, or `Err(where it goes)`.
 fn find_literal(literal: &[(Box<str>, Node)], token: &str) -> Result<usize, usize> {

@@ -218,7 +218,7 @@ struct Applied<'a> {
 ///
 /// The specs, rules and plan never change once the engine is built; they are shared
 /// (behind `Arc`s) by the engines [`Engine::fresh`] makes, one per run of a sweep.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Engine {
     specs: Arc<BTreeMap<String, EntitySpec>>,
     rules: Arc<BTreeMap<TenantId, RuleSet>>,
@@ -228,6 +228,19 @@ pub struct Engine {
     /// The cascade's slot cache (see `Cascade::slots`), kept here so that entering the
     /// engine allocates nothing; emptied at every entry.
     slots: Vec<Option<usize>>,
+}
+
+/// Everything but the slot cache, which holds nothing between entries.
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("specs", &self.specs)
+            .field("rules", &self.rules)
+            .field("store", &self.store)
+            .field("depth_max", &self.depth_max)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the engine works out once, when it is built, from names that never change: where

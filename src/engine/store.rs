@@ -214,7 +214,8 @@ impl Store {
         let mut rows = Vec::with_capacity(self.len);
         for (tenant, types) in self.tenants {
             for (entity_type, slot) in types {
-                let Table { mut entities, ids } = tables[slot].take().unwrap_or_default();
+                let Table { mut entities, ids } =
+                    tables[slot].take().expect("each table has one slot");
                 for id in ids {
                     let entity = entities
                         .remove(id.as_str())
@@ -341,7 +342,8 @@ mod tests {
                 entity(&format!("s{i}")),
             );
         }
-        // A snapshot still alive: that entity is copied, the others are moved.
+        // A snapshot still alive: that entity is copied (the snapshot stays the only
+        // reference to the stored one), the others are moved.
         store.insert(
             &TenantId::new("t1"),
             "T2",
@@ -356,6 +358,7 @@ mod tests {
         assert_eq!(expected.len(), store.len());
         let moved: Vec<_> = store.into_entities().collect();
         assert_eq!(moved, expected);
+        assert_eq!(Arc::strong_count(&snapshot), 1, "the store let go of it");
         assert!(moved
             .iter()
             .any(
