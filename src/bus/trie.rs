@@ -191,9 +191,7 @@ fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
     let child = if node.literal.len() <= LITERALS_SCANNED_MAX {
         node.literal.iter().find(|(t, _)| same_name(t, token))
     } else {
-        find_literal(&node.literal, token)
-            .ok()
-            .map(|at| &node.literal[at])
+        search_literal(&node.literal, token)
     };
     if let Some((_, child)) = child {
         collect(child, rest, out);
@@ -234,6 +232,15 @@ fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool 
 
 /// Up to this many literal children are scanned; more (say, a pattern per id) are searched.
 const LITERALS_SCANNED_MAX: usize = 16;
+
+/// The literal child for `token` in a node with many of them.
+#[inline(never)]
+fn search_literal<'a>(
+    literal: &'a [(Box<str>, Node)],
+    token: &str,
+) -> Option<&'a (Box<str>, Node)> {
+    find_literal(literal, token).ok().map(|at| &literal[at])
+}
 
 /// Where `token` is among a node's literal children: `Ok(index)`, or `Err(where it goes)`.
 fn find_literal(literal: &[(Box<str>, Node)], token: &str) -> Result<usize, usize> {

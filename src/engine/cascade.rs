@@ -218,7 +218,7 @@ struct Applied<'a> {
 ///
 /// The specs, rules and plan never change once the engine is built; they are shared
 /// (behind `Arc`s) by the engines [`Engine::fresh`] makes, one per run of a sweep.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Engine {
     specs: Arc<BTreeMap<String, EntitySpec>>,
     rules: Arc<BTreeMap<TenantId, RuleSet>>,
@@ -227,19 +227,16 @@ pub struct Engine {
     plan: Arc<Plan>,
     /// The cascade's slot cache (see `Cascade::slots`), kept here so that entering the
     /// engine allocates nothing; emptied at every entry.
-    slots: Vec<Option<usize>>,
+    slots: SlotCache,
 }
 
-/// Everything but the slot cache, which holds nothing between entries.
-impl std::fmt::Debug for Engine {
+/// The engine's slot cache: it holds nothing between entries, so `Debug` shows nothing of it.
+#[derive(Clone, Default)]
+struct SlotCache(Vec<Option<usize>>);
+
+impl std::fmt::Debug for SlotCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("specs", &self.specs)
-            .field("rules", &self.rules)
-            .field("store", &self.store)
-            .field("depth_max", &self.depth_max)
-            .field("plan", &self.plan)
-            .finish_non_exhaustive()
+        f.write_str("SlotCache")
     }
 }
 
@@ -329,7 +326,7 @@ impl Engine {
             store: Store::default(),
             depth_max,
             plan: Arc::new(plan),
-            slots: Vec::new(),
+            slots: SlotCache::default(),
         }
     }
 
@@ -342,7 +339,7 @@ impl Engine {
             store: Store::default(),
             depth_max: self.depth_max,
             plan: Arc::clone(&self.plan),
-            slots: Vec::new(),
+            slots: SlotCache::default(),
         }
     }
 
@@ -377,8 +374,8 @@ impl Engine {
                 .expect("the plan has every tenant with rules");
             (set, plan.as_slice())
         });
-        self.slots.clear();
-        self.slots.resize(self.specs.len(), None);
+        self.slots.0.clear();
+        self.slots.0.resize(self.specs.len(), None);
         (
             Cascade {
                 specs: &self.specs,
@@ -386,7 +383,7 @@ impl Engine {
                 inline: host.runs_inline(),
                 tenant_rules,
                 tenant: cfg!(debug_assertions).then_some(tenant),
-                slots: Cell::from_mut(self.slots.as_mut_slice()).as_slice_of_cells(),
+                slots: Cell::from_mut(self.slots.0.as_mut_slice()).as_slice_of_cells(),
             },
             &mut self.store,
         )
