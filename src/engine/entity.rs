@@ -235,18 +235,6 @@ pub fn merge_params(fields: &mut Fields, params: &Value) {
     }
 }
 
-/// `fields.get(key)`.
-#[inline]
-pub fn field<'a>(fields: &'a Fields, key: &str) -> Option<&'a Value> {
-    fields.get(key)
-}
-
-/// `fields.get_mut(key)`.
-#[inline]
-pub fn field_mut<'a>(fields: &'a mut Fields, key: &str) -> Option<&'a mut Value> {
-    fields.get_mut(key)
-}
-
 /// `fields[key] = value`, without allocating when the field is already there: a field that
 /// keeps its value is left alone, a string overwrites a string in place.
 pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {

@@ -10,7 +10,6 @@
 //! Not covered here: parsing and the depth budget (`rule.rs`), resolving lookups (the
 //! dispatcher, which owns the world and the tenant boundary).
 
-use super::entity::field as get;
 use super::ids::Value;
 use super::Fields;
 use serde::Serialize;
@@ -155,18 +154,18 @@ impl Guard {
         lookup: &mut dyn FnMut(&str, &str, &[String]) -> bool,
     ) -> bool {
         match self {
-            Guard::FieldEquals { field, value } => get(fields, field) == Some(value),
-            Guard::FieldIn { field, values } => {
-                get(fields, field).is_some_and(|actual| values.contains(actual))
-            }
-            Guard::BoolTrue { field } => get(fields, field) == Some(&Value::Bool(true)),
-            Guard::BoolFalse { field } => get(fields, field) == Some(&Value::Bool(false)),
+            Guard::FieldEquals { field, value } => fields.get(field) == Some(value),
+            Guard::FieldIn { field, values } => fields
+                .get(field)
+                .is_some_and(|actual| values.contains(actual)),
+            Guard::BoolTrue { field } => fields.get(field) == Some(&Value::Bool(true)),
+            Guard::BoolFalse { field } => fields.get(field) == Some(&Value::Bool(false)),
             Guard::StateIn { values } => values.iter().any(|v| v == status),
             Guard::CrossEntityStateIn {
                 entity_type,
                 entity_id_source,
                 required_status,
-            } => match get(fields, entity_id_source).and_then(Value::as_str) {
+            } => match fields.get(entity_id_source).and_then(Value::as_str) {
                 Some(id) => lookup(entity_type, id, required_status),
                 None => false,
             },

@@ -7,7 +7,7 @@
 //! `params_from` are rejected when the rule is parsed (`rule.rs`), so here a copied field
 //! never overwrites a static param of a validated rule.
 
-use super::entity::{field, set_field};
+use super::entity::set_field;
 use super::ids::Value;
 use super::Fields;
 use serde::Serialize;
@@ -61,7 +61,7 @@ impl Then {
         if self.params_from.len() <= SOURCES_KEPT {
             let mut complete = true;
             for (slot, source) in sources.values.iter_mut().zip(self.params_from.values()) {
-                *slot = field(fields, source);
+                *slot = fields.get(source);
                 complete &= slot.is_some();
             }
             sources.complete = complete;
@@ -138,7 +138,7 @@ impl<'a> Sources<'a> {
         if len <= SOURCES_KEPT {
             self.values[i]
         } else {
-            field(self.fields, source)
+            self.fields.get(source)
         }
     }
 }

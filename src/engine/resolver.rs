@@ -5,7 +5,6 @@
 //! source. Not covered here: whether the target exists or is in the same tenant (the
 //! dispatcher creates targets on first touch, always in the source's tenant).
 
-use super::entity::field as get;
 use super::ids::Value;
 use super::Fields;
 use serde::Serialize;
@@ -56,7 +55,7 @@ impl Resolver {
     ) -> Result<Cow<'a, str>, String> {
         match self {
             Resolver::SameId => Ok(Cow::Borrowed(source_id)),
-            Resolver::Field { field } => match get(fields, field) {
+            Resolver::Field { field } => match fields.get(field) {
                 Some(Value::String(id)) => Ok(Cow::Borrowed(id)),
                 Some(other) => Err(not_a_string(field, other)),
                 None => Err(format!(
@@ -64,7 +63,7 @@ impl Resolver {
                 )),
             },
             Resolver::Static { entity_id } => Ok(Cow::Borrowed(entity_id)),
-            Resolver::CreateIfMissing { id_field } => match get(fields, id_field) {
+            Resolver::CreateIfMissing { id_field } => match fields.get(id_field) {
                 Some(Value::String(id)) => Ok(Cow::Borrowed(id)),
                 Some(other) => Err(not_a_string(id_field, other)),
                 None => Ok(Cow::Owned(format!("{source_id}-derived"))),
