@@ -124,10 +124,10 @@ enum Params<'a> {
     Value(&'a Value),
     /// A rule's params, built from the source's fields only where they are merged into the
     /// target ([`Then::merge_sources_into`]): an inline reaction never builds them as a value.
-    /// The sources were looked up when the rule fired (for its warnings).
+    /// The sources were looked up in the source's fields when the rule fired (for its
+    /// warnings).
     Rule {
         then: &'a Then,
-        source: &'a Fields,
         sources: Sources<'a>,
     },
 }
@@ -184,7 +184,9 @@ impl<'a> Act<'a> {
             // Warnings were recorded when the rule was evaluated.
             params: match self.params {
                 Params::Value(v) => v.clone(),
-                Params::Rule { then, source, .. } => then.build_params(source, &mut Vec::new()),
+                Params::Rule { then, sources } => {
+                    then.build_params(sources.fields(), &mut Vec::new())
+                }
             },
             depth: self.depth,
             origin: self.origin.to_origin(),
@@ -582,7 +584,7 @@ impl<'e> Cascade<'e> {
         }
         let merge = |fields: &mut Fields| match d.params {
             Params::Value(params) => merge_params(fields, params),
-            Params::Rule { then, sources, .. } => then.merge_sources_into(&sources, fields),
+            Params::Rule { then, sources } => then.merge_sources_into(&sources, fields),
         };
         // A planned reaction finds its target's table by slot (a whole cascade stays in one
         // tenant); anything else by names.
@@ -732,7 +734,6 @@ impl<'e> Cascade<'e> {
             action: &rule.then.action,
             params: Params::Rule {
                 then: &rule.then,
-                source: &c.after.fields,
                 sources,
             },
             depth: Depth(depth.0 + 1),

@@ -53,12 +53,14 @@ impl Then {
     /// The source fields `params_from` copies, looked up once, for both
     /// [`Then::warnings_from`] and [`Then::merge_sources_into`].
     pub fn sources<'a>(&self, fields: &'a Fields) -> Sources<'a> {
+        let kept = self.params_from.len() <= SOURCES_KEPT;
         let mut sources = Sources {
             values: [None; SOURCES_KEPT],
+            kept,
             fields,
             complete: false,
         };
-        if self.params_from.len() <= SOURCES_KEPT {
+        if kept {
             let mut complete = true;
             for (slot, source) in sources.values.iter_mut().zip(self.params_from.values()) {
                 *slot = fields.get(source);
@@ -85,7 +87,7 @@ impl Then {
             return;
         }
         for (i, (target, source)) in self.params_from.iter().enumerate() {
-            if sources.get(i, source, self.params_from.len()).is_none() {
+            if sources.get(i, source).is_none() {
                 warnings.push(format!(
                     "params_from: source field `{source}` is missing; param `{target}` not set"
                 ));
@@ -111,7 +113,7 @@ impl Then {
             set_field(target, k, v);
         }
         for (i, (param, source)) in self.params_from.iter().enumerate() {
-            if let Some(value) = sources.get(i, source, self.params_from.len()) {
+            if let Some(value) = sources.get(i, source) {
                 set_field(target, param, value);
             }
         }
@@ -125,21 +127,29 @@ pub const SOURCES_KEPT: usize = 8;
 /// The source fields a rule's `params_from` copies (see [`Then::sources`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Sources<'a> {
-    /// By position in `params_from` (key order), when it has at most `SOURCES_KEPT`.
+    /// By position in `params_from` (key order), when `kept`.
     values: [Option<&'a Value>; SOURCES_KEPT],
+    /// `params_from` has at most `SOURCES_KEPT` entries, so `values` holds them.
+    kept: bool,
+    /// The source's fields.
     fields: &'a Fields,
     /// Every source was found (and kept in `values`): nothing to warn about.
     complete: bool,
 }
 
 impl<'a> Sources<'a> {
-    /// The value of the `i`-th source (named `source`) of a `params_from` of `len` entries.
-    fn get(&self, i: usize, source: &str, len: usize) -> Option<&'a Value> {
-        if len <= SOURCES_KEPT {
+    /// The value of the `i`-th source (named `source`) of `params_from`.
+    fn get(&self, i: usize, source: &str) -> Option<&'a Value> {
+        if self.kept {
             self.values[i]
         } else {
             self.fields.get(source)
         }
+    }
+
+    /// The source's fields, which the sources were looked up in.
+    pub fn fields(&self) -> &'a Fields {
+        self.fields
     }
 }
 
