@@ -25,14 +25,10 @@ impl ValidTransition {
         }
     }
 
-    /// The checker a run uses: this property, with the specs and their actions in hash maps
-    /// (a run checks every transition, millions on a big run).
+    /// The checker a run uses: this property, with every declared (type, action) in a
+    /// table (a run checks every transition, millions on a big run).
     pub fn indexed(self) -> ValidTransitionIndexed {
-        let specs_actions: Vec<(String, String)> = self
-            .specs
-            .iter()
-            .flat_map(|(t, spec)| spec.actions.keys().map(move |a| (t.clone(), a.clone())))
-            .collect();
+        let mut pairs = Vec::new();
         let mut indexed = SpecIndex {
             types: LookupMap::default(),
             states: Vec::new(),
@@ -40,25 +36,19 @@ impl ValidTransition {
             memo: NameMemo::new([]),
         };
         for (name, spec) in self.specs {
-            let ix = indexed.states.len();
+            let states = indexed.states.len();
             indexed.states.push(spec.states);
-            let mut actions = LookupMap::default();
             for (a, action) in spec.actions {
-                actions.insert(a, indexed.actions.len());
+                pairs.push((name.clone(), a, (states, indexed.actions.len())));
                 indexed.actions.push(action);
             }
-            indexed.types.insert(name, (ix, actions));
+            indexed.types.insert(name, states);
         }
-        let found = |entity_type: &str, action: &str| {
-            let (states, actions) = indexed.types.get(entity_type)?;
-            Some((*states, actions.get(action).copied()))
-        };
-        let memo = NameMemo::new(
-            specs_actions
+        indexed.memo = NameMemo::new(
+            pairs
                 .iter()
-                .map(|(t, a)| (t.as_str(), a.as_str(), found(t, a))),
+                .map(|(t, a, (states, action))| (t.as_str(), a.as_str(), (*states, *action))),
         );
-        indexed.memo = memo;
         ValidTransitionIndexed {
             specs: Arc::new(indexed),
         }
@@ -75,12 +65,12 @@ pub struct ValidTransitionIndexed {
 
 /// The specs by index.
 struct SpecIndex {
-    /// Per type: where its states are, and where each of its actions is.
-    types: LookupMap<String, (usize, LookupMap<String, usize>)>,
+    /// Per declared type: where its states are (for an action it does not declare).
+    types: LookupMap<String, usize>,
     states: Vec<Vec<String>>,
     actions: Vec<ActionSpec>,
-    /// Every declared (type, action): where its states and the action are, without hashing.
-    memo: NameMemo<Option<(usize, Option<usize>)>>,
+    /// Every declared (type, action): where the type's states and the action are.
+    memo: NameMemo<(usize, usize)>,
 }
 
 /// A spec as the property reads it: its declared states, and its action by name.
@@ -169,11 +159,11 @@ impl Invariant for ValidTransitionIndexed {
     fn on_record_ref(&mut self, record: &RecordRef<'_>) -> Option<String> {
         let specs = &*self.specs;
         judge(record, |entity_type, action| {
-            let found = specs.memo.get(entity_type, action).unwrap_or_else(|| {
-                let (states, actions) = specs.types.get(entity_type)?;
-                Some((*states, actions.get(action).copied()))
-            });
-            let (states, action) = found?;
+            // Not in the table: the action is undeclared, or its type is.
+            let (states, action) = match specs.memo.get(entity_type, action) {
+                Some((states, action)) => (states, Some(action)),
+                None => (*specs.types.get(entity_type)?, None),
+            };
             Some((
                 specs.states[states].as_slice(),
                 action.map(|a| &specs.actions[a]),
