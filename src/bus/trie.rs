@@ -30,7 +30,7 @@
 //! ```
 
 use crate::bus::{Pattern, Subject};
-use crate::engine::same_name;
+use crate::engine::{find_named, get_in};
 use serde::Serialize;
 use std::fmt;
 use std::str::Split;
@@ -100,13 +100,10 @@ impl SubscriptionTrie {
                 }
                 Some("*") => node = node.star.get_or_insert_with(Box::default),
                 Some(literal) => {
-                    let at = match find_literal(&node.literal, literal) {
-                        Ok(at) => at,
-                        Err(at) => {
-                            node.literal.insert(at, (literal.into(), Node::default()));
-                            at
-                        }
-                    };
+                    let at = find_named(&node.literal, literal).unwrap_or_else(|at| {
+                        node.literal.insert(at, (literal.into(), Node::default()));
+                        at
+                    });
                     node = &mut node.literal[at].1;
                 }
             }
@@ -188,12 +185,7 @@ fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
     };
     // `token` exists, so "one or more tokens remain": every `>` recorded here matches.
     out.extend_from_slice(&node.gt);
-    let child = if node.literal.len() <= LITERALS_SCANNED_MAX {
-        node.literal.iter().find(|(t, _)| same_name(t, token))
-    } else {
-        search_literal(&node.literal, token)
-    };
-    if let Some((_, child)) = child {
+    if let Some(child) = get_in(&node.literal, token) {
         collect(child, rest, out);
     }
     if let Some(child) = &node.star {
@@ -217,7 +209,7 @@ fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool 
             removed
         }
         Some(literal) => {
-            let Ok(at) = find_literal(&node.literal, literal) else {
+            let Ok(at) = find_named(&node.literal, literal) else {
                 return false;
             };
             let child = &mut node.literal[at].1;
@@ -228,23 +220,6 @@ fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool 
             removed
         }
     }
-}
-
-/// Up to this many literal children are scanned; more (say, a pattern per id) are searched.
-const LITERALS_SCANNED_MAX: usize = 16;
-
-/// The literal child for `token` in a node with many of them.
-#[inline(never)]
-fn search_literal<'a>(
-    literal: &'a [(Box<str>, Node)],
-    token: &str,
-) -> Option<&'a (Box<str>, Node)> {
-    find_literal(literal, token).ok().map(|at| &literal[at])
-}
-
-/// Where `token` is among a node's literal children: `Ok(index)`, or `Err(where it goes)`.
-fn find_literal(literal: &[(Box<str>, Node)], token: &str) -> Result<usize, usize> {
-    literal.binary_search_by(|(t, _)| (**t).cmp(token))
 }
 
 /// Lists stay sorted so that membership is a binary search; ids usually arrive ascending,

@@ -132,8 +132,47 @@ pub(crate) fn short_word(bytes: &[u8], pad: u8) -> u64 {
     }
 }
 
-/// Maps keyed by names this short are scanned with [`same_name`]; longer ones are searched.
+/// Maps and lists keyed by names this short are scanned with [`same_name`]; longer ones are
+/// searched.
 const NAMES_SCANNED_MAX: usize = 16;
+
+/// The value of `key` in `list`, sorted by key: a scan comparing in line for a short list (a
+/// scenario's tenants, a tenant's types, a trie node's tokens), a binary search otherwise.
+#[inline]
+pub(crate) fn get_in<'a, K: std::borrow::Borrow<str>, V>(
+    list: &'a [(K, V)],
+    key: &str,
+) -> Option<&'a V> {
+    if list.len() <= NAMES_SCANNED_MAX {
+        list.iter()
+            .find(|(k, _)| same_name(k.borrow(), key))
+            .map(|(_, v)| v)
+    } else {
+        search_named(list, key).ok().map(|at| &list[at].1)
+    }
+}
+
+/// Where `key` is in `list`, sorted by key: `Ok(index)`, or `Err(where it would go)`.
+pub(crate) fn find_named<K: std::borrow::Borrow<str>, V>(
+    list: &[(K, V)],
+    key: &str,
+) -> Result<usize, usize> {
+    if list.len() <= NAMES_SCANNED_MAX {
+        if let Some(at) = list.iter().position(|(k, _)| same_name(k.borrow(), key)) {
+            return Ok(at);
+        }
+    }
+    search_named(list, key)
+}
+
+/// The binary search behind [`get_in`] and [`find_named`], out of line: a run scans.
+#[inline(never)]
+fn search_named<K: std::borrow::Borrow<str>, V>(
+    list: &[(K, V)],
+    key: &str,
+) -> Result<usize, usize> {
+    list.binary_search_by(|(k, _)| k.borrow().cmp(key))
+}
 
 /// `map.get(key)` for a map keyed by names: a few entries (the usual case: a scenario's
 /// tenants, entity types, a type's actions) are scanned comparing in line, which beats a

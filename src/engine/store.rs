@@ -17,8 +17,7 @@
 //! it only while such a snapshot is alive.
 
 use super::fields::Key;
-use crate::engine::{same_name, Entity, EntityId, LookupMap, TenantId};
-use std::borrow::Borrow;
+use crate::engine::{find_named, get_in, Entity, EntityId, LookupMap, TenantId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -73,21 +72,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Lists this short are scanned; longer ones are searched.
-const SCANNED_MAX: usize = 16;
-
-/// Where `key` is in a list sorted by key: `Ok(index)`, or `Err(where it would go)`.
-#[inline]
-fn find<K: Borrow<str>, V>(list: &[(K, V)], key: &str) -> Result<usize, usize> {
-    if list.len() <= SCANNED_MAX {
-        let found = list.iter().position(|(k, _)| same_name(k.borrow(), key));
-        if let Some(i) = found {
-            return Ok(i);
-        }
-    }
-    list.binary_search_by(|(k, _)| k.borrow().cmp(key))
-}
-
 /// The entities of one type in one tenant.
 #[derive(Clone, Default, PartialEq)]
 struct Table {
@@ -128,8 +112,7 @@ impl Store {
     /// Where the table of `entity_type` in `tenant` is, if there is one yet. A slot stays
     /// valid as long as the store is not replaced.
     pub fn slot(&self, tenant: &str, entity_type: &str) -> Option<usize> {
-        let types = &self.tenants[find(&self.tenants, tenant).ok()?].1;
-        Some(types[find(types, entity_type).ok()?].1)
+        get_in(get_in(&self.tenants, tenant)?, entity_type).copied()
     }
 
     /// [`Store::get_shared_mut`] in the table at `slot` (from [`Store::slot`]).
@@ -166,12 +149,12 @@ impl Store {
         id: &str,
         entity: Arc<Entity>,
     ) {
-        let t = find(&self.tenants, tenant.as_str()).unwrap_or_else(|at| {
+        let t = find_named(&self.tenants, tenant.as_str()).unwrap_or_else(|at| {
             self.tenants.insert(at, (tenant.clone(), Vec::new()));
             at
         });
         let types = &mut self.tenants[t].1;
-        let i = find(types, entity_type).unwrap_or_else(|at| {
+        let i = find_named(types, entity_type).unwrap_or_else(|at| {
             types.insert(at, (entity_type.to_string(), self.tables.len()));
             self.tables.push(Table::default());
             at
