@@ -207,6 +207,22 @@ mod tests {
     }
 
     #[test]
+    fn sorted_lists_are_scanned_or_searched_with_the_same_answers() {
+        for n in [0usize, 1, 5, 16, 17, 40] {
+            let list: Vec<(String, usize)> = (0..n).map(|i| (format!("k{i:02}"), i)).collect();
+            for i in 0..n {
+                let key = format!("k{i:02}");
+                assert_eq!(get_in(&list, &key), Some(&i), "{n} {key}");
+                assert_eq!(find_named(&list, &key), Ok(i), "{n} {key}");
+            }
+            for (key, at) in [("a", 0), ("k00x", 1.min(n)), ("z", n)] {
+                assert_eq!(get_in(&list, key), None, "{n} {key}");
+                assert_eq!(find_named(&list, key), Err(at), "{n} {key}");
+            }
+        }
+    }
+
+    #[test]
     fn same_name_is_string_equality() {
         let names = [
             "",
