@@ -487,7 +487,8 @@ pub struct Sim<'s> {
     reflexes: BTreeMap<TenantId, ReflexRegistry>,
     /// SubId -> the reflex that subscribed with it.
     subscribers: Arc<Vec<(TenantId, HandlerIndex)>>,
-    /// SubId -> that reflex's handler id.
+    /// SubId -> that reflex's handler id: the list `ctx.sub_handlers` shares, held here too
+    /// so that a delivery can name its handler while it records through `ctx`.
     handlers: Arc<Vec<String>>,
     /// The scripted root publications' payloads, from [`Prepared`].
     root_payloads: Arc<Vec<Option<Arc<Value>>>>,
@@ -970,15 +971,15 @@ impl<'s> Prepared<'s> {
             handlers.push(handler.id().to_string());
         })
         .expect("the loader checks reflex ids");
-        let root_payloads = scenario
-            .events
-            .iter()
-            .filter(|_| share_payloads)
-            .map(|e| match &e.input {
+        let root_payloads = if share_payloads {
+            let payload = |e: &RootEvent| match &e.input {
                 Input::Publish { payload, .. } => Some(Arc::new(payload.clone())),
                 Input::Dispatch { .. } => None,
-            })
-            .collect();
+            };
+            scenario.events.iter().map(payload).collect()
+        } else {
+            Vec::new()
+        };
         Prepared {
             scenario,
             engine: Engine::new(scenario.entities.clone(), rules, scenario.depth_max),
