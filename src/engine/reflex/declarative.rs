@@ -241,9 +241,9 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn scalar_text(value: &Value) -> String {
+fn scalar_text(value: Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s,
         other => other.to_string(),
     }
 }
@@ -305,10 +305,7 @@ fn render_compiled(template: &Compiled, event: &Envelope) -> Result<String, Stri
     };
     // A lone placeholder (`{payload.device}`, `{token.3}`) is its value's text.
     if let [Piece::Placeholder(p)] = pieces.as_slice() {
-        return resolve(p, event).map(|v| match v {
-            Value::String(s) => s,
-            other => other.to_string(),
-        });
+        return resolve(p, event).map(scalar_text);
     }
     let mut out = String::new();
     for piece in pieces {
@@ -335,7 +332,7 @@ fn push_scalar_text(
             None => return resolve(placeholder, event).map(drop),
         },
         Placeholder::EventId | Placeholder::Payload(_) => {
-            out.push_str(&scalar_text(&resolve(placeholder, event)?));
+            out.push_str(&scalar_text(resolve(placeholder, event)?));
         }
     }
     Ok(())
