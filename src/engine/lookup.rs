@@ -12,10 +12,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 #[allow(clippy::disallowed_types)]
 pub type LookupMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// A hash set that is looked up, never iterated.
-#[allow(clippy::disallowed_types)]
-pub type LookupSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
-
 /// rustc's FxHash: a multiply and a rotate per word, no random state. Keys are short names
 /// and ids, not chosen by an adversary, so a fast, fixed hash is the right one here.
 #[derive(Debug, Default, Clone, Copy)]
@@ -103,16 +99,17 @@ mod tests {
     #[test]
     fn lookups_find_what_was_put_and_nothing_else() {
         let mut map: LookupMap<String, usize> = LookupMap::default();
-        let mut set: LookupSet<String> = LookupSet::default();
+        let mut long: LookupMap<String, usize> = LookupMap::default();
         for i in 0..1000 {
             map.insert(format!("e{i}"), i);
-            set.insert(format!("rule_{i}_with_a_longer_name"));
+            long.insert(format!("rule_{i}_with_a_longer_name"), i);
         }
         for i in 0..1000 {
             assert_eq!(map.get(format!("e{i}").as_str()), Some(&i));
-            assert!(set.contains(format!("rule_{i}_with_a_longer_name").as_str()));
+            let key = format!("rule_{i}_with_a_longer_name");
+            assert_eq!(long.get(key.as_str()), Some(&i));
         }
         assert_eq!(map.get("e1000"), None);
-        assert!(!set.contains("rule_1000_with_a_longer_name"));
+        assert_eq!(long.get("rule_1000_with_a_longer_name"), None);
     }
 }
