@@ -14,7 +14,7 @@
 
 use crate::engine::{
     get_named, merge_params, ActionError, ActionSpec, Depth, Entity, EntityId, EntitySpec, Fields,
-    Guard, LookupKey, Rule, RuleSet, Sources, Store, TenantId, Then, Value,
+    Guard, LookupKey, ParamPlan, Rule, RuleSet, Sources, Store, TenantId, Then, Value,
 };
 use crate::sim::SimTime;
 use crate::trace::{Origin, OriginRef, Record, RecordRef};
@@ -128,6 +128,7 @@ enum Params<'a> {
     /// warnings).
     Rule {
         then: &'a Then,
+        plan: &'a ParamPlan,
         sources: Sources<'a>,
     },
 }
@@ -184,7 +185,7 @@ impl<'a> Act<'a> {
             // Warnings were recorded when the rule was evaluated.
             params: match self.params {
                 Params::Value(v) => v.clone(),
-                Params::Rule { then, sources } => {
+                Params::Rule { then, sources, .. } => {
                     then.build_params(sources.fields(), &mut Vec::new())
                 }
             },
@@ -248,7 +249,15 @@ impl std::fmt::Debug for SlotCache {
 #[derive(Debug, Clone, Default)]
 struct Plan {
     /// Per tenant with rules: per rule, by its index in the tenant's [`RuleSet`].
-    rules: BTreeMap<TenantId, Vec<Option<Target>>>,
+    rules: BTreeMap<TenantId, Vec<RulePlan>>,
+}
+
+/// What a rule's firing needs that can be worked out before the run.
+#[derive(Debug, Clone)]
+struct RulePlan {
+    /// `None` when the rule names an undeclared type or action.
+    target: Option<Target>,
+    params: ParamPlan,
 }
 
 /// A rule's target, when its entity type is declared with its action (a rule that names
@@ -264,6 +273,25 @@ struct Target {
     next: Vec<usize>,
 }
 
+impl Target {
+    /// The target of a rule that dispatches `then`, if its type and action are declared.
+    fn of(
+        then: &Then,
+        set: &RuleSet,
+        shared: &BTreeMap<&str, (usize, Arc<EntitySpec>)>,
+    ) -> Option<Target> {
+        let (type_ix, spec) = shared.get(then.entity_type.as_str())?;
+        let action = spec.actions.get(&then.action)?.clone();
+        let (exact, wildcard) = set.candidates(&then.entity_type, &then.action);
+        Some(Target {
+            type_ix: *type_ix,
+            spec: spec.clone(),
+            action,
+            next: exact.iter().chain(wildcard).copied().collect(),
+        })
+    }
+}
+
 impl Plan {
     fn new(specs: &BTreeMap<String, EntitySpec>, rules: &BTreeMap<TenantId, RuleSet>) -> Plan {
         let shared: BTreeMap<&str, (usize, Arc<EntitySpec>)> = specs
@@ -277,17 +305,9 @@ impl Plan {
                 let targets = set
                     .rules()
                     .iter()
-                    .map(|rule| {
-                        let then = &rule.then;
-                        let (type_ix, spec) = shared.get(then.entity_type.as_str())?;
-                        let action = spec.actions.get(&then.action)?.clone();
-                        let (exact, wildcard) = set.candidates(&then.entity_type, &then.action);
-                        Some(Target {
-                            type_ix: *type_ix,
-                            spec: spec.clone(),
-                            action,
-                            next: exact.iter().chain(wildcard).copied().collect(),
-                        })
+                    .map(|rule| RulePlan {
+                        target: Target::of(&rule.then, set, &shared),
+                        params: ParamPlan::new(&rule.then),
                     })
                     .collect();
                 (tenant.clone(), targets)
@@ -306,7 +326,7 @@ struct Cascade<'e> {
     inline: bool,
     /// The rules of the entry's tenant and their plan: a whole cascade stays in the tenant
     /// of the action that started it. `None`: the tenant has no rules.
-    tenant_rules: Option<(&'e RuleSet, &'e [Option<Target>])>,
+    tenant_rules: Option<(&'e RuleSet, &'e [RulePlan])>,
     /// That tenant (checked in debug builds).
     tenant: Option<&'e TenantId>,
     /// Per entity type (by [`Target::type_ix`]): the store slot of its table in the tenant,
@@ -584,7 +604,7 @@ impl<'e> Cascade<'e> {
         }
         let merge = |fields: &mut Fields| match d.params {
             Params::Value(params) => merge_params(fields, params),
-            Params::Rule { then, sources } => then.merge_sources_into(&sources, fields),
+            Params::Rule { plan, sources, .. } => plan.merge_sources_into(&sources, fields),
         };
         // A planned reaction finds its target's table by slot (a whole cascade stays in one
         // tenant); anything else by names.
@@ -650,13 +670,13 @@ impl<'e> Cascade<'e> {
             Some(next) => {
                 for &i in next {
                     if rule_set.fires_in(i, status) {
-                        self.fire(store, host, c, rule_set.get(i), plans[i].as_ref());
+                        self.fire(store, host, c, rule_set.get(i), &plans[i]);
                     }
                 }
             }
             None => {
                 for i in rule_set.matching_indices(c.entity_type, c.action, status) {
-                    self.fire(store, host, c, rule_set.get(i), plans[i].as_ref());
+                    self.fire(store, host, c, rule_set.get(i), &plans[i]);
                 }
             }
         }
@@ -671,7 +691,7 @@ impl<'e> Cascade<'e> {
         host: &mut dyn Host,
         c: &Commit<'_>,
         rule: &'e Arc<Rule>,
-        plan: Option<&'e Target>,
+        plan: &'e RulePlan,
     ) {
         let depth = c.depth;
         let tenant = c.tenant.as_str();
@@ -716,9 +736,9 @@ impl<'e> Cascade<'e> {
                 return;
             }
         };
-        let sources = rule.then.sources(&c.after.fields);
+        let sources = plan.params.sources(&c.after.fields);
         let mut warnings = Vec::new();
-        rule.then.warnings_from(&sources, &mut warnings);
+        plan.params.warnings_from(&sources, &mut warnings);
         for w in warnings {
             let message = format!("rule {}: {w}", rule.name);
             host.record_ref(RecordRef::Warning {
@@ -734,6 +754,7 @@ impl<'e> Cascade<'e> {
             action: &rule.then.action,
             params: Params::Rule {
                 then: &rule.then,
+                plan: &plan.params,
                 sources,
             },
             depth: Depth(depth.0 + 1),
@@ -742,7 +763,7 @@ impl<'e> Cascade<'e> {
                 copy: false,
             },
             owned: None,
-            target: plan,
+            target: plan.target.as_ref(),
         };
         if self.inline {
             self.run_reaction(store, host, &act, &rule.name, depth);

@@ -47,13 +47,65 @@ impl Then {
     /// The warnings [`Then::build_params`] appends for these source fields, without building
     /// the params.
     pub fn params_warnings(&self, fields: &Fields, warnings: &mut Vec<String>) {
-        self.warnings_from(&self.sources(fields), warnings);
+        if !matches!(self.params, Value::Object(_)) {
+            if !self.params_from.is_empty() {
+                warnings.push(not_a_table(self.params_from.len()));
+            }
+            return;
+        }
+        for (target, source) in &self.params_from {
+            if fields.get(source).is_none() {
+                warnings.push(missing_source(source, target));
+            }
+        }
+    }
+}
+
+fn not_a_table(copies: usize) -> String {
+    format!(
+        "params_from ignored: params is not a table, so {copies} copied field(s) have nowhere to go"
+    )
+}
+
+fn missing_source(source: &str, target: &str) -> String {
+    format!("params_from: source field `{source}` is missing; param `{target}` not set")
+}
+
+/// A rule's params as the cascade builds them on every firing: the static params and the
+/// copies as lists, made once from the [`Then`]. Walking two B-trees (the `params_from`
+/// map and serde_json's map of static params) on every firing cost more than the field
+/// lookups the walks feed.
+#[derive(Debug, Clone)]
+pub struct ParamPlan {
+    /// The static params, in key order, when they are a table.
+    statics: Vec<(String, Value)>,
+    /// `params_from` as (target param, source field), in key order.
+    copies: Vec<(String, String)>,
+    /// The static params are a table (otherwise nothing is merged, and copies only warn).
+    is_object: bool,
+}
+
+impl ParamPlan {
+    pub fn new(then: &Then) -> ParamPlan {
+        let statics = match &then.params {
+            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            _ => Vec::new(),
+        };
+        ParamPlan {
+            statics,
+            copies: then
+                .params_from
+                .iter()
+                .map(|(target, source)| (target.clone(), source.clone()))
+                .collect(),
+            is_object: matches!(then.params, Value::Object(_)),
+        }
     }
 
-    /// The source fields `params_from` copies, looked up once, for both
-    /// [`Then::warnings_from`] and [`Then::merge_sources_into`].
+    /// The source fields the copies read, looked up once, for both
+    /// [`ParamPlan::warnings_from`] and [`ParamPlan::merge_sources_into`].
     pub fn sources<'a>(&self, fields: &'a Fields) -> Sources<'a> {
-        let kept = self.params_from.len() <= SOURCES_KEPT;
+        let kept = self.copies.len() <= SOURCES_KEPT;
         let mut sources = Sources {
             values: [None; SOURCES_KEPT],
             kept,
@@ -62,7 +114,7 @@ impl Then {
         };
         if kept {
             let mut complete = true;
-            for (slot, source) in sources.values.iter_mut().zip(self.params_from.values()) {
+            for (slot, (_, source)) in sources.values.iter_mut().zip(&self.copies) {
                 *slot = fields.get(source);
                 complete &= slot.is_some();
             }
@@ -73,46 +125,35 @@ impl Then {
 
     /// [`Then::params_warnings`], from sources already looked up.
     pub fn warnings_from(&self, sources: &Sources<'_>, warnings: &mut Vec<String>) {
-        let is_object = matches!(self.params, Value::Object(_));
-        if is_object && sources.complete {
+        if self.is_object && sources.complete {
             return;
         }
-        if !is_object {
-            if !self.params_from.is_empty() {
-                warnings.push(format!(
-                    "params_from ignored: params is not a table, so {} copied field(s) have nowhere to go",
-                    self.params_from.len()
-                ));
+        if !self.is_object {
+            if !self.copies.is_empty() {
+                warnings.push(not_a_table(self.copies.len()));
             }
             return;
         }
-        for (i, (target, source)) in self.params_from.iter().enumerate() {
+        for (i, (target, source)) in self.copies.iter().enumerate() {
             if sources.get(i, source).is_none() {
-                warnings.push(format!(
-                    "params_from: source field `{source}` is missing; param `{target}` not set"
-                ));
+                warnings.push(missing_source(source, target));
             }
         }
     }
 
-    /// Merges into `target` what `merge_params(target, &self.build_params(fields, ..))`
+    /// Merges into `target` what `merge_params(target, &then.build_params(fields, ..))`
     /// merges, without building the params: the static params, then the copied fields (a
     /// copied field wins over a static param of the same name, as in `build_params`). Each
     /// field ends with the same value whichever order the keys are set in.
-    pub fn merge_params_into(&self, fields: &Fields, target: &mut Fields) {
-        self.merge_sources_into(&self.sources(fields), target);
-    }
-
-    /// [`Then::merge_params_into`], from sources already looked up.
     pub fn merge_sources_into(&self, sources: &Sources<'_>, target: &mut Fields) {
-        let Value::Object(static_params) = &self.params else {
+        if !self.is_object {
             // `merge_params` ignores a non-object.
             return;
-        };
-        for (k, v) in static_params {
+        }
+        for (k, v) in &self.statics {
             set_field(target, k, v);
         }
-        for (i, (param, source)) in self.params_from.iter().enumerate() {
+        for (i, (param, source)) in self.copies.iter().enumerate() {
             if let Some(value) = sources.get(i, source) {
                 set_field(target, param, value);
             }
@@ -124,7 +165,7 @@ impl Then {
 /// looks them up again where they are needed.
 pub const SOURCES_KEPT: usize = 8;
 
-/// The source fields a rule's `params_from` copies (see [`Then::sources`]).
+/// The source fields a rule's `params_from` copies (see [`ParamPlan::sources`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Sources<'a> {
     /// By position in `params_from` (key order), when `kept`.
@@ -286,12 +327,17 @@ mod tests {
             let mut built = target.clone();
             let mut warnings = vec![];
             crate::engine::merge_params(&mut built, &t.build_params(&source, &mut warnings));
+            let plan = ParamPlan::new(&t);
+            let sources = plan.sources(&source);
             let mut merged = target.clone();
-            t.merge_params_into(&source, &mut merged);
+            plan.merge_sources_into(&sources, &mut merged);
             assert_eq!(merged, built, "{t:?}");
             let mut only = vec![];
             t.params_warnings(&source, &mut only);
             assert_eq!(only, warnings, "{t:?}");
+            let mut planned = vec![];
+            plan.warnings_from(&sources, &mut planned);
+            assert_eq!(planned, warnings, "{t:?}");
         }
     }
 }
