@@ -4,6 +4,7 @@
 //! Applying an action is a pure function of the spec, the entity and the params. It does not
 //! fire reactions or publish anything: that is the cascade's job.
 
+use crate::engine::fields::{Hint, Vacant};
 use crate::engine::{same_name, Fields, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -238,7 +239,18 @@ pub fn merge_params(fields: &mut Fields, params: &Value) {
 /// `fields[key] = value`, without allocating when the field is already there: a field that
 /// keeps its value is left alone, a string overwrites a string in place.
 pub(crate) fn set_field(fields: &mut Fields, key: &str, value: &Value) {
-    match fields.slot(key) {
+    set_slot(fields.slot(key), value);
+}
+
+/// [`set_field`], trying `hint` first (see [`Hint`]).
+#[inline]
+pub(crate) fn set_field_hinted(fields: &mut Fields, key: &str, value: &Value, hint: &Hint) {
+    set_slot(fields.slot_hinted(key, hint), value);
+}
+
+#[inline(always)]
+fn set_slot(slot: Result<&mut Value, Vacant<'_, '_>>, value: &Value) {
+    match slot {
         Ok(slot) => match (slot, value) {
             // Strings (most fields) are compared in line and overwritten in place.
             (Value::String(have), Value::String(want)) => {

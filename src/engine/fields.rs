@@ -18,6 +18,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 /// Names up to this many bytes are stored in line.
 pub const KEY_INLINE_MAX: usize = 22;
@@ -176,11 +177,53 @@ impl Fields {
         }
     }
 
+    /// [`Fields::find`], trying first where `hint` says `key` was found last time.
+    #[inline]
+    fn find_hinted(&self, key: &str, hint: &Hint) -> Result<usize, usize> {
+        let at = hint.get();
+        if self.entries.get(at).is_some_and(|(k, _)| k.is(key)) {
+            return Ok(at);
+        }
+        let found = self.find(key);
+        if let Ok(i) = found {
+            hint.set(i);
+        }
+        found
+    }
+
+    /// [`Fields::get`], trying `hint` first ([`Hint`]).
+    #[inline]
+    pub(crate) fn get_hinted(&self, key: &str, hint: &Hint) -> Option<&Value> {
+        let i = self.find_hinted(key, hint).ok()?;
+        Some(&self.entries[i].1)
+    }
+
     /// The value of `key`, or `Err(vacant)` to insert it with [`Vacant::insert`] without
     /// searching again.
     #[inline]
     pub(crate) fn slot<'k>(&mut self, key: &'k str) -> Result<&mut Value, Vacant<'_, 'k>> {
-        match self.find(key) {
+        let found = self.find(key);
+        self.slot_at(key, found)
+    }
+
+    /// [`Fields::slot`], trying `hint` first ([`Hint`]).
+    #[inline]
+    pub(crate) fn slot_hinted<'k>(
+        &mut self,
+        key: &'k str,
+        hint: &Hint,
+    ) -> Result<&mut Value, Vacant<'_, 'k>> {
+        let found = self.find_hinted(key, hint);
+        self.slot_at(key, found)
+    }
+
+    #[inline]
+    fn slot_at<'k>(
+        &mut self,
+        key: &'k str,
+        found: Result<usize, usize>,
+    ) -> Result<&mut Value, Vacant<'_, 'k>> {
+        match found {
             Ok(i) => Ok(&mut self.entries[i].1),
             Err(at) => Err(Vacant {
                 fields: self,
@@ -238,6 +281,37 @@ impl std::ops::Index<&str> for Fields {
 }
 
 /// An absent key and where it goes (see [`Fields::slot`]).
+/// Where a key was found the last time one caller looked it up: an inline cache. The
+/// entities a rule reads and writes share a shape (the same fields, so the same positions),
+/// so the caller's next lookup of that key usually finds it at the same index with one
+/// comparison instead of a scan. A wrong hint costs one comparison, then the search; it
+/// never changes an answer. Kept in a relaxed atomic so that plans shared by sweep threads
+/// stay `Sync` (a plain load and store on x86), and written only when it was wrong.
+#[derive(Debug, Default)]
+pub(crate) struct Hint(AtomicU8);
+
+impl Hint {
+    #[inline]
+    fn get(&self) -> usize {
+        usize::from(self.0.load(Relaxed))
+    }
+
+    #[inline]
+    fn set(&self, at: usize) {
+        // Positions past `u8` are not remembered (a hint of 255 is just wrong).
+        let at = u8::try_from(at).unwrap_or(u8::MAX);
+        if self.0.load(Relaxed) != at {
+            self.0.store(at, Relaxed);
+        }
+    }
+}
+
+impl Clone for Hint {
+    fn clone(&self) -> Hint {
+        Hint(AtomicU8::new(self.0.load(Relaxed)))
+    }
+}
+
 pub(crate) struct Vacant<'a, 'k> {
     fields: &'a mut Fields,
     at: usize,
@@ -350,6 +424,41 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    /// A hint changes how fast a key is found, never what is found: every hint, right,
+    /// wrong or past the end, gives what the plain lookup gives, and a hit leaves the hint
+    /// at the key's index; an absent key is inserted in order.
+    #[test]
+    fn hinted_lookups_answer_as_plain_ones_whatever_the_hint() {
+        let names = ["hop", "lane", "peer", "quiet", "touches", "via"];
+        let mut fields = Fields::new();
+        for (i, name) in names.iter().enumerate() {
+            fields.insert(name, Value::from(i));
+        }
+        for key in names.iter().copied().chain(["absent", "", "zz", "a"]) {
+            for start in 0..=u8::MAX {
+                let hint = Hint(AtomicU8::new(start));
+                assert_eq!(
+                    fields.get_hinted(key, &hint),
+                    fields.get(key),
+                    "{key} {start}"
+                );
+                if let Ok(i) = fields.find(key) {
+                    assert_eq!(hint.get(), i, "{key} from {start}");
+                    assert_eq!(fields.get_hinted(key, &hint), fields.get(key));
+                }
+                let mut changed = fields.clone();
+                match changed.slot_hinted(key, &Hint(AtomicU8::new(start))) {
+                    Ok(value) => *value = Value::Null,
+                    Err(vacant) => vacant.insert(Value::Null),
+                }
+                let mut expected = fields.clone();
+                expected.insert(key, Value::Null);
+                assert_eq!(changed, expected, "{key} {start}");
+                assert!(changed.keys().is_sorted(), "{key} {start}");
+            }
+        }
+    }
 
     #[derive(Debug, Clone)]
     enum Op {

@@ -7,7 +7,8 @@
 //! `params_from` are rejected when the rule is parsed (`rule.rs`), so here a copied field
 //! never overwrites a static param of a validated rule.
 
-use super::entity::set_field;
+use super::entity::set_field_hinted;
+use super::fields::Hint;
 use super::ids::Value;
 use super::Fields;
 use serde::Serialize;
@@ -77,18 +78,32 @@ fn missing_source(source: &str, target: &str) -> String {
 /// lookups the walks feed.
 #[derive(Debug, Clone)]
 pub struct ParamPlan {
-    /// The static params, in key order, when they are a table.
-    statics: Vec<(String, Value)>,
-    /// `params_from` as (target param, source field), in key order.
-    copies: Vec<(String, String)>,
+    /// The static params, in key order, when they are a table; with where each was last
+    /// found in a target.
+    statics: Vec<(String, Value, Hint)>,
+    /// `params_from` as (target param, source field), in key order; with where each was
+    /// last found in a target and in a source.
+    copies: Vec<Copied>,
     /// The static params are a table (otherwise nothing is merged, and copies only warn).
     is_object: bool,
+}
+
+/// One `params_from` entry of a [`ParamPlan`].
+#[derive(Debug, Clone)]
+struct Copied {
+    param: String,
+    source: String,
+    in_target: Hint,
+    in_source: Hint,
 }
 
 impl ParamPlan {
     pub fn new(then: &Then) -> ParamPlan {
         let statics = match &then.params {
-            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone(), Hint::default()))
+                .collect(),
             _ => Vec::new(),
         };
         ParamPlan {
@@ -96,7 +111,12 @@ impl ParamPlan {
             copies: then
                 .params_from
                 .iter()
-                .map(|(target, source)| (target.clone(), source.clone()))
+                .map(|(param, source)| Copied {
+                    param: param.clone(),
+                    source: source.clone(),
+                    in_target: Hint::default(),
+                    in_source: Hint::default(),
+                })
                 .collect(),
             is_object: matches!(then.params, Value::Object(_)),
         }
@@ -114,8 +134,8 @@ impl ParamPlan {
         };
         if kept {
             let mut complete = true;
-            for (slot, (_, source)) in sources.values.iter_mut().zip(&self.copies) {
-                *slot = fields.get(source);
+            for (slot, copy) in sources.values.iter_mut().zip(&self.copies) {
+                *slot = fields.get_hinted(&copy.source, &copy.in_source);
                 complete &= slot.is_some();
             }
             sources.complete = complete;
@@ -134,9 +154,9 @@ impl ParamPlan {
             }
             return;
         }
-        for (i, (target, source)) in self.copies.iter().enumerate() {
-            if sources.get(i, source).is_none() {
-                warnings.push(missing_source(source, target));
+        for (i, copy) in self.copies.iter().enumerate() {
+            if sources.get(i, &copy.source).is_none() {
+                warnings.push(missing_source(&copy.source, &copy.param));
             }
         }
     }
@@ -150,12 +170,12 @@ impl ParamPlan {
             // `merge_params` ignores a non-object.
             return;
         }
-        for (k, v) in &self.statics {
-            set_field(target, k, v);
+        for (k, v, hint) in &self.statics {
+            set_field_hinted(target, k, v, hint);
         }
-        for (i, (param, source)) in self.copies.iter().enumerate() {
-            if let Some(value) = sources.get(i, source) {
-                set_field(target, param, value);
+        for (i, copy) in self.copies.iter().enumerate() {
+            if let Some(value) = sources.get(i, &copy.source) {
+                set_field_hinted(target, &copy.param, value, &copy.in_target);
             }
         }
     }
