@@ -750,8 +750,10 @@ impl<'s> Sim<'s> {
                 self.ctx.record_ref(fault(FaultKind::HandlerPanic));
             }
         }
+        // The answer lives in the registry's buffer: an outcome only the trace reads (a run
+        // that keeps no outcomes) is never copied out of it.
         let Some(HandlerOutput { outcome, dispatch }) =
-            registry.handle(*index, event, now, inject_panic)
+            registry.handle_reusing(*index, event, now, inject_panic)
         else {
             return;
         };
@@ -765,7 +767,7 @@ impl<'s> Sim<'s> {
             target: outcome.target.as_deref(),
         });
         if self.retain != Retain::Summary {
-            self.outcomes.push(outcome);
+            self.outcomes.push(outcome.clone());
         }
         if let Some(req) = dispatch {
             let _ = self.engine.dispatch_ref(

@@ -12,8 +12,11 @@
 //! (the scenario validator does), nor deduplicate: a declarative reflex fires on every event.
 
 use crate::bus::{Envelope, Pattern};
-use crate::engine::reflex::common::{concat, new_outcome};
-use crate::engine::reflex::{ActionRequest, HandlerOutput, OutcomeKind, ReflexHandler, Severity};
+use crate::engine::reflex::common::truncate_chars_in_place;
+use crate::engine::reflex::{
+    ActionRequest, HandlerOutput, Outcome, OutcomeKind, ReflexHandler, Severity,
+    RATIONALE_CHARS_MAX,
+};
 use crate::engine::{EntityId, Object, Value};
 use crate::sim::SimTime;
 use serde::{Deserialize, Serialize};
@@ -193,40 +196,89 @@ fn resolve(placeholder: &Placeholder, event: &Envelope) -> Result<Value, String>
         Placeholder::Subject => Ok(Value::String(event.subject.as_str().to_string())),
         Placeholder::Tenant => Ok(Value::String(event.tenant.as_str().to_string())),
         Placeholder::EventId => Ok(Value::from(event.id.0)),
-        Placeholder::Token(n) => match event.subject.tokens().nth(*n) {
-            Some(token) => Ok(Value::String(token.to_string())),
-            None => Err(format!(
-                "template {{token.{n}}}: subject `{}` has only {} tokens",
-                event.subject,
-                event.subject.tokens().count()
-            )),
-        },
-        Placeholder::Payload(path) => {
-            // Only an error shows the path: it is not joined on the way to a value.
-            let shown = || path.join(".");
-            let mut here: &Value = &event.payload;
-            for segment in path {
-                let next = match here {
-                    Value::Object(map) => map.get(segment),
-                    Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-                    _ => None,
-                };
-                here = next.ok_or_else(|| {
-                    let shown = shown();
-                    format!("template {{payload.{shown}}}: payload has no field `{shown}`")
-                })?;
-            }
-            match here {
-                Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(here.clone()),
-                other => {
-                    let shown = shown();
-                    Err(format!(
-                        "template {{payload.{shown}}}: payload field `{shown}` is {}, not a string, number or bool",
-                        kind_of(other)
-                    ))
-                }
-            }
+        Placeholder::Token(n) => token(event, *n).map(|token| Value::String(token.to_string())),
+        Placeholder::Payload(path) => lookup(path, event).cloned(),
+    }
+}
+
+/// Subject token `n` (0-based) of `event`, or the error of a template that names a token
+/// past the end.
+fn token(event: &Envelope, n: usize) -> Result<&str, String> {
+    nth_token(event.subject.as_str(), n).ok_or_else(|| {
+        format!(
+            "template {{token.{n}}}: subject `{}` has only {} tokens",
+            event.subject,
+            event.subject.tokens().count()
+        )
+    })
+}
+
+/// `subject.split('.').nth(n)`, scanning bytes: most reflexes that template a token run on
+/// every commit they hear, and the `char` searcher behind `split` costs several times this.
+fn nth_token(subject: &str, n: usize) -> Option<&str> {
+    let mut rest = subject;
+    for _ in 0..n {
+        let dot = rest.bytes().position(|b| b == b'.')?;
+        rest = &rest[dot + 1..];
+    }
+    let end = rest.bytes().position(|b| b == b'.').unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// The scalar at a payload path.
+fn lookup<'e>(path: &[String], event: &'e Envelope) -> Result<&'e Value, String> {
+    // Only an error shows the path: it is not joined on the way to a value.
+    let shown = || path.join(".");
+    let mut here: &Value = &event.payload;
+    for segment in path {
+        let next = match here {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        here = next.ok_or_else(|| {
+            let shown = shown();
+            format!("template {{payload.{shown}}}: payload has no field `{shown}`")
+        })?;
+    }
+    match here {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(here),
+        other => {
+            let shown = shown();
+            Err(format!(
+                "template {{payload.{shown}}}: payload field `{shown}` is {}, not a string, number or bool",
+                kind_of(other)
+            ))
         }
+    }
+}
+
+/// [`resolve`] written over `out`, whose string (if it holds one) keeps its capacity.
+fn resolve_into(
+    placeholder: &Placeholder,
+    event: &Envelope,
+    out: &mut Value,
+) -> Result<(), String> {
+    match placeholder {
+        Placeholder::Subject => set_string(out, event.subject.as_str()),
+        Placeholder::Tenant => set_string(out, event.tenant.as_str()),
+        Placeholder::Token(n) => set_string(out, token(event, *n)?),
+        Placeholder::Payload(path) => match lookup(path, event)? {
+            Value::String(text) => set_string(out, text),
+            other => *out = other.clone(),
+        },
+        Placeholder::EventId => *out = resolve(placeholder, event)?,
+    }
+    Ok(())
+}
+
+/// Makes `out` the string `text`, reusing the string `out` holds, if any.
+fn set_string(out: &mut Value, text: &str) {
+    if let Value::String(s) = out {
+        s.clear();
+        s.push_str(text);
+    } else {
+        *out = Value::String(text.to_string());
     }
 }
 
@@ -295,26 +347,28 @@ fn compile_params(value: &Value, depth: usize) -> CompiledParams {
 /// Renders a template to a string.
 #[cfg(test)]
 fn render(template: &str, event: &Envelope) -> Result<String, String> {
-    render_compiled(&compile(template), event)
+    let mut out = String::new();
+    render_compiled_into(&compile(template), event, &mut out)?;
+    Ok(out)
 }
 
-fn render_compiled(template: &Compiled, event: &Envelope) -> Result<String, String> {
+/// Appends the rendered template to `out`.
+fn render_compiled_into(
+    template: &Compiled,
+    event: &Envelope,
+    out: &mut String,
+) -> Result<(), String> {
     let pieces = match template {
         Compiled::Pieces(pieces) => pieces,
         Compiled::Bad(e) => return Err(e.clone()),
     };
-    // A lone placeholder (`{payload.device}`, `{token.3}`) is its value's text.
-    if let [Piece::Placeholder(p)] = pieces.as_slice() {
-        return resolve(p, event).map(scalar_text);
-    }
-    let mut out = String::new();
     for piece in pieces {
         match piece {
             Piece::Literal(text) => out.push_str(text),
-            Piece::Placeholder(p) => push_scalar_text(&mut out, p, event)?,
+            Piece::Placeholder(p) => push_scalar_text(out, p, event)?,
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Appends the text of `placeholder` (as [`scalar_text`] of [`resolve`] gives it) without
@@ -327,13 +381,12 @@ fn push_scalar_text(
     match placeholder {
         Placeholder::Subject => out.push_str(event.subject.as_str()),
         Placeholder::Tenant => out.push_str(event.tenant.as_str()),
-        Placeholder::Token(n) => match event.subject.tokens().nth(*n) {
-            Some(token) => out.push_str(token),
-            None => return resolve(placeholder, event).map(drop),
+        Placeholder::Token(n) => out.push_str(token(event, *n)?),
+        Placeholder::Payload(path) => match lookup(path, event)? {
+            Value::String(text) => out.push_str(text),
+            other => out.push_str(&scalar_text(other.clone())),
         },
-        Placeholder::EventId | Placeholder::Payload(_) => {
-            out.push_str(&scalar_text(resolve(placeholder, event)?));
-        }
+        Placeholder::EventId => out.push_str(&scalar_text(resolve(placeholder, event)?)),
     }
     Ok(())
 }
@@ -342,32 +395,81 @@ fn push_scalar_text(
 /// placeholder's JSON type.
 #[cfg(test)]
 fn render_params(value: &Value, event: &Envelope, depth: usize) -> Result<Value, String> {
-    render_compiled_params(&compile_params(value, depth), event)
+    let mut out = Value::Null;
+    render_compiled_params_into(&compile_params(value, depth), event, &mut out)?;
+    Ok(out)
 }
 
-fn render_compiled_params(params: &CompiledParams, event: &Envelope) -> Result<Value, String> {
+/// Renders `params` over `out`, the params rendered for an earlier event (or anything else):
+/// where `out` already has the shape of the result (the same keys, the same lengths, strings
+/// where strings go), its maps, arrays and strings are reused in place. On an error `out` is
+/// left half-written.
+fn render_compiled_params_into(
+    params: &CompiledParams,
+    event: &Envelope,
+    out: &mut Value,
+) -> Result<(), String> {
     match params {
         CompiledParams::TooDeep => Err(format!(
             "params nested deeper than {PARAMS_DEPTH_MAX} levels"
         )),
         CompiledParams::Template(template) => match template {
             Compiled::Pieces(pieces) => match pieces.as_slice() {
-                [Piece::Placeholder(p)] => resolve(p, event),
-                _ => render_compiled(template, event).map(Value::String),
+                [Piece::Placeholder(p)] => resolve_into(p, event, out),
+                _ => {
+                    if !out.is_string() {
+                        *out = Value::String(String::new());
+                    }
+                    let Value::String(text) = out else {
+                        unreachable!("made a string above")
+                    };
+                    text.clear();
+                    render_compiled_into(template, event, text)
+                }
             },
             Compiled::Bad(e) => Err(e.clone()),
         },
-        CompiledParams::Array(items) => items
-            .iter()
-            .map(|v| render_compiled_params(v, event))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        CompiledParams::Object(entries) => entries
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), render_compiled_params(v, event)?)))
-            .collect::<Result<Object, String>>()
-            .map(Value::Object),
-        CompiledParams::Other(other) => Ok(other.clone()),
+        CompiledParams::Array(items) => {
+            if out
+                .as_array()
+                .is_none_or(|values| values.len() != items.len())
+            {
+                *out = Value::Array(vec![Value::Null; items.len()]);
+            }
+            let Value::Array(values) = out else {
+                unreachable!("made an array above")
+            };
+            for (item, value) in items.iter().zip(values) {
+                render_compiled_params_into(item, event, value)?;
+            }
+            Ok(())
+        }
+        CompiledParams::Object(entries) => {
+            let same_keys = out.as_object().is_some_and(|map| {
+                map.len() == entries.len()
+                    && map.keys().zip(entries).all(|(have, (key, _))| have == key)
+            });
+            if !same_keys {
+                *out = Value::Object(
+                    entries
+                        .iter()
+                        .map(|(key, _)| (key.clone(), Value::Null))
+                        .collect(),
+                );
+            }
+            let Value::Object(map) = out else {
+                unreachable!("made an object above")
+            };
+            // `entries` are in key order (compiled from a map), as the map's values are.
+            for ((_, item), value) in entries.iter().zip(map.values_mut()) {
+                render_compiled_params_into(item, event, value)?;
+            }
+            Ok(())
+        }
+        CompiledParams::Other(other) => {
+            *out = other.clone();
+            Ok(())
+        }
     }
 }
 
@@ -451,58 +553,111 @@ impl ReflexHandler for DeclarativeReflex {
     }
 
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
-        let Some(then) = &self.inner.then else {
-            let outcome = new_outcome(
-                &self.inner.id,
-                event,
-                now,
-                OutcomeKind::Logged,
-                self.inner.severity,
-                None,
-                concat(&["matched ", self.inner.pattern.as_str()]),
-            );
-            return Ok(Some(HandlerOutput {
-                outcome,
-                dispatch: None,
-            }));
+        let mut out = HandlerOutput {
+            outcome: Outcome {
+                id: String::new(),
+                handler: String::new(),
+                subject: String::new(),
+                target: None,
+                severity: self.inner.severity,
+                occurred_at: now,
+                payload: Arc::clone(&event.payload),
+                outcome: OutcomeKind::Logged,
+                rationale: String::new(),
+                diagnostic: String::new(),
+            },
+            dispatch: None,
+        };
+        Ok(self.handle_into(event, now, &mut out)?.then_some(out))
+    }
+
+    /// Every field of `out` is written: its strings and params are reused, whatever they
+    /// held (another event's answer, or an errored one).
+    fn handle_into(
+        &mut self,
+        event: &Envelope,
+        now: SimTime,
+        out: &mut HandlerOutput,
+    ) -> Result<bool, String> {
+        let declared = &*self.inner;
+        let HandlerOutput { outcome, dispatch } = out;
+        let Some(then) = &declared.then else {
+            set_outcome(outcome, declared, event, now, OutcomeKind::Logged);
+            outcome.target = None;
+            outcome.rationale.push_str("matched ");
+            outcome.rationale.push_str(declared.pattern.as_str());
+            truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
+            *dispatch = None;
+            return Ok(true);
         };
         let (compiled_id, compiled_params) =
-            self.inner.compiled.as_ref().expect("compiled with `then`");
-        let id = render_compiled(compiled_id, event)?;
+            declared.compiled.as_ref().expect("compiled with `then`");
+        let request = dispatch.get_or_insert_with(|| ActionRequest {
+            entity_type: String::new(),
+            id: EntityId::default(),
+            action: String::new(),
+            params: Value::Null,
+        });
+        let id = &mut request.id.0;
+        id.clear();
+        render_compiled_into(compiled_id, event, id)?;
         if id.is_empty() {
             return Err(format!(
                 "template {:?} rendered an empty entity id",
                 then.id
             ));
         }
-        let params = render_compiled_params(compiled_params, event)?;
-        let outcome = new_outcome(
-            &self.inner.id,
-            event,
-            now,
-            OutcomeKind::Applied,
-            self.inner.severity,
-            Some(id.clone()),
-            concat(&[
-                "dispatching ",
-                &then.entity_type,
-                ".",
-                &then.action,
-                " on ",
-                &id,
-            ]),
-        );
-        let dispatch = ActionRequest {
-            entity_type: then.entity_type.clone(),
-            id: EntityId(id),
-            action: then.action.clone(),
-            params,
-        };
-        Ok(Some(HandlerOutput {
-            outcome,
-            dispatch: Some(dispatch),
-        }))
+        render_compiled_params_into(compiled_params, event, &mut request.params)?;
+        set_str(&mut request.entity_type, &then.entity_type);
+        set_str(&mut request.action, &then.action);
+        set_outcome(outcome, declared, event, now, OutcomeKind::Applied);
+        let id = request.id.as_str();
+        match &mut outcome.target {
+            Some(target) => set_str(target, id),
+            None => outcome.target = Some(id.to_string()),
+        }
+        for piece in [
+            "dispatching ",
+            &then.entity_type,
+            ".",
+            &then.action,
+            " on ",
+            id,
+        ] {
+            outcome.rationale.push_str(piece);
+        }
+        truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
+        Ok(true)
     }
+}
+
+/// Writes the fields of `outcome` that every answer of `declared` to `event` shares, as
+/// [`new_outcome`](crate::engine::reflex::new_outcome) would, leaving the target as it was
+/// and the rationale empty.
+fn set_outcome(
+    outcome: &mut Outcome,
+    declared: &Declared,
+    event: &Envelope,
+    now: SimTime,
+    kind: OutcomeKind,
+) {
+    outcome.id.clear();
+    set_str(&mut outcome.handler, &declared.id);
+    set_str(&mut outcome.subject, event.subject.as_str());
+    outcome.severity = declared.severity;
+    outcome.occurred_at = now;
+    if !Arc::ptr_eq(&outcome.payload, &event.payload) {
+        outcome.payload = Arc::clone(&event.payload);
+    }
+    outcome.outcome = kind;
+    outcome.rationale.clear();
+    outcome.diagnostic.clear();
+}
+
+/// Makes `out` a copy of `text`, in the capacity it has.
+fn set_str(out: &mut String, text: &str) {
+    out.clear();
+    out.push_str(text);
 }
 
 #[cfg(test)]
@@ -689,6 +844,84 @@ mod tests {
         assert_ne!(a.fingerprint(), info.fingerprint());
         // A clone shares the definition and has its fingerprint.
         assert_eq!(a.clone().fingerprint(), a.fingerprint());
+    }
+
+    #[test]
+    fn handle_into_over_any_earlier_answer_gives_what_handle_gives() {
+        let deep = json!({
+            "asn": "{payload.peer_asn}",
+            "label": "asn {payload.peer_asn} on {token.3}",
+            "deep": {"list": ["{payload.device}", 3, "{event_id}"]},
+            "flag": "{payload.nested.a.0}",
+        });
+        let mut reflexes = vec![
+            reflex(None),
+            reflex(Some(then(
+                "{payload.device}|{payload.interface}",
+                json!({}),
+            ))),
+            reflex(Some(then("{token.3}", deep.clone()))),
+            reflex(Some(then("{subject}", json!({"only": "{tenant}"})))),
+            reflex(Some(then("{payload.device}", json!(["{payload.device}"])))),
+        ];
+        let other = envelope(
+            9,
+            "sensory.link_down.meraki_webhook.sw2|Port_12",
+            json!({"device": "sw2", "interface": "Port 12", "peer_asn": "65002", "nested": {"a": [1.5]}}),
+            80,
+        );
+        let events = [link_event(), other];
+        // Every answer, to begin with: each is then the buffer of every other.
+        let mut answers = Vec::new();
+        for r in &mut reflexes {
+            for e in &events {
+                answers.push(r.handle(e, SimTime(e.at.ms())).unwrap().unwrap());
+            }
+        }
+        let mut errored = answers[0].clone();
+        errored.outcome.outcome = OutcomeKind::Errored;
+        errored.outcome.diagnostic = "boom".into();
+        errored.outcome.id = "0123456789abcdef".into();
+        errored.outcome.payload = Arc::new(json!({"other": true}));
+        answers.push(errored);
+        for r in &mut reflexes {
+            for e in &events {
+                let now = SimTime(e.at.ms() + 1);
+                let expected = r.handle(e, now).unwrap().unwrap();
+                for earlier in &answers {
+                    let mut out = earlier.clone();
+                    assert_eq!(r.handle_into(e, now, &mut out), Ok(true));
+                    assert_eq!(out, expected, "{} over {:?}", r.id(), earlier);
+                    assert!(Arc::ptr_eq(&out.outcome.payload, &e.payload));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn handle_into_fails_as_handle_does() {
+        let mut r = reflex(Some(then(
+            "{payload.device}",
+            json!({"x": "{payload.nope}"}),
+        )));
+        let e = link_event();
+        let mut out = reflex(None).handle(&e, SimTime(0)).unwrap().unwrap();
+        let err = r.handle(&e, SimTime(0)).unwrap_err();
+        assert!(err.contains("no field `nope`"), "{err}");
+        assert_eq!(r.handle_into(&e, SimTime(0), &mut out), Err(err));
+    }
+
+    #[test]
+    fn nth_token_is_the_nth_piece_of_a_split_on_dots() {
+        for subject in ["a", "a.b", "entity.L3.Arm.e1|x", "a..b.", ".a", ""] {
+            for n in 0..6 {
+                assert_eq!(
+                    nth_token(subject, n),
+                    subject.split('.').nth(n),
+                    "{subject:?} {n}"
+                );
+            }
+        }
     }
 
     #[test]

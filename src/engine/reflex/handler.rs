@@ -110,6 +110,26 @@ pub trait ReflexHandler: Send {
     /// Handles one event at virtual time `now`. `Err` (or a panic) becomes an `errored`
     /// outcome; `Ok(None)` means the handler had nothing to say.
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String>;
+    /// [`handle`](ReflexHandler::handle), writing its answer over `out`, an earlier answer
+    /// of this handler, instead of returning a new one: `Ok(true)` when `out` now holds what
+    /// `handle` would have returned in `Some`, `Ok(false)` for `Ok(None)` (and `out` is then
+    /// left unspecified). A handler that answers every event alike can reuse `out`'s strings
+    /// and params, so that a long run does not allocate and free them at every event. The
+    /// default calls `handle`.
+    fn handle_into(
+        &mut self,
+        event: &Envelope,
+        now: SimTime,
+        out: &mut HandlerOutput,
+    ) -> Result<bool, String> {
+        match self.handle(event, now)? {
+            Some(output) => {
+                *out = output;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
     /// The process restarted: forget everything held in memory (dedup windows).
     fn restart(&mut self) {}
     /// The same handler as it was before its first event (same configuration, empty

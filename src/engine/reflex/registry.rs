@@ -45,6 +45,9 @@ pub enum RegistryError {
 pub struct ReflexRegistry {
     handlers: Vec<Box<dyn ReflexHandler>>,
     by_id: BTreeMap<String, HandlerIndex>,
+    /// Each handler's last answer through [`ReflexRegistry::handle_reusing`], which the next
+    /// one is written over (`None` until it answers).
+    outputs: Vec<Option<HandlerOutput>>,
 }
 
 impl std::fmt::Debug for ReflexRegistry {
@@ -83,8 +86,10 @@ impl ReflexRegistry {
         let index =
             HandlerIndex(u32::try_from(self.handlers.len()).expect("bounded by HANDLERS_MAX"));
         self.handlers.push(handler);
+        self.outputs.push(None);
         self.by_id.insert(id, index);
         assert_eq!(self.handlers.len(), self.by_id.len());
+        assert_eq!(self.handlers.len(), self.outputs.len());
         Ok(index)
     }
 
@@ -131,22 +136,49 @@ impl ReflexRegistry {
         let result = if inject_panic {
             Err(Failure::Injected)
         } else {
-            call_isolated(handler.as_mut(), event, now)
+            isolated(|| handler.handle(event, now))
         };
         let mut output = match result {
             Ok(None) => return None,
             Ok(Some(output)) => output,
-            Err(failure) => HandlerOutput {
-                outcome: errored_outcome(handler.id(), event, now, &failure),
-                dispatch: None,
-            },
+            Err(failure) => errored_output(handler.id(), event, now, &failure),
         };
-        let outcome = &mut output.outcome;
-        outcome.id = outcome_id(handler.id(), event, now);
-        truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
-        if outcome.diagnostic.len() > DIAGNOSTIC_BYTES_MAX {
-            outcome.diagnostic = tail_bytes(&outcome.diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
+        finish(handler.id(), event, now, &mut output);
+        Some(output)
+    }
+
+    /// [`ReflexRegistry::handle`], answered in a buffer the registry keeps per handler: the
+    /// handler writes over its previous answer ([`ReflexHandler::handle_into`]), so a caller
+    /// that only reads the answer (the simulator) does not allocate and free its strings at
+    /// every event. The answer is the one `handle` gives, field for field.
+    pub fn handle_reusing(
+        &mut self,
+        i: HandlerIndex,
+        event: &Envelope,
+        now: SimTime,
+        inject_panic: bool,
+    ) -> Option<&HandlerOutput> {
+        let slot = self.slot(i);
+        let handler = &mut self.handlers[slot];
+        let kept = &mut self.outputs[slot];
+        let result = if inject_panic {
+            Err(Failure::Injected)
+        } else if let Some(out) = kept.as_mut() {
+            isolated(|| handler.handle_into(event, now, out))
+        } else {
+            isolated(|| handler.handle(event, now)).map(|output| {
+                let answered = output.is_some();
+                *kept = output.or(kept.take());
+                answered
+            })
+        };
+        match result {
+            Ok(false) => return None,
+            Ok(true) => {}
+            Err(failure) => *kept = Some(errored_output(handler.id(), event, now, &failure)),
         }
+        let output = kept.as_mut().expect("an answer was just written");
+        finish(handler.id(), event, now, output);
         Some(output)
     }
 
@@ -222,22 +254,30 @@ impl Drop for InHandlerGuard {
     }
 }
 
-fn call_isolated(
-    handler: &mut dyn ReflexHandler,
-    event: &Envelope,
-    now: SimTime,
-) -> Result<Option<HandlerOutput>, Failure> {
+/// Runs `call` (a handler's) with its panics caught and kept quiet.
+fn isolated<T>(call: impl FnOnce() -> Result<T, String>) -> Result<T, Failure> {
     install_quiet_hook();
     let guard = InHandlerGuard::enter();
-    // `AssertUnwindSafe`: after a panic the handler's own state may be half-updated, which is
-    // what a crashed-and-continuing handler process looks like; the registry's state is not
-    // touched inside the closure.
-    let result = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(event, now)));
+    // `AssertUnwindSafe`: after a panic the handler's own state (and the answer it was
+    // writing) may be half-updated, which is what a crashed-and-continuing handler process
+    // looks like; the registry overwrites the answer with the errored one.
+    let result = panic::catch_unwind(AssertUnwindSafe(call));
     drop(guard);
     match result {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(message)) => Err(Failure::Error(message)),
         Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
+    }
+}
+
+/// What the registry does to every answer, whichever handler gave it: the outcome's id, and
+/// the rationale and diagnostic within their limits.
+fn finish(handler: &str, event: &Envelope, now: SimTime, output: &mut HandlerOutput) {
+    let outcome = &mut output.outcome;
+    outcome_id_into(handler, event, now, &mut outcome.id);
+    truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
+    if outcome.diagnostic.len() > DIAGNOSTIC_BYTES_MAX {
+        outcome.diagnostic = tail_bytes(&outcome.diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
     }
 }
 
@@ -248,6 +288,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "panic with a non-string payload".to_string()
+    }
+}
+
+fn errored_output(
+    handler: &str,
+    event: &Envelope,
+    now: SimTime,
+    failure: &Failure,
+) -> HandlerOutput {
+    HandlerOutput {
+        outcome: errored_outcome(handler, event, now, failure),
+        dispatch: None,
     }
 }
 
@@ -282,11 +334,19 @@ fn errored_outcome(handler: &str, event: &Envelope, now: SimTime, failure: &Fail
     outcome
 }
 
-/// A stable id: xxh3 of the handler id, event id, subject and virtual time (the outcome's
-/// `occurred_at`), each length-prefixed so that no two different tuples encode alike.
-/// 16 lowercase hex digits. Computed from what the registry knows, not from the fields a
-/// handler filled in, so a handler cannot make two outcomes collide.
+/// The outcome's id, as a new string.
+#[cfg(test)]
 fn outcome_id(handler: &str, event: &Envelope, now: SimTime) -> String {
+    let mut id = String::new();
+    outcome_id_into(handler, event, now, &mut id);
+    id
+}
+
+/// A stable id, written over `out`: xxh3 of the handler id, event id, subject and virtual
+/// time (the outcome's `occurred_at`), each length-prefixed so that no two different tuples
+/// encode alike. 16 lowercase hex digits. Computed from what the registry knows, not from
+/// the fields a handler filled in, so a handler cannot make two outcomes collide.
+fn outcome_id_into(handler: &str, event: &Envelope, now: SimTime, out: &mut String) {
     let subject = event.subject.as_str();
     let parts = [
         handler.as_bytes(),
@@ -316,10 +376,8 @@ fn outcome_id(handler: &str, event: &Envelope, now: SimTime) -> String {
         xxh3_64(&bytes)
     };
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digits: Vec<u8> = (0..16)
-        .map(|i| HEX[((hash >> (60 - 4 * i)) & 0xf) as usize])
-        .collect();
-    String::from_utf8(digits).expect("hex digits are ASCII")
+    out.clear();
+    out.extend((0..16).map(|i| char::from(HEX[((hash >> (60 - 4 * i)) & 0xf) as usize])));
 }
 
 #[cfg(test)]
@@ -604,6 +662,46 @@ mod tests {
             outcome_id("link_down", &event(0), SimTime(0)),
             "51a143d0bdf70f52"
         );
+    }
+
+    #[test]
+    fn handle_reusing_answers_as_handle_does() {
+        use crate::engine::reflex::{DeclarativeReflex, ThenTemplate};
+        let make = || {
+            let mut r = ReflexRegistry::new();
+            r.register(Box::new(LinkDownHandler::new())).unwrap();
+            r.register(scripted("answer", Behaviour::Answer)).unwrap();
+            r.register(scripted("quiet", Behaviour::Silent)).unwrap();
+            r.register(scripted("fail", Behaviour::Fail("no route".into())))
+                .unwrap();
+            r.register(scripted("panic", Behaviour::Panic("oops".into())))
+                .unwrap();
+            r.register(Box::new(DeclarativeReflex::new(
+                "declared".into(),
+                Pattern::new("sensory.>").unwrap(),
+                Severity::Warn,
+                Some(ThenTemplate {
+                    entity_type: "Interface".into(),
+                    action: "MarkDown".into(),
+                    id: "{payload.device}".into(),
+                    params: json!({"at": "{token.2}"}),
+                }),
+            )))
+            .unwrap();
+            r
+        };
+        let (mut fresh, mut reusing) = (make(), make());
+        for step in 0..40u64 {
+            for i in fresh.indices().collect::<Vec<_>>() {
+                // Injected crashes now and then, so that a buffer holds an errored answer.
+                let inject = (step + u64::from(i.0)) % 7 == 0;
+                let e = event(step % 3);
+                let now = SimTime(step * 20_000);
+                let expected = fresh.handle(i, &e, now, inject);
+                let got = reusing.handle_reusing(i, &e, now, inject).cloned();
+                assert_eq!(got, expected, "step {step} handler {}", i.0);
+            }
+        }
     }
 
     #[test]
