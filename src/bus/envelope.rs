@@ -57,11 +57,33 @@ fn commit_payload(entity_type: &str, id: &str, action: &str, status: &str) -> Va
 }
 
 /// The cause of a committed entity action's event.
-pub(crate) fn commit_cause(entity_type: &str, id: &str, action: &str) -> Cause {
+fn commit_cause(entity_type: &str, id: &str, action: &str) -> Cause {
     Cause::Commit {
         entity_type: entity_type.to_string(),
         id: EntityId::new(id),
         action: action.to_string(),
+    }
+}
+
+/// Makes `cause` the cause of a committed entity action's event, writing over the strings of
+/// the commit it was (the simulator reuses the envelopes it delivered).
+pub(crate) fn commit_cause_into(cause: &mut Cause, entity_type: &str, id: &str, action: &str) {
+    if let Cause::Commit {
+        entity_type: kept_type,
+        id: kept_id,
+        action: kept_action,
+    } = cause
+    {
+        for (kept, text) in [
+            (kept_type, entity_type),
+            (&mut kept_id.0, id),
+            (kept_action, action),
+        ] {
+            kept.clear();
+            kept.push_str(text);
+        }
+    } else {
+        *cause = commit_cause(entity_type, id, action);
     }
 }
 
@@ -158,6 +180,20 @@ mod tests {
                     "{t:?} {id:?} {action:?} {status:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn commit_cause_into_gives_the_cause_commit_event_gives() {
+        let expected = commit_event("Order", "o1", "Confirm", "Confirmed").1;
+        for start in [
+            Cause::Root { event: 3 },
+            commit_event("Payment", "a-much-longer-id", "Authorize", "Authorized").1,
+            expected.clone(),
+        ] {
+            let mut cause = start;
+            commit_cause_into(&mut cause, "Order", "o1", "Confirm");
+            assert_eq!(cause, expected);
         }
     }
 

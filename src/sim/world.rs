@@ -7,7 +7,7 @@
 //! source.
 
 use crate::bus::{
-    commit_cause, commit_subject_into, Bus, Cause, CommitPayloads, Envelope, EventId, SubId,
+    commit_cause_into, commit_subject_into, Bus, Cause, CommitPayloads, Envelope, EventId, SubId,
     Subject,
 };
 use crate::check::{compare_runs, Builtins, RunEnd, Violation};
@@ -187,7 +187,14 @@ struct Ctx {
     subject: String,
     /// Commit payloads this run has published, shared by the commits that repeat one.
     commit_payloads: CommitPayloads,
+    /// Envelopes whose every delivery has run, kept for the next publications to write over
+    /// (their allocation, tenant and cause strings), at most [`ENVELOPES_SPARE_MAX`].
+    envelopes_spare: Vec<Arc<Envelope>>,
 }
+
+/// Most delivered envelopes a run keeps for reuse: a cascade publishes about as many as it
+/// delivers, so a few cover it; a burst of deliveries beyond this frees the rest.
+const ENVELOPES_SPARE_MAX: usize = 64;
 
 impl Ctx {
     /// Notes a violation at `step`, signed with `rule` (the acting rule there, if any).
@@ -255,15 +262,15 @@ impl Ctx {
     }
 
     /// Publishes on `subject` (valid, as a `&str`): routes it, records it, and schedules one
-    /// delivery per subscription. `envelope` gives the subject, payload and cause to deliver
-    /// and is called only when someone subscribed, so an unheard publication allocates
-    /// nothing.
+    /// delivery per subscription. `message` writes the cause to deliver (over a spare
+    /// envelope's) and gives the subject and payload; it is called only when someone
+    /// subscribed, so an unheard publication allocates nothing.
     fn publish(
         &mut self,
         tenant: &TenantId,
         subject: &str,
         depth: Depth,
-        envelope: impl FnOnce() -> (Subject, Arc<Value>, Cause),
+        message: impl FnOnce(&mut Cause) -> (Subject, Arc<Value>),
     ) {
         let id = EventId(self.next_event);
         self.next_event += 1;
@@ -284,16 +291,33 @@ impl Ctx {
             subscribers: route.len() as u32,
         });
         if !route.is_empty() {
-            let (subject, payload, cause) = envelope();
-            let envelope = Arc::new(Envelope {
-                id,
-                tenant: tenant.clone(),
-                subject,
-                payload,
-                at: self.now,
-                cause,
-                depth,
-            });
+            let envelope = match self.envelopes_spare.pop() {
+                Some(mut spare) => {
+                    let e = Arc::get_mut(&mut spare).expect("spare envelopes are unshared");
+                    let (subject, payload) = message(&mut e.cause);
+                    e.id = id;
+                    e.tenant.0.clear();
+                    e.tenant.0.push_str(tenant.as_str());
+                    e.subject = subject;
+                    e.payload = payload;
+                    e.at = self.now;
+                    e.depth = depth;
+                    spare
+                }
+                None => {
+                    let mut cause = Cause::Root { event: 0 };
+                    let (subject, payload) = message(&mut cause);
+                    Arc::new(Envelope {
+                        id,
+                        tenant: tenant.clone(),
+                        subject,
+                        payload,
+                        at: self.now,
+                        cause,
+                        depth,
+                    })
+                }
+            };
             for &sub in &route {
                 let msg = Msg::Deliver {
                     sub,
@@ -311,6 +335,14 @@ impl Ctx {
             }
         }
         self.route = route;
+    }
+
+    /// Keeps `envelope` for a later publication when this was its last delivery.
+    fn delivered(&mut self, mut envelope: Arc<Envelope>) {
+        if self.envelopes_spare.len() < ENVELOPES_SPARE_MAX && Arc::get_mut(&mut envelope).is_some()
+        {
+            self.envelopes_spare.push(envelope);
+        }
     }
 
     /// Schedules a message under the fault plan: it may be dropped, delayed or duplicated,
@@ -419,11 +451,11 @@ impl Host for Ctx {
         let mut payloads = std::mem::take(&mut self.commit_payloads);
         subject.clear();
         commit_subject_into(entity_type, action, id, &mut subject);
-        self.publish(tenant, &subject, depth, || {
+        self.publish(tenant, &subject, depth, |cause| {
+            commit_cause_into(cause, entity_type, id, action);
             (
                 Subject::new_unchecked(subject.clone()),
                 payloads.get(entity_type, id, action, status),
-                commit_cause(entity_type, id, action),
             )
         });
         self.subject = subject;
@@ -572,6 +604,7 @@ impl<'s> Sim<'s> {
             route: Vec::new(),
             subject: String::new(),
             commit_payloads: CommitPayloads::default(),
+            envelopes_spare: Vec::new(),
         };
 
         // Root inputs that share a virtual time are concurrent: their order is drawn from
@@ -638,7 +671,10 @@ impl<'s> Sim<'s> {
         self.ctx.invariants.on_step();
         match msg {
             Msg::Root(i) => self.root(i),
-            Msg::Deliver { sub, event } => self.deliver(sub, &event),
+            Msg::Deliver { sub, event } => {
+                self.deliver(sub, &event);
+                self.ctx.delivered(event);
+            }
             Msg::Reaction(p) => self.engine.deliver(&mut self.ctx, *p),
         }
         // The instant is settled when nothing else is due now: check the scenario's own
@@ -697,13 +733,13 @@ impl<'s> Sim<'s> {
             Input::Publish { subject, payload } => {
                 let prepared = self.root_payloads.get(i).and_then(Option::as_ref);
                 self.ctx
-                    .publish(&event.tenant, subject.as_str(), Depth(0), || {
+                    .publish(&event.tenant, subject.as_str(), Depth(0), |cause| {
+                        *cause = Cause::Root { event: index };
                         (
                             subject.clone(),
                             // A scripted event's payload was built when the scenario was
                             // prepared; a generated one's is this run's own.
                             prepared.map_or_else(|| Arc::new(payload.clone()), Arc::clone),
-                            Cause::Root { event: index },
                         )
                     });
             }
