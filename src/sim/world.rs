@@ -263,14 +263,15 @@ impl Ctx {
 
     /// Publishes on `subject` (valid, as a `&str`): routes it, records it, and schedules one
     /// delivery per subscription. `message` writes the cause to deliver (over a spare
-    /// envelope's) and gives the subject and payload; it is called only when someone
-    /// subscribed, so an unheard publication allocates nothing.
+    /// envelope's) and gives the subject and payload, with the run's commit payloads at hand
+    /// (it cannot borrow them from `self`); it is called only when someone subscribed, so an
+    /// unheard publication allocates nothing.
     fn publish(
         &mut self,
         tenant: &TenantId,
         subject: &str,
         depth: Depth,
-        message: impl FnOnce(&mut Cause) -> (Subject, Arc<Value>),
+        message: impl FnOnce(&mut Cause, &mut CommitPayloads) -> (Subject, Arc<Value>),
     ) {
         let id = EventId(self.next_event);
         self.next_event += 1;
@@ -294,7 +295,7 @@ impl Ctx {
             let envelope = match self.envelopes_spare.pop() {
                 Some(mut spare) => {
                     let e = Arc::get_mut(&mut spare).expect("spare envelopes are unshared");
-                    let (subject, payload) = message(&mut e.cause);
+                    let (subject, payload) = message(&mut e.cause, &mut self.commit_payloads);
                     e.id = id;
                     e.tenant.0.clear();
                     e.tenant.0.push_str(tenant.as_str());
@@ -306,7 +307,7 @@ impl Ctx {
                 }
                 None => {
                     let mut cause = Cause::Root { event: 0 };
-                    let (subject, payload) = message(&mut cause);
+                    let (subject, payload) = message(&mut cause, &mut self.commit_payloads);
                     Arc::new(Envelope {
                         id,
                         tenant: tenant.clone(),
@@ -448,10 +449,9 @@ impl Host for Ctx {
         depth: Depth,
     ) {
         let mut subject = std::mem::take(&mut self.subject);
-        let mut payloads = std::mem::take(&mut self.commit_payloads);
         subject.clear();
         commit_subject_into(entity_type, action, id, &mut subject);
-        self.publish(tenant, &subject, depth, |cause| {
+        self.publish(tenant, &subject, depth, |cause, payloads| {
             commit_cause_into(cause, entity_type, id, action);
             (
                 Subject::new_unchecked(subject.clone()),
@@ -459,7 +459,6 @@ impl Host for Ctx {
             )
         });
         self.subject = subject;
-        self.commit_payloads = payloads;
     }
 
     /// Without faults nothing fails and no reaction is deferred.
@@ -733,7 +732,7 @@ impl<'s> Sim<'s> {
             Input::Publish { subject, payload } => {
                 let prepared = self.root_payloads.get(i).and_then(Option::as_ref);
                 self.ctx
-                    .publish(&event.tenant, subject.as_str(), Depth(0), |cause| {
+                    .publish(&event.tenant, subject.as_str(), Depth(0), |cause, _| {
                         *cause = Cause::Root { event: index };
                         (
                             subject.clone(),
