@@ -12,7 +12,7 @@
 //! (the scenario validator does), nor deduplicate: a declarative reflex fires on every event.
 
 use crate::bus::{Envelope, Pattern};
-use crate::engine::reflex::common::truncate_chars_in_place;
+use crate::engine::reflex::common::{concat, truncate_chars_in_place};
 use crate::engine::reflex::{
     ActionRequest, HandlerOutput, Outcome, OutcomeKind, ReflexHandler, Severity,
     RATIONALE_CHARS_MAX,
@@ -491,6 +491,9 @@ struct Declared {
     then: Option<ThenTemplate>,
     /// `then`'s id and params templates, compiled.
     compiled: Option<(Compiled, CompiledParams)>,
+    /// What every rationale starts with: `matched <pattern>` without `then`, else
+    /// `dispatching <Type>.<Action> on ` (and the target's id follows).
+    rationale_prefix: String,
 }
 
 impl DeclarativeReflex {
@@ -506,6 +509,10 @@ impl DeclarativeReflex {
         let compiled = then
             .as_ref()
             .map(|t| (compile(&t.id), compile_params(&t.params, 0)));
+        let rationale_prefix = match &then {
+            None => concat(&["matched ", pattern.as_str()]),
+            Some(t) => concat(&["dispatching ", &t.entity_type, ".", &t.action, " on "]),
+        };
         DeclarativeReflex {
             inner: Arc::new(Declared {
                 id,
@@ -513,6 +520,7 @@ impl DeclarativeReflex {
                 severity,
                 then,
                 compiled,
+                rationale_prefix,
             }),
         }
     }
@@ -584,8 +592,7 @@ impl ReflexHandler for DeclarativeReflex {
         let Some(then) = &declared.then else {
             set_outcome(outcome, declared, event, now, OutcomeKind::Logged);
             outcome.target = None;
-            outcome.rationale.push_str("matched ");
-            outcome.rationale.push_str(declared.pattern.as_str());
+            outcome.rationale.push_str(&declared.rationale_prefix);
             truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
             *dispatch = None;
             return Ok(true);
@@ -616,16 +623,8 @@ impl ReflexHandler for DeclarativeReflex {
             Some(target) => set_str(target, id),
             None => outcome.target = Some(id.to_string()),
         }
-        for piece in [
-            "dispatching ",
-            &then.entity_type,
-            ".",
-            &then.action,
-            " on ",
-            id,
-        ] {
-            outcome.rationale.push_str(piece);
-        }
+        outcome.rationale.push_str(&declared.rationale_prefix);
+        outcome.rationale.push_str(id);
         truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
         Ok(true)
     }

@@ -376,8 +376,12 @@ fn outcome_id_into(handler: &str, event: &Envelope, now: SimTime, out: &mut Stri
         xxh3_64(&bytes)
     };
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = HEX[((hash >> (60 - 4 * i)) & 0xf) as usize];
+    }
     out.clear();
-    out.extend((0..16).map(|i| char::from(HEX[((hash >> (60 - 4 * i)) & 0xf) as usize])));
+    out.push_str(std::str::from_utf8(&digits).expect("hex digits are ASCII"));
 }
 
 #[cfg(test)]
