@@ -623,6 +623,10 @@ impl ReflexHandler for DeclarativeReflex {
             Some(target) => set_str(target, id),
             None => outcome.target = Some(id.to_string()),
         }
+        // One allocation of the right size when the rationale is new (`handle`).
+        outcome
+            .rationale
+            .reserve(declared.rationale_prefix.len() + id.len());
         outcome.rationale.push_str(&declared.rationale_prefix);
         outcome.rationale.push_str(id);
         truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
