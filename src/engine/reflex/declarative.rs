@@ -216,13 +216,19 @@ fn token(event: &Envelope, n: usize) -> Result<&str, String> {
 /// `subject.split('.').nth(n)`, scanning bytes: most reflexes that template a token run on
 /// every commit they hear, and the `char` searcher behind `split` costs several times this.
 fn nth_token(subject: &str, n: usize) -> Option<&str> {
-    let mut rest = subject;
-    for _ in 0..n {
-        let dot = rest.bytes().position(|b| b == b'.')?;
-        rest = &rest[dot + 1..];
+    // One pass, counting dots: token `n` starts after the `n`-th and ends at the next.
+    let mut dots = 0;
+    let mut start = 0;
+    for (at, byte) in subject.bytes().enumerate() {
+        if byte == b'.' {
+            if dots == n {
+                return Some(&subject[start..at]);
+            }
+            dots += 1;
+            start = at + 1;
+        }
     }
-    let end = rest.bytes().position(|b| b == b'.').unwrap_or(rest.len());
-    Some(&rest[..end])
+    (dots == n).then(|| &subject[start..])
 }
 
 /// The scalar at a payload path.
