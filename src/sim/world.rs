@@ -263,15 +263,15 @@ impl Ctx {
 
     /// Publishes on `subject` (valid, as a `&str`): routes it, records it, and schedules one
     /// delivery per subscription. `message` writes the cause to deliver (over a spare
-    /// envelope's) and gives the subject and payload, with the run's commit payloads at hand
-    /// (it cannot borrow them from `self`); it is called only when someone subscribed, so an
-    /// unheard publication allocates nothing.
+    /// envelope's) and gives the payload, with the run's commit payloads at hand (it cannot
+    /// borrow them from `self`); it is called only when someone subscribed, so an unheard
+    /// publication allocates nothing.
     fn publish(
         &mut self,
         tenant: &TenantId,
         subject: &str,
         depth: Depth,
-        message: impl FnOnce(&mut Cause, &mut CommitPayloads) -> (Subject, Arc<Value>),
+        message: impl FnOnce(&mut Cause, &mut CommitPayloads) -> Arc<Value>,
     ) {
         let id = EventId(self.next_event);
         self.next_event += 1;
@@ -295,23 +295,22 @@ impl Ctx {
             let envelope = match self.envelopes_spare.pop() {
                 Some(mut spare) => {
                     let e = Arc::get_mut(&mut spare).expect("spare envelopes are unshared");
-                    let (subject, payload) = message(&mut e.cause, &mut self.commit_payloads);
+                    e.payload = message(&mut e.cause, &mut self.commit_payloads);
                     e.id = id;
                     e.tenant.0.clear();
                     e.tenant.0.push_str(tenant.as_str());
-                    e.subject = subject;
-                    e.payload = payload;
+                    e.subject.set_unchecked(subject);
                     e.at = self.now;
                     e.depth = depth;
                     spare
                 }
                 None => {
                     let mut cause = Cause::Root { event: 0 };
-                    let (subject, payload) = message(&mut cause, &mut self.commit_payloads);
+                    let payload = message(&mut cause, &mut self.commit_payloads);
                     Arc::new(Envelope {
                         id,
                         tenant: tenant.clone(),
-                        subject,
+                        subject: Subject::new_unchecked(subject.to_string()),
                         payload,
                         at: self.now,
                         cause,
@@ -453,10 +452,7 @@ impl Host for Ctx {
         commit_subject_into(entity_type, action, id, &mut subject);
         self.publish(tenant, &subject, depth, |cause, payloads| {
             commit_cause_into(cause, entity_type, id, action);
-            (
-                Subject::new_unchecked(subject.clone()),
-                payloads.get(entity_type, id, action, status),
-            )
+            payloads.get(entity_type, id, action, status)
         });
         self.subject = subject;
     }
@@ -734,12 +730,9 @@ impl<'s> Sim<'s> {
                 self.ctx
                     .publish(&event.tenant, subject.as_str(), Depth(0), |cause, _| {
                         *cause = Cause::Root { event: index };
-                        (
-                            subject.clone(),
-                            // A scripted event's payload was built when the scenario was
-                            // prepared; a generated one's is this run's own.
-                            prepared.map_or_else(|| Arc::new(payload.clone()), Arc::clone),
-                        )
+                        // A scripted event's payload was built when the scenario was
+                        // prepared; a generated one's is this run's own.
+                        prepared.map_or_else(|| Arc::new(payload.clone()), Arc::clone)
                     });
             }
             Input::Dispatch { .. } => {
