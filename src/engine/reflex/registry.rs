@@ -166,10 +166,10 @@ impl ReflexRegistry {
         } else if let Some(out) = kept.as_mut() {
             isolated(|| handler.handle_into(event, now, out))
         } else {
+            // The handler's first answer becomes its buffer.
             isolated(|| handler.handle(event, now)).map(|output| {
-                let answered = output.is_some();
-                *kept = output.or(kept.take());
-                answered
+                *kept = output;
+                kept.is_some()
             })
         };
         match result {
