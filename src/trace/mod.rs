@@ -6,6 +6,7 @@ mod record;
 mod record_ref;
 mod replay;
 mod sink;
+mod xxh3;
 
 pub use encode::*;
 pub use file::*;

@@ -6,8 +6,8 @@
 //! `update` per few hundred lines costs less than one per line. A run that keeps neither
 //! records nor text holds one chunk of trace, whatever its length.
 
+use crate::trace::xxh3::TraceHasher;
 use crate::trace::{Encoder, Record, RecordCounts, RecordRef};
-use xxhash_rust::xxh3::Xxh3;
 
 /// The identity of a run: xxh3-128 over the canonical JSON lines of its trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -24,7 +24,7 @@ const CHUNK_BYTES: usize = 4 * 1024;
 
 /// Receives every record of a run, in order.
 pub struct TraceSink {
-    hasher: Xxh3,
+    hasher: TraceHasher,
     /// Encoded lines not hashed yet (unused when `text` is kept: lines go there).
     pending: Vec<u8>,
     /// The canonical text, kept only when someone asked for the trace (`--trace`, replay).
@@ -47,7 +47,7 @@ impl TraceSink {
     /// A sink that keeps the records only with `keep_records`.
     pub fn with_records(keep_text: bool, keep_records: bool) -> TraceSink {
         TraceSink {
-            hasher: Xxh3::new(),
+            hasher: TraceHasher::new(),
             pending: Vec::with_capacity(if keep_text { 0 } else { CHUNK_BYTES + 1024 }),
             text: keep_text.then(Vec::new),
             text_hashed: 0,
