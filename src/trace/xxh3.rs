@@ -235,7 +235,16 @@ mod avx2 {
         while !stripes.is_empty() {
             let keys = &STRIPE_KEYS[*stripes_in_block..];
             let n = keys.len().min(stripes.len());
-            for (stripe, key) in stripes[..n].iter().zip(keys) {
+            // Four stripes a turn: the compiler unrolls a loop of four (and not one of up to
+            // 16), whose counter would cost a stripe 3 instructions in 17.
+            let (stripes_4, stripes_rest) = stripes[..n].as_chunks::<4>();
+            let (keys_4, keys_rest) = keys[..n].as_chunks::<4>();
+            for (stripes, keys) in stripes_4.iter().zip(keys_4) {
+                for (stripe, key) in stripes.iter().zip(keys) {
+                    accumulate_stripe(&mut lanes, stripe, key);
+                }
+            }
+            for (stripe, key) in stripes_rest.iter().zip(keys_rest) {
                 accumulate_stripe(&mut lanes, stripe, key);
             }
             stripes = &stripes[n..];
