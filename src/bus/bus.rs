@@ -118,6 +118,11 @@ impl Bus {
     /// [`Bus::route`] for a subject the caller knows is valid, as a `&str`: the simulator
     /// builds `entity.<Type>.<Action>.<id>` in a reused buffer and routes it without
     /// allocating.
+    /// [`SubscriptionTrie::may_match_one_more`], of any tenant's subscriptions.
+    pub fn may_hear_one_more(&self, prefix: &str) -> bool {
+        self.trie.may_match_one_more(prefix)
+    }
+
     pub fn route_str(&self, tenant: &str, subject: &str, out: &mut Vec<SubId>) {
         self.trie.matches_str(subject, out);
         if out.is_empty() {

@@ -144,6 +144,15 @@ impl SubscriptionTrie {
     }
 
     /// The number of `(pattern, id)` entries.
+    /// Whether a subject made of `prefix`'s tokens and exactly one more token, whatever it
+    /// is, may match a subscription. `false`: every such subject is heard by nobody (the
+    /// simulator asks this once per entity type and action, of `entity.<Type>.<Action>`, and
+    /// then publishes most commits without routing them). A literal last token counts as a
+    /// possible match, so a `true` may be false for some tokens; a `false` never is.
+    pub fn may_match_one_more(&self, prefix: &str) -> bool {
+        may_match_one_more(&self.root, Tokens(Some(prefix)))
+    }
+
     pub fn len(&self) -> usize {
         self.entries
     }
@@ -194,6 +203,29 @@ fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
 }
 
 /// Removes `id` along the remaining pattern tokens; prunes a child that is left empty.
+fn may_match_one_more(node: &Node, mut rest: Tokens<'_>) -> bool {
+    // `>` here takes the rest, which has at least the one more token.
+    if !node.gt.is_empty() {
+        return true;
+    }
+    match rest.next() {
+        // The one more token: a child that ends there.
+        None => {
+            node.literal
+                .iter()
+                .any(|(_, child)| !child.terminal.is_empty())
+                || node.star.as_ref().is_some_and(|c| !c.terminal.is_empty())
+        }
+        Some(token) => {
+            get_in(&node.literal, token).is_some_and(|child| may_match_one_more(child, rest))
+                || node
+                    .star
+                    .as_ref()
+                    .is_some_and(|child| may_match_one_more(child, rest))
+        }
+    }
+}
+
 fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool {
     match tokens.next() {
         None => remove_sorted(&mut node.terminal, id),
@@ -452,6 +484,30 @@ mod tests {
                 trie.matches(s, &mut out);
                 prop_assert_eq!(&out, &reference(&entries, s), "subject {}", s);
             }
+        }
+
+        /// Over tokens a, b, c (and d for "any other"), "may match one more" is exactly
+        /// "some prefix.X matches": never `false` when something hears one of them.
+        #[test]
+        fn may_match_one_more_is_whether_some_last_token_is_heard(
+            patterns in prop::collection::vec(pattern_strategy(), 0..12),
+            prefix in prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..4),
+        ) {
+            let mut trie = SubscriptionTrie::new();
+            let entries: Vec<(Pattern, SubId)> = patterns
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (p, SubId(i as u32)))
+                .collect();
+            for (p, id) in &entries {
+                trie.insert(p, *id);
+            }
+            let prefix = prefix.join(".");
+            let heard = ["a", "b", "c", "d"].iter().any(|last| {
+                let subject = Subject::new(format!("{prefix}.{last}")).unwrap();
+                !reference(&entries, &subject).is_empty()
+            });
+            prop_assert_eq!(trie.may_match_one_more(&prefix), heard, "prefix {}", prefix);
         }
 
         #[test]

@@ -9,6 +9,7 @@ mod fresh_ids;
 mod guard_skip_silent;
 mod invariant;
 mod memo;
+pub(crate) use memo::NameMemo;
 mod predicate;
 mod quiescence;
 mod tenant_isolation;

@@ -10,7 +10,7 @@ use crate::bus::{
     commit_cause_into, commit_subject_into, Bus, Cause, CommitPayloads, Envelope, EventId, SubId,
     Subject,
 };
-use crate::check::{compare_runs, Builtins, RunEnd, Violation};
+use crate::check::{compare_runs, Builtins, NameMemo, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexHandler, ReflexRegistry};
 use crate::engine::{
     same_name, ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction,
@@ -161,6 +161,9 @@ struct Ctx {
     now: SimTime,
     /// Prepared with the scenario and shared by its runs: nothing subscribes during a run.
     bus: Arc<Bus>,
+    /// Per entity type and action: whether any subscription may hear its commits (see
+    /// [`commit_heard`]).
+    commit_heard: Arc<NameMemo<bool>>,
     queue: Queue<Msg>,
     ids: UuidSource,
     sched: RngStream,
@@ -270,13 +273,18 @@ impl Ctx {
         &mut self,
         tenant: &TenantId,
         subject: &str,
+        routed: bool,
         depth: Depth,
         message: impl FnOnce(&mut Cause, &mut CommitPayloads) -> Arc<Value>,
     ) {
         let id = EventId(self.next_event);
         self.next_event += 1;
         let mut route = std::mem::take(&mut self.route);
-        self.bus.route_str(tenant.as_str(), subject, &mut route);
+        if routed {
+            self.bus.route_str(tenant.as_str(), subject, &mut route);
+        } else {
+            route.clear();
+        }
         // Fan-out order is a draw from the seed: subscribers are independent, and a bug that
         // depends on which one hears first should show up on some seed. Each subscription
         // still sees its own events in publish order (FIFO).
@@ -450,7 +458,9 @@ impl Host for Ctx {
         let mut subject = std::mem::take(&mut self.subject);
         subject.clear();
         commit_subject_into(entity_type, action, id, &mut subject);
-        self.publish(tenant, &subject, depth, |cause, payloads| {
+        // Most commits are heard by nobody, whatever their id: those are not routed.
+        let routed = self.commit_heard.get(entity_type, action) != Some(false);
+        self.publish(tenant, &subject, routed, depth, |cause, payloads| {
             commit_cause_into(cause, entity_type, id, action);
             payloads.get(entity_type, id, action, status)
         });
@@ -581,6 +591,7 @@ impl<'s> Sim<'s> {
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
+            commit_heard: Arc::clone(&prepared.commit_heard),
             queue: Queue::with_capacity((scenario.events.len() + generated.len()) * 2),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
@@ -727,13 +738,18 @@ impl<'s> Sim<'s> {
         match &event.input {
             Input::Publish { subject, payload } => {
                 let prepared = self.root_payloads.get(i).and_then(Option::as_ref);
-                self.ctx
-                    .publish(&event.tenant, subject.as_str(), Depth(0), |cause, _| {
+                self.ctx.publish(
+                    &event.tenant,
+                    subject.as_str(),
+                    true,
+                    Depth(0),
+                    |cause, _| {
                         *cause = Cause::Root { event: index };
                         // A scripted event's payload was built when the scenario was
                         // prepared; a generated one's is this run's own.
                         prepared.map_or_else(|| Arc::new(payload.clone()), Arc::clone)
-                    });
+                    },
+                );
             }
             Input::Dispatch { .. } => {
                 // A failed root action is recorded by the engine; the run goes on.
@@ -916,6 +932,7 @@ pub struct Prepared<'s> {
     invariants: Builtins,
     /// Every reflex's subscription, in the order the registries make them.
     bus: Arc<Bus>,
+    commit_heard: Arc<NameMemo<bool>>,
     /// SubId -> the tenant and handler that subscribed with it.
     subscribers: Arc<Vec<(TenantId, HandlerIndex)>>,
     /// SubId -> that handler's id.
@@ -925,6 +942,30 @@ pub struct Prepared<'s> {
     /// One handler per reflex of the scenario (templates compiled, patterns parsed), never
     /// run: each run registers fresh copies of them.
     prototypes: Vec<Box<dyn ReflexHandler>>,
+}
+
+/// For every declared entity type and action, whether some subscription may hear a commit of
+/// it (`entity.<Type>.<Action>.<id>`, whatever the id). Only commits of declared actions
+/// happen; a pair not in the table is routed as usual.
+fn commit_heard(scenario: &Scenario, bus: &Bus) -> NameMemo<bool> {
+    let mut prefix = String::new();
+    let mut pairs = Vec::new();
+    for (entity_type, spec) in &scenario.entities {
+        for action in spec.actions.keys() {
+            prefix.clear();
+            commit_subject_into(entity_type, action, "id", &mut prefix);
+            // The subject up to its last dot: the id is always one more token (sanitized:
+            // never empty, never a dot in it).
+            let last_dot = prefix.rfind('.').expect("a commit subject has dots");
+            prefix.truncate(last_dot);
+            pairs.push((entity_type, action, bus.may_hear_one_more(&prefix)));
+        }
+    }
+    NameMemo::new(
+        pairs
+            .iter()
+            .map(|(t, a, heard)| (t.as_str(), a.as_str(), *heard)),
+    )
 }
 
 /// Each tenant's rule set, in scenario order (the simulator and the model checker build
@@ -1014,6 +1055,7 @@ impl<'s> Prepared<'s> {
             scenario,
             engine: Engine::new(scenario.entities.clone(), rules, scenario.depth_max),
             invariants: Builtins::new(scenario),
+            commit_heard: Arc::new(commit_heard(scenario, &bus)),
             bus: Arc::new(bus),
             subscribers: Arc::new(subscribers),
             handlers: Arc::new(handlers),
