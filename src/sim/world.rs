@@ -7,8 +7,8 @@
 //! source.
 
 use crate::bus::{
-    commit_cause_into, commit_subject_into, Bus, Cause, CommitPayloads, Envelope, EventId, SubId,
-    Subject,
+    commit_cause_into, commit_subject_into, sanitize_token_into, Bus, Cause, CommitPayloads,
+    Envelope, EventId, SubId, Subject,
 };
 use crate::check::{compare_runs, Builtins, NameMemo, RunEnd, Violation};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexHandler, ReflexRegistry};
@@ -161,9 +161,9 @@ struct Ctx {
     now: SimTime,
     /// Prepared with the scenario and shared by its runs: nothing subscribes during a run.
     bus: Arc<Bus>,
-    /// Per entity type and action: whether any subscription may hear its commits (see
-    /// [`commit_heard`]).
-    commit_heard: Arc<NameMemo<bool>>,
+    /// Per entity type and action: its commits' subject prefix and whether anyone may hear
+    /// them.
+    commit_subjects: Arc<CommitSubjects>,
     queue: Queue<Msg>,
     ids: UuidSource,
     sched: RngStream,
@@ -456,10 +456,10 @@ impl Host for Ctx {
         depth: Depth,
     ) {
         let mut subject = std::mem::take(&mut self.subject);
-        subject.clear();
-        commit_subject_into(entity_type, action, id, &mut subject);
         // Most commits are heard by nobody, whatever their id: those are not routed.
-        let routed = self.commit_heard.get(entity_type, action) != Some(false);
+        let routed = self
+            .commit_subjects
+            .write(entity_type, action, id, &mut subject);
         self.publish(tenant, &subject, routed, depth, |cause, payloads| {
             commit_cause_into(cause, entity_type, id, action);
             payloads.get(entity_type, id, action, status)
@@ -591,7 +591,7 @@ impl<'s> Sim<'s> {
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
-            commit_heard: Arc::clone(&prepared.commit_heard),
+            commit_subjects: Arc::clone(&prepared.commit_subjects),
             queue: Queue::with_capacity((scenario.events.len() + generated.len()) * 2),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
@@ -932,7 +932,7 @@ pub struct Prepared<'s> {
     invariants: Builtins,
     /// Every reflex's subscription, in the order the registries make them.
     bus: Arc<Bus>,
-    commit_heard: Arc<NameMemo<bool>>,
+    commit_subjects: Arc<CommitSubjects>,
     /// SubId -> the tenant and handler that subscribed with it.
     subscribers: Arc<Vec<(TenantId, HandlerIndex)>>,
     /// SubId -> that handler's id.
@@ -944,28 +944,57 @@ pub struct Prepared<'s> {
     prototypes: Vec<Box<dyn ReflexHandler>>,
 }
 
-/// For every declared entity type and action, whether some subscription may hear a commit of
-/// it (`entity.<Type>.<Action>.<id>`, whatever the id). Only commits of declared actions
-/// happen; a pair not in the table is routed as usual.
-fn commit_heard(scenario: &Scenario, bus: &Bus) -> NameMemo<bool> {
-    let mut prefix = String::new();
-    let mut pairs = Vec::new();
-    for (entity_type, spec) in &scenario.entities {
-        for action in spec.actions.keys() {
-            prefix.clear();
-            commit_subject_into(entity_type, action, "id", &mut prefix);
-            // The subject up to its last dot: the id is always one more token (sanitized:
-            // never empty, never a dot in it).
-            let last_dot = prefix.rfind('.').expect("a commit subject has dots");
-            prefix.truncate(last_dot);
-            pairs.push((entity_type, action, bus.may_hear_one_more(&prefix)));
+/// For every declared entity type and action, what its commits' subjects
+/// (`entity.<Type>.<Action>.<id>`) start with, and whether some subscription may hear one
+/// of them, whatever the id. Only commits of declared actions happen; a pair not in the
+/// table is built and routed as usual.
+struct CommitSubjects {
+    /// (type, action) -> (may be heard, index of its prefix).
+    table: NameMemo<(bool, usize)>,
+    /// `entity.<Type>.<Action>.`, as [`commit_subject_into`] writes it.
+    prefixes: Vec<String>,
+}
+
+impl CommitSubjects {
+    fn new(scenario: &Scenario, bus: &Bus) -> CommitSubjects {
+        let mut pairs = Vec::new();
+        let mut prefixes = Vec::new();
+        for (entity_type, spec) in &scenario.entities {
+            for action in spec.actions.keys() {
+                let mut prefix = String::new();
+                commit_subject_into(entity_type, action, "id", &mut prefix);
+                // The id is always one more token (sanitized: never empty, never a dot in
+                // it), after the last dot.
+                let last_dot = prefix.rfind('.').expect("a commit subject has dots");
+                prefix.truncate(last_dot);
+                let heard = bus.may_hear_one_more(&prefix);
+                prefix.push('.');
+                pairs.push((entity_type, action, (heard, prefixes.len())));
+                prefixes.push(prefix);
+            }
+        }
+        CommitSubjects {
+            table: NameMemo::new(pairs.iter().map(|(t, a, v)| (t.as_str(), a.as_str(), *v))),
+            prefixes,
         }
     }
-    NameMemo::new(
-        pairs
-            .iter()
-            .map(|(t, a, heard)| (t.as_str(), a.as_str(), *heard)),
-    )
+
+    /// Writes the subject of a commit over `out`; returns whether someone may hear it.
+    #[inline]
+    fn write(&self, entity_type: &str, action: &str, id: &str, out: &mut String) -> bool {
+        out.clear();
+        match self.table.get(entity_type, action) {
+            Some((heard, prefix)) => {
+                out.push_str(&self.prefixes[prefix]);
+                sanitize_token_into(id, out);
+                heard
+            }
+            None => {
+                commit_subject_into(entity_type, action, id, out);
+                true
+            }
+        }
+    }
 }
 
 /// Each tenant's rule set, in scenario order (the simulator and the model checker build
@@ -1055,7 +1084,7 @@ impl<'s> Prepared<'s> {
             scenario,
             engine: Engine::new(scenario.entities.clone(), rules, scenario.depth_max),
             invariants: Builtins::new(scenario),
-            commit_heard: Arc::new(commit_heard(scenario, &bus)),
+            commit_subjects: Arc::new(CommitSubjects::new(scenario, &bus)),
             bus: Arc::new(bus),
             subscribers: Arc::new(subscribers),
             handlers: Arc::new(handlers),
@@ -1119,6 +1148,41 @@ mod tests {
     use crate::scenario::load_scenario;
     use crate::sim::failure_signature;
     use std::path::Path;
+
+    /// The table writes every commit subject as `commit_subject_into` does, for declared
+    /// pairs and others, whatever the id; and says "unheard" only of pairs whose commits no
+    /// subscription matches.
+    #[test]
+    fn commit_subjects_are_written_as_commit_subject_into_writes_them() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let s = load_scenario(&dir.join("netops.toml")).unwrap_or_else(|e| panic!("{e}"));
+        let prepared = Prepared::new(&s);
+        let subjects = &prepared.commit_subjects;
+        let mut pairs: Vec<(&str, &str)> = s
+            .entities
+            .iter()
+            .flat_map(|(t, spec)| spec.actions.keys().map(move |a| (t.as_str(), a.as_str())))
+            .collect();
+        pairs.push(("Undeclared", "Go"));
+        let (mut heard, mut unheard) = (0, 0);
+        let (mut ours, mut theirs, mut route) = (String::new(), String::new(), Vec::new());
+        for (t, a) in pairs {
+            for id in ["r1|Gi0/1", "", "a.b", "x y", "*", ">", "é"] {
+                let may = subjects.write(t, a, id, &mut ours);
+                theirs.clear();
+                commit_subject_into(t, a, id, &mut theirs);
+                assert_eq!(ours, theirs, "{t} {a} {id:?}");
+                prepared.bus.route_str("netops", &theirs, &mut route);
+                assert!(may || route.is_empty(), "{theirs} is heard");
+                if may {
+                    heard += 1;
+                } else {
+                    unheard += 1;
+                }
+            }
+        }
+        assert!(heard > 0 && unheard > 0, "{heard} heard, {unheard} unheard");
+    }
 
     #[test]
     fn runs_keeping_less_hash_count_and_sign_failures_as_runs_keeping_every_record() {
