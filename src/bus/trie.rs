@@ -452,6 +452,20 @@ mod tests {
             .prop_map(|tokens| Subject::new(tokens.join(".")).unwrap())
     }
 
+    /// A trie of `patterns`, each subscribed with its index, and the entries it holds.
+    fn trie_with(patterns: Vec<Pattern>) -> (SubscriptionTrie, Vec<(Pattern, SubId)>) {
+        let mut trie = SubscriptionTrie::new();
+        let entries: Vec<(Pattern, SubId)> = patterns
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p, SubId(i as u32)))
+            .collect();
+        for (p, id) in &entries {
+            trie.insert(p, *id);
+        }
+        (trie, entries)
+    }
+
     /// The reference answer: scan every entry with `Pattern::matches`.
     fn reference(entries: &[(Pattern, SubId)], subject: &Subject) -> Vec<SubId> {
         let mut ids: Vec<SubId> = entries
@@ -470,15 +484,7 @@ mod tests {
             patterns in prop::collection::vec(pattern_strategy(), 1..20),
             subjects in prop::collection::vec(subject_strategy(), 1..8),
         ) {
-            let mut trie = SubscriptionTrie::new();
-            let entries: Vec<(Pattern, SubId)> = patterns
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| (p, SubId(i as u32)))
-                .collect();
-            for (p, id) in &entries {
-                trie.insert(p, *id);
-            }
+            let (trie, entries) = trie_with(patterns);
             let mut out = Vec::new();
             for s in &subjects {
                 trie.matches(s, &mut out);
@@ -493,15 +499,7 @@ mod tests {
             patterns in prop::collection::vec(pattern_strategy(), 0..12),
             prefix in prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..4),
         ) {
-            let mut trie = SubscriptionTrie::new();
-            let entries: Vec<(Pattern, SubId)> = patterns
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| (p, SubId(i as u32)))
-                .collect();
-            for (p, id) in &entries {
-                trie.insert(p, *id);
-            }
+            let (trie, entries) = trie_with(patterns);
             let prefix = prefix.join(".");
             let heard = ["a", "b", "c", "d"].iter().any(|last| {
                 let subject = Subject::new(format!("{prefix}.{last}")).unwrap();
