@@ -161,8 +161,31 @@ impl Builtins {
         record: &RecordRef<'_>,
         report: &mut impl FnMut(&'static str, String),
     ) {
-        let kind = record.kind();
-        each_builtin!(self, i => judge(i, kind, record, report));
+        // One arm per kind, so that each invariant's `watches` is asked of a constant and
+        // folds away: an arm calls only the invariants that watch its kind.
+        macro_rules! by_kind {
+            ($($kind:ident),*) => {
+                match record.kind() {
+                    $(RecordKind::$kind => {
+                        each_builtin!(self, i => judge(i, RecordKind::$kind, record, report))
+                    })*
+                }
+            };
+        }
+        by_kind!(
+            Input,
+            Publish,
+            Deliver,
+            Outcome,
+            Dispatch,
+            Transition,
+            ActionFailed,
+            Reaction,
+            GuardSkip,
+            DepthLimit,
+            Fault,
+            Warning
+        );
     }
 
     /// [`Invariant::at_end`] on each, with its name, in report order.
