@@ -384,7 +384,10 @@ impl<'a> Cursor<'a> {
     /// `strs` escaped.
     #[inline(always)]
     fn new(out: &'a mut Vec<u8>, strs: &[&str]) -> Cursor<'a> {
-        let text = strs.iter().fold(0usize, |n, s| n.saturating_add(s.len()));
+        // Wrapping, not saturating (one instruction a string, not two): a sum that wraps
+        // (only absurd lengths, or one huge string passed many times, can) is less than the
+        // bytes of the strings, and `str` panics before writing the byte past it.
+        let text = strs.iter().fold(0usize, |n, s| n.wrapping_add(s.len()));
         // Saturated (absurd lengths) it makes `reserve` fail, never a short room.
         let room = text
             .saturating_mul(ESCAPED_BYTES_MAX)
