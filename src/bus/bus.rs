@@ -115,14 +115,14 @@ impl Bus {
         self.route_str(tenant.as_str(), subject.as_str(), out);
     }
 
-    /// [`Bus::route`] for a subject the caller knows is valid, as a `&str`: the simulator
-    /// builds `entity.<Type>.<Action>.<id>` in a reused buffer and routes it without
-    /// allocating.
     /// [`SubscriptionTrie::may_match_one_more`], of any tenant's subscriptions.
     pub fn may_hear_one_more(&self, prefix: &str) -> bool {
         self.trie.may_match_one_more(prefix)
     }
 
+    /// [`Bus::route`] for a subject the caller knows is valid, as a `&str`: the simulator
+    /// builds `entity.<Type>.<Action>.<id>` in a reused buffer and routes it without
+    /// allocating.
     pub fn route_str(&self, tenant: &str, subject: &str, out: &mut Vec<SubId>) {
         self.trie.matches_str(subject, out);
         if out.is_empty() {

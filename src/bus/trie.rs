@@ -143,7 +143,6 @@ impl SubscriptionTrie {
         out.dedup();
     }
 
-    /// The number of `(pattern, id)` entries.
     /// Whether a subject made of `prefix`'s tokens and exactly one more token, whatever it
     /// is, may match a subscription. `false`: every such subject is heard by nobody (the
     /// simulator asks this once per entity type and action, of `entity.<Type>.<Action>`, and
@@ -153,6 +152,7 @@ impl SubscriptionTrie {
         may_match_one_more(&self.root, Tokens(Some(prefix)))
     }
 
+    /// The number of `(pattern, id)` entries.
     pub fn len(&self) -> usize {
         self.entries
     }
@@ -202,7 +202,6 @@ fn collect(node: &Node, mut rest: Tokens<'_>, out: &mut Vec<SubId>) {
     }
 }
 
-/// Removes `id` along the remaining pattern tokens; prunes a child that is left empty.
 fn may_match_one_more(node: &Node, mut rest: Tokens<'_>) -> bool {
     // `>` here takes the rest, which has at least the one more token.
     if !node.gt.is_empty() {
@@ -226,6 +225,7 @@ fn may_match_one_more(node: &Node, mut rest: Tokens<'_>) -> bool {
     }
 }
 
+/// Removes `id` along the remaining pattern tokens; prunes a child that is left empty.
 fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool {
     match tokens.next() {
         None => remove_sorted(&mut node.terminal, id),

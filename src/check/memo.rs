@@ -1,5 +1,7 @@
 //! A table of answers keyed by two names, for checkers that judge millions of records by the
-//! same few names (`tenant_isolation`: tenant and rule; `valid_transition`: type and action).
+//! same few names (`tenant_isolation`: tenant and rule; `valid_transition`: type and action),
+//! and for the simulator, which asks it of every commit (type and action: the subject's
+//! prefix and whether anyone may hear it).
 //!
 //! It is filled once, when the checker is built, with the answer for every pair a correct
 //! run can ask about (each tenant with each of its rules; each type with each of its

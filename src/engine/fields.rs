@@ -280,7 +280,6 @@ impl std::ops::Index<&str> for Fields {
     }
 }
 
-/// An absent key and where it goes (see [`Fields::slot`]).
 /// Where a key was found the last time one caller looked it up: an inline cache. The
 /// entities a rule reads and writes share a shape (the same fields, so the same positions),
 /// so the caller's next lookup of that key usually finds it at the same index with one
@@ -312,6 +311,7 @@ impl Clone for Hint {
     }
 }
 
+/// An absent key and where it goes (see [`Fields::slot`]).
 pub(crate) struct Vacant<'a, 'k> {
     fields: &'a mut Fields,
     at: usize,

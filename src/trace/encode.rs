@@ -690,7 +690,7 @@ unsafe fn write_json_str_body(dst: *mut u8, src: &[u8]) -> *mut u8 {
 ///
 /// # Safety
 /// `src` is valid for `n` bytes of reads, `dst` for `n` bytes of writes.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
     use std::arch::x86_64::{
@@ -746,13 +746,13 @@ unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
 /// [`word_needs_escape`] for sixteen bytes. A byte xored with 0x02 is at most 0x20 exactly
 /// when it is a control character (below 0x20, and stays so) or `"` (0x22 becomes 0x20);
 /// `\\` is compared for.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn escape_mask(bytes: std::arch::x86_64::__m128i) -> i32 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_xor_si128,
     };
-    // SAFETY: these need SSE2, which every x86-64 CPU has (the target enables it).
+    // SAFETY: these need SSE2, which this code is compiled only with (`target_feature`).
     unsafe {
         let flipped = _mm_xor_si128(bytes, _mm_set1_epi8(0x02));
         let quote_or_control = _mm_cmpeq_epi8(_mm_min_epu8(flipped, _mm_set1_epi8(0x20)), flipped);
@@ -767,7 +767,7 @@ fn escape_mask(bytes: std::arch::x86_64::__m128i) -> i32 {
 ///
 /// # Safety
 /// `src` is valid for `n` bytes of reads, `dst` for `n` bytes of writes.
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
     debug_assert!(n >= 4);
@@ -808,7 +808,7 @@ unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
 /// 0x20, so one test with `k = 0x21` finds both; a `\` xored with itself becomes 0, below
 /// `k = 1`. Xoring with 0x02 or 0x5c keeps the top bit of every byte, so both tests share
 /// the mask `!word`.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // Used there by the tests only.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))] // Used there by the tests only.
 #[inline(always)]
 fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -1135,7 +1135,7 @@ mod tests {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[test]
     fn the_vector_test_agrees_with_the_table_on_every_byte_at_every_position() {
         use std::arch::x86_64::{__m128i, _mm_loadu_si128};

@@ -466,7 +466,7 @@ fn render_compiled_params_into(
             let Value::Object(map) = out else {
                 unreachable!("made an object above")
             };
-            // `entries` are in key order (compiled from a map), as the map's values are.
+            // `entries` are in the map's order (they were compiled from it), as its values are.
             for ((_, item), value) in entries.iter().zip(map.values_mut()) {
                 render_compiled_params_into(item, event, value)?;
             }

@@ -110,11 +110,13 @@ pub trait ReflexHandler: Send {
     /// Handles one event at virtual time `now`. `Err` (or a panic) becomes an `errored`
     /// outcome; `Ok(None)` means the handler had nothing to say.
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String>;
-    /// [`handle`](ReflexHandler::handle), writing its answer over `out`, an earlier answer
-    /// of this handler, instead of returning a new one: `Ok(true)` when `out` now holds what
-    /// `handle` would have returned in `Some`, `Ok(false)` for `Ok(None)` (and `out` is then
-    /// left unspecified). A handler that answers every event alike can reuse `out`'s strings
-    /// and params, so that a long run does not allocate and free them at every event. The
+    /// [`handle`](ReflexHandler::handle), writing its answer over `out` instead of returning
+    /// a new one: `Ok(true)` when `out` now holds what `handle` would have returned in
+    /// `Some`, `Ok(false)` for `Ok(None)` (and `out` is then left unspecified). `out` is
+    /// always this handler's own last complete answer: after a silence, an error or a panic
+    /// the registry calls `handle` instead. A handler that answers every event alike can
+    /// reuse `out`'s strings and params (and leave alone the fields it always sets the
+    /// same), so that a long run does not allocate and free them at every event. The
     /// default calls `handle`.
     fn handle_into(
         &mut self,

@@ -45,9 +45,19 @@ pub enum RegistryError {
 pub struct ReflexRegistry {
     handlers: Vec<Box<dyn ReflexHandler>>,
     by_id: BTreeMap<String, HandlerIndex>,
-    /// Each handler's last answer through [`ReflexRegistry::handle_reusing`], which the next
-    /// one is written over (`None` until it answers).
-    outputs: Vec<Option<HandlerOutput>>,
+    /// Each handler's answer buffer for [`ReflexRegistry::handle_reusing`] (`None` until it
+    /// answers).
+    outputs: Vec<Option<Kept>>,
+}
+
+/// An answer kept for the next one to be written over.
+#[derive(Debug)]
+struct Kept {
+    output: HandlerOutput,
+    /// `output` is the handler's own last complete answer, which is all
+    /// [`ReflexHandler::handle_into`] may be handed: not the errored answer the registry
+    /// wrote after a failure, nor what a call that answered nothing left behind.
+    own: bool,
 }
 
 impl std::fmt::Debug for ReflexRegistry {
@@ -161,23 +171,38 @@ impl ReflexRegistry {
         let slot = self.slot(i);
         let handler = &mut self.handlers[slot];
         let kept = &mut self.outputs[slot];
-        let result = if inject_panic {
-            Err(Failure::Injected)
-        } else if let Some(out) = kept.as_mut() {
-            isolated(|| handler.handle_into(event, now, out))
-        } else {
-            // The handler's first answer becomes its buffer.
-            isolated(|| handler.handle(event, now)).map(|output| {
-                *kept = output;
-                kept.is_some()
-            })
+        let result = match kept {
+            _ if inject_panic => Err(Failure::Injected),
+            Some(Kept { output, own: true }) => {
+                isolated(|| handler.handle_into(event, now, output))
+            }
+            // A first answer, or one after a failure or a silence, is a new one, which
+            // becomes the buffer.
+            _ => isolated(|| handler.handle(event, now)).map(|output| match output {
+                Some(output) => {
+                    *kept = Some(Kept { output, own: true });
+                    true
+                }
+                None => false,
+            }),
         };
         match result {
-            Ok(false) => return None,
             Ok(true) => {}
-            Err(failure) => *kept = Some(errored_output(handler.id(), event, now, &failure)),
+            Ok(false) => {
+                // `handle_into` leaves its buffer unspecified when it answers nothing.
+                if let Some(k) = kept {
+                    k.own = false;
+                }
+                return None;
+            }
+            Err(failure) => {
+                *kept = Some(Kept {
+                    output: errored_output(handler.id(), event, now, &failure),
+                    own: false,
+                });
+            }
         }
-        let output = kept.as_mut().expect("an answer was just written");
+        let output = &mut kept.as_mut().expect("an answer was just written").output;
         finish(handler.id(), event, now, output);
         Some(output)
     }
@@ -705,6 +730,83 @@ mod tests {
                 let got = reusing.handle_reusing(i, &e, now, inject).cloned();
                 assert_eq!(got, expected, "step {step} handler {}", i.0);
             }
+        }
+    }
+
+    /// Silent on every third event, the same answer otherwise; its `handle_into` trusts that
+    /// `out` is its own last answer and writes only what changes from event to event.
+    struct Lazy(Pattern);
+
+    impl ReflexHandler for Lazy {
+        fn id(&self) -> &str {
+            "lazy"
+        }
+        fn pattern(&self) -> &Pattern {
+            &self.0
+        }
+        fn fingerprint(&self) -> String {
+            "lazy".into()
+        }
+        fn handle(
+            &mut self,
+            event: &Envelope,
+            now: SimTime,
+        ) -> Result<Option<HandlerOutput>, String> {
+            if event.id.0.is_multiple_of(3) {
+                return Ok(None);
+            }
+            let outcome = new_outcome(
+                "lazy",
+                event,
+                now,
+                OutcomeKind::Logged,
+                Severity::Warn,
+                None,
+                "answered",
+            );
+            Ok(Some(HandlerOutput {
+                outcome,
+                dispatch: None,
+            }))
+        }
+        fn handle_into(
+            &mut self,
+            event: &Envelope,
+            now: SimTime,
+            out: &mut HandlerOutput,
+        ) -> Result<bool, String> {
+            let Some(fresh) = self.handle(event, now)? else {
+                return Ok(false);
+            };
+            // Kind, severity, rationale, diagnostic and dispatch never change: left alone.
+            let o = &mut out.outcome;
+            o.handler = fresh.outcome.handler;
+            o.subject = fresh.outcome.subject;
+            o.occurred_at = fresh.outcome.occurred_at;
+            o.payload = fresh.outcome.payload;
+            Ok(true)
+        }
+    }
+
+    /// The registry hands `handle_into` only the handler's own last complete answer: after
+    /// a silence, an error or an injected crash, the next answer is a new one, so a handler
+    /// that leaves its constant fields alone still answers as `handle` does.
+    #[test]
+    fn handle_into_is_only_handed_the_handlers_own_last_answer() {
+        let make = || {
+            let mut r = ReflexRegistry::new();
+            let i = r
+                .register(Box::new(Lazy(Pattern::new("sensory.>").unwrap())))
+                .unwrap();
+            (r, i)
+        };
+        let ((mut fresh, i), (mut reusing, _)) = (make(), make());
+        for step in 0..60u64 {
+            let inject = step % 5 == 2;
+            let (e, now) = (event(step), SimTime(step * 1_000));
+            let expected = fresh.handle(i, &e, now, inject);
+            let got = reusing.handle_reusing(i, &e, now, inject).cloned();
+            assert_eq!(got, expected, "step {step}");
         }
     }
 
