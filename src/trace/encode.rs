@@ -282,22 +282,19 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
                 rule,
                 depth,
                 ..
-            } => {
-                let mut w = Cursor::new(out, &[tenant, rule]);
-                w.head(head!("guard_skip"), at);
-                w.key_str(key_quote!("tenant"), tenant);
-                w.key_str(key_quote!("rule"), rule);
-                w.key_u64(key!("depth"), u64::from(depth.0));
-                w.close();
             }
-            RecordRef::DepthLimit {
+            | RecordRef::DepthLimit {
                 tenant,
                 rule,
                 depth,
                 ..
             } => {
+                let head = match record {
+                    RecordRef::GuardSkip { .. } => head!("guard_skip"),
+                    _ => head!("depth_limit"),
+                };
                 let mut w = Cursor::new(out, &[tenant, rule]);
-                w.head(head!("depth_limit"), at);
+                w.head(head, at);
                 w.key_str(key_quote!("tenant"), tenant);
                 w.key_str(key_quote!("rule"), rule);
                 w.key_u64(key!("depth"), u64::from(depth.0));
