@@ -123,9 +123,9 @@ enum Params<'a> {
     /// Given as a value (a root event, a reflex, a delivered reaction).
     Value(&'a Value),
     /// A rule's params, built from the source's fields only where they are merged into the
-    /// target ([`Then::merge_sources_into`]): an inline reaction never builds them as a value.
-    /// The sources were looked up in the source's fields when the rule fired (for its
-    /// warnings).
+    /// target ([`ParamPlan::merge_sources_into`]): an inline reaction never builds them as a
+    /// value. The sources were looked up in the source's fields when the rule fired (for its
+    /// warnings); `then` builds the params as a value for a deferred reaction.
     Rule {
         then: &'a Then,
         plan: &'a ParamPlan,

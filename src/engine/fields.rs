@@ -168,10 +168,10 @@ impl Fields {
 
     /// Sets `key` to `value`; returns the value it replaces.
     pub fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
-        match self.find(key) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
-            Err(at) => {
-                self.entries.insert(at, (Key::new(key), value));
+        match self.slot(key) {
+            Ok(slot) => Some(std::mem::replace(slot, value)),
+            Err(vacant) => {
+                vacant.insert(value);
                 None
             }
         }

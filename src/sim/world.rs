@@ -305,8 +305,7 @@ impl Ctx {
                     let e = Arc::get_mut(&mut spare).expect("spare envelopes are unshared");
                     e.payload = message(&mut e.cause, &mut self.commit_payloads);
                     e.id = id;
-                    e.tenant.0.clear();
-                    e.tenant.0.push_str(tenant.as_str());
+                    e.tenant.0.clone_from(&tenant.0);
                     e.subject.set_unchecked(subject);
                     e.at = self.now;
                     e.depth = depth;
@@ -961,14 +960,12 @@ impl CommitSubjects {
         let mut prefixes = Vec::new();
         for (entity_type, spec) in &scenario.entities {
             for action in spec.actions.keys() {
+                // A subject with the id `x` (a token as it is), less the id: the id is
+                // always one more token (sanitized: never empty, never a dot in it).
                 let mut prefix = String::new();
-                commit_subject_into(entity_type, action, "id", &mut prefix);
-                // The id is always one more token (sanitized: never empty, never a dot in
-                // it), after the last dot.
-                let last_dot = prefix.rfind('.').expect("a commit subject has dots");
-                prefix.truncate(last_dot);
-                let heard = bus.may_hear_one_more(&prefix);
-                prefix.push('.');
+                commit_subject_into(entity_type, action, "x", &mut prefix);
+                prefix.pop();
+                let heard = bus.may_hear_one_more(prefix.strip_suffix('.').expect("a dot"));
                 pairs.push((entity_type, action, (heard, prefixes.len())));
                 prefixes.push(prefix);
             }
