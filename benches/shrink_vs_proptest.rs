@@ -12,9 +12,10 @@
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use ripple::core::Seed;
 use ripple::scenario::{parse_scenario, RootEvent};
 use ripple::shrink::{planted_scenario, shrink, ShrinkBudget};
-use ripple::sim::{failure_signature, run_scenario, RunOptions, Seed};
+use ripple::sim::{failure_signature, run_scenario, RunOptions};
 use std::cell::Cell;
 use std::path::Path;
 use std::time::Instant;

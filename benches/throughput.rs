@@ -32,8 +32,9 @@ use ripple::bench::{
     current_rss_bytes, generated_workload, peak_rss_bytes, reset_peak_rss, RunCounts, Stopwatch,
     WorkloadConfig,
 };
+use ripple::core::{Seed, SimTime};
 use ripple::scenario::{load_scenario, Input, Scenario};
-use ripple::sim::{run_scenario_retaining, Prepared, Queue, Retain, RunOptions, Seed, SimTime};
+use ripple::sim::{run_scenario_retaining, Prepared, Queue, Retain, RunOptions};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;

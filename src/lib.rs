@@ -8,15 +8,12 @@ pub mod bench;
 pub mod bus;
 pub mod check;
 pub mod cli;
+pub mod core;
 pub mod corpus;
 pub mod engine;
-pub mod error;
-pub mod fs;
 pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod sim;
 pub mod trace;
-
-pub use error::SourceError;

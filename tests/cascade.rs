@@ -1,9 +1,10 @@
 //! The cascade, end to end through a scenario: rule order, depth numbering and the bound,
 //! fire-and-forget, tenant isolation, resolvers and ids, and the bus hop.
 
+use ripple::core::Seed;
+use ripple::core::{Origin, Record};
 use ripple::scenario::parse_scenario;
-use ripple::sim::{run_scenario, RunOptions, RunOutcome, Seed};
-use ripple::trace::{Origin, Record};
+use ripple::sim::{run_scenario, RunOptions, RunOutcome};
 use std::path::Path;
 
 fn run(text: &str, seed: u64) -> RunOutcome {

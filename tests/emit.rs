@@ -1,7 +1,8 @@
 //! Writing a scenario back as TOML and loading it again gives the same runs.
 
+use ripple::core::Seed;
 use ripple::scenario::{emit_scenario, load_scenario, parse_scenario};
-use ripple::sim::{run_scenario, RunOptions, Seed};
+use ripple::sim::{run_scenario, RunOptions};
 use std::path::Path;
 
 #[test]
@@ -39,9 +40,9 @@ fn every_shipped_scenario_round_trips_through_the_emitter() {
 /// same schedule (a zero-ms delay included: the loader requires a delay fault's `delay`).
 #[test]
 fn fault_schedules_round_trip_through_the_emitter() {
+    use ripple::core::{FaultKind, FaultTarget};
     use ripple::scenario::fault_table;
-    use ripple::sim::ScheduledFault;
-    use ripple::trace::{FaultKind, FaultTarget};
+    use ripple::scenario::ScheduledFault;
     let reaction = FaultTarget::Reaction {
         rule: "r".into(),
         target: "Order/o1".into(),

@@ -1,9 +1,11 @@
 //! Faults in real runs, and sweep output in every format.
 
+use ripple::core::Seed;
+use ripple::core::{FaultKind, Record};
 use ripple::report::{render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo};
+use ripple::scenario::FaultConfig;
 use ripple::scenario::{load_scenario, parse_scenario, Scenario};
-use ripple::sim::{run_scenario, sweep, FaultConfig, RunOptions, Seed};
-use ripple::trace::{FaultKind, Record};
+use ripple::sim::{run_scenario, sweep, RunOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -151,7 +153,7 @@ exists = false
 #[test]
 fn a_run_stopped_by_its_budget_is_a_quiescence_violation() {
     let mut s = scenario("netops.toml");
-    s.until = ripple::sim::SimTime(60_000);
+    s.until = ripple::core::SimTime(60_000);
     let o = run_scenario(&s, Seed(0), RunOptions::default());
     let v: Vec<_> = o
         .violations

@@ -1,7 +1,8 @@
 //! `ripple check`: the stateright models of guards, rule pairs, resolvers and cascades, run
 //! against the real engine.
 
-use ripple::engine::{EngineEvaluator, Guard, GuardEvaluator, GuardInput, Rule, TenantId, Value};
+use ripple::core::{TenantId, Value};
+use ripple::engine::{EngineEvaluator, Guard, GuardEvaluator, GuardInput, Rule};
 use ripple::model::{
     check_guard, check_scenario, render_check_json, render_check_text, CheckOptions, CheckReport,
     FindingKind, ModelReport,

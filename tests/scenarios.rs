@@ -1,8 +1,9 @@
 //! Every shipped scenario: it loads, passes, is deterministic, and its text output is pinned.
 
+use ripple::core::Seed;
 use ripple::report::render_text;
 use ripple::scenario::load_scenario;
-use ripple::sim::{run_scenario, RunOptions, Seed};
+use ripple::sim::{run_scenario, RunOptions};
 use std::path::{Path, PathBuf};
 
 fn shipped() -> Vec<PathBuf> {

@@ -2,9 +2,10 @@
 //! noise rules. The output must keep exactly the needed events and rules, be 1-minimal, and
 //! fail the same way when loaded back.
 
+use ripple::core::Seed;
 use ripple::scenario::{emit_scenario, load_scenario, parse_scenario, Input, Scenario};
 use ripple::shrink::{planted_scenario, shrink, ShrinkBudget, ShrinkError, PLANTED_PARTS};
-use ripple::sim::{failure_signature, run_scenario, RunOptions, Seed};
+use ripple::sim::{failure_signature, run_scenario, RunOptions};
 use std::path::Path;
 
 const PARTS: [&str; 3] = PLANTED_PARTS;

@@ -40,14 +40,13 @@
 //! recorded at the same points (input, publish, deliver, outcome, dispatch, transition or
 //! failure, reaction, guard skip, depth limit, warning).
 
-use ripple::bus::{Cause, Envelope, EventId, Pattern, Subject};
+use ripple::bus::{Cause, Envelope, Pattern};
+use ripple::core::SimTime;
+use ripple::core::{Depth, EntityId, Object, TenantId, Value};
+use ripple::core::{EventId, Subject};
 use ripple::engine::reflex::{HandlerIndex, ReflexRegistry};
-use ripple::engine::{
-    Depth, Entity, EntityId, EntitySpec, GuardInput, LookupKey, Object, Rule, RuleSet, Store,
-    TenantId, Value,
-};
+use ripple::engine::{Entity, EntitySpec, GuardInput, LookupKey, Rule, RuleSet, Store};
 use ripple::scenario::{Input, Scenario};
-use ripple::sim::SimTime;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

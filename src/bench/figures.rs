@@ -12,9 +12,10 @@
 //! Rates divide by wall time around the runs only: building or loading the scenario is not
 //! timed. Not measured here: time per record kind (use a profiler).
 
+use crate::core::RecordKind;
+use crate::core::Seed;
 use crate::scenario::Scenario;
-use crate::sim::{Prepared, Retain, RunOptions, RunOutcome, Seed};
-use crate::trace::RecordKind;
+use crate::sim::{Prepared, Retain, RunOptions, RunOutcome};
 use serde::Serialize;
 use std::ops::Range;
 use std::time::Duration;

@@ -29,16 +29,16 @@
 //! Not covered: faults, `create` resolvers, builtin reflex handlers, expectations. The
 //! workload measures the fault-free hot path: scheduler, bus, reflexes, cascade, trace.
 
-use crate::bus::{Pattern, Subject};
-use crate::engine::reflex::{Severity, ThenTemplate};
-use crate::engine::{
-    ActionSpec, EntityId, EntitySpec, Guard, Resolver, Rule, TenantId, Then, Value, When,
-    MAX_REACTION_DEPTH,
-};
+use crate::bus::Pattern;
+use crate::core::Severity;
+use crate::core::SimTime;
+use crate::core::Subject;
+use crate::core::{EntityId, TenantId, Value, MAX_REACTION_DEPTH};
+use crate::engine::reflex::ThenTemplate;
+use crate::engine::{ActionSpec, EntitySpec, Guard, Resolver, Rule, Then, When};
 use crate::scenario::{
     parse_scenario, Input, ReflexKind, ReflexSpec, RootEvent, Scenario, STEPS_MAX_DEFAULT,
 };
-use crate::sim::SimTime;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -126,7 +126,7 @@ pub fn generated_workload(config: &WorkloadConfig) -> Scenario {
         .when
         .guard
         .as_ref()
-        .is_none_or(|g| g.depth() <= crate::engine::MAX_GUARD_DEPTH)));
+        .is_none_or(|g| g.depth() <= crate::core::MAX_GUARD_DEPTH)));
     scenario
 }
 
@@ -367,9 +367,10 @@ fn root_event(config: &WorkloadConfig, tenants: &[TenantId], i: u32) -> RootEven
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::MAX_GUARD_DEPTH;
-    use crate::sim::{run_scenario, RunOptions, Seed};
-    use crate::trace::Record;
+    use crate::core::Record;
+    use crate::core::Seed;
+    use crate::core::MAX_GUARD_DEPTH;
+    use crate::sim::{run_scenario, RunOptions};
 
     fn small() -> WorkloadConfig {
         WorkloadConfig {

@@ -14,8 +14,9 @@
 //!   NATS, without any bookkeeping for it.
 //!
 //! ```
-//! use ripple::bus::{Bus, Pattern, Subject, SubId};
-//! use ripple::engine::TenantId;
+//! use ripple::bus::{Bus, Pattern};
+//! use ripple::core::{Subject, SubId};
+//! use ripple::core::TenantId;
 //!
 //! let mut bus = Bus::new();
 //! let all = bus.subscribe(Pattern::new("sensory.>").unwrap(), None);
@@ -33,8 +34,9 @@
 // fires on the `mod bus;` line in `mod.rs`; an inner attribute here covers that item.
 #![allow(clippy::module_inception)]
 
-use crate::bus::{Pattern, SubId, Subject, SubscriptionTrie};
-use crate::engine::TenantId;
+use crate::bus::{Pattern, SubscriptionTrie};
+use crate::core::TenantId;
+use crate::core::{SubId, Subject};
 use serde::Serialize;
 
 /// One subscription.

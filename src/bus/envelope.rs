@@ -1,15 +1,12 @@
 //! The envelope: one publication on the bus, with its tenant, virtual time, cause and depth.
 
-use crate::bus::{sanitize_token_into, Subject};
-use crate::engine::{Depth, EntityId, LookupMap, Object, TenantId, Value};
-use crate::sim::SimTime;
+use crate::bus::sanitize_token_into;
+use crate::core::EventId;
+use crate::core::SimTime;
+use crate::core::Subject;
+use crate::core::{Depth, EntityId, LookupMap, Object, TenantId, Value};
 use serde::Serialize;
 use std::sync::Arc;
-
-/// A publication's sequence number within one run (0, 1, 2, ... in publish order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct EventId(pub u64);
 
 /// What published an envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

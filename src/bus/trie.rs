@@ -16,7 +16,8 @@
 //! [`Pattern`] and a [`Subject`] are already valid when they get here).
 //!
 //! ```
-//! use ripple::bus::{Pattern, Subject, SubId, SubscriptionTrie};
+//! use ripple::bus::{Pattern, SubscriptionTrie};
+//! use ripple::core::{Subject, SubId};
 //!
 //! let mut trie = SubscriptionTrie::new();
 //! trie.insert(&Pattern::new("sensory.link_down.>").unwrap(), SubId(1));
@@ -29,23 +30,11 @@
 //! assert_eq!(out, vec![SubId(0), SubId(1)]);
 //! ```
 
-use crate::bus::{Pattern, Subject};
-use crate::engine::{find_named, get_in};
-use serde::Serialize;
-use std::fmt;
+use crate::bus::Pattern;
+use crate::core::SubId;
+use crate::core::Subject;
+use crate::core::{find_named, get_in};
 use std::str::Split;
-
-/// A subscription's id. The bus hands them out as 0, 1, 2, ... in subscription order, so
-/// sorting by id is sorting by subscription order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct SubId(pub u32);
-
-impl fmt::Display for SubId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sub#{}", self.0)
-    }
-}
 
 /// One trie node: the position after some sequence of pattern tokens (literals and `*`).
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@
 //! not say whether the cycle is a bug; read the cascade in the report.
 
 use crate::check::Invariant;
-use crate::trace::{Record, RecordKind, RecordRef};
+use crate::core::{Record, RecordKind, RecordRef};
 use std::collections::BTreeSet;
 
 #[derive(Clone)]

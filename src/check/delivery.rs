@@ -8,9 +8,9 @@
 //! still pending when a budget stopped the run (`quiescence` reports that), and it does not
 //! check which subscription got which copy beyond the counts.
 
-use crate::bus::EventId;
 use crate::check::{Invariant, RunEnd};
-use crate::trace::{FaultKind, Record, RecordKind, RecordRef};
+use crate::core::EventId;
+use crate::core::{FaultKind, Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -126,9 +126,10 @@ impl Invariant for Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::{SubId, Subject};
-    use crate::engine::{Depth, Store, TenantId};
-    use crate::sim::SimTime;
+    use crate::core::SimTime;
+    use crate::core::{Depth, TenantId};
+    use crate::core::{SubId, Subject};
+    use crate::engine::Store;
 
     fn publish(n: u32) -> Record {
         Record::Publish {
@@ -152,7 +153,7 @@ mod tests {
         Record::Fault {
             at: SimTime(0),
             fault: kind,
-            on: crate::trace::FaultTarget::Delivery {
+            on: crate::core::FaultTarget::Delivery {
                 subject: "a.b".into(),
                 handler: "h".into(),
             },

@@ -6,7 +6,7 @@
 //! have been cut: that is `cascade_truncated`.
 
 use crate::check::Invariant;
-use crate::trace::{OriginRef, Record, RecordKind, RecordRef};
+use crate::core::{OriginRef, Record, RecordKind, RecordRef};
 
 #[derive(Clone)]
 pub struct DepthBound {
@@ -52,9 +52,9 @@ impl Invariant for DepthBound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Depth, EntityId, TenantId};
-    use crate::sim::SimTime;
-    use crate::trace::Origin;
+    use crate::core::Origin;
+    use crate::core::SimTime;
+    use crate::core::{Depth, EntityId, TenantId};
 
     fn dispatch(depth: u32) -> Record {
         Record::Dispatch {

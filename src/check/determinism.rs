@@ -5,7 +5,8 @@
 //! clock read, a thread); the first differing record is where to start looking.
 
 use crate::check::Violation;
-use crate::trace::{Record, TraceHash};
+use crate::core::Record;
+use crate::trace::TraceHash;
 
 /// A `determinism` violation when the two traces differ.
 pub fn compare_runs(
@@ -35,7 +36,7 @@ pub fn compare_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimTime;
+    use crate::core::SimTime;
 
     #[test]
     fn different_traces_name_the_first_differing_step() {

@@ -5,8 +5,8 @@
 //! check anything along the way; use `[[invariant]]` for that.
 
 use crate::check::{Invariant, RunEnd};
+use crate::core::{RecordKind, RecordRef};
 use crate::scenario::Expect;
-use crate::trace::{RecordKind, RecordRef};
 use std::sync::Arc;
 
 #[derive(Clone)]

@@ -7,8 +7,8 @@
 //! does not check ids from other resolvers, which name existing entities by design.
 
 use crate::check::Invariant;
-use crate::engine::{EntityId, TenantId};
-use crate::trace::{OriginRef, Record, RecordKind, RecordRef};
+use crate::core::{EntityId, TenantId};
+use crate::core::{OriginRef, Record, RecordKind, RecordRef};
 use std::collections::BTreeSet;
 
 #[derive(Clone)]
@@ -90,9 +90,9 @@ impl Invariant for FreshIds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Depth;
-    use crate::sim::SimTime;
-    use crate::trace::Origin;
+    use crate::core::Depth;
+    use crate::core::Origin;
+    use crate::core::SimTime;
 
     fn dispatch(id: &str, copy: bool) -> Record {
         Record::Dispatch {

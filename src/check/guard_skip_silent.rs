@@ -9,7 +9,7 @@
 //! own message (its own step).
 
 use crate::check::Invariant;
-use crate::trace::{OriginRef, Record, RecordRef};
+use crate::core::{OriginRef, Record, RecordRef};
 
 #[derive(Default, Clone)]
 pub struct GuardSkipSilent {
@@ -72,9 +72,9 @@ impl GuardSkipSilent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Depth, EntityId, TenantId};
-    use crate::sim::SimTime;
-    use crate::trace::Origin;
+    use crate::core::Origin;
+    use crate::core::SimTime;
+    use crate::core::{Depth, EntityId, TenantId};
 
     fn skip() -> Record {
         Record::GuardSkip {

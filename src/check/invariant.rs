@@ -1,8 +1,8 @@
 //! The invariant interface and the violations it reports.
 
+use crate::core::SimTime;
+use crate::core::{Record, RecordKind, RecordRef};
 use crate::engine::Store;
-use crate::sim::SimTime;
-use crate::trace::{Record, RecordKind, RecordRef};
 use serde::Serialize;
 
 /// A broken invariant: which one, what happened, and at which trace step.

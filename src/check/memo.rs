@@ -14,7 +14,7 @@
 //! in turn until the pair, compared in line, or an empty slot. A hit costs no `memcmp` call
 //! and no second lookup, where the hash maps behind it cost both, twice.
 
-use crate::engine::{same_name, short_word, word_at};
+use crate::core::{same_name, short_word, word_at};
 
 type Slot<V> = Option<(Box<str>, Box<str>, V)>;
 

@@ -10,7 +10,6 @@ mod guard_skip_silent;
 mod invariant;
 mod memo;
 pub(crate) use memo::NameMemo;
-mod predicate;
 mod quiescence;
 mod tenant_isolation;
 mod valid_transition;
@@ -23,13 +22,12 @@ pub use expect::*;
 pub use fresh_ids::*;
 pub use guard_skip_silent::*;
 pub use invariant::*;
-pub use predicate::*;
 pub use quiescence::*;
 pub use tenant_isolation::*;
 pub use valid_transition::*;
 
+use crate::core::{RecordKind, RecordRef};
 use crate::scenario::Scenario;
-use crate::trace::{RecordKind, RecordRef};
 
 /// The built-in invariants a run of `scenario` watches, in the order their violations are
 /// reported.
@@ -217,9 +215,10 @@ fn judge<I: Invariant>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Seed;
     use crate::engine::{Entity, Store};
     use crate::scenario::load_scenario;
-    use crate::sim::{run_scenario, RunOptions, Seed, Stop};
+    use crate::sim::{run_scenario, RunOptions, Stop};
     use std::path::Path;
 
     /// The fused set reports exactly what the trait objects, filtered by `watches`, report:

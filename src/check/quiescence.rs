@@ -6,7 +6,7 @@
 //! the system busy; the trace does.
 
 use crate::check::{Invariant, RunEnd};
-use crate::trace::{RecordKind, RecordRef};
+use crate::core::{RecordKind, RecordRef};
 
 #[derive(Clone)]
 pub struct Quiescence;
@@ -42,8 +42,8 @@ impl Invariant for Quiescence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::SimTime;
     use crate::engine::Store;
-    use crate::sim::SimTime;
 
     #[test]
     fn pending_messages_at_the_end_are_a_violation() {

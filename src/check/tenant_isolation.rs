@@ -8,9 +8,9 @@
 
 use crate::check::memo::NameMemo;
 use crate::check::Invariant;
-use crate::engine::{get_named, same_name, TenantId};
+use crate::core::{get_named, same_name, TenantId};
+use crate::core::{Record, RecordKind, RecordRef};
 use crate::scenario::Scenario;
-use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -127,9 +127,9 @@ impl Invariant for TenantIsolationIndexed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Depth, EntityId};
-    use crate::sim::SimTime;
-    use crate::trace::Origin;
+    use crate::core::Origin;
+    use crate::core::SimTime;
+    use crate::core::{Depth, EntityId};
 
     #[test]
     fn cross_tenant_dispatch_and_foreign_rule_are_violations() {

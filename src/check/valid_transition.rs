@@ -7,9 +7,10 @@
 
 use crate::check::memo::NameMemo;
 use crate::check::Invariant;
-use crate::engine::{get_named, same_name, ActionSpec, EntitySpec, LookupMap};
+use crate::core::{get_named, same_name, LookupMap};
+use crate::core::{Record, RecordKind, RecordRef};
+use crate::engine::{ActionSpec, EntitySpec};
 use crate::scenario::Scenario;
-use crate::trace::{Record, RecordKind, RecordRef};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -175,8 +176,8 @@ impl Invariant for ValidTransitionIndexed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{EntityId, TenantId};
-    use crate::sim::SimTime;
+    use crate::core::SimTime;
+    use crate::core::{EntityId, TenantId};
 
     fn checker() -> ValidTransition {
         let mut actions = BTreeMap::new();

@@ -2,9 +2,9 @@
 //! (when small enough) cascades with stateright, next to the real engine.
 
 use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
+use crate::core::parse_duration_ms;
 use crate::model::{check_scenario, render_check_json, render_check_text, CheckOptions};
 use crate::scenario::load_scenario;
-use crate::sim::parse_duration_ms;
 use std::path::PathBuf;
 use std::time::Duration;
 

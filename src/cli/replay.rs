@@ -1,8 +1,9 @@
 //! `ripple replay TRACE`: re-execute a recorded trace and confirm byte-identity.
 
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
+use crate::core::Seed;
 use crate::scenario::load_scenario;
-use crate::sim::{run_scenario, RunOptions, Seed};
+use crate::sim::{run_scenario, RunOptions};
 use crate::trace::{first_difference, TraceHeader};
 use std::path::PathBuf;
 

@@ -1,10 +1,10 @@
 //! `ripple run SCENARIO --seed N`: one seeded run.
 
 use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
+use crate::core::Seed;
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
-use crate::sim::{run_checked, RunOptions, Seed};
-use crate::trace::trace_file_bytes;
+use crate::sim::{run_checked, RunOptions};
 use std::path::PathBuf;
 
 /// Run a scenario under one seed and report what happened.
@@ -51,8 +51,10 @@ pub fn run(args: &RunArgs) -> u8 {
     };
     let outcome = run_checked(&scenario, Seed(args.seed), options);
     if let Some(file) = &args.trace {
-        let bytes = trace_file_bytes(&outcome, &path).expect("trace kept when asked for");
-        if let Err(e) = crate::fs::write_atomic(file, &bytes) {
+        let bytes = outcome
+            .trace_file(&path)
+            .expect("trace kept when asked for");
+        if let Err(e) = crate::core::write_atomic(file, &bytes) {
             return bad_input(format!(
                 "failed to write the trace to {}: {e}",
                 file.display()
@@ -66,7 +68,7 @@ pub fn run(args: &RunArgs) -> u8 {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let file = dir.join(format!("{stem}-seed{}.md", args.seed));
-        if let Err(e) = crate::fs::write_atomic(
+        if let Err(e) = crate::core::write_atomic(
             &file,
             crate::report::render_markdown(&outcome, &path).as_bytes(),
         ) {

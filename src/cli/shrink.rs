@@ -1,9 +1,10 @@
 //! `ripple shrink SCENARIO --seed N`: the smallest scenario that fails the same way.
 
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
+use crate::core::{parse_duration_ms, Seed};
 use crate::scenario::{emit_scenario, load_scenario, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
-use crate::sim::{failure_signature, parse_duration_ms, run_scenario, RunOptions, Seed};
+use crate::sim::{failure_signature, run_scenario, RunOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -116,7 +117,7 @@ pub fn run(args: &ShrinkArgs) -> u8 {
             return EXIT_FAIL;
         }
     }
-    if let Err(e) = crate::fs::write_atomic(&out, text.as_bytes()) {
+    if let Err(e) = crate::core::write_atomic(&out, text.as_bytes()) {
         return bad_input(format!("failed to write {}: {e}", out.display()));
     }
     println!(

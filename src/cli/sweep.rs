@@ -195,10 +195,10 @@ fn write_reports(
     );
     for g in &summary.failures {
         let seed = g.seeds[0];
-        let o = crate::sim::run_scenario(scenario, crate::sim::Seed(seed), options);
+        let o = crate::sim::run_scenario(scenario, crate::core::Seed(seed), options);
         let name = format!("{stem}-seed{seed}.md");
         let file = dir.join(&name);
-        crate::fs::write_atomic(
+        crate::core::write_atomic(
             &file,
             crate::report::render_markdown(&o, &info.scenario_path).as_bytes(),
         )
@@ -210,7 +210,7 @@ fn write_reports(
         ));
     }
     let file = dir.join(format!("{stem}-sweep.md"));
-    crate::fs::write_atomic(&file, md.as_bytes())
+    crate::core::write_atomic(&file, md.as_bytes())
         .map_err(|e| format!("failed to write {}: {e}", file.display()))?;
     eprintln!("report: {}", file.display());
     Ok(())

@@ -1,10 +1,12 @@
 //! Checking, adding and blessing corpus entries.
 
-use crate::corpus::{load_corpus_file, relative_path, render_corpus_file, CorpusEntry, CorpusFile};
-use crate::error::SourceError;
+use crate::core::relative_path;
+use crate::core::Seed;
+use crate::corpus::{load_corpus_file, render_corpus_file, CorpusEntry, CorpusFile};
+use crate::scenario::SourceError;
 use crate::scenario::{load_scenario, Scenario};
-use crate::sim::{failure_signature, run_checked, RunOptions, RunOutcome, Seed};
-use crate::trace::{first_difference, trace_file_bytes, TraceDiff};
+use crate::sim::{failure_signature, run_checked, RunOptions, RunOutcome};
+use crate::trace::{first_difference, TraceDiff};
 use std::path::{Path, PathBuf};
 
 /// What changed for one entry.
@@ -184,7 +186,7 @@ pub fn check_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
-    crate::fs::write_atomic(path, bytes)
+    crate::core::write_atomic(path, bytes)
         .map_err(|e| SourceError::file(path, format!("failed to write: {e}")))
 }
 
@@ -258,7 +260,7 @@ pub fn add_to_corpus(
     }
     file.seed.sort_by_key(|e| (e.seed, e.swarm));
     let scenario_shown = dir.join(&file.scenario).display().to_string();
-    let trace = trace_file_bytes(&o, &scenario_shown).expect("trace kept");
+    let trace = o.trace_file(&scenario_shown).expect("trace kept");
     write(&dir.join(entry.trace_path(&stem)), &trace)?;
     write(&corpus_path, render_corpus_file(&file).as_bytes())?;
     Ok(entry)
@@ -275,7 +277,7 @@ pub fn bless_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
         let stem = stem(&path);
         for e in file.seed.iter_mut() {
             let o = run_entry(&scenario, e);
-            let trace = trace_file_bytes(&o, &scenario_shown).expect("trace kept");
+            let trace = o.trace_file(&scenario_shown).expect("trace kept");
             write(&dir.join(e.trace_path(&stem)), &trace)?;
             *e = entry_from(&o, e.seed, e.swarm, Some(e), None);
         }

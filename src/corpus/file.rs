@@ -15,7 +15,7 @@
 //! # minimal = "race-seed8.min.toml"      # a shrunk scenario, relative to this file
 //! ```
 
-use crate::error::SourceError;
+use crate::scenario::SourceError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -84,58 +84,9 @@ pub fn render_corpus_file(file: &CorpusFile) -> String {
     )
 }
 
-/// `to` relative to directory `from` (both relative to the same base, or both absolute).
-pub fn relative_path(from_dir: &Path, to: &Path) -> PathBuf {
-    let abs = |p: &Path| {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
-        // Normalise `.` and `..` without touching the file system.
-        let mut out = PathBuf::new();
-        for c in p.components() {
-            match c {
-                std::path::Component::CurDir => {}
-                std::path::Component::ParentDir => {
-                    out.pop();
-                }
-                other => out.push(other),
-            }
-        }
-        out
-    };
-    let (from, to) = (abs(from_dir), abs(to));
-    let common = from
-        .components()
-        .zip(to.components())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let mut out = PathBuf::new();
-    for _ in from.components().skip(common) {
-        out.push("..");
-    }
-    for c in to.components().skip(common) {
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relative_paths_climb_and_descend() {
-        assert_eq!(
-            relative_path(Path::new("/a/seeds"), Path::new("/a/scenarios/x.toml")),
-            PathBuf::from("../scenarios/x.toml")
-        );
-        assert_eq!(
-            relative_path(Path::new("/a"), Path::new("/a/b/c.toml")),
-            PathBuf::from("b/c.toml")
-        );
-    }
 
     #[test]
     fn corpus_files_round_trip() {

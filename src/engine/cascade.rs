@@ -12,12 +12,13 @@
 //! guard and resolver have then been evaluated at the source's commit, and the target action
 //! runs when [`Engine::deliver`] is called.
 
+use crate::core::SimTime;
+use crate::core::{get_named, Depth, EntityId, TenantId, Value};
+use crate::core::{Origin, OriginRef, Record, RecordRef};
 use crate::engine::{
-    get_named, merge_params, ActionError, ActionSpec, Depth, Entity, EntityId, EntitySpec, Fields,
-    Guard, LookupKey, ParamPlan, Rule, RuleSet, Sources, Store, TenantId, Then, Value,
+    merge_params, ActionError, ActionSpec, Entity, EntitySpec, Fields, Guard, LookupKey, ParamPlan,
+    Rule, RuleSet, Sources, Store, Then,
 };
-use crate::sim::SimTime;
-use crate::trace::{Origin, OriginRef, Record, RecordRef};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::BTreeMap;

@@ -4,8 +4,9 @@
 //! Applying an action is a pure function of the spec, the entity and the params. It does not
 //! fire reactions or publish anything: that is the cascade's job.
 
+use crate::core::{same_name, Value};
 use crate::engine::fields::{Hint, Vacant};
-use crate::engine::{same_name, Fields, Value};
+use crate::engine::Fields;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;

@@ -12,7 +12,7 @@
 //! key (byte) order, a key is present once, inserting an existing key replaces its value.
 //! The tests below run random operations on both and compare.
 
-use crate::engine::{same_bytes, Value};
+use crate::core::{same_bytes, Value};
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

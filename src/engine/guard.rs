@@ -10,8 +10,8 @@
 //! Not covered here: parsing and the depth budget (`rule.rs`), resolving lookups (the
 //! dispatcher, which owns the world and the tenant boundary).
 
-use super::ids::Value;
 use super::Fields;
+use crate::core::Value;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -299,7 +299,7 @@ mod tests {
                         guard = { type = \"field_equals\", field = \"total\", value = 1 }\n\
                         [reaction.then]\nentity_type = \"B\"\naction = \"X\"\n\
                         [reaction.resolve_target]\ntype = \"same_id\"\n";
-            let rules = crate::engine::parse_rules_file(text, std::path::Path::new("r.toml"));
+            let rules = crate::scenario::parse_rules_file(text, std::path::Path::new("r.toml"));
             rules.unwrap()[0].when.guard.clone().unwrap()
         };
         let float_fields: Fields = toml::from_str("total = 1.0").unwrap();

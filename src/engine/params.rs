@@ -9,8 +9,8 @@
 
 use super::entity::set_field_hinted;
 use super::fields::Hint;
-use super::ids::Value;
 use super::Fields;
+use crate::core::Value;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -309,7 +309,8 @@ mod tests {
                     [reaction.then]\nentity_type = \"Payment\"\naction = \"Pay\"\n\
                     params = { amount = 0 }\nparams_from = { amount = \"total\" }\n\
                     [reaction.resolve_target]\ntype = \"same_id\"\n";
-        let e = crate::engine::parse_rules_file(text, std::path::Path::new("r.toml")).unwrap_err();
+        let e =
+            crate::scenario::parse_rules_file(text, std::path::Path::new("r.toml")).unwrap_err();
         assert!(e.message.contains("`amount`"), "{e}");
         assert_eq!(e.line, 9);
     }

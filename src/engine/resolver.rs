@@ -5,8 +5,8 @@
 //! source. Not covered here: whether the target exists or is in the same tenant (the
 //! dispatcher creates targets on first touch, always in the source's tenant).
 
-use super::ids::Value;
 use super::Fields;
+use crate::core::Value;
 use serde::Serialize;
 use std::borrow::Cow;
 

@@ -9,8 +9,8 @@
 //! Not covered here: tenants (one `RuleSet` per tenant, kept by the caller), guards and
 //! depth, which the dispatcher applies to the matches.
 
-use super::ids::{get_named, same_name, MAX_RULES_PER_TENANT};
 use super::rule::Rule;
+use crate::core::{get_named, same_name, MAX_RULES_PER_TENANT};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -17,7 +17,8 @@
 //! it only while such a snapshot is alive.
 
 use super::fields::Key;
-use crate::engine::{find_named, get_in, Entity, EntityId, LookupMap, TenantId};
+use crate::core::{find_named, get_in, EntityId, LookupMap, TenantId};
+use crate::engine::Entity;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -7,7 +7,8 @@
 //! because they compare equal. Objects are ordered maps here (the crate never enables
 //! `preserve_order`), so iteration order is key order and equal objects hash alike.
 
-use crate::engine::{Fields, Store, Value};
+use crate::core::Value;
+use crate::engine::{Fields, Store};
 use std::hash::{Hash, Hasher};
 
 /// Feeds `value` into `state`, consistently with `Value`'s equality.

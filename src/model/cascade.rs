@@ -29,15 +29,16 @@ use crate::bus::{Bus, Cause, Envelope};
 use crate::check::{
     CascadeTruncated, DepthBound, ExpectCheck, Invariant, RunEnd, TenantIsolation, ValidTransition,
 };
+use crate::core::Depth;
+use crate::core::Origin;
+use crate::core::SimTime;
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Depth, Engine, Store};
+use crate::engine::{ActionDispatch, Engine, Store};
 use crate::model::canonical::{hash_store, json_text};
 use crate::model::host::ModelHost;
 use crate::model::message::{envelope_eq, hash_envelope, Message};
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
-use crate::sim::SimTime;
 use crate::sim::{registries, rule_sets};
-use crate::trace::Origin;
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -149,7 +150,7 @@ pub enum Step {
 /// A reflex subscription: its tenant, its `[[reflex]]` entry and whether it remembers.
 #[derive(Debug, Clone)]
 pub struct Subscriber {
-    pub tenant: crate::engine::TenantId,
+    pub tenant: crate::core::TenantId,
     pub spec: usize,
     pub handler: String,
     pub remembers: bool,

@@ -16,8 +16,9 @@
 //! Not covered: conflicts through longer cascades (the cascade model's order dependence
 //! finds those), and pairs that act on different target types.
 
+use crate::core::TenantId;
 use crate::engine::{
-    resolve_lookups, EngineEvaluator, GuardEvaluator, GuardInput, Resolver, Rule, RuleSet, TenantId,
+    resolve_lookups, EngineEvaluator, GuardEvaluator, GuardInput, Resolver, Rule, RuleSet,
 };
 use crate::model::inputs::{Choose, InputSpace, Point};
 use stateright::{Model, Property};

@@ -14,12 +14,13 @@
 //! Not covered: a message aimed at an id minted by `create` (the model mints `minted-N`, a
 //! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match.
 
-use crate::corpus::relative_path;
+use crate::core::format_duration_ms;
+use crate::core::relative_path;
+use crate::core::{FaultKind, FaultTarget};
 use crate::model::cascade::{CascadeModel, CascadeState, Mode, Step};
 use crate::model::message::Message;
 use crate::scenario::fault_table;
-use crate::sim::{format_duration_ms, ScheduledFault};
-use crate::trace::{FaultKind, FaultTarget};
+use crate::scenario::ScheduledFault;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -15,7 +15,8 @@
 //! through the very same checker and see it catch them. Not covered: whether the rule's
 //! trigger ever happens in a run (that is the cascade model's business).
 
-use crate::engine::{resolve_lookups, Guard, GuardEvaluator, GuardInput, Rule, TenantId};
+use crate::core::TenantId;
+use crate::engine::{resolve_lookups, Guard, GuardEvaluator, GuardInput, Rule};
 use crate::model::inputs::{Choose, InputSpace, Point};
 use crate::model::reference::reference_passes;
 use stateright::{Model, Property};

@@ -7,11 +7,13 @@
 //! which id went to which entity. Time is the model's `now` (the latest root delivered).
 //! Action failures are not injected (not explored, see the cascade model's header).
 
-use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope, EventId, Subject};
-use crate::engine::{Depth, Host, PendingReaction, TenantId, Value};
+use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope};
+use crate::core::Record;
+use crate::core::SimTime;
+use crate::core::{Depth, TenantId, Value};
+use crate::core::{EventId, Subject};
+use crate::engine::{Host, PendingReaction};
 use crate::model::message::Message;
-use crate::sim::SimTime;
-use crate::trace::Record;
 use std::sync::Arc;
 
 /// The prefix of minted ids; symmetry reduction renames exactly these.
@@ -27,7 +29,7 @@ pub struct ModelHost<'a> {
     /// What this transition created, in creation order.
     pub created: Vec<Message>,
     pub records: Vec<Record>,
-    route: Vec<crate::bus::SubId>,
+    route: Vec<crate::core::SubId>,
 }
 
 impl<'a> ModelHost<'a> {

@@ -13,9 +13,8 @@
 //! lookups across tenants (the engine scopes them structurally; `tenant_isolation` and the
 //! engine's tests cover that).
 
-use crate::engine::{
-    Entity, EntityId, EntitySpec, Fields, Guard, Rule, Store, TenantId, Value, When,
-};
+use crate::core::{EntityId, TenantId, Value};
+use crate::engine::{Entity, EntitySpec, Fields, Guard, Rule, Store, When};
 use crate::model::reference::World;
 use serde_json::json;
 use std::collections::BTreeMap;

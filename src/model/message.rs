@@ -5,10 +5,12 @@
 //! them the `Hash + Eq` a model state needs, their identity in a `[[fault]]` schedule, and
 //! the renaming that symmetry reduction applies to minted ids.
 
-use crate::bus::{Cause, Envelope, Subject};
-use crate::engine::{EntityId, PendingReaction, TenantId, Value};
+use crate::bus::{Cause, Envelope};
+use crate::core::Subject;
+use crate::core::{EntityId, TenantId, Value};
+use crate::core::{FaultTarget, Origin};
+use crate::engine::PendingReaction;
 use crate::model::canonical::hash_value;
-use crate::trace::{FaultTarget, Origin};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 

@@ -9,7 +9,8 @@
 //! Not covered: parsing, the guard depth budget, tenants (the caller passes the source
 //! tenant's entities only).
 
-use crate::engine::{Fields, Guard, Value};
+use crate::core::Value;
+use crate::engine::{Fields, Guard};
 
 /// The other entities a guard may look up, as the reference sees them: the status of
 /// `entity_type`/`id` in the source's tenant, or `None` when there is no such entity.

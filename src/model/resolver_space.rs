@@ -19,13 +19,13 @@
 //!
 //! Not covered: what the target's action does (the cascade model runs whole cascades).
 
+use crate::core::{Depth, EntityId, TenantId, Value};
+use crate::core::{Origin, Record};
+use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
 use crate::engine::{
-    ActionDispatch, Depth, Engine, Entity, EntityId, EntitySpec, Fields, Host, Resolver, Rule,
-    RuleSet, TenantId, Value,
+    ActionDispatch, Engine, Entity, EntitySpec, Fields, Host, Resolver, Rule, RuleSet,
 };
 use crate::model::inputs::trigger_outcomes;
-use crate::sim::{Purpose, RngStream, Seed, SimTime, UuidSource};
-use crate::trace::{Origin, Record};
 use serde_json::json;
 use stateright::{Model, Property};
 use std::collections::{BTreeMap, BTreeSet};

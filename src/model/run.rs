@@ -7,7 +7,9 @@
 //! `timeout` for the whole check, shared in order; a model that runs out is reported as
 //! incomplete, never waited for.
 
-use crate::engine::{EngineEvaluator, GuardEvaluator, Rule, TenantId};
+use crate::core::Seed;
+use crate::core::TenantId;
+use crate::engine::{EngineEvaluator, GuardEvaluator, Rule};
 use crate::model::cascade::{CascadeModel, CascadeState, Step};
 use crate::model::conflict::{is_candidate_pair, resolver_field, PairModel};
 use crate::model::emit::{scenario_text, schedule};
@@ -16,7 +18,7 @@ use crate::model::guard_space::GuardModel;
 use crate::model::inputs::{input_space, trigger_outcomes};
 use crate::model::resolver_space::ResolverModel;
 use crate::scenario::Scenario;
-use crate::sim::{run_scenario, RunOptions, Seed};
+use crate::sim::{run_scenario, RunOptions};
 use stateright::{Checker, Model, Path as SrPath};
 use std::collections::BTreeMap;
 // stateright hands discoveries back in a HashMap; it is only looked up by name, never
@@ -629,7 +631,7 @@ impl Emitter {
                 return;
             }
         };
-        if let Err(e) = crate::fs::write_atomic(&out, body.as_bytes()) {
+        if let Err(e) = crate::core::write_atomic(&out, body.as_bytes()) {
             f.message
                 .push_str(&format!("\n  (failed to write {}: {e})", out.display()));
             return;

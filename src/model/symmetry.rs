@@ -9,7 +9,8 @@
 //! `minted-1`, `minted-2`, ... in that order. The counter is kept, so the next minted id
 //! never collides.
 
-use crate::engine::{EntityId, Store, Value};
+use crate::core::{EntityId, Value};
+use crate::engine::Store;
 use crate::model::canonical::json_text;
 use crate::model::cascade::CascadeState;
 use crate::model::host::MINTED_PREFIX;

@@ -1,9 +1,9 @@
 //! The JSON report of one run (DESIGN section 4), with a `version`.
 
 use crate::check::Violation;
+use crate::core::Record;
 use crate::engine::reflex::Outcome;
 use crate::sim::{EntityRow, Retain, RunOutcome, Stop};
-use crate::trace::Record;
 use serde::Serialize;
 
 /// Bumped when a field changes meaning or is removed (adding fields does not bump it).

@@ -8,9 +8,9 @@
 //! that may arrive during a later input's cascade; it is drawn from a message node that
 //! says when it arrived, not linked to a guessed parent.
 
+use crate::core::{Origin, Record};
 use crate::report::reproduce_command;
 use crate::sim::RunOutcome;
-use crate::trace::{Origin, Record};
 use std::fmt::Write;
 
 /// At most this many nodes per picture: a cascade larger than that is better read in the

@@ -1,9 +1,9 @@
 //! The human report of one run: the cascade as a tree, reflex outcomes, final entities,
 //! violations, and the command that reproduces the run.
 
+use crate::core::{Origin, Record};
 use crate::report::reproduce_command;
 use crate::sim::{RunOutcome, Stop};
-use crate::trace::{Origin, Record};
 use std::fmt::Write;
 
 /// At most this many cascade lines are printed; the JSON and the trace have everything.

@@ -6,10 +6,12 @@
 //! on its own. Loading the output gives back the same scenario (a test checks the round
 //! trip on every shipped scenario).
 
-use crate::engine::{Effect, Value};
+use crate::core::format_duration_ms;
+use crate::core::Value;
+use crate::core::{FaultKind, FaultTarget};
+use crate::engine::Effect;
+use crate::scenario::ScheduledFault;
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS};
-use crate::sim::{format_duration_ms, ScheduledFault};
-use crate::trace::{FaultKind, FaultTarget};
 use serde_json::json;
 
 fn literal(v: &Value) -> String {
@@ -158,7 +160,7 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
     if !s.description.is_empty() {
         meta.push(("description", json!(s.description)));
     }
-    if s.depth_max != crate::engine::MAX_REACTION_DEPTH {
+    if s.depth_max != crate::core::MAX_REACTION_DEPTH {
         meta.push(("max_depth", json!(s.depth_max)));
     }
     if s.until.ms() != UNTIL_DEFAULT_MS {

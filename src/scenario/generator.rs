@@ -22,10 +22,10 @@
 //! the seed's `Generators` stream, one generator after another, so adding a generator at
 //! the end does not change the events of the ones before it.
 
-use crate::bus::Subject;
-use crate::engine::{EntityId, TenantId, Value};
+use crate::core::Subject;
+use crate::core::{EntityId, TenantId, Value};
+use crate::core::{Purpose, RngStream, Seed, SimTime};
 use crate::scenario::{Input, RootEvent};
-use crate::sim::{Purpose, RngStream, Seed, SimTime};
 use std::collections::BTreeMap;
 
 /// At most this many events per generator (a budget, like everything else).

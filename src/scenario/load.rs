@@ -2,21 +2,23 @@
 //! reference before anything runs. Every error names the file, line and column, says what
 //! is wrong, and hints at the fix.
 
-use crate::bus::{Pattern, Subject};
-use crate::check::{InvariantKind, Predicate, UserInvariant};
-use crate::engine::reflex::{ReflexRegistry, Severity, ThenTemplate};
-use crate::engine::{
-    parse_rules_file_located, validate_rule_defs, ActionSpec, Condition, Effect, EntityId,
-    EntitySpec, Fields, Object, Rule, RuleDef, RuleSet, TenantId, Value,
-};
-use crate::error::SourceError;
+use crate::bus::Pattern;
+use crate::core::Severity;
+use crate::core::Subject;
+use crate::core::{parse_duration_ms, SimTime};
+use crate::core::{EntityId, Object, TenantId, Value};
+use crate::core::{FaultKind, FaultTarget};
+use crate::engine::reflex::{ReflexRegistry, ThenTemplate};
+use crate::engine::{ActionSpec, Condition, Effect, EntitySpec, Fields, Rule, RuleSet};
+use crate::scenario::SourceError;
 use crate::scenario::{
     check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, ReflexKind, ReflexSpec,
     RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX,
     STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
-use crate::sim::{parse_duration_ms, FaultConfig, ScheduledFault, SimTime};
-use crate::trace::{FaultKind, FaultTarget};
+use crate::scenario::{parse_rules_file_located, validate_rule_defs, RuleDef};
+use crate::scenario::{FaultConfig, ScheduledFault};
+use crate::scenario::{InvariantKind, Predicate, UserInvariant};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -248,7 +250,7 @@ impl Loader<'_> {
                 .with_hint("name the scenario; reports and corpus files use the name"));
         }
         let depth_max = match &meta.max_depth {
-            None => crate::engine::MAX_REACTION_DEPTH,
+            None => crate::core::MAX_REACTION_DEPTH,
             Some(d) => {
                 let v = *d.get_ref();
                 if !(1..=DEPTH_MAX_LIMIT as i64).contains(&v) {

@@ -1,11 +1,19 @@
 //! The scenario file format: parse, validate, errors with line and column.
 
 mod emit;
+mod error;
+mod faults;
 mod generator;
 mod load;
 mod model;
+mod predicate;
+mod rules;
 
 pub use emit::*;
+pub use error::*;
+pub use faults::*;
 pub use generator::*;
 pub use load::*;
 pub use model::*;
+pub use predicate::*;
+pub use rules::*;

@@ -1,14 +1,18 @@
 //! A validated scenario: everything a run needs, with nothing left to check.
 
-use crate::bus::{Pattern, Subject};
-use crate::check::UserInvariant;
+use crate::bus::Pattern;
+use crate::core::Severity;
+use crate::core::SimTime;
+use crate::core::Subject;
+use crate::core::{EntityId, TenantId, Value};
 use crate::engine::reflex::{
     BgpDropHandler, DeclarativeReflex, LinkDownHandler, ReflexHandler, SecurityAlertHandler,
-    Severity, ThenTemplate,
+    ThenTemplate,
 };
-use crate::engine::{EntityId, EntitySpec, Fields, Rule, TenantId, Value};
+use crate::engine::{EntitySpec, Fields, Rule};
 use crate::scenario::Generator;
-use crate::sim::{FaultConfig, ScheduledFault, SimTime};
+use crate::scenario::UserInvariant;
+use crate::scenario::{FaultConfig, ScheduledFault};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -145,8 +149,8 @@ impl RootEvent {
             id: id.as_str(),
             action,
             params,
-            depth: crate::engine::Depth(0),
-            origin: crate::trace::OriginRef::Root { event: index },
+            depth: crate::core::Depth(0),
+            origin: crate::core::OriginRef::Root { event: index },
         })
     }
 }

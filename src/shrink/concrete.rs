@@ -4,9 +4,11 @@
 //! decision: the schedule names "the 1st AuthorizePayment reaction to Payment/o1", not
 //! "the 17th draw".
 
+use crate::core::Record;
+use crate::core::Seed;
+use crate::scenario::ScheduledFault;
 use crate::scenario::{expand_generators, RootEvent, Scenario};
-use crate::sim::{RunOutcome, ScheduledFault, Seed};
-use crate::trace::Record;
+use crate::sim::RunOutcome;
 
 /// The faults that fired in a run, as a schedule.
 pub fn schedule_from_trace(records: &[Record]) -> Vec<ScheduledFault> {

@@ -8,10 +8,11 @@
 //! is always kept. What it does not do: remove entity states or shorten strings (a state is
 //! rarely the noise, and renaming values changes what a reader recognises).
 
-use crate::engine::Value;
+use crate::core::Seed;
+use crate::core::Value;
 use crate::scenario::{Input, Scenario};
 use crate::shrink::{ddmin, make_concrete, Verdict};
-use crate::sim::{failure_signature, run_scenario, RunOptions, RunOutcome, Seed};
+use crate::sim::{failure_signature, run_scenario, RunOptions, RunOutcome};
 use std::collections::BTreeSet;
 
 use std::time::{Duration, Instant};
@@ -330,7 +331,7 @@ impl Shrinker<'_> {
         let mut c = self.best.clone();
         if c.events.iter().any(|e| e.at.ms() > 0) {
             for e in &mut c.events {
-                e.at = crate::sim::SimTime::ZERO;
+                e.at = crate::core::SimTime::ZERO;
             }
             if self.attempt(c, "moved every event to 0ms") == Verdict::OutOfBudget {
                 return;

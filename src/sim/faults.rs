@@ -6,32 +6,10 @@
 //! not reshuffle the others. With faults on, each reaction dispatch becomes a message of its
 //! own, so concurrent cascades interleave.
 
-use crate::sim::{format_duration_ms, Purpose, RngStream, Seed};
-use crate::trace::{FaultKind, FaultTarget};
-use serde::Serialize;
+use crate::core::{format_duration_ms, Purpose, RngStream, Seed};
+use crate::core::{FaultKind, FaultTarget};
+use crate::scenario::{FaultConfig, ScheduledFault};
 use std::collections::BTreeMap;
-use std::fmt;
-
-/// The `[faults]` table, validated.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct FaultConfig {
-    /// Probability that a message is delayed, and the longest delay (uniform in 1..=max).
-    pub delay_p: f64,
-    pub delay_ms_max: u64,
-    /// Probability that a message is lost.
-    pub drop_p: f64,
-    /// Probability that a message is delivered twice.
-    pub duplicate_p: f64,
-    /// `false`: delays keep FIFO per destination (a delayed message holds back later ones);
-    /// `true`: a delayed message may be overtaken.
-    pub reorder: bool,
-    /// Probability that a reflex handler crashes on a delivery (an `errored` outcome).
-    pub handler_panic_p: f64,
-    /// Probability that an entity action fails.
-    pub action_failure_p: f64,
-    /// Probability that a reflex process restarts before a delivery, losing its dedup memory.
-    pub reflex_restart_p: f64,
-}
 
 impl FaultConfig {
     /// A configuration drawn from the seed, as TigerBeetle's VOPR and FoundationDB's BUGGIFY
@@ -66,38 +44,6 @@ impl FaultConfig {
             handler_panic_p,
             action_failure_p,
             reflex_restart_p,
-        }
-    }
-}
-
-impl fmt::Display for FaultConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        if self.delay_p > 0.0 {
-            parts.push(format!(
-                "delay {:.3} up to {}",
-                self.delay_p,
-                format_duration_ms(self.delay_ms_max)
-            ));
-        }
-        for (name, p) in [
-            ("drop", self.drop_p),
-            ("duplicate", self.duplicate_p),
-            ("handler_panic", self.handler_panic_p),
-            ("action_failure", self.action_failure_p),
-            ("reflex_restart", self.reflex_restart_p),
-        ] {
-            if p > 0.0 {
-                parts.push(format!("{name} {p:.3}"));
-            }
-        }
-        if self.reorder {
-            parts.push("reorder".into());
-        }
-        if parts.is_empty() {
-            f.write_str("none (messages still scheduled one by one)")
-        } else {
-            f.write_str(&parts.join(", "))
         }
     }
 }
@@ -159,107 +105,6 @@ impl FaultPlan {
     pub fn action_fails(&mut self) -> bool {
         self.rng.chance(self.config.action_failure_p)
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config() -> FaultConfig {
-        FaultConfig {
-            delay_p: 0.3,
-            delay_ms_max: 50,
-            drop_p: 0.1,
-            duplicate_p: 0.05,
-            reorder: true,
-            handler_panic_p: 0.02,
-            action_failure_p: 0.2,
-            reflex_restart_p: 0.1,
-        }
-    }
-
-    #[test]
-    fn each_fault_fires_at_about_its_rate() {
-        let mut plan = FaultPlan::new(config(), Seed(1));
-        let n = 20_000;
-        let fates: Vec<MessageFate> = (0..n).map(|_| plan.message()).collect();
-        let rate = |k: usize| k as f64 / n as f64;
-        let dropped = rate(fates.iter().filter(|f| f.dropped).count());
-        let delayed = rate(fates.iter().filter(|f| f.delay_ms > 0).count());
-        let duplicated = rate(fates.iter().filter(|f| f.duplicated).count());
-        assert!((dropped - 0.1).abs() < 0.01, "drop {dropped}");
-        assert!((delayed - 0.3).abs() < 0.015, "delay {delayed}");
-        assert!(
-            (duplicated - 0.05 * 0.9).abs() < 0.01,
-            "duplicate {duplicated}"
-        );
-        assert!(fates.iter().all(|f| f.delay_ms <= 50));
-        let fails = rate((0..n).filter(|_| plan.action_fails()).count());
-        assert!((fails - 0.2).abs() < 0.015, "action_failure {fails}");
-        let panics = rate((0..n).filter(|_| plan.handler_panics()).count());
-        assert!((panics - 0.02).abs() < 0.005, "handler_panic {panics}");
-        let restarts = rate((0..n).filter(|_| plan.reflex_restarts()).count());
-        assert!((restarts - 0.1).abs() < 0.01, "reflex_restart {restarts}");
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_faults() {
-        let mut a = FaultPlan::new(config(), Seed(9));
-        let mut b = FaultPlan::new(config(), Seed(9));
-        for _ in 0..1000 {
-            assert_eq!(a.message(), b.message());
-        }
-        let mut c = FaultPlan::new(config(), Seed(10));
-        let differ = (0..100).any(|_| a.message() != c.message());
-        assert!(differ);
-    }
-
-    #[test]
-    fn a_fault_that_is_off_never_fires_and_does_not_shift_the_others() {
-        let mut on = config();
-        on.drop_p = 0.0;
-        let mut a = FaultPlan::new(on, Seed(4));
-        let mut b = FaultPlan::new(config(), Seed(4));
-        for _ in 0..1000 {
-            let (x, y) = (a.message(), b.message());
-            assert!(!x.dropped);
-            assert_eq!(x.delay_ms, y.delay_ms, "delays line up draw for draw");
-        }
-    }
-
-    #[test]
-    fn swarm_configs_are_a_function_of_the_seed_and_vary_across_seeds() {
-        assert_eq!(FaultConfig::swarm(Seed(3)), FaultConfig::swarm(Seed(3)));
-        let distinct: std::collections::BTreeSet<String> = (0..50)
-            .map(|s| FaultConfig::swarm(Seed(s)).to_string())
-            .collect();
-        assert!(distinct.len() > 40, "{}", distinct.len());
-        // Over many seeds, each fault is sometimes on and sometimes off.
-        let configs: Vec<FaultConfig> = (0..200).map(|s| FaultConfig::swarm(Seed(s))).collect();
-        for (name, on) in [
-            ("drop", configs.iter().filter(|c| c.drop_p > 0.0).count()),
-            ("delay", configs.iter().filter(|c| c.delay_p > 0.0).count()),
-            ("reorder", configs.iter().filter(|c| c.reorder).count()),
-            (
-                "action_failure",
-                configs.iter().filter(|c| c.action_failure_p > 0.0).count(),
-            ),
-        ] {
-            assert!((50..150).contains(&on), "{name} on in {on} of 200");
-        }
-    }
-}
-
-/// One entry of an explicit fault schedule (`[[fault]]`): a fault on the `nth` occurrence of
-/// a message or action, named by identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ScheduledFault {
-    pub kind: FaultKind,
-    pub on: FaultTarget,
-    /// 1-based.
-    pub nth: u32,
-    /// For `delay` (and the copy of a `duplicate`).
-    pub delay_ms: u64,
 }
 
 /// Where fault decisions come from.
@@ -402,6 +247,95 @@ impl Faults {
                     }
                 )
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> FaultConfig {
+        FaultConfig {
+            delay_p: 0.3,
+            delay_ms_max: 50,
+            drop_p: 0.1,
+            duplicate_p: 0.05,
+            reorder: true,
+            handler_panic_p: 0.02,
+            action_failure_p: 0.2,
+            reflex_restart_p: 0.1,
+        }
+    }
+
+    #[test]
+    fn each_fault_fires_at_about_its_rate() {
+        let mut plan = FaultPlan::new(config(), Seed(1));
+        let n = 20_000;
+        let fates: Vec<MessageFate> = (0..n).map(|_| plan.message()).collect();
+        let rate = |k: usize| k as f64 / n as f64;
+        let dropped = rate(fates.iter().filter(|f| f.dropped).count());
+        let delayed = rate(fates.iter().filter(|f| f.delay_ms > 0).count());
+        let duplicated = rate(fates.iter().filter(|f| f.duplicated).count());
+        assert!((dropped - 0.1).abs() < 0.01, "drop {dropped}");
+        assert!((delayed - 0.3).abs() < 0.015, "delay {delayed}");
+        assert!(
+            (duplicated - 0.05 * 0.9).abs() < 0.01,
+            "duplicate {duplicated}"
+        );
+        assert!(fates.iter().all(|f| f.delay_ms <= 50));
+        let fails = rate((0..n).filter(|_| plan.action_fails()).count());
+        assert!((fails - 0.2).abs() < 0.015, "action_failure {fails}");
+        let panics = rate((0..n).filter(|_| plan.handler_panics()).count());
+        assert!((panics - 0.02).abs() < 0.005, "handler_panic {panics}");
+        let restarts = rate((0..n).filter(|_| plan.reflex_restarts()).count());
+        assert!((restarts - 0.1).abs() < 0.01, "reflex_restart {restarts}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults() {
+        let mut a = FaultPlan::new(config(), Seed(9));
+        let mut b = FaultPlan::new(config(), Seed(9));
+        for _ in 0..1000 {
+            assert_eq!(a.message(), b.message());
+        }
+        let mut c = FaultPlan::new(config(), Seed(10));
+        let differ = (0..100).any(|_| a.message() != c.message());
+        assert!(differ);
+    }
+
+    #[test]
+    fn a_fault_that_is_off_never_fires_and_does_not_shift_the_others() {
+        let mut on = config();
+        on.drop_p = 0.0;
+        let mut a = FaultPlan::new(on, Seed(4));
+        let mut b = FaultPlan::new(config(), Seed(4));
+        for _ in 0..1000 {
+            let (x, y) = (a.message(), b.message());
+            assert!(!x.dropped);
+            assert_eq!(x.delay_ms, y.delay_ms, "delays line up draw for draw");
+        }
+    }
+
+    #[test]
+    fn swarm_configs_are_a_function_of_the_seed_and_vary_across_seeds() {
+        assert_eq!(FaultConfig::swarm(Seed(3)), FaultConfig::swarm(Seed(3)));
+        let distinct: std::collections::BTreeSet<String> = (0..50)
+            .map(|s| FaultConfig::swarm(Seed(s)).to_string())
+            .collect();
+        assert!(distinct.len() > 40, "{}", distinct.len());
+        // Over many seeds, each fault is sometimes on and sometimes off.
+        let configs: Vec<FaultConfig> = (0..200).map(|s| FaultConfig::swarm(Seed(s))).collect();
+        for (name, on) in [
+            ("drop", configs.iter().filter(|c| c.drop_p > 0.0).count()),
+            ("delay", configs.iter().filter(|c| c.delay_p > 0.0).count()),
+            ("reorder", configs.iter().filter(|c| c.reorder).count()),
+            (
+                "action_failure",
+                configs.iter().filter(|c| c.action_failure_p > 0.0).count(),
+            ),
+        ] {
+            assert!((50..150).contains(&on), "{name} on in {on} of 200");
         }
     }
 }

@@ -11,7 +11,7 @@
 //! earlier of the two fronts. The order is exactly (time, sequence), as with one heap, but
 //! the heap holds only what is in flight instead of every root input of the run.
 
-use crate::sim::SimTime;
+use crate::core::SimTime;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 

@@ -6,9 +6,11 @@
 //! whatever the thread count.
 
 use crate::check::Violation;
+use crate::core::Seed;
+use crate::core::{Origin, Record};
 use crate::scenario::Scenario;
-use crate::sim::{Prepared, Retain, RunOptions, RunOutcome, Seed};
-use crate::trace::{Origin, Record, TraceHash};
+use crate::sim::{Prepared, Retain, RunOptions, RunOutcome};
+use crate::trace::TraceHash;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;

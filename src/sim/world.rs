@@ -8,22 +8,19 @@
 
 use crate::bus::{
     commit_cause_into, commit_subject_into, sanitize_token_into, Bus, Cause, CommitPayloads,
-    Envelope, EventId, SubId, Subject,
+    Envelope,
 };
 use crate::check::{compare_runs, Builtins, NameMemo, RunEnd, Violation};
+use crate::core::{same_name, Depth, EntityId, TenantId, Value};
+use crate::core::{EventId, SubId, Subject};
+use crate::core::{FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordRef};
+use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexHandler, ReflexRegistry};
-use crate::engine::{
-    same_name, ActionDispatch, Depth, DispatchRef, Engine, EntityId, Fields, Host, PendingReaction,
-    RuleSet, TenantId, Value,
-};
+use crate::engine::{ActionDispatch, DispatchRef, Engine, Fields, Host, PendingReaction, RuleSet};
+use crate::scenario::FaultConfig;
 use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
-use crate::sim::{
-    FaultConfig, FaultPlan, Faults, Purpose, Queue, RngStream, Seed, SimTime, UuidSource,
-};
-use crate::trace::{
-    FaultKind, FaultTarget, Origin, OriginRef, Record, RecordCounts, RecordRef, TraceHash,
-    TraceSink,
-};
+use crate::sim::{FaultPlan, Faults, Queue};
+use crate::trace::{trace_file_bytes, TraceHash, TraceHeader, TraceSink, TRACE_FILE_VERSION};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -148,6 +145,22 @@ pub struct RunOutcome {
 impl RunOutcome {
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
+    }
+
+    /// The run's trace file (`ripple run --trace FILE`), naming `scenario_path`; `None` when
+    /// the run did not keep its trace text.
+    pub fn trace_file(&self, scenario_path: &str) -> Option<Vec<u8>> {
+        let text = self.trace_text.as_ref()?;
+        let header = TraceHeader {
+            ripple_trace: TRACE_FILE_VERSION,
+            scenario: scenario_path.to_string(),
+            scenario_name: self.scenario.clone(),
+            seed: self.seed.0,
+            swarm: self.swarm,
+            trace_hash: self.trace_hash.to_string(),
+            steps: self.steps(),
+        };
+        Some(trace_file_bytes(&header, text))
     }
 
     /// Trace records, one per step (counted whether or not they were kept).
@@ -906,7 +919,8 @@ pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> Run
 ///
 /// ```
 /// use ripple::scenario::load_scenario;
-/// use ripple::sim::{run_scenario_retaining, Prepared, Retain, RunOptions, Seed};
+/// use ripple::core::Seed;
+/// use ripple::sim::{run_scenario_retaining, Prepared, Retain, RunOptions};
 /// use std::path::Path;
 ///
 /// let scenario = load_scenario(Path::new("scenarios/race.toml")).unwrap();

@@ -19,7 +19,7 @@
 //! six bytes for each byte of its strings, the size of a `\u00xx` escape), then stores its
 //! pieces through a [`Cursor`] without checking the capacity piece by piece.
 
-use crate::trace::{FaultTarget, OriginRef, RecordRef};
+use crate::core::{FaultTarget, OriginRef, RecordRef};
 
 /// A constant [`Piece`] of a record.
 macro_rules! lit {
@@ -870,11 +870,11 @@ unsafe fn write_escaped(dst: *mut u8, bytes: &[u8]) -> *mut u8 {
 mod tests {
     use super::*;
 
-    use crate::bus::{EventId, SubId, Subject};
-    use crate::engine::reflex::{OutcomeKind, Severity};
-    use crate::engine::{Depth, EntityId, TenantId};
-    use crate::sim::SimTime;
-    use crate::trace::{FaultKind, Origin, Record, RecordKind};
+    use crate::core::SimTime;
+    use crate::core::{Depth, EntityId, TenantId};
+    use crate::core::{EventId, SubId, Subject};
+    use crate::core::{FaultKind, Origin, Record, RecordKind};
+    use crate::core::{OutcomeKind, Severity};
     use proptest::prelude::*;
 
     #[test]

@@ -2,7 +2,6 @@
 //! the hash, then the canonical records, one JSON line each. The hash covers the records
 //! only, so a trace file can be re-hashed and compared without the header.
 
-use crate::sim::RunOutcome;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when the header's meaning changes.
@@ -20,20 +19,10 @@ pub struct TraceHeader {
     pub steps: u64,
 }
 
-/// The whole file; `None` when the run did not keep its trace text.
-pub fn trace_file_bytes(outcome: &RunOutcome, scenario_path: &str) -> Option<Vec<u8>> {
-    let text = outcome.trace_text.as_ref()?;
-    let header = TraceHeader {
-        ripple_trace: TRACE_FILE_VERSION,
-        scenario: scenario_path.to_string(),
-        scenario_name: outcome.scenario.clone(),
-        seed: outcome.seed.0,
-        swarm: outcome.swarm,
-        trace_hash: outcome.trace_hash.to_string(),
-        steps: outcome.steps(),
-    };
-    let mut out = serde_json::to_vec(&header).expect("header serializes");
+/// The whole file: the header line, then the canonical records as they were hashed.
+pub fn trace_file_bytes(header: &TraceHeader, records: &[u8]) -> Vec<u8> {
+    let mut out = serde_json::to_vec(header).expect("header serializes");
     out.push(b'\n');
-    out.extend_from_slice(text);
-    Some(out)
+    out.extend_from_slice(records);
+    out
 }

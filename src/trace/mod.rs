@@ -2,15 +2,11 @@
 
 mod encode;
 mod file;
-mod record;
-mod record_ref;
 mod replay;
 mod sink;
 mod xxh3;
 
 pub use encode::*;
 pub use file::*;
-pub use record::*;
-pub use record_ref::*;
 pub use replay::*;
 pub use sink::*;

@@ -6,8 +6,9 @@
 //! `update` per few hundred lines costs less than one per line. A run that keeps neither
 //! records nor text holds one chunk of trace, whatever its length.
 
+use crate::core::{Record, RecordCounts, RecordRef};
 use crate::trace::xxh3::TraceHasher;
-use crate::trace::{Encoder, Record, RecordCounts, RecordRef};
+use crate::trace::Encoder;
 
 /// The identity of a run: xxh3-128 over the canonical JSON lines of its trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -149,7 +150,7 @@ impl TraceSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimTime;
+    use crate::core::SimTime;
     use xxhash_rust::xxh3::xxh3_128;
 
     fn warning(i: u64) -> Record {
@@ -190,7 +191,7 @@ mod tests {
         for sink in sinks {
             let keeps = sink.keeps_records();
             assert_eq!(sink.len(), 2_000);
-            assert_eq!(sink.counts().get(crate::trace::RecordKind::Warning), 2_000);
+            assert_eq!(sink.counts().get(crate::core::RecordKind::Warning), 2_000);
             assert_eq!(sink.counts().total(), 2_000);
             let (hash, records, kept_text) = sink.into_parts();
             assert_eq!(hash.0, xxh3_128(&text));

@@ -5,9 +5,10 @@
 //! dispatches no entity action and does not interpret `last_state` or the peer's AS number.
 
 use crate::bus::Envelope;
+use crate::core::Severity;
+use crate::core::Value;
 use crate::engine::reflex::common::{first_str, join_target, sighting};
-use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
-use crate::engine::Value;
+use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading};
 
 /// Payload keys that may name the device, in priority order.
 const DEVICE_KEYS: [&str; 3] = ["device", "device_id", "target"];
@@ -51,9 +52,10 @@ impl BgpDropHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::OutcomeKind;
+    use crate::core::SimTime;
     use crate::engine::reflex::common::test_support::envelope;
-    use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
-    use crate::sim::SimTime;
+    use crate::engine::reflex::{HandlerOutput, ReflexHandler};
     use serde_json::json;
 
     const SUBJECT: &str = "sensory.bgp_drop.snmp_trap.r1|10.0.1.5";

@@ -5,9 +5,10 @@
 //! that lives with each handler, so that one file reads as one handler's whole behaviour.
 
 use crate::bus::Envelope;
-use crate::engine::reflex::{Outcome, OutcomeKind, Severity, RATIONALE_CHARS_MAX};
-use crate::engine::{Object, Value};
-use crate::sim::{format_duration_ms, SimTime};
+use crate::core::{format_duration_ms, SimTime};
+use crate::core::{Object, Value};
+use crate::core::{OutcomeKind, Severity};
+use crate::engine::reflex::{Outcome, RATIONALE_CHARS_MAX};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -228,9 +229,10 @@ pub fn tail_bytes(text: &str, bytes_max: usize) -> &str {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::bus::{Cause, Envelope, EventId, Subject};
-    use crate::engine::{Depth, TenantId, Value};
-    use crate::sim::SimTime;
+    use crate::bus::{Cause, Envelope};
+    use crate::core::SimTime;
+    use crate::core::{Depth, TenantId, Value};
+    use crate::core::{EventId, Subject};
     use std::sync::Arc;
 
     /// An envelope as the bus would deliver it at `at_ms`.

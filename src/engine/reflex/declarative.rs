@@ -12,13 +12,13 @@
 //! (the scenario validator does), nor deduplicate: a declarative reflex fires on every event.
 
 use crate::bus::{Envelope, Pattern};
+use crate::core::SimTime;
+use crate::core::{EntityId, Object, Value};
+use crate::core::{OutcomeKind, Severity};
 use crate::engine::reflex::common::{concat, truncate_chars_in_place};
 use crate::engine::reflex::{
-    ActionRequest, HandlerOutput, Outcome, OutcomeKind, ReflexHandler, Severity,
-    RATIONALE_CHARS_MAX,
+    ActionRequest, HandlerOutput, Outcome, ReflexHandler, RATIONALE_CHARS_MAX,
 };
-use crate::engine::{EntityId, Object, Value};
-use crate::sim::SimTime;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

@@ -3,12 +3,13 @@
 //! Each handler only says how it reads an event ([`FirstPartySpec::read`]).
 
 use crate::bus::{Envelope, Pattern};
+use crate::core::SimTime;
+use crate::core::Value;
+use crate::core::{OutcomeKind, Severity};
 use crate::engine::reflex::common::{
     concat, event_class, into_duplicate, new_outcome, DedupWindow,
 };
-use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler, Severity};
-use crate::engine::Value;
-use crate::sim::SimTime;
+use crate::engine::reflex::{HandlerOutput, ReflexHandler};
 use std::marker::PhantomData;
 use std::sync::Arc;
 

@@ -5,52 +5,11 @@
 //! dispatch. It never reads a clock or a random source.
 
 use crate::bus::{Envelope, Pattern};
-use crate::engine::{EntityId, TenantId, Value};
-use crate::sim::SimTime;
+use crate::core::SimTime;
+use crate::core::{EntityId, TenantId, Value};
+use crate::core::{OutcomeKind, Severity};
 use serde::Serialize;
 use std::sync::Arc;
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warn,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warn => "warn",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutcomeKind {
-    Logged,
-    Applied,
-    Skipped,
-    Errored,
-}
-
-impl OutcomeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeKind::Logged => "logged",
-            OutcomeKind::Applied => "applied",
-            OutcomeKind::Skipped => "skipped",
-            OutcomeKind::Errored => "errored",
-        }
-    }
-}
 
 /// Longest rationale kept, in characters (the model service's limit is < 200).
 pub const RATIONALE_CHARS_MAX: usize = 199;

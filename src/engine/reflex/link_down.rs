@@ -6,11 +6,12 @@
 //! (`oper_status` is carried in the payload, not interpreted).
 
 use crate::bus::Envelope;
+use crate::core::Severity;
+use crate::core::Value;
 use crate::engine::reflex::common::{
     cap_payload_keys, first_str, join_target, sighting, PAYLOAD_KEYS_MAX,
 };
-use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
-use crate::engine::Value;
+use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading};
 
 /// Payload keys that may name the device, in priority order.
 const DEVICE_KEYS: [&str; 3] = ["device", "device_id", "target"];
@@ -54,10 +55,11 @@ impl LinkDownHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Object;
+    use crate::core::OutcomeKind;
+    use crate::core::SimTime;
     use crate::engine::reflex::common::test_support::envelope;
-    use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
-    use crate::engine::Object;
-    use crate::sim::SimTime;
+    use crate::engine::reflex::{HandlerOutput, ReflexHandler};
     use serde_json::json;
 
     const SUBJECT: &str = "sensory.link_down.snmp_poll.r1|Gi0/1";

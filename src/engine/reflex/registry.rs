@@ -11,14 +11,14 @@
 //! relies on unwinding: built with `panic = "abort"`, a panicking handler ends the process.
 
 use crate::bus::Envelope;
+use crate::core::SimTime;
+use crate::core::{OutcomeKind, Severity};
 use crate::engine::reflex::common::{
     cap_payload_keys, new_outcome, tail_bytes, truncate_chars_in_place, PAYLOAD_KEYS_MAX,
 };
 use crate::engine::reflex::{
-    HandlerOutput, Outcome, OutcomeKind, ReflexHandler, Severity, DIAGNOSTIC_BYTES_MAX,
-    RATIONALE_CHARS_MAX,
+    HandlerOutput, Outcome, ReflexHandler, DIAGNOSTIC_BYTES_MAX, RATIONALE_CHARS_MAX,
 };
-use crate::sim::SimTime;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};

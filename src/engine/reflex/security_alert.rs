@@ -7,9 +7,10 @@
 //! entity action and does not interpret the signature or message.
 
 use crate::bus::Envelope;
+use crate::core::Severity;
+use crate::core::Value;
 use crate::engine::reflex::common::{concat, first_str, str_field, UNKNOWN_TARGET};
-use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading, Severity};
-use crate::engine::Value;
+use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading};
 
 /// Payload keys that may name the target, most specific first.
 const TARGET_KEYS: [&str; 4] = ["clientMac", "deviceSerial", "networkId", "target"];
@@ -106,9 +107,10 @@ impl SecurityAlertHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::OutcomeKind;
+    use crate::core::SimTime;
     use crate::engine::reflex::common::test_support::envelope;
-    use crate::engine::reflex::{HandlerOutput, OutcomeKind, ReflexHandler};
-    use crate::sim::SimTime;
+    use crate::engine::reflex::{HandlerOutput, ReflexHandler};
     use serde_json::json;
 
     const SUBJECT: &str = "sensory.security_alert.meraki_webhook.meraki:Q4CD-1234";

@@ -12,11 +12,11 @@
 //! exhaustive matches, so a field added to one and not the other does not compile, and the
 //! tests in `encode.rs` check that both encode to the same bytes.
 
-use crate::bus::{EventId, SubId};
-use crate::engine::reflex::{OutcomeKind, Severity};
-use crate::engine::{Depth, EntityId, TenantId};
-use crate::sim::SimTime;
-use crate::trace::{FaultKind, FaultTarget, Origin, Record};
+use crate::core::SimTime;
+use crate::core::{Depth, EntityId, TenantId};
+use crate::core::{EventId, SubId};
+use crate::core::{FaultKind, FaultTarget, Origin, Record};
+use crate::core::{OutcomeKind, Severity};
 
 /// What caused a dispatch, borrowed (see [`Origin`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -465,7 +465,7 @@ impl<'a> RecordRef<'a> {
                 at,
                 event,
                 tenant: tenant(t),
-                subject: crate::bus::Subject::new_unchecked(subject.to_string()),
+                subject: crate::core::Subject::new_unchecked(subject.to_string()),
                 depth,
                 subscribers,
             },

@@ -5,10 +5,10 @@
 //! over exactly those bytes, so changing a field here changes every trace hash: bless the
 //! corpus when you do.
 
-use crate::bus::{EventId, SubId, Subject};
-use crate::engine::reflex::{OutcomeKind, Severity};
-use crate::engine::{Depth, EntityId, TenantId};
-use crate::sim::SimTime;
+use crate::core::SimTime;
+use crate::core::{Depth, EntityId, TenantId};
+use crate::core::{EventId, SubId, Subject};
+use crate::core::{OutcomeKind, Severity};
 use serde::Serialize;
 
 /// What caused a dispatch.

@@ -7,7 +7,7 @@ use std::fmt;
 pub type Value = serde_json::Value;
 /// A JSON object: payloads and params. serde_json's map is a `BTreeMap` unless
 /// `preserve_order` is on, which this crate never enables: iteration order is key order, so
-/// it is deterministic. (An entity's fields are [`Fields`](crate::engine::Fields).)
+/// it is deterministic. (An entity's fields are the engine's `Fields`.)
 pub type Object = serde_json::Map<String, Value>;
 
 macro_rules! string_newtype {
@@ -54,6 +54,23 @@ string_newtype!(
     /// An entity's id, unique within its tenant and entity type.
     EntityId
 );
+
+/// A publication's sequence number within one run (0, 1, 2, ... in publish order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EventId(pub u64);
+
+/// A subscription's id. The bus hands them out as 0, 1, 2, ... in subscription order, so
+/// sorting by id is sorting by subscription order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SubId(pub u32);
+
+impl fmt::Display for SubId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sub#{}", self.0)
+    }
+}
 
 /// How many causal hops separate a dispatch from its root input. Reactions fired by a root
 /// action have depth 0.

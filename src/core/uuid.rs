@@ -4,7 +4,7 @@
 //! come from the seed's `Ids` stream: ids sort by virtual creation time, and the same seed
 //! mints the same ids.
 
-use crate::sim::{RngStream, SimTime, EPOCH_UNIX_MS};
+use crate::core::{RngStream, SimTime, EPOCH_UNIX_MS};
 
 /// Mints `sim_uuid`s for one run.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ impl UuidSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Purpose, Seed};
+    use crate::core::{Purpose, Seed};
 
     #[test]
     fn same_seed_mints_same_ids_and_they_are_v7() {

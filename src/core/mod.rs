@@ -1,0 +1,25 @@
+//! The vocabulary every floor speaks: virtual time, seeds and rng streams, `sim_uuid`, ids
+//! and names, JSON values, subjects, severities, and the trace record types. It is owned by
+//! no layer and imports from none: everything above builds on it.
+
+mod fs;
+mod ids;
+mod lookup;
+mod record;
+mod record_ref;
+mod rng;
+mod severity;
+mod subject;
+mod time;
+mod uuid;
+
+pub use self::uuid::*;
+pub use fs::*;
+pub use ids::*;
+pub use lookup::*;
+pub use record::*;
+pub use record_ref::*;
+pub use rng::*;
+pub use severity::*;
+pub use subject::*;
+pub use time::*;

@@ -1,0 +1,71 @@
+//! `[[invariant]]`: a named predicate that must always or never hold.
+
+use super::{InvariantKind, Predicate, PredicateError};
+use crate::engine::Store;
+
+/// A scenario's `[[invariant]]`: a named predicate that must always or never hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInvariant {
+    pub name: String,
+    pub kind: InvariantKind,
+    pub predicate: Predicate,
+    /// The predicate as written.
+    pub text: String,
+}
+
+impl UserInvariant {
+    /// Parses `text` into an invariant named `name`.
+    pub fn parse(
+        name: impl Into<String>,
+        kind: InvariantKind,
+        text: &str,
+    ) -> Result<UserInvariant, PredicateError> {
+        Ok(UserInvariant {
+            name: name.into(),
+            kind,
+            predicate: Predicate::parse(text)?,
+            text: text.to_string(),
+        })
+    }
+
+    /// Checks the invariant in `tenant`: `Some(message)` names the first violating binding
+    /// (in id order) and the values the predicate read under it. With a variable and no
+    /// entity of a bound type, there is nothing to check.
+    ///
+    /// ```
+    /// use ripple::scenario::{InvariantKind, UserInvariant};
+    /// use ripple::core::{EntityId, TenantId};
+    /// use ripple::engine::{Entity, Store};
+    ///
+    /// let inv = UserInvariant::parse(
+    ///     "no_authorized_payment_for_cancelled_order",
+    ///     InvariantKind::Never,
+    ///     "Order[id].status == 'Cancelled' && Payment[id].status == 'Authorized'",
+    /// )
+    /// .unwrap();
+    /// let mut store = Store::default();
+    /// let shop = TenantId::new("shop");
+    /// for (entity_type, status) in [("Order", "Cancelled"), ("Payment", "Authorized")] {
+    ///     let entity = Entity { status: status.into(), fields: Default::default() };
+    ///     store.insert(&shop, entity_type, &EntityId::new("o1"), entity);
+    /// }
+    /// assert_eq!(
+    ///     inv.check(&store, "shop").as_deref(),
+    ///     Some(r#"with id = "o1": Order[o1].status = "Cancelled", Payment[o1].status = "Authorized""#)
+    /// );
+    /// assert_eq!(inv.check(&store, "other_tenant"), None);
+    /// ```
+    pub fn check(&self, store: &Store, tenant: &str) -> Option<String> {
+        let violating = match self.kind {
+            InvariantKind::Always => false,
+            InvariantKind::Never => true,
+        };
+        self.predicate.first_binding(store, tenant, |binding| {
+            if self.predicate.eval(store, tenant, binding) == violating {
+                Some(self.predicate.describe(store, tenant, binding))
+            } else {
+                None
+            }
+        })
+    }
+}
