@@ -12,10 +12,13 @@
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use ripple::core::Seed;
-use ripple::scenario::{parse_scenario, RootEvent};
-use ripple::shrink::{planted_scenario, shrink, ShrinkBudget};
-use ripple::sim::{failure_signature, run_scenario, RunOptions};
+use ripple::__private::planted_scenario;
+use ripple::__private::RootEvent;
+use ripple::failure_signature;
+use ripple::parse_scenario;
+use ripple::Runner;
+use ripple::Seed;
+use ripple::{shrink, ShrinkBudget};
 use std::cell::Cell;
 use std::path::Path;
 use std::time::Instant;
@@ -43,8 +46,8 @@ fn main() {
         let scenario =
             parse_scenario(&text, Path::new("planted.toml")).expect("planted scenario loads");
         let seed = Seed(1);
-        let signature = failure_signature(&run_scenario(&scenario, seed, RunOptions::default()))
-            .expect("planted bug fails");
+        let signature =
+            failure_signature(&Runner::new(&scenario).run(seed)).expect("planted bug fails");
 
         let started = Instant::now();
         let r =
@@ -67,7 +70,7 @@ fn main() {
             runs.set(runs.get() + 1);
             let mut c = scenario.clone();
             c.events = subset;
-            let o = run_scenario(&c, seed, RunOptions::default());
+            let o = Runner::new(&c).run(seed);
             if failure_signature(&o).as_deref() == Some(signature.as_str()) {
                 Err(TestCaseError::fail("fails"))
             } else {

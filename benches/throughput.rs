@@ -1,13 +1,13 @@
 //! Throughput, side by side, in one process: `cargo bench --bench throughput`.
 //!
-//! On the same generated workload (`ripple::bench::generated_workload`, 100,000 root
+//! On the same generated workload (`ripple::__private::generated_workload`, 100,000 root
 //! events by default):
 //!
 //! - (a) **ripple**: a full run (seed 0): scheduler, bus, reflexes, cascade, invariants,
 //!   trace encoding and hashing, keeping no records (`Retain::Summary`, as a sweep's
 //!   summary does); and (a') the same run keeping every record (`run_scenario`, as
 //!   `ripple run` does), with the time to free them;
-//! - (b) **queue-only limit**: nothing but `ripple::sim::Queue` push + pop of as many timed
+//! - (b) **queue-only limit**: nothing but `ripple::__private::Queue` push + pop of as many timed
 //!   messages as Ripple's scheduler handled, pushed in the same pattern (root inputs up front,
 //!   deliveries at the time of the input that caused them). Its rates are Ripple's counts
 //!   divided by the queue's time: what Ripple would reach if everything but its scheduler's
@@ -28,13 +28,16 @@
 #[path = "throughput/tokio_peer.rs"]
 mod tokio_peer;
 
-use ripple::bench::{
+use ripple::__private::run_scenario_retaining;
+use ripple::__private::Input;
+use ripple::__private::{
     current_rss_bytes, generated_workload, peak_rss_bytes, reset_peak_rss, RunCounts, Stopwatch,
     WorkloadConfig,
 };
-use ripple::core::{Seed, SimTime};
-use ripple::scenario::{load_scenario, Input, Scenario};
-use ripple::sim::{run_scenario_retaining, Prepared, Queue, Retain, RunOptions};
+use ripple::__private::{Prepared, Queue, RunOptions};
+use ripple::Retain;
+use ripple::{load_scenario, Scenario};
+use ripple::{Seed, SimTime};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;

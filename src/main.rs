@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    ripple::cli::main()
+    ripple::cli_main()
 }

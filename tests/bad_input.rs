@@ -10,8 +10,8 @@
 //! Not covered here: what a valid scenario does when it runs (see the engine and sim tests);
 //! the rule schema's own unit tests live next to it in `src/engine/rule.rs`.
 
-use ripple::scenario::SourceError;
-use ripple::scenario::{load_scenario, parse_scenario};
+use ripple::SourceError;
+use ripple::{load_scenario, parse_scenario};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

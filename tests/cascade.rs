@@ -1,15 +1,16 @@
 //! The cascade, end to end through a scenario: rule order, depth numbering and the bound,
 //! fire-and-forget, tenant isolation, resolvers and ids, and the bus hop.
 
-use ripple::core::Seed;
-use ripple::core::{Origin, Record};
-use ripple::scenario::parse_scenario;
-use ripple::sim::{run_scenario, RunOptions, RunOutcome};
+use ripple::parse_scenario;
+use ripple::RunOutcome;
+use ripple::Runner;
+use ripple::Seed;
+use ripple::{Origin, Record};
 use std::path::Path;
 
 fn run(text: &str, seed: u64) -> RunOutcome {
     let scenario = parse_scenario(text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
-    run_scenario(&scenario, Seed(seed), RunOptions::default())
+    Runner::new(&scenario).run(Seed(seed))
 }
 
 /// (rule, depth, success) of every reaction result, in trace order.
@@ -314,11 +315,11 @@ fn create_consumes_an_id_only_when_the_guard_passed() {
 
 #[test]
 fn rules_targets_and_lookups_stay_in_their_tenant() {
-    let scenario = ripple::scenario::load_scenario(
+    let scenario = ripple::load_scenario(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two_tenants.toml"),
     )
     .unwrap();
-    let o = run_scenario(&scenario, Seed(0), RunOptions::default());
+    let o = Runner::new(&scenario).run(Seed(0));
     assert!(o.passed(), "{:?}", o.violations);
     // The acme-only rule never ran for globex.
     assert!(!o.records.iter().any(|r| matches!(r, Record::Reaction { tenant, rule, .. } if tenant.as_str() == "globex" && rule == "acme_vip_discount")));
@@ -363,11 +364,10 @@ fn committed_actions_are_published_on_the_bus() {
 
 #[test]
 fn a_reflex_in_a_cycle_is_bounded_like_a_reaction() {
-    let scenario = ripple::scenario::load_scenario(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cycle.toml"),
-    )
-    .unwrap();
-    let o = run_scenario(&scenario, Seed(0), RunOptions::default());
+    let scenario =
+        ripple::load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/cycle.toml"))
+            .unwrap();
+    let o = Runner::new(&scenario).run(Seed(0));
     let reflex_dispatch_depths: Vec<u32> = o
         .records
         .iter()

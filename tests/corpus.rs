@@ -1,9 +1,9 @@
 //! The committed seed corpus is a regression suite: every seed must replay with its
 //! recorded verdict and trace hash. And the corpus check must notice when one changes.
 
-use ripple::corpus::{
-    check_corpus_dir, check_corpus_file, load_corpus_file, render_corpus_file, Change,
-};
+use ripple::__private::{load_corpus_file, render_corpus_file};
+use ripple::check_corpus_dir;
+use ripple::{check_corpus_file, Change};
 use std::path::{Path, PathBuf};
 
 fn seeds_dir() -> PathBuf {

@@ -1,8 +1,8 @@
 //! Writing a scenario back as TOML and loading it again gives the same runs.
 
-use ripple::core::Seed;
-use ripple::scenario::{emit_scenario, load_scenario, parse_scenario};
-use ripple::sim::{run_scenario, RunOptions};
+use ripple::Runner;
+use ripple::Seed;
+use ripple::{emit_scenario, load_scenario, parse_scenario};
 use std::path::Path;
 
 #[test]
@@ -24,8 +24,8 @@ fn every_shipped_scenario_round_trips_through_the_emitter() {
         let again = parse_scenario(&text, Path::new("emitted.toml"))
             .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
         for seed in 0..5 {
-            let a = run_scenario(&original, Seed(seed), RunOptions::default());
-            let b = run_scenario(&again, Seed(seed), RunOptions::default());
+            let a = Runner::new(&original).run(Seed(seed));
+            let b = Runner::new(&again).run(Seed(seed));
             assert_eq!(
                 a.trace_hash,
                 b.trace_hash,
@@ -40,9 +40,9 @@ fn every_shipped_scenario_round_trips_through_the_emitter() {
 /// same schedule (a zero-ms delay included: the loader requires a delay fault's `delay`).
 #[test]
 fn fault_schedules_round_trip_through_the_emitter() {
-    use ripple::core::{FaultKind, FaultTarget};
-    use ripple::scenario::fault_table;
-    use ripple::scenario::ScheduledFault;
+    use ripple::__private::fault_table;
+    use ripple::ScheduledFault;
+    use ripple::{FaultKind, FaultTarget};
     let reaction = FaultTarget::Reaction {
         rule: "r".into(),
         target: "Order/o1".into(),

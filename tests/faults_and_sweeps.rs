@@ -1,11 +1,13 @@
 //! Faults in real runs, and sweep output in every format.
 
-use ripple::core::Seed;
-use ripple::core::{FaultKind, Record};
-use ripple::report::{render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo};
-use ripple::scenario::FaultConfig;
-use ripple::scenario::{load_scenario, parse_scenario, Scenario};
-use ripple::sim::{run_scenario, sweep, RunOptions};
+use ripple::__private::{
+    render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
+};
+use ripple::FaultConfig;
+use ripple::Runner;
+use ripple::Seed;
+use ripple::{load_scenario, parse_scenario, Scenario};
+use ripple::{FaultKind, Record};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -21,7 +23,7 @@ fn scenario(name: &str) -> Scenario {
 fn fault_counts(s: &Scenario, seeds: std::ops::Range<u64>) -> BTreeMap<FaultKind, usize> {
     let mut out = BTreeMap::new();
     for seed in seeds {
-        for r in run_scenario(s, Seed(seed), RunOptions::default()).records {
+        for r in Runner::new(s).run(Seed(seed)).records {
             if let Record::Fault { fault, .. } = r {
                 *out.entry(fault).or_insert(0) += 1;
             }
@@ -58,8 +60,8 @@ fn every_fault_kind_fires_in_a_real_run_and_is_recorded() {
         );
     }
     // The same seed gives the same faults.
-    let a = run_scenario(&s, Seed(5), RunOptions::default());
-    let b = run_scenario(&s, Seed(5), RunOptions::default());
+    let a = Runner::new(&s).run(Seed(5));
+    let b = Runner::new(&s).run(Seed(5));
     assert_eq!(a.trace_hash, b.trace_hash);
 }
 
@@ -75,7 +77,7 @@ fn dropped_deliveries_are_accounted_and_a_restart_forgets_dedup() {
         reflex_restart_p: 1.0,
         ..FaultConfig::default()
     });
-    let o = run_scenario(&s, Seed(1), RunOptions::default());
+    let o = Runner::new(&s).run(Seed(1));
     // With a restart before every delivery, the poll 30 s after the trap is no longer a
     // duplicate: nothing is skipped.
     assert!(
@@ -90,7 +92,7 @@ fn dropped_deliveries_are_accounted_and_a_restart_forgets_dedup() {
         ..FaultConfig::default()
     });
     for seed in 0..20 {
-        let o = run_scenario(&s, Seed(seed), RunOptions::default());
+        let o = Runner::new(&s).run(Seed(seed));
         assert!(
             !o.violations.iter().any(|v| v.invariant == "delivery"),
             "seed {seed}: {:?}",
@@ -133,7 +135,7 @@ id = "1"
 exists = false
 "#;
     let s = parse_scenario(text, Path::new("x.toml")).unwrap();
-    let o = run_scenario(&s, Seed(0), RunOptions::default());
+    let o = Runner::new(&s).run(Seed(0));
     let messages: Vec<&str> = o
         .violations
         .iter()
@@ -153,8 +155,8 @@ exists = false
 #[test]
 fn a_run_stopped_by_its_budget_is_a_quiescence_violation() {
     let mut s = scenario("netops.toml");
-    s.until = ripple::core::SimTime(60_000);
-    let o = run_scenario(&s, Seed(0), RunOptions::default());
+    s.until = ripple::SimTime(60_000);
+    let o = Runner::new(&s).run(Seed(0));
     let v: Vec<_> = o
         .violations
         .iter()
@@ -164,10 +166,10 @@ fn a_run_stopped_by_its_budget_is_a_quiescence_violation() {
     assert!(v[0].message.contains("messages pending"));
 }
 
-fn race_sweep() -> (SweepInfo, Vec<ripple::sim::SeedResult>) {
+fn race_sweep() -> (SweepInfo, Vec<ripple::SeedResult>) {
     let s = scenario("race.toml");
     let seeds: Vec<u64> = (0..40).collect();
-    let results = sweep(&s, &seeds, 2, RunOptions::default(), &|_| None, &mut |_| {});
+    let results = Runner::new(&s).sweep(&seeds, 2);
     let info = SweepInfo {
         scenario: s.name.clone(),
         scenario_path: "scenarios/race.toml".into(),
@@ -184,47 +186,18 @@ fn race_sweep() -> (SweepInfo, Vec<ripple::sim::SeedResult>) {
 fn sweep_results_do_not_depend_on_the_thread_count() {
     let s = scenario("netops.toml");
     let seeds: Vec<u64> = (0..30).collect();
-    let one = sweep(
-        &s,
-        &seeds,
-        1,
-        RunOptions {
-            keep_trace: false,
-            swarm: true,
-        },
-        &|_| None,
-        &mut |_| {},
-    );
-    let two = sweep(
-        &s,
-        &seeds,
-        2,
-        RunOptions {
-            keep_trace: false,
-            swarm: true,
-        },
-        &|_| None,
-        &mut |_| {},
-    );
-    let hashes = |r: &[ripple::sim::SeedResult]| {
-        r.iter().map(|x| (x.seed, x.trace_hash)).collect::<Vec<_>>()
-    };
+    let one = Runner::new(&s).swarm(true).sweep(&seeds, 1);
+    let two = Runner::new(&s).swarm(true).sweep(&seeds, 2);
+    let hashes =
+        |r: &[ripple::SeedResult]| r.iter().map(|x| (x.seed, x.trace_hash)).collect::<Vec<_>>();
     assert_eq!(hashes(&one), hashes(&two));
     // Every seed is reported once, as it finishes, whichever thread ran it (the calling
     // thread runs seeds too, and collects the others' between its own).
     for jobs in [1, 3, 7] {
         let mut heard = Vec::new();
-        let more = sweep(
-            &s,
-            &seeds,
-            jobs,
-            RunOptions {
-                keep_trace: false,
-                swarm: true,
-            },
-            &|_| None,
-            &mut |r| heard.push(r.seed),
-        );
+        let more = Runner::new(&s)
+            .swarm(true)
+            .sweep_with(&seeds, jobs, &|_| None, &mut |r| heard.push(r.seed));
         heard.sort_unstable();
         assert_eq!(heard, seeds, "jobs {jobs}");
         assert_eq!(hashes(&more), hashes(&one), "jobs {jobs}");

@@ -1,13 +1,12 @@
 //! `ripple check`: the stateright models of guards, rule pairs, resolvers and cascades, run
 //! against the real engine.
 
-use ripple::core::{TenantId, Value};
-use ripple::engine::{EngineEvaluator, Guard, GuardEvaluator, GuardInput, Rule};
-use ripple::model::{
-    check_guard, check_scenario, render_check_json, render_check_text, CheckOptions, CheckReport,
-    FindingKind, ModelReport,
-};
-use ripple::scenario::{load_scenario, parse_scenario, Scenario};
+use ripple::__private::{check_guard, render_check_json, render_check_text, ModelReport};
+use ripple::__private::{EngineEvaluator, Guard, GuardEvaluator, GuardInput, Rule};
+use ripple::FindingKind;
+use ripple::{check_scenario, CheckOptions, CheckReport};
+use ripple::{load_scenario, parse_scenario, Scenario};
+use ripple::{TenantId, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

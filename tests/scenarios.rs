@@ -1,9 +1,9 @@
 //! Every shipped scenario: it loads, passes, is deterministic, and its text output is pinned.
 
-use ripple::core::Seed;
-use ripple::report::render_text;
-use ripple::scenario::load_scenario;
-use ripple::sim::{run_scenario, RunOptions};
+use ripple::load_scenario;
+use ripple::render_text;
+use ripple::Runner;
+use ripple::Seed;
 use std::path::{Path, PathBuf};
 
 fn shipped() -> Vec<PathBuf> {
@@ -31,22 +31,8 @@ fn same_seed_twice_gives_the_same_trace_hash_for_every_shipped_scenario() {
     for path in shipped() {
         let s = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
         for seed in 0..50 {
-            let a = run_scenario(
-                &s,
-                Seed(seed),
-                RunOptions {
-                    keep_trace: true,
-                    swarm: false,
-                },
-            );
-            let b = run_scenario(
-                &s,
-                Seed(seed),
-                RunOptions {
-                    keep_trace: true,
-                    swarm: false,
-                },
-            );
+            let a = Runner::new(&s).trace_text(true).run(Seed(seed));
+            let b = Runner::new(&s).trace_text(true).run(Seed(seed));
             assert_eq!(a.trace_hash, b.trace_hash, "{} seed {seed}", path.display());
             assert_eq!(a.trace_text, b.trace_text, "{} seed {seed}", path.display());
         }
@@ -57,14 +43,7 @@ fn same_seed_twice_gives_the_same_trace_hash_for_every_shipped_scenario() {
 fn trace_hash_is_the_hash_of_the_canonical_trace_text() {
     let s = load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/netops.toml"))
         .unwrap();
-    let o = run_scenario(
-        &s,
-        Seed(3),
-        RunOptions {
-            keep_trace: true,
-            swarm: false,
-        },
-    );
+    let o = Runner::new(&s).trace_text(true).run(Seed(3));
     let text = o.trace_text.as_ref().unwrap();
     assert_eq!(xxhash_rust::xxh3::xxh3_128(text), o.trace_hash.0);
     assert_eq!(
@@ -80,7 +59,7 @@ fn every_shipped_scenario_without_faults_passes_on_its_first_seeds() {
         // The race scenario fails on some seeds by design, and only with its faults.
         s.faults = None;
         for seed in 0..20 {
-            let o = run_scenario(&s, Seed(seed), RunOptions::default());
+            let o = Runner::new(&s).run(Seed(seed));
             assert!(
                 o.passed(),
                 "{} seed {seed}: {:?}",
@@ -95,7 +74,7 @@ fn every_shipped_scenario_without_faults_passes_on_its_first_seeds() {
 fn text_output_of_shipped_scenarios_is_pinned() {
     for path in shipped() {
         let s = load_scenario(&path).unwrap();
-        let o = run_scenario(&s, Seed(42), RunOptions::default());
+        let o = Runner::new(&s).run(Seed(42));
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         insta::assert_snapshot!(name, render_text(&o, &relative(&path)));
     }
@@ -106,7 +85,7 @@ fn the_race_fails_on_some_seeds_with_delays_and_every_failure_reproduces() {
     let s =
         load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml")).unwrap();
     let seeds: Vec<u64> = (0..200).collect();
-    let results = ripple::sim::sweep(&s, &seeds, 2, RunOptions::default(), &|_| None, &mut |_| {});
+    let results = Runner::new(&s).sweep(&seeds, 2);
     let failing: Vec<u64> = results
         .iter()
         .filter(|r| !r.passed)
@@ -124,7 +103,7 @@ fn the_race_fails_on_some_seeds_with_delays_and_every_failure_reproduces() {
             Some("no_authorized_voided_payment@order_confirmed_authorizes_payment")
         );
         // What the printed command runs: the same seed, alone, gives the same failure.
-        let again = ripple::sim::run_checked(&s, Seed(r.seed), RunOptions::default());
+        let again = Runner::new(&s).run_twice(Seed(r.seed));
         assert!(!again.passed());
         assert_eq!(again.trace_hash, r.trace_hash);
     }
@@ -134,9 +113,9 @@ fn the_race_fails_on_some_seeds_with_delays_and_every_failure_reproduces() {
 fn markdown_report_of_a_failing_run_is_pinned() {
     let s =
         load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml")).unwrap();
-    let o = run_scenario(&s, Seed(0), RunOptions::default());
+    let o = Runner::new(&s).run(Seed(0));
     assert!(!o.passed());
-    let md = ripple::report::render_markdown(&o, "scenarios/race.toml");
+    let md = ripple::render_markdown(&o, "scenarios/race.toml");
     assert!(md.contains("```mermaid"));
     insta::assert_snapshot!(md);
 }

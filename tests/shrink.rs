@@ -2,10 +2,13 @@
 //! noise rules. The output must keep exactly the needed events and rules, be 1-minimal, and
 //! fail the same way when loaded back.
 
-use ripple::core::Seed;
-use ripple::scenario::{emit_scenario, load_scenario, parse_scenario, Input, Scenario};
-use ripple::shrink::{planted_scenario, shrink, ShrinkBudget, ShrinkError, PLANTED_PARTS};
-use ripple::sim::{failure_signature, run_scenario, RunOptions};
+use ripple::__private::Input;
+use ripple::__private::{planted_scenario, PLANTED_PARTS};
+use ripple::failure_signature;
+use ripple::Runner;
+use ripple::Seed;
+use ripple::{emit_scenario, load_scenario, parse_scenario, Scenario};
+use ripple::{shrink, ShrinkBudget, ShrinkError};
 use std::path::Path;
 
 const PARTS: [&str; 3] = PLANTED_PARTS;
@@ -29,7 +32,7 @@ fn check_planted(k: usize, n: usize) {
     let scenario =
         parse_scenario(&text, Path::new("planted.toml")).unwrap_or_else(|e| panic!("{e}"));
     let seed = Seed(1);
-    let original = run_scenario(&scenario, seed, RunOptions::default());
+    let original = Runner::new(&scenario).run(seed);
     let signature = failure_signature(&original).expect("the planted bug fails");
     let result = shrink(&scenario, seed, false, ShrinkBudget::default(), &mut |_| {}).unwrap();
     let min = &result.minimal;
@@ -54,14 +57,14 @@ fn check_planted(k: usize, n: usize) {
         let mut fewer = min.clone();
         fewer.events.remove(i);
         assert!(
-            run_scenario(&fewer, seed, RunOptions::default()).passed(),
+            Runner::new(&fewer).run(seed).passed(),
             "k={k}: event {i} was removable"
         );
     }
     // Loaded back from the emitted text, it fails with the same signature.
     let emitted = emit_scenario(min, "planted");
     let reloaded = parse_scenario(&emitted, Path::new("min.toml")).unwrap();
-    let o = run_scenario(&reloaded, seed, RunOptions::default());
+    let o = Runner::new(&reloaded).run(seed);
     assert_eq!(failure_signature(&o).as_deref(), Some(signature.as_str()));
     assert!(result.runs < 1_000, "k={k} n={n}: {} runs", result.runs);
 }
@@ -87,7 +90,7 @@ fn the_race_shrinks_to_the_two_racing_events_two_rules_and_one_fault() {
         load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml")).unwrap();
     let seed = (0..1000)
         .map(Seed)
-        .find(|s2| !run_scenario(&s, *s2, RunOptions::default()).passed())
+        .find(|s2| !Runner::new(&s).run(*s2).passed())
         .expect("a failing seed");
     let mut log = Vec::new();
     let r = shrink(&s, seed, false, ShrinkBudget::default(), &mut |l| {
@@ -127,7 +130,7 @@ fn the_race_shrinks_to_the_two_racing_events_two_rules_and_one_fault() {
     let text = emit_scenario(m, "race");
     assert!(!text.contains("[faults]"));
     let again = parse_scenario(&text, Path::new("race.min.toml")).unwrap();
-    assert!(!run_scenario(&again, seed, RunOptions::default()).passed());
+    assert!(!Runner::new(&again).run(seed).passed());
 }
 
 #[test]
@@ -159,7 +162,7 @@ fn a_run_budget_still_yields_the_best_scenario_so_far() {
     assert!(r.runs <= 12);
     assert!(r.after.events < 400, "some progress within the budget");
     assert!(
-        !run_scenario(&r.minimal, Seed(1), RunOptions::default()).passed(),
+        !Runner::new(&r.minimal).run(Seed(1)).passed(),
         "what it kept still fails"
     );
 }

@@ -40,13 +40,19 @@
 //! recorded at the same points (input, publish, deliver, outcome, dispatch, transition or
 //! failure, reaction, guard skip, depth limit, warning).
 
-use ripple::bus::{Cause, Envelope, Pattern};
-use ripple::core::SimTime;
-use ripple::core::{Depth, EntityId, Object, TenantId, Value};
-use ripple::core::{EventId, Subject};
-use ripple::engine::reflex::{HandlerIndex, ReflexRegistry};
-use ripple::engine::{Entity, EntitySpec, GuardInput, LookupKey, Rule, RuleSet, Store};
-use ripple::scenario::{Input, Scenario};
+use ripple::__private::Cause;
+use ripple::__private::Depth;
+use ripple::__private::EventId;
+use ripple::__private::Input;
+use ripple::__private::LookupKey;
+use ripple::__private::Object;
+use ripple::__private::{Entity, EntitySpec, GuardInput, Rule, RuleSet, Store};
+use ripple::__private::{HandlerIndex, ReflexRegistry};
+use ripple::Scenario;
+use ripple::SimTime;
+use ripple::Subject;
+use ripple::{EntityId, TenantId, Value};
+use ripple::{Envelope, Pattern};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -145,7 +151,7 @@ impl World {
 /// Runs `scenario` on the tokio peer; returns what it did and the wall time it took
 /// (runtime start-up included: it is part of what a user's program pays).
 pub fn run(scenario: &Scenario) -> (PeerCounts, Duration) {
-    let watch = ripple::bench::Stopwatch::start();
+    let watch = ripple::__private::Stopwatch::start();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -331,7 +337,7 @@ fn handle_dispatch(
         "entity.{}.{}.{}",
         d.entity_type,
         d.action,
-        ripple::bus::sanitize_token(&d.id.0)
+        ripple::__private::sanitize_token(&d.id.0)
     ))
     .expect("plain names");
     world.inflight.send(

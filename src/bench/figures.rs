@@ -122,6 +122,7 @@ impl BenchFigures {
     }
 }
 
+#[cfg(test)]
 /// Runs `scenario` once per seed in `seeds` (keeping no records and no trace text, as a
 /// sweep's summary does: [`Retain::Summary`]) and measures the whole, as one shard of a
 /// sweep: each outcome is dropped before the next run, and the drop is timed. `on_run` sees

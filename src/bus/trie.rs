@@ -15,25 +15,14 @@
 //! queues and ordering between publications (the scheduler's job), and validation (a
 //! [`Pattern`] and a [`Subject`] are already valid when they get here).
 //!
-//! ```
-//! use ripple::bus::{Pattern, SubscriptionTrie};
-//! use ripple::core::{Subject, SubId};
-//!
-//! let mut trie = SubscriptionTrie::new();
-//! trie.insert(&Pattern::new("sensory.link_down.>").unwrap(), SubId(1));
-//! trie.insert(&Pattern::new("sensory.*.snmp_trap.*").unwrap(), SubId(0));
-//! trie.insert(&Pattern::new("sensory.bgp_drop.>").unwrap(), SubId(2));
-//!
-//! let mut out = Vec::new();
-//! let subject = Subject::new("sensory.link_down.snmp_trap.r1|Gi0/1").unwrap();
-//! trie.matches(&subject, &mut out);
-//! assert_eq!(out, vec![SubId(0), SubId(1)]);
-//! ```
+//! An example is the test `the_trie_returns_matching_ids_in_subscription_order` below.
 
 use crate::bus::Pattern;
 use crate::core::SubId;
+#[cfg(test)]
 use crate::core::Subject;
 use crate::core::{find_named, get_in};
+#[cfg(test)]
 use std::str::Split;
 
 /// One trie node: the position after some sequence of pattern tokens (literals and `*`).
@@ -53,6 +42,7 @@ struct Node {
 }
 
 impl Node {
+    #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.literal.is_empty()
             && self.star.is_none()
@@ -70,6 +60,7 @@ pub struct SubscriptionTrie {
 }
 
 impl SubscriptionTrie {
+    #[cfg(test)]
     pub fn new() -> SubscriptionTrie {
         SubscriptionTrie::default()
     }
@@ -102,6 +93,7 @@ impl SubscriptionTrie {
         }
     }
 
+    #[cfg(test)]
     /// Removes `id` from under `pattern`, pruning nodes left empty so that churn does not
     /// grow the trie. Returns whether it was there.
     pub fn remove(&mut self, pattern: &Pattern, id: SubId) -> bool {
@@ -112,6 +104,7 @@ impl SubscriptionTrie {
         removed
     }
 
+    #[cfg(test)]
     /// Clears `out`, then fills it with every id whose pattern matches `subject`, each once,
     /// in ascending order. Allocates nothing beyond growing `out`: the walk recurses over a
     /// copied token iterator (a slice), and its depth is bounded by the longest
@@ -141,11 +134,13 @@ impl SubscriptionTrie {
         may_match_one_more(&self.root, Tokens(Some(prefix)))
     }
 
+    #[cfg(test)]
     /// The number of `(pattern, id)` entries.
     pub fn len(&self) -> usize {
         self.entries
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries == 0
     }
@@ -214,6 +209,7 @@ fn may_match_one_more(node: &Node, mut rest: Tokens<'_>) -> bool {
     }
 }
 
+#[cfg(test)]
 /// Removes `id` along the remaining pattern tokens; prunes a child that is left empty.
 fn remove_from(node: &mut Node, mut tokens: Split<'_, char>, id: SubId) -> bool {
     match tokens.next() {
@@ -255,6 +251,7 @@ fn insert_sorted(list: &mut Vec<SubId>, id: SubId) -> bool {
     }
 }
 
+#[cfg(test)]
 fn remove_sorted(list: &mut Vec<SubId>, id: SubId) -> bool {
     match list.binary_search(&id) {
         Ok(at) => {
@@ -267,6 +264,23 @@ fn remove_sorted(list: &mut Vec<SubId>, id: SubId) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// The example of this module's documentation.
+    #[test]
+    fn the_trie_returns_matching_ids_in_subscription_order() {
+        use crate::bus::{Pattern, SubscriptionTrie};
+        use crate::core::{SubId, Subject};
+
+        let mut trie = SubscriptionTrie::new();
+        trie.insert(&Pattern::new("sensory.link_down.>").unwrap(), SubId(1));
+        trie.insert(&Pattern::new("sensory.*.snmp_trap.*").unwrap(), SubId(0));
+        trie.insert(&Pattern::new("sensory.bgp_drop.>").unwrap(), SubId(2));
+
+        let mut out = Vec::new();
+        let subject = Subject::new("sensory.link_down.snmp_trap.r1|Gi0/1").unwrap();
+        trie.matches(&subject, &mut out);
+        assert_eq!(out, vec![SubId(0), SubId(1)]);
+    }
     use super::*;
     use proptest::prelude::*;
 

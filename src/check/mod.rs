@@ -29,12 +29,6 @@ pub use valid_transition::*;
 use crate::core::{RecordKind, RecordRef};
 use crate::scenario::Scenario;
 
-/// The built-in invariants a run of `scenario` watches, in the order their violations are
-/// reported.
-pub fn builtin_invariants(scenario: &Scenario) -> Vec<Box<dyn Invariant>> {
-    Builtins::new(scenario).into_boxed()
-}
-
 /// The built-in invariants of a run, held by type rather than as trait objects: a run
 /// hands every record to all of them (millions of records), and calling each one directly
 /// lets the compiler inline its `watches` and skip the virtual call for the kinds it does
@@ -128,6 +122,7 @@ impl Builtins {
         }
     }
 
+    #[cfg(test)]
     /// The same invariants as trait objects, in report order.
     pub fn into_boxed(self) -> Vec<Box<dyn Invariant>> {
         let mut out: Vec<Box<dyn Invariant>> = vec![

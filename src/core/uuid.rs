@@ -26,6 +26,7 @@ impl UuidSource {
         uuid::Builder::from_unix_timestamp_millis(EPOCH_UNIX_MS + now.ms(), &random).into_uuid()
     }
 
+    #[cfg(test)]
     /// How many ids were minted so far.
     pub fn minted(&self) -> u64 {
         self.minted

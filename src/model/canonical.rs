@@ -82,18 +82,6 @@ pub fn hash_store<H: Hasher>(store: &Store, state: &mut H) {
     }
 }
 
-/// A JSON value usable in a model state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HashValue(pub Value);
-
-impl Eq for HashValue {}
-
-impl Hash for HashValue {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_value(&self.0, state);
-    }
-}
-
 /// Renders a value as compact JSON (object keys in order): the text used in paths and
 /// findings.
 pub fn json_text(value: &Value) -> String {

@@ -150,7 +150,6 @@ pub enum Step {
 /// A reflex subscription: its tenant, its `[[reflex]]` entry and whether it remembers.
 #[derive(Debug, Clone)]
 pub struct Subscriber {
-    pub tenant: crate::core::TenantId,
     pub spec: usize,
     pub handler: String,
     pub remembers: bool,
@@ -224,7 +223,6 @@ impl CascadeModel {
             let handler = registry.handler(index);
             bus.subscribe(handler.pattern().clone(), Some(tenant.clone()));
             subscribers.push(Subscriber {
-                tenant: tenant.clone(),
                 spec: i,
                 handler: handler.id().to_string(),
                 remembers: !matches!(scenario.reflexes[i].kind, ReflexKind::Declarative { .. }),

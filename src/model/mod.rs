@@ -4,8 +4,7 @@
 //! of messages). Every transition is computed by the engine `ripple run` uses.
 //!
 //! ```
-//! use ripple::model::{check_scenario, CheckOptions, FindingKind};
-//! use ripple::scenario::load_scenario;
+//! use ripple::{check_scenario, load_scenario, CheckOptions, FindingKind};
 //! use std::path::Path;
 //!
 //! let scenario = load_scenario(Path::new("scenarios/order_payment.toml")).unwrap();
@@ -29,17 +28,6 @@ mod resolver_space;
 mod run;
 mod symmetry;
 
-pub use canonical::*;
-pub use cascade::*;
-pub use conflict::*;
-pub use emit::*;
 pub use finding::*;
-pub use guard_space::*;
-pub use host::*;
-pub use inputs::*;
-pub use message::*;
-pub use reference::*;
 pub use render::*;
-pub use resolver_space::*;
 pub use run::*;
-pub use symmetry::*;

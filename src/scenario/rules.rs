@@ -10,26 +10,7 @@
 //! resolution in `resolver.rs`, params in `params.rs`, per-tenant registration and rule order
 //! in `rule_set.rs`; running a cascade is the dispatcher's job.
 //!
-//! ```
-//! use ripple::engine::Resolver;
-//! use ripple::scenario::parse_rules_file;
-//! use std::path::Path;
-//!
-//! let text = r#"
-//! [[reaction]]
-//! name = "order_confirmed_authorizes_payment"
-//! [reaction.when]
-//! entity_type = "Order"
-//! action = "ConfirmOrder"
-//! [reaction.then]
-//! entity_type = "Payment"
-//! action = "AuthorizePayment"
-//! [reaction.resolve_target]
-//! type = "same_id"
-//! "#;
-//! let rules = parse_rules_file(text, Path::new("reactions.toml")).unwrap();
-//! assert_eq!(rules[0].resolve_target, Resolver::SameId);
-//! ```
+//! An example is the test `a_rules_file_of_the_reaction_server_loads_unchanged` below.
 
 use crate::core::{Value, MAX_GUARD_DEPTH};
 use crate::engine::{Guard, Resolver, Rule, Then, When};
@@ -536,6 +517,7 @@ fn datetimes_to_strings(value: Value) -> Value {
 // Files.
 // ---------------------------------------------------------------------------------------------
 
+#[cfg(test)]
 /// Parses and validates a rules file (`[[reaction]]` entries and nothing else).
 pub fn parse_rules_file(text: &str, file: &Path) -> Result<Vec<Rule>, SourceError> {
     Ok(parse_rules_file_located(text, file)?
@@ -621,6 +603,29 @@ fn rule_label_at(text: &str, offset: usize) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The example of this module's documentation.
+    #[test]
+    fn a_rules_file_of_the_reaction_server_loads_unchanged() {
+        use crate::engine::Resolver;
+        use crate::scenario::parse_rules_file;
+        use std::path::Path;
+
+        let text = r#"
+        [[reaction]]
+        name = "order_confirmed_authorizes_payment"
+        [reaction.when]
+        entity_type = "Order"
+        action = "ConfirmOrder"
+        [reaction.then]
+        entity_type = "Payment"
+        action = "AuthorizePayment"
+        [reaction.resolve_target]
+        type = "same_id"
+        "#;
+        let rules = parse_rules_file(text, Path::new("reactions.toml")).unwrap();
+        assert_eq!(rules[0].resolve_target, Resolver::SameId);
+    }
     use super::*;
 
     const FILE: &str = "reactions.toml";

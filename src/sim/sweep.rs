@@ -159,29 +159,6 @@ pub fn summarize(outcome: &RunOutcome, json: Option<String>) -> SeedResult {
     }
 }
 
-/// Runs `seeds` on `jobs` threads. `on_result` is called on the calling thread as each
-/// seed finishes (for progress and streaming output); `render` turns an outcome into the
-/// JSON line kept in the result (or nothing). Runs keep what a JSON report needs and no
-/// records ([`Retain::Report`]): `render` sees no `records`.
-pub fn sweep(
-    scenario: &Scenario,
-    seeds: &[u64],
-    jobs: usize,
-    options: RunOptions,
-    render: &(dyn Fn(&RunOutcome) -> Option<String> + Sync),
-    on_result: &mut dyn FnMut(&SeedResult),
-) -> Vec<SeedResult> {
-    sweep_retaining(
-        scenario,
-        seeds,
-        jobs,
-        options,
-        Retain::Report,
-        render,
-        on_result,
-    )
-}
-
 /// [`sweep`], each run keeping what `retain` says ([`Retain::Summary`] when nothing is
 /// rendered per seed).
 pub fn sweep_retaining(

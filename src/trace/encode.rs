@@ -60,6 +60,7 @@ const FIXED_BYTES_MAX: usize = 256;
 /// The most bytes one byte of a string becomes: `\u00xx`.
 const ESCAPED_BYTES_MAX: usize = 6;
 
+#[cfg(test)]
 /// Appends the canonical JSON of `record` (no newline) to `out`.
 pub fn encode_record(record: &RecordRef<'_>, out: &mut Vec<u8>) {
     Encoder::default().encode(record, out);
@@ -74,6 +75,7 @@ pub struct Encoder {
 }
 
 impl Encoder {
+    #[cfg(test)]
     /// Appends the canonical JSON of `record` (no newline) to `out`: [`Encoder::encode_line`]
     /// without its newline.
     pub fn encode(&mut self, record: &RecordRef<'_>, out: &mut Vec<u8>) {
@@ -814,6 +816,7 @@ fn word_needs_escape(word: u64) -> bool {
     (quote_or_control | backslash) & !word & (ONES * 0x80) != 0
 }
 
+#[cfg(test)]
 /// A JSON string literal, escaped exactly as serde_json escapes it.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let mut w = Cursor::new(out, &[s]);

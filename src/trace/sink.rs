@@ -40,11 +40,6 @@ pub struct TraceSink {
 }
 
 impl TraceSink {
-    /// A sink that keeps every record (and the text, with `keep_text`).
-    pub fn new(keep_text: bool) -> TraceSink {
-        TraceSink::with_records(keep_text, true)
-    }
-
     /// A sink that keeps the records only with `keep_records`.
     pub fn with_records(keep_text: bool, keep_records: bool) -> TraceSink {
         TraceSink {
@@ -59,6 +54,7 @@ impl TraceSink {
         }
     }
 
+    #[cfg(test)]
     pub fn keeps_records(&self) -> bool {
         self.records.is_some()
     }
@@ -120,18 +116,9 @@ impl TraceSink {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Records pushed so far, by kind.
     pub fn counts(&self) -> RecordCounts {
         self.counts
-    }
-
-    /// The records kept (empty when the sink keeps none).
-    pub fn records(&self) -> &[Record] {
-        self.records.as_deref().unwrap_or(&[])
     }
 
     pub fn hash(&self) -> TraceHash {

@@ -530,14 +530,6 @@ impl DeclarativeReflex {
             }),
         }
     }
-
-    pub fn severity(&self) -> Severity {
-        self.inner.severity
-    }
-
-    pub fn then(&self) -> Option<&ThenTemplate> {
-        self.inner.then.as_ref()
-    }
 }
 
 impl ReflexHandler for DeclarativeReflex {

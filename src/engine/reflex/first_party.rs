@@ -41,10 +41,6 @@ pub struct FirstParty<S> {
 }
 
 impl<S: FirstPartySpec> FirstParty<S> {
-    pub const ID: &'static str = S::ID;
-    pub const PATTERN: &'static str = S::PATTERN;
-    pub const DEDUP_WINDOW_MS: u64 = S::DEDUP_WINDOW_MS;
-
     pub fn new() -> Self {
         FirstParty {
             pattern: Pattern::new(S::PATTERN).expect("the built-in pattern is valid"),

@@ -6,7 +6,7 @@
 
 use crate::bus::{Envelope, Pattern};
 use crate::core::SimTime;
-use crate::core::{EntityId, TenantId, Value};
+use crate::core::{EntityId, Value};
 use crate::core::{OutcomeKind, Severity};
 use serde::Serialize;
 use std::sync::Arc;
@@ -100,6 +100,3 @@ pub trait ReflexHandler: Send {
         None
     }
 }
-
-/// The tenant a reflex entry is bound to; `None` means every tenant (each its own copy).
-pub type ReflexTenant = Option<TenantId>;

@@ -2,7 +2,7 @@
 //! handlers and declarative `[[reflex]]` entries.
 
 mod bgp_drop;
-mod builtin;
+
 mod common;
 mod declarative;
 mod first_party;
@@ -12,8 +12,6 @@ mod registry;
 mod security_alert;
 
 pub use bgp_drop::*;
-pub use builtin::*;
-pub use common::*;
 pub use declarative::*;
 pub use first_party::*;
 pub use handler::*;

@@ -32,29 +32,7 @@ impl UserInvariant {
     /// (in id order) and the values the predicate read under it. With a variable and no
     /// entity of a bound type, there is nothing to check.
     ///
-    /// ```
-    /// use ripple::scenario::{InvariantKind, UserInvariant};
-    /// use ripple::core::{EntityId, TenantId};
-    /// use ripple::engine::{Entity, Store};
-    ///
-    /// let inv = UserInvariant::parse(
-    ///     "no_authorized_payment_for_cancelled_order",
-    ///     InvariantKind::Never,
-    ///     "Order[id].status == 'Cancelled' && Payment[id].status == 'Authorized'",
-    /// )
-    /// .unwrap();
-    /// let mut store = Store::default();
-    /// let shop = TenantId::new("shop");
-    /// for (entity_type, status) in [("Order", "Cancelled"), ("Payment", "Authorized")] {
-    ///     let entity = Entity { status: status.into(), fields: Default::default() };
-    ///     store.insert(&shop, entity_type, &EntityId::new("o1"), entity);
-    /// }
-    /// assert_eq!(
-    ///     inv.check(&store, "shop").as_deref(),
-    ///     Some(r#"with id = "o1": Order[o1].status = "Cancelled", Payment[o1].status = "Authorized""#)
-    /// );
-    /// assert_eq!(inv.check(&store, "other_tenant"), None);
-    /// ```
+    /// An example is the test `a_never_invariant_names_the_violating_binding_and_what_it_read` below.
     pub fn check(&self, store: &Store, tenant: &str) -> Option<String> {
         let violating = match self.kind {
             InvariantKind::Always => false,
@@ -67,5 +45,39 @@ impl UserInvariant {
                 None
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The example of this module's documentation.
+    #[test]
+    fn a_never_invariant_names_the_violating_binding_and_what_it_read() {
+        use crate::core::{EntityId, TenantId};
+        use crate::engine::{Entity, Store};
+        use crate::scenario::{InvariantKind, UserInvariant};
+
+        let inv = UserInvariant::parse(
+            "no_authorized_payment_for_cancelled_order",
+            InvariantKind::Never,
+            "Order[id].status == 'Cancelled' && Payment[id].status == 'Authorized'",
+        )
+        .unwrap();
+        let mut store = Store::default();
+        let shop = TenantId::new("shop");
+        for (entity_type, status) in [("Order", "Cancelled"), ("Payment", "Authorized")] {
+            let entity = Entity {
+                status: status.into(),
+                fields: Default::default(),
+            };
+            store.insert(&shop, entity_type, &EntityId::new("o1"), entity);
+        }
+        assert_eq!(
+            inv.check(&store, "shop").as_deref(),
+            Some(
+                r#"with id = "o1": Order[o1].status = "Cancelled", Payment[o1].status = "Authorized""#
+            )
+        );
+        assert_eq!(inv.check(&store, "other_tenant"), None);
     }
 }

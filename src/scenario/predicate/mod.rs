@@ -62,6 +62,4 @@ mod syntax;
 mod tests;
 
 pub use invariant::UserInvariant;
-pub use syntax::{
-    InvariantKind, Predicate, PredicateError, PREDICATE_CHARS_MAX, PREDICATE_DEPTH_MAX,
-};
+pub use syntax::{InvariantKind, Predicate, PredicateError};

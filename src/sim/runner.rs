@@ -1,0 +1,176 @@
+//! The one way in: [`Runner`] starts a run, a step-by-step simulation, a run checked for
+//! determinism, or a sweep of one scenario.
+//!
+//! ```
+//! use ripple::{load_scenario, Runner, Seed};
+//! use std::path::Path;
+//!
+//! let scenario = load_scenario(Path::new("scenarios/order_payment.toml")).unwrap();
+//! let runner = Runner::new(&scenario);
+//! let outcome = runner.run(Seed(42));
+//! assert!(outcome.passed(), "{:?}", outcome.violations);
+//! // The same seed gives the same trace, byte for byte.
+//! assert_eq!(runner.run(Seed(42)).trace_hash, outcome.trace_hash);
+//! ```
+
+use crate::check::compare_runs;
+use crate::core::Seed;
+use crate::scenario::Scenario;
+use crate::sim::{sweep_retaining, Prepared, Retain, RunOptions, RunOutcome, SeedResult, Sim};
+use std::cell::OnceCell;
+
+/// Runs one scenario: configure it once, then start as many runs as you like.
+///
+/// A runner prepares the scenario on its first run (the engine's tables, the subscriptions,
+/// the scripted payloads) and starts every later run from there; a sweep prepares it once per
+/// thread. Every run started here gives the trace a run from scratch gives, byte for byte.
+pub struct Runner<'s> {
+    scenario: &'s Scenario,
+    options: RunOptions,
+    /// `None`: every record for one run, the least for a sweep.
+    retain: Option<Retain>,
+    prepared: OnceCell<Prepared<'s>>,
+}
+
+impl<'s> Runner<'s> {
+    /// A runner of `scenario`: its own `[faults]` (no swarm), every record kept, no trace
+    /// text.
+    pub fn new(scenario: &'s Scenario) -> Runner<'s> {
+        Runner {
+            scenario,
+            options: RunOptions::default(),
+            retain: None,
+            prepared: OnceCell::new(),
+        }
+    }
+
+    /// With `on`, each seed draws a whole fault configuration (which faults are on, their
+    /// rates) in place of the scenario's `[faults]`, as `ripple run --swarm` does.
+    pub fn swarm(mut self, on: bool) -> Runner<'s> {
+        self.options.swarm = on;
+        self
+    }
+
+    /// What each run keeps ([`Retain`]). By default a run keeps every record and a sweep
+    /// keeps only a summary per seed.
+    pub fn keep(mut self, retain: Retain) -> Runner<'s> {
+        self.retain = Some(retain);
+        self
+    }
+
+    /// With `on`, each run keeps its canonical trace text ([`RunOutcome::trace_file`]).
+    pub fn trace_text(mut self, on: bool) -> Runner<'s> {
+        self.options.keep_trace = on;
+        self
+    }
+
+    pub fn scenario(&self) -> &'s Scenario {
+        self.scenario
+    }
+
+    fn prepared(&self) -> &Prepared<'s> {
+        self.prepared.get_or_init(|| Prepared::new(self.scenario))
+    }
+
+    /// Runs the scenario under `seed` to its end.
+    pub fn run(&self, seed: Seed) -> RunOutcome {
+        self.sim(seed).run()
+    }
+
+    /// A run of the scenario under `seed`, ready to step ([`Sim::step`]).
+    pub fn sim(&self, seed: Seed) -> Sim<'s> {
+        let retain = self.retain.unwrap_or(Retain::Records);
+        self.prepared().sim(seed, self.options, retain)
+    }
+
+    /// Runs the seed twice and adds a `determinism` violation if the two traces differ:
+    /// what `ripple run` does, since a run that does not reproduce is the first thing to know.
+    pub fn run_twice(&self, seed: Seed) -> RunOutcome {
+        let retain = self.retain.unwrap_or(Retain::Records);
+        let mut first = self.run(seed);
+        let quiet = RunOptions {
+            keep_trace: false,
+            ..self.options
+        };
+        // From scratch, not from the prepared scenario: the second run shares nothing with
+        // the first.
+        let second = Sim::retaining(self.scenario, seed, quiet, retain).run();
+        if let Some(v) = compare_runs(
+            seed.0,
+            (&first.trace_hash, &first.records),
+            (&second.trace_hash, &second.records),
+        ) {
+            // No rule noted: `failure_signature` finds it in the records.
+            first.violations.push(v);
+        }
+        first
+    }
+
+    /// Runs `seeds` on `jobs` threads (each run alone on its thread) and returns one result
+    /// per seed, in seed order.
+    pub fn sweep(&self, seeds: &[u64], jobs: usize) -> Vec<SeedResult> {
+        self.sweep_with(seeds, jobs, &|_| None, &mut |_| {})
+    }
+
+    /// [`Runner::sweep`], calling `on_result` on the calling thread as each seed finishes
+    /// (progress, streaming output) with the line `render` made of its run (a JSON report,
+    /// or nothing). Runs rendered keep what a report needs ([`Retain::Report`]) unless
+    /// [`Runner::keep`] said otherwise.
+    pub fn sweep_with(
+        &self,
+        seeds: &[u64],
+        jobs: usize,
+        render: &(dyn Fn(&RunOutcome) -> Option<String> + Sync),
+        on_result: &mut dyn FnMut(&SeedResult),
+    ) -> Vec<SeedResult> {
+        let retain = self.retain.unwrap_or(Retain::Summary);
+        sweep_retaining(
+            self.scenario,
+            seeds,
+            jobs,
+            self.options,
+            retain,
+            render,
+            on_result,
+        )
+    }
+}
+
+/// Runs `scenario` under `seed`, keeping every record.
+pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
+    Sim::new(scenario, seed, options).run()
+}
+
+/// Runs `scenario` under `seed`, keeping what `retain` says. The trace (its hash, and its
+/// text with `keep_trace`) is the same whatever is kept.
+pub fn run_scenario_retaining(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    retain: Retain,
+) -> RunOutcome {
+    Sim::retaining(scenario, seed, options, retain).run()
+}
+
+/// Runs the seed twice and adds a `determinism` violation if the two traces differ. This is
+/// what `ripple run` does: a run that does not reproduce is the first thing to know.
+pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
+    let mut first = run_scenario(scenario, seed, options);
+    let second = run_scenario(
+        scenario,
+        seed,
+        RunOptions {
+            keep_trace: false,
+            ..options
+        },
+    );
+    if let Some(v) = compare_runs(
+        seed.0,
+        (&first.trace_hash, &first.records),
+        (&second.trace_hash, &second.records),
+    ) {
+        // No rule noted: `failure_signature` finds it in the records.
+        first.violations.push(v);
+    }
+    first
+}
