@@ -139,8 +139,8 @@ mod tests {
     #[test]
     fn routing_reaches_every_matching_subscription_of_the_tenant() {
         use crate::bus::{Bus, Pattern};
-        use crate::core::TenantId;
         use crate::core::Subject;
+        use crate::core::TenantId;
 
         let mut bus = Bus::new();
         let all = bus.subscribe(Pattern::new("sensory.>").unwrap(), None);
