@@ -10,6 +10,7 @@ mod record_ref;
 mod rng;
 mod severity;
 mod subject;
+mod template;
 mod time;
 mod uuid;
 
@@ -22,4 +23,5 @@ pub use record_ref::*;
 pub use rng::*;
 pub use severity::*;
 pub use subject::*;
+pub use template::*;
 pub use time::*;

@@ -23,6 +23,7 @@
 //! the end does not change the events of the ones before it.
 
 use crate::core::Subject;
+use crate::core::{parse_template, Piece, TemplateError};
 use crate::core::{EntityId, TenantId, Value};
 use crate::core::{Purpose, RngStream, Seed, SimTime};
 use crate::scenario::{Input, RootEvent};
@@ -73,55 +74,63 @@ pub struct Generator {
     pub values: BTreeMap<String, ValuePool>,
 }
 
-/// Checks that every `{placeholder}` in `text` is `n` or a declared value.
+/// Checks that `text` is a template (the scenario template language, `{{` and `}}` for
+/// literal braces) whose every `{placeholder}` is `n` or a declared value.
 pub fn check_placeholders(text: &str, values: &BTreeMap<String, ValuePool>) -> Result<(), String> {
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("{text:?}: `{{` without a closing `}}`"))?;
-        let name = &after[..close];
-        if name != "n" && !values.contains_key(name) {
-            let known: Vec<&str> = values.keys().map(String::as_str).collect();
-            return Err(format!(
-                "{text:?}: placeholder {{{name}}} is not `n` or a declared value (declared: {})",
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ));
+    parse_template(text, |name| {
+        if name == "n" || values.contains_key(name) {
+            return Ok(());
         }
-        rest = &after[close + 1..];
-    }
-    Ok(())
+        let known: Vec<&str> = values.keys().map(String::as_str).collect();
+        Err(format!(
+            "{text:?}: placeholder {{{name}}} is not `n` or a declared value (declared: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })
+    .map(|_| ())
+    .map_err(|e| match e {
+        TemplateError::Unclosed { at } => {
+            format!("{text:?}: the `{{` at byte {at} has no closing `}}`")
+        }
+        TemplateError::Unopened { at } => format!(
+            "{text:?}: the `}}` at byte {at} closes nothing; write `}}}}` for a literal brace"
+        ),
+        TemplateError::Placeholder(message) => message,
+    })
 }
 
+/// Renders `text` (checked by [`check_placeholders`]) with the values drawn for one event.
+/// A string that is exactly one placeholder keeps the drawn value's type.
 fn render_str(text: &str, drawn: &BTreeMap<&str, Value>) -> Value {
-    // A string that is exactly one placeholder keeps the drawn value's type.
-    if text.starts_with('{')
-        && text.ends_with('}')
-        && text[1..text.len() - 1].find(['{', '}']).is_none()
-    {
-        if let Some(v) = drawn.get(&text[1..text.len() - 1]) {
+    let Ok(pieces) = parse_template(text, Ok) else {
+        // The loader checked every template; one that does not parse is kept as written.
+        return Value::String(text.to_string());
+    };
+    if let [Piece::Placeholder(name)] = pieces.as_slice() {
+        if let Some(v) = drawn.get(name) {
             return v.clone();
         }
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { break };
-        match drawn.get(&after[..close]) {
-            Some(Value::String(s)) => out.push_str(s),
-            Some(v) => out.push_str(&v.to_string()),
-            None => out.push_str(&rest[open..open + close + 2]),
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => out.push_str(&s),
+            Piece::Placeholder(name) => match drawn.get(name) {
+                Some(Value::String(s)) => out.push_str(s),
+                Some(v) => out.push_str(&v.to_string()),
+                // Unreachable for a checked template: every name is drawn.
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
         }
-        rest = &after[close + 1..];
     }
-    out.push_str(rest);
     Value::String(out)
 }
 

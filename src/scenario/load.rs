@@ -10,6 +10,7 @@ use crate::core::{EntityId, Object, TenantId, Value};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::{ReflexRegistry, ThenTemplate};
 use crate::engine::{ActionSpec, Condition, Effect, EntitySpec, Fields, Rule, RuleSet};
+use crate::scenario::rules::rule_label_at;
 use crate::scenario::SourceError;
 use crate::scenario::{
     check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, ReflexKind, ReflexSpec,
@@ -224,7 +225,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, SourceError> {
 pub fn parse_scenario(text: &str, path: &Path) -> Result<Scenario, SourceError> {
     let def: ScenarioFileDef = toml::from_str(text).map_err(|e| {
         let mut err = SourceError::from_toml(path, text, &e);
-        if let Some(rule) = e.span().and_then(|s| inline_rule_label(text, s.start)) {
+        if let Some(rule) = e.span().and_then(|s| rule_label_at(text, s.start)) {
             err.message = format!("{rule}: {}", err.message);
         }
         err
@@ -1239,50 +1240,6 @@ fn byte_offset_of_char(text: &str, chars: usize) -> usize {
         .nth(chars)
         .map(|(i, _)| i)
         .unwrap_or(text.len())
-}
-
-/// The inline rule (`[[reaction]]` or `[[tenant.reaction]]`) whose tables hold byte
-/// `offset`, as `rule "name"`: serde's messages say what is wrong but not in which rule.
-fn inline_rule_label(text: &str, offset: usize) -> Option<String> {
-    // Lenient on purpose: the strict parse just rejected this text.
-    #[derive(Deserialize)]
-    struct Lenient {
-        #[serde(default)]
-        reaction: Vec<Spanned<LenientRule>>,
-        #[serde(default)]
-        tenant: Vec<LenientTenant>,
-    }
-    #[derive(Deserialize)]
-    struct LenientTenant {
-        #[serde(default)]
-        reaction: Vec<Spanned<LenientRule>>,
-    }
-    #[derive(Deserialize)]
-    struct LenientRule {
-        #[serde(default)]
-        name: Option<toml::Value>,
-    }
-    let lenient: Lenient = toml::from_str(text).ok()?;
-    let rules = lenient
-        .reaction
-        .iter()
-        .chain(lenient.tenant.iter().flat_map(|t| t.reaction.iter()));
-    let rule = rules
-        .filter(|r| r.span().start <= offset)
-        .max_by_key(|r| r.span().start)?;
-    // The offset belongs to the rule only if no other table starts in between.
-    let between = &text[rule.span().start..offset.min(text.len())];
-    let foreign = between.lines().skip(1).any(|l| {
-        let l = l.trim_start();
-        l.starts_with('[') && !l.starts_with("[reaction.") && !l.starts_with("[tenant.reaction.")
-    });
-    if foreign {
-        return None;
-    }
-    match &rule.get_ref().name {
-        Some(toml::Value::String(name)) => Some(format!("rule {name:?}")),
-        _ => None,
-    }
 }
 
 fn known<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {

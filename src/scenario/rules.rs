@@ -571,14 +571,22 @@ pub fn validate_rule_defs(
     Ok(rules)
 }
 
-/// The rule of a rules file whose `[[reaction]]` table holds byte `offset`: `rule "name"`, or
-/// `rule #n` when it has no usable name. `None` when the offset is outside every rule or the
-/// file does not even parse leniently.
-fn rule_label_at(text: &str, offset: usize) -> Option<String> {
+/// The rule whose tables hold byte `offset` of `text`, a rules file or a scenario (its
+/// `[[reaction]]` and `[[tenant.reaction]]` entries), as `rule "name"` (or `rule #N` for an
+/// unnamed top-level one): serde's messages say what is wrong but not in which rule. The
+/// one lenient re-parser of rule labels, for rule files and scenarios alike.
+pub(crate) fn rule_label_at(text: &str, offset: usize) -> Option<String> {
     // Lenient on purpose: unknown keys and wrong types are exactly what the strict parse
     // just rejected.
     #[derive(Deserialize)]
     struct Lenient {
+        #[serde(default)]
+        reaction: Vec<Spanned<LenientRule>>,
+        #[serde(default)]
+        tenant: Vec<LenientTenant>,
+    }
+    #[derive(Deserialize)]
+    struct LenientTenant {
         #[serde(default)]
         reaction: Vec<Spanned<LenientRule>>,
     }
@@ -588,17 +596,38 @@ fn rule_label_at(text: &str, offset: usize) -> Option<String> {
         name: Option<toml::Value>,
     }
     let lenient: Lenient = toml::from_str(text).ok()?;
-    // An array-of-tables entry's span is its `[[reaction]]` header; its sub-tables follow it
-    // until the next header, so the last header before the offset owns the offset.
-    let (index, rule) = lenient
+    // An array-of-tables entry's span is its header; its sub-tables follow it until the
+    // next header, so the last rule header before the offset owns the offset, unless
+    // another table starts in between.
+    let top = lenient
         .reaction
         .iter()
         .enumerate()
-        .rfind(|(_, r)| r.span().start <= offset)?;
-    Some(match &rule.get_ref().name {
-        Some(toml::Value::String(name)) if !name.trim().is_empty() => format!("rule {name:?}"),
-        _ => format!("rule #{}", index + 1),
-    })
+        .map(|(i, r)| (Some(i), r));
+    let in_tenants = lenient
+        .tenant
+        .iter()
+        .flat_map(|t| t.reaction.iter())
+        .map(|r| (None, r));
+    let (index, rule) = top
+        .chain(in_tenants)
+        .filter(|(_, r)| r.span().start <= offset)
+        .max_by_key(|(_, r)| r.span().start)?;
+    let between = &text[rule.span().start..offset.min(text.len())];
+    let foreign = between.lines().skip(1).any(|l| {
+        let l = l.trim_start();
+        l.starts_with('[') && !l.starts_with("[reaction.") && !l.starts_with("[tenant.reaction.")
+    });
+    if foreign {
+        return None;
+    }
+    match (&rule.get_ref().name, index) {
+        (Some(toml::Value::String(name)), _) if !name.trim().is_empty() => {
+            Some(format!("rule {name:?}"))
+        }
+        (_, Some(index)) => Some(format!("rule #{}", index + 1)),
+        (_, None) => None,
+    }
 }
 
 #[cfg(test)]

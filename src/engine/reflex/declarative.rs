@@ -13,6 +13,7 @@
 
 use crate::bus::{Envelope, Pattern};
 use crate::core::SimTime;
+use crate::core::{parse_template, Piece as TemplatePiece, TemplateError};
 use crate::core::{EntityId, Object, Value};
 use crate::core::{OutcomeKind, Severity};
 use crate::engine::reflex::common::{concat, truncate_chars_in_place};
@@ -84,13 +85,6 @@ pub fn validate_template(template: &str) -> Result<(), String> {
     parse(template).map(|_| ())
 }
 
-/// One piece of a parsed template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Literal(String),
-    Placeholder(Placeholder),
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Placeholder {
     Payload(Vec<String>),
@@ -100,52 +94,20 @@ enum Placeholder {
     EventId,
 }
 
+/// The pieces of a reflex template: the scenario template language, with the placeholders a
+/// reflex knows.
+type Piece = TemplatePiece<Placeholder>;
+
 fn parse(template: &str) -> Result<Vec<Piece>, String> {
-    let mut pieces = Vec::new();
-    let mut literal = String::new();
-    let mut chars = template.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '{' if chars.peek().map(|&(_, c)| c) == Some('{') => {
-                chars.next();
-                literal.push('{');
-            }
-            '}' if chars.peek().map(|&(_, c)| c) == Some('}') => {
-                chars.next();
-                literal.push('}');
-            }
-            '{' => {
-                let rest = &template[at + 1..];
-                let close = rest
-                    .find(['{', '}'])
-                    .filter(|&i| rest.as_bytes()[i] == b'}');
-                let Some(len) = close else {
-                    return Err(format!(
-                        "template {template:?}: the `{{` at byte {at} is not closed; {PLACEHOLDERS_HELP}"
-                    ));
-                };
-                let name = &rest[..len];
-                // Skip the name and the closing brace (both ASCII-delimited, so byte-safe).
-                for _ in 0..name.chars().count() + 1 {
-                    chars.next();
-                }
-                if !literal.is_empty() {
-                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
-                }
-                pieces.push(Piece::Placeholder(parse_placeholder(template, name)?));
-            }
-            '}' => {
-                return Err(format!(
-                    "template {template:?}: the `}}` at byte {at} has no matching `{{`; {PLACEHOLDERS_HELP}"
-                ));
-            }
-            c => literal.push(c),
-        }
-    }
-    if !literal.is_empty() {
-        pieces.push(Piece::Literal(literal));
-    }
-    Ok(pieces)
+    parse_template(template, |name| parse_placeholder(template, name)).map_err(|e| match e {
+        TemplateError::Unclosed { at } => format!(
+            "template {template:?}: the `{{` at byte {at} is not closed; {PLACEHOLDERS_HELP}"
+        ),
+        TemplateError::Unopened { at } => format!(
+            "template {template:?}: the `}}` at byte {at} has no matching `{{`; {PLACEHOLDERS_HELP}"
+        ),
+        TemplateError::Placeholder(message) => message,
+    })
 }
 
 fn parse_placeholder(template: &str, name: &str) -> Result<Placeholder, String> {
