@@ -708,3 +708,54 @@ fn duplicated_and_dropped_messages_are_explored_and_replay() {
         .any(|f| f.kind == FindingKind::OrderDependent));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A scenario the cascade model cannot explore (more root events than it takes) is never
+/// reported as a pass: the verdict is `incomplete` in text and JSON, the exit status is 0,
+/// and `--require-complete` turns it into 1.
+#[test]
+fn a_check_that_did_not_explore_everything_says_incomplete_not_pass() {
+    let dir = std::env::temp_dir().join(format!("ripple-incomplete-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml"))
+            .unwrap();
+    // A dozen unrelated orders beside the race: more roots than the cascade model takes.
+    for i in 0..12 {
+        text.push_str(&format!(
+            "\n[[event]]\nat = \"{}ms\"\ntenant = \"shop\"\ndispatch = {{ entity_type = \"Order\", id = \"x{i}\", action = \"CancelOrder\" }}\n",
+            100 + i
+        ));
+    }
+    let path = dir.join("race_plus.toml");
+    std::fs::write(&path, text).unwrap();
+    let check = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+            .arg("check")
+            .arg(&path)
+            .args(["--out", dir.join("out").to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = check(&[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("INCOMPLETE"), "{stdout}");
+    assert!(stdout.contains("\nincomplete: "), "{stdout}");
+    assert!(!stdout.contains("\npass: "), "{stdout}");
+    let (code, stdout) = check(&["--format", "json"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(json["verdict"], "incomplete");
+    assert_eq!(json["complete"], false);
+    assert!(json["incomplete"][0]
+        .as_str()
+        .unwrap()
+        .contains("root events"));
+    let (code, stdout) = check(&["--require-complete"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,8 +17,13 @@ use std::time::Duration;
 /// checking the invariants in every state; two schedules that end differently are reported
 /// with both, written as scenarios that `ripple run` replays.
 ///
-/// Exit status: 0 no violation, 1 a violation or order dependence (or, with --deny
-/// warnings, any finding), 2 bad input.
+/// The verdict is `pass` only when every model explored its whole space; a model that ran
+/// out of a budget, or that was not explored (too many root events, generators), makes it
+/// `incomplete`, printed where it cannot be missed.
+///
+/// Exit status: 0 no violation (`pass`, or `incomplete` without --require-complete), 1 a
+/// violation or order dependence (or, with --deny warnings, any finding; or, with
+/// --require-complete, an incomplete check), 2 bad input.
 ///
 /// Example: ripple check scenarios/race.toml --format json
 #[derive(Debug, clap::Args)]
@@ -37,6 +42,9 @@ pub struct CheckArgs {
     /// `warnings`: dead rules, always-firing guards and conflicts fail the check too.
     #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
     pub deny: Option<String>,
+    /// Exit 1 when the check is incomplete (some model did not explore its whole space).
+    #[arg(long)]
+    pub require_complete: bool,
     /// Where counterexample scenarios are written.
     #[arg(long, value_name = "DIR", default_value = "reports/check")]
     pub out: PathBuf,
@@ -66,9 +74,12 @@ pub fn run(args: &CheckArgs) -> u8 {
         Format::Text => print!("{}", render_check_text(&report, deny, true)),
         Format::Json => println!("{}", render_check_json(&report, deny)),
     }
-    if report.failed(deny) {
+    if report.failed(deny) || (args.require_complete && !report.complete()) {
         EXIT_FAIL
     } else {
+        if !report.complete() && args.format == Format::Json {
+            eprintln!("ripple check: INCOMPLETE: not every model explored its whole space");
+        }
         EXIT_PASS
     }
 }

@@ -112,6 +112,30 @@ impl CheckReport {
             .any(|f| !f.kind.is_warning() || deny_warnings)
     }
 
+    /// Whether every model explored its whole space (or decided every property). A check
+    /// that is not complete never says `pass`.
+    pub fn complete(&self) -> bool {
+        self.models.iter().all(|m| m.complete)
+    }
+
+    /// The models that did not explore everything, with why, in words.
+    pub fn incomplete(&self) -> Vec<String> {
+        self.models
+            .iter()
+            .filter(|m| !m.complete)
+            .map(|m| match &m.budget_exhausted {
+                Some(budget) => format!(
+                    "{}: {budget} ran out after {} states (depth {})",
+                    m.name, m.states, m.depth
+                ),
+                None => match m.notes.iter().find(|n| n.starts_with("not model-checked")) {
+                    Some(why) => format!("{}: {why}", m.name),
+                    None => format!("{}: not explored to the end", m.name),
+                },
+            })
+            .collect()
+    }
+
     pub fn count(&self, kind: FindingKind) -> usize {
         self.findings().filter(|f| f.kind == kind).count()
     }

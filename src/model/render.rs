@@ -5,10 +5,13 @@ use serde_json::json;
 use std::fmt::Write;
 
 /// The verdict: `fail` on a violation or order dependence (or any finding under
-/// `--deny warnings`), else `pass`.
+/// `--deny warnings`); else `incomplete` when some model did not explore its whole space;
+/// `pass` only when every model did and found nothing that fails.
 pub fn verdict(report: &CheckReport, deny_warnings: bool) -> &'static str {
     if report.failed(deny_warnings) {
         "fail"
+    } else if !report.complete() {
+        "incomplete"
     } else {
         "pass"
     }
@@ -47,6 +50,8 @@ pub fn render_check_json(report: &CheckReport, deny_warnings: bool) -> String {
         "version": 1,
         "scenario": report.scenario,
         "verdict": verdict(report, deny_warnings),
+        "complete": report.complete(),
+        "incomplete": report.incomplete(),
         "models": models,
     })
     .to_string()
@@ -71,13 +76,30 @@ pub fn render_check_text(report: &CheckReport, deny_warnings: bool, timings: boo
         count(FindingKind::Conflict),
         if deny_warnings { " (warnings denied)" } else { "" }
     );
+    let incomplete = report.incomplete();
+    if !incomplete.is_empty() {
+        let _ = writeln!(
+            out,
+            "INCOMPLETE: {} of {} model(s) did not explore their whole space, so this is not a pass:",
+            incomplete.len(),
+            report.models.len()
+        );
+        for why in &incomplete {
+            let _ = writeln!(out, "  - {why}");
+        }
+        let _ = writeln!(
+            out,
+            "  raise --max-states or --timeout, or use `ripple sweep` for what the checker cannot reach"
+        );
+    }
     out
 }
 
 fn model_text(out: &mut String, m: &ModelReport, timings: bool) {
-    let budget = match &m.budget_exhausted {
-        Some(b) => format!("INCOMPLETE: {b} ran out"),
-        None => format!("complete, {} states of budget left", m.states_left),
+    let budget = match (&m.budget_exhausted, m.complete) {
+        (Some(b), _) => format!("INCOMPLETE: {b} ran out"),
+        (None, true) => format!("complete, {} states of budget left", m.states_left),
+        (None, false) => "INCOMPLETE: not explored".to_string(),
     };
     let rate = if timings {
         format!(
