@@ -3,16 +3,18 @@
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
 use crate::scenario::load_scenario;
-use crate::sim::{run_scenario, RunOptions};
-use crate::trace::{first_difference, TraceHeader};
-use std::path::PathBuf;
+use crate::sim::Runner;
+use crate::trace::{first_difference, read_trace_file};
+use std::path::{Path, PathBuf};
 
 /// Re-execute a trace written by `ripple run --trace FILE` and confirm it is byte-identical.
 ///
 /// Reads the scenario path, seed and swarm flag from the trace's header, runs the seed
 /// again, and compares every record. On a difference, shows the first step that differs
-/// (recorded vs replayed) and exits 1. Run it from the directory the trace was recorded in
-/// (the scenario path in the header is relative to it).
+/// (recorded vs replayed) and exits 1. The header is checked first: a trace whose records
+/// are not the ones its header vouches for (hash, record count, format version) is bad
+/// input (exit 2), not a behaviour change. The scenario is looked up beside the trace
+/// first (where `ripple run --trace` names it from), then from the current directory.
 ///
 /// Example: ripple run scenarios/netops.toml --seed 7 --trace t.jsonl && ripple replay t.jsonl
 #[derive(Debug, clap::Args)]
@@ -31,55 +33,47 @@ pub fn run(args: &ReplayArgs) -> u8 {
             ))
         }
     };
-    let Some(split) = bytes.iter().position(|b| *b == b'\n') else {
-        return bad_input(format!(
-            "{}: not a ripple trace (no header line)",
-            args.trace.display()
-        ));
-    };
-    let header: TraceHeader = match serde_json::from_slice(&bytes[..split]) {
-        Ok(h) => h,
+    let (header, recorded) = match read_trace_file(&bytes) {
+        Ok(read) => read,
         Err(e) => {
             return bad_input(format!(
-                "{}:1:1: not a ripple trace: the first line must be its header ({e})\n  hint: write traces with `ripple run SCENARIO --seed N --trace FILE`",
-                args.trace.display()
+                "{}:{}:1: {}\n  hint: write traces with `ripple run SCENARIO --seed N --trace FILE`, and do not edit them",
+                args.trace.display(),
+                e.line,
+                e.message
             ))
         }
     };
-    let recorded = &bytes[split + 1..];
-    let scenario = match load_scenario(std::path::Path::new(&header.scenario)) {
-        Ok(s) => s,
-        Err(e) => {
-            return bad_input(format!(
-            "{e}\n  (the trace names this scenario; replay from the directory it was recorded in)"
-        ))
-        }
+    let Some(scenario_path) = resolve_scenario(&args.trace, &header.scenario) else {
+        return bad_input(format!(
+            "{}:1:1: the trace names the scenario {:?}, which is not a file beside the trace ({}) nor from here\n  hint: replay from the directory the trace was recorded in, or keep the scenario beside the trace",
+            args.trace.display(),
+            header.scenario,
+            args.trace.parent().map(|d| d.display().to_string()).unwrap_or_default()
+        ));
     };
-    let outcome = run_scenario(
-        &scenario,
-        Seed(header.seed),
-        RunOptions {
-            keep_trace: true,
-            swarm: header.swarm,
-        },
-    );
+    let scenario = match load_scenario(&scenario_path) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let outcome = Runner::new(&scenario)
+        .swarm(header.swarm)
+        .trace_text(true)
+        .run(Seed(header.seed));
     let replayed = outcome.trace_text.as_deref().expect("trace kept");
+    let shown = scenario_path.display();
     match first_difference(recorded, replayed) {
         None => {
             println!(
-                "replay: identical, {} steps, trace {} ({} --seed {})",
+                "replay: identical, {} steps, trace {} ({shown} --seed {})",
                 outcome.steps(),
                 outcome.trace_hash,
-                header.scenario,
                 header.seed
             );
             EXIT_PASS
         }
         Some(diff) => {
-            println!(
-                "replay: the trace differs ({} --seed {})",
-                header.scenario, header.seed
-            );
+            println!("replay: the trace differs ({shown} --seed {})", header.seed);
             println!(
                 "  recorded hash {}, replayed hash {}",
                 header.trace_hash, outcome.trace_hash
@@ -88,4 +82,16 @@ pub fn run(args: &ReplayArgs) -> u8 {
             EXIT_FAIL
         }
     }
+}
+
+/// The scenario a trace names: relative to the trace's own directory when that is a file
+/// (`ripple run --trace` writes it so), else as written, relative to here (older traces
+/// and the corpus's). Only regular files: a trace cannot make replay read a device.
+fn resolve_scenario(trace: &Path, named: &str) -> Option<PathBuf> {
+    let named = Path::new(named);
+    let beside = trace.parent().map(|dir| dir.join(named));
+    beside
+        .into_iter()
+        .chain(std::iter::once(named.to_path_buf()))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
 }

@@ -51,8 +51,12 @@ pub fn run(args: &RunArgs) -> u8 {
     };
     let outcome = run_checked(&scenario, Seed(args.seed), options);
     if let Some(file) = &args.trace {
+        // The header names the scenario from the trace's directory, so that `ripple
+        // replay` finds it wherever it is run from.
+        let trace_dir = file.parent().unwrap_or(std::path::Path::new(""));
+        let named = crate::core::relative_path(trace_dir, &args.scenario);
         let bytes = outcome
-            .trace_file(&path)
+            .trace_file(&named.display().to_string())
             .expect("trace kept when asked for");
         if let Err(e) = crate::core::write_atomic(file, &bytes) {
             return bad_input(format!(

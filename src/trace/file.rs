@@ -2,6 +2,7 @@
 //! the hash, then the canonical records, one JSON line each. The hash covers the records
 //! only, so a trace file can be re-hashed and compared without the header.
 
+use crate::trace::TraceHash;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when the header's meaning changes.
@@ -25,4 +26,123 @@ pub fn trace_file_bytes(header: &TraceHeader, records: &[u8]) -> Vec<u8> {
     out.push(b'\n');
     out.extend_from_slice(records);
     out
+}
+
+/// Why a trace file cannot be trusted: it is not a trace, or its records are not the ones
+/// its header vouches for (edited, truncated, or written by another version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptTrace {
+    /// 1-based line of the problem (1 is the header).
+    pub line: usize,
+    pub message: String,
+}
+
+/// Splits a trace file into its header and records, and checks that the records are the
+/// ones the header describes: the format version, the number of records, and their hash.
+pub fn read_trace_file(bytes: &[u8]) -> Result<(TraceHeader, &[u8]), CorruptTrace> {
+    let corrupt = |line, message: String| CorruptTrace { line, message };
+    let Some(split) = bytes.iter().position(|b| *b == b'\n') else {
+        return Err(corrupt(
+            1,
+            "not a ripple trace: it has no header line".into(),
+        ));
+    };
+    let header: TraceHeader = serde_json::from_slice(&bytes[..split]).map_err(|e| {
+        corrupt(
+            1,
+            format!("not a ripple trace: the first line must be its header ({e})"),
+        )
+    })?;
+    if header.ripple_trace != TRACE_FILE_VERSION {
+        return Err(corrupt(
+            1,
+            format!(
+                "trace format version {} is not the one this ripple reads ({TRACE_FILE_VERSION})",
+                header.ripple_trace
+            ),
+        ));
+    }
+    let records = &bytes[split + 1..];
+    let lines = records.iter().filter(|b| **b == b'\n').count() as u64;
+    if lines != header.steps || !(records.is_empty() || records.ends_with(b"\n")) {
+        return Err(corrupt(
+            1,
+            format!(
+                "the header says {} records and the file holds {lines}{}: the file was cut or edited",
+                header.steps,
+                if records.ends_with(b"\n") || records.is_empty() { "" } else { " and a partial line" }
+            ),
+        ));
+    }
+    let hash = TraceHash(xxhash_rust::xxh3::xxh3_128(records)).to_string();
+    if hash != header.trace_hash {
+        return Err(corrupt(
+            1,
+            format!(
+                "the records hash to {hash} but the header says {}: the file was edited",
+                header.trace_hash
+            ),
+        ));
+    }
+    Ok((header, records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(records: &[u8], steps: u64, hash: Option<&str>, version: u32) -> Vec<u8> {
+        let header = TraceHeader {
+            ripple_trace: version,
+            scenario: "s.toml".into(),
+            scenario_name: "s".into(),
+            seed: 1,
+            swarm: false,
+            trace_hash: hash
+                .map(String::from)
+                .unwrap_or_else(|| TraceHash(xxhash_rust::xxh3::xxh3_128(records)).to_string()),
+            steps,
+        };
+        trace_file_bytes(&header, records)
+    }
+
+    #[test]
+    fn a_trace_whose_header_vouches_for_its_records_reads() {
+        let records = b"{\"a\":1}\n{\"b\":2}\n";
+        let bytes = file(records, 2, None, TRACE_FILE_VERSION);
+        let (header, read) = read_trace_file(&bytes).unwrap();
+        assert_eq!(read, records);
+        assert_eq!(header.steps, 2);
+    }
+
+    #[test]
+    fn forged_hash_step_count_version_or_a_cut_are_corruption() {
+        let records = b"{\"a\":1}\n{\"b\":2}\n";
+        let forged = file(records, 2, Some("00"), TRACE_FILE_VERSION);
+        assert!(read_trace_file(&forged)
+            .unwrap_err()
+            .message
+            .contains("hash"));
+        let steps = file(records, 3, None, TRACE_FILE_VERSION);
+        assert!(read_trace_file(&steps)
+            .unwrap_err()
+            .message
+            .contains("3 records"));
+        let version = file(records, 2, None, TRACE_FILE_VERSION + 1);
+        assert!(read_trace_file(&version)
+            .unwrap_err()
+            .message
+            .contains("version"));
+        let mut cut = file(records, 2, None, TRACE_FILE_VERSION);
+        cut.truncate(cut.len() - 3);
+        assert!(read_trace_file(&cut).is_err());
+        assert!(read_trace_file(b"hello")
+            .unwrap_err()
+            .message
+            .contains("no header"));
+        assert!(read_trace_file(b"hello\n")
+            .unwrap_err()
+            .message
+            .contains("header"));
+    }
 }
