@@ -1326,3 +1326,46 @@ fn cli_json_report_is_one_line_with_every_key() {
         .iter()
         .any(|r| r["rule"] == "order_cancelled_voids_payment"));
 }
+
+/// An output that names the input is refused before anything is written: the scenario is
+/// left as it was.
+#[test]
+fn an_output_that_is_the_input_is_refused() {
+    let dir = std::env::temp_dir().join(format!("ripple-out-is-in-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("race.toml");
+    let original =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml"))
+            .unwrap();
+    std::fs::write(&scenario, &original).unwrap();
+    let alias = dir.join("./race.toml");
+    for args in [
+        vec![
+            "run",
+            scenario.to_str().unwrap(),
+            "--trace",
+            alias.to_str().unwrap(),
+        ],
+        vec![
+            "shrink",
+            scenario.to_str().unwrap(),
+            "--seed",
+            "0",
+            "--out",
+            alias.to_str().unwrap(),
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ripple"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("refusing to overwrite an input"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&scenario).unwrap(), original, "{args:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -44,6 +44,16 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    if let Some(file) = args
+        .trace
+        .as_ref()
+        .filter(|f| crate::core::same_file(f, &args.scenario))
+    {
+        return bad_input(format!(
+            "--trace {}: that is the scenario being run; refusing to overwrite an input\n  hint: write the trace to another file, e.g. t.jsonl",
+            file.display()
+        ));
+    }
     let path = args.scenario.display().to_string();
     let options = RunOptions {
         keep_trace: args.trace.is_some(),

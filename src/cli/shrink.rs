@@ -61,6 +61,12 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports/shrink").join(format!("{stem}-seed{}.toml", args.seed))
     });
+    if crate::core::same_file(&out, &args.scenario) {
+        return bad_input(format!(
+            "--out {}: that is the scenario being shrunk; refusing to overwrite an input\n  hint: write the minimal scenario to another file",
+            out.display()
+        ));
+    }
     let budget = ShrinkBudget {
         runs_max: args.budget_runs,
         time_max: Duration::from_millis(time_ms),

@@ -1,27 +1,120 @@
-//! Writing files atomically: a temp file beside the target, then a rename, so a reader never
-//! sees half a file and an interrupted write leaves the old one intact.
+//! Writing outputs safely, through the path as given:
+//! - a regular file (or a new one) is replaced atomically: a temp file in the same
+//!   directory, fsync, rename over the target, fsync of the directory, so a reader never
+//!   sees half a file and a kill leaves the old one intact;
+//! - a symlink is followed: its target is what gets replaced;
+//! - anything else that exists (a FIFO, a device such as `/dev/null` or `/dev/full`) is
+//!   written to directly, never replaced; `-` is standard output;
+//! - temp files are removed on every error path, and ones left by a killed ripple (whose
+//!   process is gone) are recognized by name and removed on the next write beside them.
+//!
+//! What it leaves out: locking against a concurrent writer of the same file (the last
+//! rename wins), and refusing to overwrite an input, which only the caller knows (see
+//! [`same_file`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The part of a temp file's name after `.{target name}.`: ours, and a killed run's.
+const TEMP_TAG: &str = "ripple-";
+
+/// Writes `bytes` to `path` as the module header says.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        return out.flush();
+    }
+    // Follow a symlink to what it names (a dangling one: to the file it would name).
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(resolved) => resolved,
+            Err(_) => {
+                let link = std::fs::read_link(path)?;
+                match path.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                }
+            }
+        },
+        _ => path.to_path_buf(),
+    };
+    if let Ok(m) = std::fs::metadata(&target) {
+        if m.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "it is a directory",
+            ));
+        }
+        if !m.is_file() {
+            // A FIFO, a device, a socket: write to it as it is.
+            let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
+            f.write_all(bytes)?;
+            return f.flush();
+        }
+    }
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    remove_stale_temps(dir, &name);
+    let tmp = dir.join(format!(".{name}.{TEMP_TAG}{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &target)?;
+        // The rename is durable once the directory is.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes `.{name}.ripple-{pid}.tmp` files in `dir` whose process is gone (a killed
+/// write). On a system without `/proc` nothing is removed: a live writer's temp file is
+/// never touched.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.{TEMP_TAG}");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether `a` and `b` name the same existing file (through links and `..`): an output
+/// that is an input must be refused before anything is written.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// `to` relative to directory `from` (both relative to the same base, or both absolute).
@@ -90,6 +183,86 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ripple-fs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_symlink_is_followed_and_stays_a_symlink() {
+        let dir = scratch("link");
+        let real = dir.join("real.txt");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.txt");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_device_is_written_to_not_replaced() {
+        // /dev/null stays a character device; /dev/full reports the write error.
+        write_atomic(Path::new("/dev/null"), b"x").unwrap();
+        let m = std::fs::metadata("/dev/null").unwrap();
+        assert!(!m.is_file(), "/dev/null must not become a regular file");
+        if Path::new("/dev/full").exists() {
+            assert!(write_atomic(Path::new("/dev/full"), b"x").is_err());
+        }
+    }
+
+    #[test]
+    fn a_fifo_is_written_through() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through");
+        let m = std::fs::symlink_metadata(&fifo).unwrap();
+        assert!(!m.is_file(), "the FIFO is still a FIFO");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_killed_writers_temp_file_is_removed_and_a_live_ones_kept() {
+        let dir = scratch("stale");
+        // No process has pid 4_000_000_000 (above any pid_max); this one is alive.
+        let dead = dir.join(format!(".out.txt.{TEMP_TAG}4000000000.tmp"));
+        let alive = dir.join(format!(".out.txt.{TEMP_TAG}1.tmp"));
+        std::fs::write(&dead, b"half").unwrap();
+        std::fs::write(&alive, b"half").unwrap();
+        write_atomic(&dir.join("out.txt"), b"whole").unwrap();
+        assert!(!dead.exists(), "a killed run's temp file is gone");
+        assert!(alive.exists(), "pid 1 is alive: its temp file is kept");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn same_file_sees_through_links_and_dots() {
+        let dir = scratch("same");
+        let a = dir.join("a.toml");
+        std::fs::write(&a, b"x").unwrap();
+        let via = dir.join("sub/../a.toml");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        assert!(same_file(&a, &via));
+        assert!(!same_file(&a, &dir.join("b.toml")));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
