@@ -1,12 +1,12 @@
 //! The command line. Nothing else in the crate knows about the terminal.
 //!
-//! Exit status, for every command:
+//! Exit status, one table for every command (`tests/exit_status.rs` holds each command to it):
 //!
-//! | status | meaning |
-//! |---|---|
-//! | 0 | every invariant held |
-//! | 1 | a violation (or a counterexample) was found |
-//! | 2 | the input was bad: the message says where and why |
+//! | status | meaning | run, sweep | shrink | check | replay | corpus check | bench |
+//! |---|---|---|---|---|---|---|---|
+//! | 0 | nothing failed | every invariant held | the seed passes: nothing to shrink | no counterexample (`pass`, or `incomplete` without `--require-complete`) | the replay is identical | every seed as recorded | the run passed |
+//! | 1 | a failure was found | a violation | the seed fails: its minimal scenario was written | a violation or order dependence (or a warning under `--deny warnings`, or `incomplete` under `--require-complete`) | the replay differs | a seed changed verdict or hash | the run broke an invariant |
+//! | 2 | the input was bad | the message says where (file, line, column) and how to fix it | | | (a corrupt trace too) | | |
 
 mod bench;
 mod check;
@@ -23,13 +23,23 @@ pub const EXIT_PASS: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+/// The exit-status table, as `--help` prints it.
+const EXIT_STATUS_HELP: &str = "Exit status, for every command:
+  0  nothing failed: every invariant held (run, sweep); the seed passes, nothing to shrink
+     (shrink); no counterexample (check: pass, or incomplete without --require-complete);
+     identical (replay); every seed as recorded (corpus check)
+  1  a failure was found: a violation (run, sweep); the seed fails and its minimal scenario
+     was written (shrink); a counterexample (check; or incomplete with --require-complete);
+     the replay differs (replay); a seed changed (corpus check)
+  2  the input was bad: the message says where (file, line, column) and how to fix it";
+
 /// Deterministic simulation testing for event-driven systems.
 ///
 /// One seed fully determines one run: a single-threaded scheduler in virtual time, with
 /// deterministic ids, replays bus events and reaction cascades while invariants watch every
-/// step. Exit status: 0 all invariants held, 1 a violation was found, 2 bad input.
+/// step.
 #[derive(Debug, Parser)]
-#[command(name = "ripple", version, about, long_about)]
+#[command(name = "ripple", version, about, long_about, after_long_help = EXIT_STATUS_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -19,8 +19,9 @@ use std::time::Duration;
 /// signature. Every accepted step is printed. When a budget runs out, the best scenario so far
 /// is still written.
 ///
-/// Exit status: 0 a minimal scenario was written; 1 the seed passes or is not deterministic
-/// (nothing to shrink); 2 bad input.
+/// Exit status (the table of `ripple --help`): 0 the seed passes, so there is nothing to
+/// shrink; 1 the seed fails and its minimal scenario was written (or it does not
+/// reproduce); 2 bad input.
 ///
 /// Example: ripple shrink scenarios/race.toml --seed 0 --out race-seed0.min.toml
 #[derive(Debug, clap::Args)]
@@ -74,7 +75,13 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     let mut log = |line: &str| println!("shrink: {line}");
     let result = match shrink(&scenario, Seed(args.seed), args.swarm, budget, &mut log) {
         Ok(r) => r,
-        Err(e @ (ShrinkError::Passes { .. } | ShrinkError::NotDeterministic { .. })) => {
+        // Nothing failed, so there is nothing to shrink: the verdict is a pass.
+        Err(e @ ShrinkError::Passes { .. }) => {
+            println!("shrink: {e}");
+            return EXIT_PASS;
+        }
+        // The seed does not reproduce: the `determinism` invariant is what failed.
+        Err(e @ ShrinkError::NotDeterministic { .. }) => {
             eprintln!("error: failed to shrink: {e}");
             return EXIT_FAIL;
         }
@@ -145,5 +152,6 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         args.seed,
         out.display()
     );
-    EXIT_PASS
+    // A failure was found (and written down): the verdict, as for `run`.
+    EXIT_FAIL
 }
