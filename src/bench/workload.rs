@@ -147,7 +147,9 @@ fn entity_spec(k: usize) -> EntitySpec {
                 from: None,
                 to: to.map(String::from),
                 requires: None,
+                guard: None,
                 effects,
+                commands: Vec::new(),
             },
         )
     };
@@ -156,6 +158,7 @@ fn entity_spec(k: usize) -> EntitySpec {
         type_name: level(k),
         states: vec!["Idle".into(), "Armed".into()],
         initial: "Idle".into(),
+        fields_initial: crate::engine::Fields::new(),
         actions: [
             action("Touch", None, vec![touch_effect]),
             action("Arm", Some("Armed"), Vec::new()),

@@ -3,7 +3,7 @@
 
 use crate::check::{
     CascadeTruncated, Delivery, DepthBound, ExpectCheck, FreshIds, GuardSkipSilent, Invariant,
-    Quiescence, RunEnd, TenantIsolation, TenantIsolationIndexed, ValidTransition,
+    Quiescence, RunEnd, SpecTransitions, TenantIsolation, TenantIsolationIndexed, ValidTransition,
     ValidTransitionIndexed,
 };
 use crate::core::{RecordKind, RecordRef};
@@ -29,6 +29,8 @@ pub struct Builtins {
     quiescence: Quiescence,
     /// Absent when the scenario allows truncated cascades.
     cascade_truncated: Option<CascadeTruncated>,
+    /// The history asserts of the scenario's temper specs (`spec:<Type>.<Name>`).
+    spec: Vec<SpecTransitions>,
 }
 
 /// Runs `$body` with `$i` bound to each built-in invariant in turn (by its own type), in
@@ -71,6 +73,9 @@ macro_rules! each_builtin {
         if let Some($i) = &mut b.cascade_truncated {
             $body;
         }
+        for $i in b.spec.iter_mut() {
+            $body;
+        }
     }};
 }
 
@@ -99,6 +104,11 @@ impl Builtins {
             quiescence: Quiescence,
             cascade_truncated: (!scenario.allow_truncation)
                 .then(|| CascadeTruncated::new(scenario.depth_max)),
+            spec: scenario
+                .spec_invariants
+                .iter()
+                .filter_map(|i| i.transitions())
+                .collect(),
         }
     }
 
@@ -116,6 +126,9 @@ impl Builtins {
             Box::new(self.quiescence),
         ];
         if let Some(c) = self.cascade_truncated {
+            out.push(Box::new(c));
+        }
+        for c in self.spec {
             out.push(Box::new(c));
         }
         out

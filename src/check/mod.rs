@@ -12,6 +12,7 @@ mod invariant;
 mod memo;
 pub(crate) use memo::NameMemo;
 mod quiescence;
+mod spec_invariant;
 mod tenant_isolation;
 mod valid_transition;
 
@@ -25,5 +26,6 @@ pub use fresh_ids::*;
 pub use guard_skip_silent::*;
 pub use invariant::*;
 pub use quiescence::*;
+pub use spec_invariant::*;
 pub use tenant_isolation::*;
 pub use valid_transition::*;

@@ -20,15 +20,29 @@ pub struct TenantIsolation {
 }
 
 impl TenantIsolation {
-    /// The property for `scenario`: each tenant with the names of its rules.
+    /// The property for `scenario`: each tenant with the names of its rules (both engines'),
+    /// and, in every tenant, the rules that carry its specs' integration answers and
+    /// scheduled actions (entity types, and so their integrations, are shared by tenants).
     pub fn of(scenario: &Scenario) -> TenantIsolation {
-        TenantIsolation {
-            rules: scenario
-                .rules
-                .iter()
-                .map(|(t, rules)| (t.clone(), rules.iter().map(|r| r.name.clone()).collect()))
-                .collect(),
+        let mut rules: BTreeMap<TenantId, BTreeSet<String>> = scenario
+            .rules
+            .iter()
+            .chain(&scenario.runtime_rules)
+            .fold(BTreeMap::new(), |mut acc, (t, list)| {
+                let names: &mut BTreeSet<String> = acc.entry(t.clone()).or_default();
+                names.extend(list.iter().map(|r| r.name.clone()));
+                acc
+            });
+        let answers = scenario.integration_rule_names();
+        if !answers.is_empty() {
+            for t in &scenario.tenants {
+                rules
+                    .entry(t.clone())
+                    .or_default()
+                    .extend(answers.iter().cloned());
+            }
         }
+        TenantIsolation { rules }
     }
 
     /// `rules[tenant]` contains `rule`.

@@ -188,7 +188,9 @@ mod tests {
                 from: Some(vec!["A".into()]),
                 to: Some("B".into()),
                 requires: None,
+                guard: None,
                 effects: vec![],
+                commands: vec![],
             },
         );
         let mut specs = BTreeMap::new();
@@ -198,6 +200,7 @@ mod tests {
                 type_name: "X".into(),
                 states: vec!["A".into(), "B".into()],
                 initial: "A".into(),
+                fields_initial: Default::default(),
                 actions,
             },
         );

@@ -2,7 +2,7 @@
 
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
 use crate::core::{parse_duration_ms, Seed};
-use crate::scenario::{emit_scenario, load_scenario, parse_scenario};
+use crate::scenario::{emit_scenario_to, load_scenario, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
 use crate::sim::{failure_signature, run_scenario, RunOptions};
 use std::path::PathBuf;
@@ -113,7 +113,8 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         out.display(),
         args.seed,
     );
-    let text = emit_scenario(&result.minimal, &header);
+    let out_dir = out.parent().unwrap_or(std::path::Path::new("."));
+    let text = emit_scenario_to(&result.minimal, &header, out_dir);
     // The file must fail the same way when loaded back, or it is worth nothing.
     match parse_scenario(&text, &out) {
         Ok(reloaded) => {

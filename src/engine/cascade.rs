@@ -11,13 +11,22 @@
 //! With faults on, the host may take a reaction for later delivery ([`Host::defer`]): the
 //! guard and resolver have then been evaluated at the source's commit, and the target action
 //! runs when [`Engine::deliver`] is called.
+//!
+//! Temper specs add commands to a commit (`emit`, `trigger`, `schedule`). After the commit's
+//! server-dispatcher rules have run, each command is handed on in effect order: a call of an
+//! integration (or a timer) goes to the host ([`Host::integration`]), which delivers the
+//! answer later; and rules written for temper's runtime engine fire on the action's name and
+//! then on each command's name (exact rules, then wildcards, `to_state` filtering both), as
+//! temper's spec actors look their reaction registry up for every command a transition
+//! produces. Those rules resolve targets with that engine's semantics
+//! ([`crate::engine::Resolver::resolve_runtime_ref`]).
 
 use crate::core::SimTime;
 use crate::core::{get_named, Depth, EntityId, TenantId, Value};
 use crate::core::{Origin, OriginRef, Record, RecordRef};
 use crate::engine::{
-    merge_params, ActionError, ActionSpec, Entity, EntitySpec, Fields, Guard, LookupKey, ParamPlan,
-    Rule, RuleSet, Sources, Store, Then,
+    merge_params, ActionError, ActionSpec, Command, Entity, EntitySpec, Fields, Guard,
+    IntegrationCall, LookupKey, ParamPlan, Rule, RuleSet, Sources, Store, Then,
 };
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -56,6 +65,10 @@ pub trait Host {
     fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {
         Some(reaction)
     }
+    /// A committed action called an integration (or scheduled one of its own actions): the
+    /// host delivers one of its answers later ([`crate::engine::Integration::answer`], then
+    /// [`Engine::deliver`]), or none. Default: nothing answers.
+    fn integration(&mut self, _call: IntegrationCall<'_>) {}
     /// `true` promises that [`Host::fail_action`] is always false and [`Host::defer`] always
     /// hands the reaction back, as the defaults do: the engine then calls neither, and never
     /// builds the owned [`ActionDispatch`] and [`PendingReaction`] they take. Default `false`
@@ -208,6 +221,8 @@ struct Commit<'a> {
     after: Arc<Entity>,
     /// The rules that may fire, when the plan knows them (otherwise found by name).
     next: Option<&'a [usize]>,
+    /// The action's commands (temper specs; empty otherwise).
+    commands: &'a [Command],
 }
 
 /// An action applied.
@@ -216,6 +231,7 @@ struct Applied<'a> {
     from: Option<Cow<'a, str>>,
     created: bool,
     after: Arc<Entity>,
+    commands: &'a [Command],
 }
 
 /// The reaction engine: entity specs, per-tenant rules, and the entity store.
@@ -226,6 +242,8 @@ struct Applied<'a> {
 pub struct Engine {
     specs: Arc<BTreeMap<String, EntitySpec>>,
     rules: Arc<BTreeMap<TenantId, RuleSet>>,
+    /// Rules written for temper's runtime engine, per tenant (see the module header).
+    runtime_rules: Arc<BTreeMap<TenantId, RuleSet>>,
     store: Store,
     depth_max: u32,
     plan: Arc<Plan>,
@@ -251,6 +269,8 @@ impl std::fmt::Debug for SlotCache {
 struct Plan {
     /// Per tenant with rules: per rule, by its index in the tenant's [`RuleSet`].
     rules: BTreeMap<TenantId, Vec<RulePlan>>,
+    /// The same for the runtime engine's rules.
+    runtime: BTreeMap<TenantId, Vec<RulePlan>>,
 }
 
 /// What a rule's firing needs that can be worked out before the run.
@@ -259,6 +279,8 @@ struct RulePlan {
     /// `None` when the rule names an undeclared type or action.
     target: Option<Target>,
     params: ParamPlan,
+    /// A rule of temper's runtime engine: its target resolves with that engine's semantics.
+    runtime: bool,
 }
 
 /// A rule's target, when its entity type is declared with its action (a rule that names
@@ -294,27 +316,40 @@ impl Target {
 }
 
 impl Plan {
-    fn new(specs: &BTreeMap<String, EntitySpec>, rules: &BTreeMap<TenantId, RuleSet>) -> Plan {
+    fn new(
+        specs: &BTreeMap<String, EntitySpec>,
+        rules: &BTreeMap<TenantId, RuleSet>,
+        runtime_rules: &BTreeMap<TenantId, RuleSet>,
+    ) -> Plan {
         let shared: BTreeMap<&str, (usize, Arc<EntitySpec>)> = specs
             .iter()
             .enumerate()
             .map(|(i, (name, spec))| (name.as_str(), (i, Arc::new(spec.clone()))))
             .collect();
-        let rules = rules
-            .iter()
-            .map(|(tenant, set)| {
-                let targets = set
-                    .rules()
-                    .iter()
-                    .map(|rule| RulePlan {
-                        target: Target::of(&rule.then, set, &shared),
-                        params: ParamPlan::new(&rule.then),
-                    })
-                    .collect();
-                (tenant.clone(), targets)
-            })
-            .collect();
-        Plan { rules }
+        let empty = RuleSet::default();
+        // A target's next rules are always the server's: the runtime engine's are found by
+        // command name at each commit.
+        let plans = |sets: &BTreeMap<TenantId, RuleSet>, runtime: bool| {
+            sets.iter()
+                .map(|(tenant, set)| {
+                    let server = get_named(rules, tenant.as_str()).unwrap_or(&empty);
+                    let targets = set
+                        .rules()
+                        .iter()
+                        .map(|rule| RulePlan {
+                            target: Target::of(&rule.then, server, &shared),
+                            params: ParamPlan::new(&rule.then),
+                            runtime,
+                        })
+                        .collect();
+                    (tenant.clone(), targets)
+                })
+                .collect()
+        };
+        Plan {
+            rules: plans(rules, false),
+            runtime: plans(runtime_rules, true),
+        }
     }
 }
 
@@ -328,6 +363,8 @@ struct Cascade<'e> {
     /// The rules of the entry's tenant and their plan: a whole cascade stays in the tenant
     /// of the action that started it. `None`: the tenant has no rules.
     tenant_rules: Option<(&'e RuleSet, &'e [RulePlan])>,
+    /// The tenant's rules for temper's runtime engine, and their plan.
+    runtime_rules: Option<(&'e RuleSet, &'e [RulePlan])>,
     /// That tenant (checked in debug builds).
     tenant: Option<&'e TenantId>,
     /// Per entity type (by [`Target::type_ix`]): the store slot of its table in the tenant,
@@ -342,10 +379,22 @@ impl Engine {
         rules: BTreeMap<TenantId, RuleSet>,
         depth_max: u32,
     ) -> Engine {
-        let plan = Plan::new(&specs, &rules);
+        Engine::with_runtime_rules(specs, rules, BTreeMap::new(), depth_max)
+    }
+
+    /// [`Engine::new`] with rules for temper's runtime engine as well (see the module
+    /// header).
+    pub fn with_runtime_rules(
+        specs: BTreeMap<String, EntitySpec>,
+        rules: BTreeMap<TenantId, RuleSet>,
+        runtime_rules: BTreeMap<TenantId, RuleSet>,
+        depth_max: u32,
+    ) -> Engine {
+        let plan = Plan::new(&specs, &rules, &runtime_rules);
         Engine {
             specs: Arc::new(specs),
             rules: Arc::new(rules),
+            runtime_rules: Arc::new(runtime_rules),
             store: Store::default(),
             depth_max,
             plan: Arc::new(plan),
@@ -359,6 +408,7 @@ impl Engine {
         Engine {
             specs: Arc::clone(&self.specs),
             rules: Arc::clone(&self.rules),
+            runtime_rules: Arc::clone(&self.runtime_rules),
             store: Store::default(),
             depth_max: self.depth_max,
             plan: Arc::clone(&self.plan),
@@ -382,6 +432,11 @@ impl Engine {
         &self.rules
     }
 
+    /// The rules for temper's runtime engine, per tenant.
+    pub fn runtime_rules(&self) -> &BTreeMap<TenantId, RuleSet> {
+        &self.runtime_rules
+    }
+
     pub fn depth_max(&self) -> u32 {
         self.depth_max
     }
@@ -397,6 +452,11 @@ impl Engine {
                 .expect("the plan has every tenant with rules");
             (set, plan.as_slice())
         });
+        let runtime_rules = get_named(&self.runtime_rules, tenant.as_str()).map(|set| {
+            let plan = get_named(&self.plan.runtime, tenant.as_str())
+                .expect("the plan has every tenant with runtime rules");
+            (set, plan.as_slice())
+        });
         self.slots.0.clear();
         self.slots.0.resize(self.specs.len(), None);
         (
@@ -405,6 +465,7 @@ impl Engine {
                 depth_max: self.depth_max,
                 inline: host.runs_inline(),
                 tenant_rules,
+                runtime_rules,
                 tenant: cfg!(debug_assertions).then_some(tenant),
                 slots: Cell::from_mut(self.slots.0.as_mut_slice()).as_slice_of_cells(),
             },
@@ -461,6 +522,7 @@ impl<'e> Cascade<'e> {
         }
         let commit = self.commit(store, host, d)?;
         self.fire_rules(store, host, &commit);
+        self.run_commands(store, host, &commit);
         Ok(())
     }
 
@@ -498,6 +560,7 @@ impl<'e> Cascade<'e> {
         });
         if let Ok(commit) = result {
             self.fire_rules(store, host, &commit);
+            self.run_commands(store, host, &commit);
         }
     }
 
@@ -507,7 +570,10 @@ impl<'e> Cascade<'e> {
         store: &mut Store,
         host: &mut dyn Host,
         d: &Act<'a>,
-    ) -> Result<Commit<'a>, ActionError> {
+    ) -> Result<Commit<'a>, ActionError>
+    where
+        'e: 'a,
+    {
         let at = host.now();
         let tenant = d.tenant.as_str();
         host.record_ref(RecordRef::Dispatch {
@@ -525,6 +591,7 @@ impl<'e> Cascade<'e> {
                 from,
                 created,
                 after,
+                commands,
             }) => {
                 host.record_ref(RecordRef::Transition {
                     at,
@@ -552,6 +619,7 @@ impl<'e> Cascade<'e> {
                     depth: d.depth,
                     after,
                     next: d.target.map(|t| t.next.as_slice()),
+                    commands,
                 })
             }
             Err(e) => {
@@ -644,6 +712,7 @@ impl<'e> Cascade<'e> {
                     from,
                     created: false,
                     after: slot.clone(),
+                    commands: &action.commands,
                 })
             }
             None => {
@@ -655,6 +724,7 @@ impl<'e> Cascade<'e> {
                     from: Some(Cow::Borrowed(spec.initial.as_str())),
                     created: true,
                     after: entity,
+                    commands: &action.commands,
                 })
             }
         }
@@ -679,6 +749,36 @@ impl<'e> Cascade<'e> {
                 for i in rule_set.matching_indices(c.entity_type, c.action, status) {
                     self.fire(store, host, c, rule_set.get(i), &plans[i]);
                 }
+            }
+        }
+    }
+
+    /// The commit's commands, in effect order: each call goes to the host, and the runtime
+    /// engine's rules fire on the action's name, then on each command's name (see the
+    /// module header). Nothing to do for an action without commands in a tenant without
+    /// runtime rules (every `[[entity]]` scenario).
+    fn run_commands(&self, store: &mut Store, host: &mut dyn Host, c: &Commit<'_>) {
+        for command in c.commands {
+            if let Some(integration) = command.call() {
+                host.integration(IntegrationCall {
+                    tenant: c.tenant,
+                    entity_type: c.entity_type,
+                    id: c.id,
+                    action: c.action,
+                    integration,
+                    depth: c.depth,
+                });
+            }
+        }
+        let Some((rule_set, plans)) = self.runtime_rules else {
+            return;
+        };
+        let status = c.after.status.as_str();
+        let keys =
+            std::iter::once(c.action).chain(c.commands.iter().filter_map(Command::routing_key));
+        for key in keys {
+            for i in rule_set.matching_indices(c.entity_type, key, status) {
+                self.fire(store, host, c, rule_set.get(i), &plans[i]);
             }
         }
     }
@@ -717,9 +817,13 @@ impl<'e> Cascade<'e> {
             }
         }
         // `create` mints here, after the guard passed, so a skipped rule consumes no id.
-        let target = rule
-            .resolve_target
-            .resolve_ref(c.id, &c.after.fields, &mut || host.mint_id());
+        let target = if plan.runtime {
+            rule.resolve_target
+                .resolve_runtime_ref(c.id, &c.after.fields, &mut || host.mint_id())
+        } else {
+            rule.resolve_target
+                .resolve_ref(c.id, &c.after.fields, &mut || host.mint_id())
+        };
         let target_id = match target {
             Ok(id) => id,
             Err(error) => {

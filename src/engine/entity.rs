@@ -1,12 +1,15 @@
-//! Entity state machines: the spec a scenario declares (`states`, `initial`, actions with
-//! `from`/`to`/`requires`/`effect`) and the instances the engine keeps.
+//! Entity state machines: the spec a scenario declares (`states`, `initial`, initial
+//! fields, actions with `from`/`to`/`requires`/`effect`) and the instances the engine keeps.
+//! A temper I/O-automaton spec lowers to the same types: its state variables become initial
+//! fields, its guards a typed [`Expr`], its effects typed [`Effect`]s (counters that never go
+//! below 0, values taken from params) and [`Command`]s (emits, triggers, schedules).
 //!
 //! Applying an action is a pure function of the spec, the entity and the params. It does not
-//! fire reactions or publish anything: that is the cascade's job.
+//! fire reactions, call integrations or publish anything: that is the cascade's job.
 
 use crate::core::{same_name, Value};
 use crate::engine::fields::{Hint, Vacant};
-use crate::engine::Fields;
+use crate::engine::{Command, Expr, Fields};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +20,9 @@ pub struct EntitySpec {
     pub type_name: String,
     pub states: Vec<String>,
     pub initial: String,
+    /// The fields a new instance starts with (a temper spec's state variables, an
+    /// `[[entity]]`'s `fields`).
+    pub fields_initial: Fields,
     pub actions: BTreeMap<String, ActionSpec>,
 }
 
@@ -29,7 +35,11 @@ pub struct ActionSpec {
     /// The post-state; `None` keeps the state.
     pub to: Option<String>,
     pub requires: Option<Condition>,
+    /// A temper guard, checked like `requires` (on the fields with the params merged in).
+    pub guard: Option<Expr>,
     pub effects: Vec<Effect>,
+    /// What the action asks of the world once it commits, in effect order (temper specs).
+    pub commands: Vec<Command>,
 }
 
 /// A live entity: its status and fields.
@@ -48,6 +58,19 @@ pub enum Effect {
     Decrement(String),
     /// `set flag true`, `set note 'x'`, `set level 3`.
     Set(String, Value),
+    /// Temper's `decrement`: its counters are unsigned and stop at 0.
+    DecrementFloor(String),
+    /// Temper's `var += n` (`n` may be negative; the counter stops at 0).
+    Add(String, i64),
+    /// Temper's `increment` with `amount = "param"`: the counter grows by the param's value
+    /// (a non-negative integer, or a string of one); a missing or other param changes nothing,
+    /// as in temper's runtime.
+    IncrementBy { var: String, param: String },
+    /// Temper's `decrement` with `amount = "param"` (stops at 0).
+    DecrementBy { var: String, param: String },
+    /// Temper's `set_counter_from_param`: the counter becomes the param's value (as for
+    /// `IncrementBy`).
+    SetFromParam { var: String, param: String },
 }
 
 /// `items > 0 && approved == true`: comparisons joined by `&&`.
@@ -91,6 +114,11 @@ pub enum ActionError {
         action: String,
         requires: String,
     },
+    /// A temper guard did not hold.
+    GuardFalse {
+        action: String,
+        guard: String,
+    },
     /// Injected by the fault layer (`action_failure`).
     Injected {
         action: String,
@@ -118,17 +146,20 @@ impl fmt::Display for ActionError {
             ActionError::RequiresFalse { action, requires } => {
                 write!(f, "{action} requires {requires}, which is false")
             }
+            ActionError::GuardFalse { action, guard } => {
+                write!(f, "{action}'s guard {guard} is false")
+            }
             ActionError::Injected { action } => write!(f, "{action} failed (injected fault)"),
         }
     }
 }
 
 impl EntitySpec {
-    /// A new instance in the initial state, with no fields.
+    /// A new instance in the initial state, with the initial fields.
     pub fn instantiate(&self) -> Entity {
         Entity {
             status: self.initial.clone(),
-            fields: Fields::new(),
+            fields: self.fields_initial.clone(),
         }
     }
 
@@ -195,16 +226,26 @@ impl ActionSpec {
                 });
             }
         }
-        // Merge into a scratch copy only when `requires` must see the merged fields;
-        // otherwise merge in place (the common, cheaper path).
-        if let Some(requires) = &spec.requires {
+        // Merge into a scratch copy only when `requires` or a guard must see the merged
+        // fields; otherwise merge in place (the common, cheaper path).
+        if spec.requires.is_some() || spec.guard.is_some() {
             let mut merged = entity.fields.clone();
             merge(&mut merged);
-            if !requires.holds(&merged) {
-                return Err(ActionError::RequiresFalse {
-                    action: action.to_string(),
-                    requires: requires.text.clone(),
-                });
+            if let Some(requires) = &spec.requires {
+                if !requires.holds(&merged) {
+                    return Err(ActionError::RequiresFalse {
+                        action: action.to_string(),
+                        requires: requires.text.clone(),
+                    });
+                }
+            }
+            if let Some(guard) = &spec.guard {
+                if !guard.holds(&entity.status, &merged) {
+                    return Err(ActionError::GuardFalse {
+                        action: action.to_string(),
+                        guard: guard.to_string(),
+                    });
+                }
             }
             entity.fields = merged;
         } else {
@@ -334,7 +375,45 @@ impl Effect {
                 }
             }
             Effect::Set(f, v) => set_field(fields, f, v),
+            Effect::DecrementFloor(f) => add_floor(fields, f, -1),
+            Effect::Add(f, n) => add_floor(fields, f, *n),
+            Effect::IncrementBy { var, param } => {
+                if let Some(n) = param_count(fields, param) {
+                    add_floor(fields, var, n as i64);
+                }
+            }
+            Effect::DecrementBy { var, param } => {
+                if let Some(n) = param_count(fields, param) {
+                    add_floor(fields, var, -(n as i64));
+                }
+            }
+            Effect::SetFromParam { var, param } => {
+                if let Some(n) = param_count(fields, param) {
+                    set_field(fields, var, &Value::from(n));
+                }
+            }
         }
+    }
+}
+
+/// `fields[var] += delta` for a temper counter, which is unsigned: it stops at 0, and a
+/// missing (or non-numeric) counter counts as 0, as temper's runtime keeps it.
+fn add_floor(fields: &mut Fields, var: &str, delta: i64) {
+    let old = match fields.get(var) {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+        _ => 0,
+    };
+    set_field(fields, var, &Value::from(old.saturating_add(delta).max(0)));
+}
+
+/// A param that temper reads as a count: a non-negative integer, or a string holding one
+/// (`"1024"`). `None` for anything else, which temper's runtime skips with a warning.
+/// Params are merged into the fields before effects run, so it is read from there.
+fn param_count(fields: &Fields, param: &str) -> Option<u64> {
+    match fields.get(param)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
     }
 }
 
@@ -484,7 +563,9 @@ mod tests {
                 from: Some(vec!["Draft".into()]),
                 to: None,
                 requires: None,
+                guard: None,
                 effects: vec![Effect::parse("increment items").unwrap()],
+                commands: vec![],
             },
         );
         actions.insert(
@@ -494,7 +575,9 @@ mod tests {
                 from: Some(vec!["Draft".into()]),
                 to: Some("Submitted".into()),
                 requires: Some(Condition::parse("items > 0").unwrap()),
+                guard: None,
                 effects: vec![],
+                commands: vec![],
             },
         );
         actions.insert(
@@ -504,13 +587,16 @@ mod tests {
                 from: None,
                 to: None,
                 requires: None,
+                guard: None,
                 effects: vec![Effect::parse("set noted true").unwrap()],
+                commands: vec![],
             },
         );
         EntitySpec {
             type_name: "Order".into(),
             states: vec!["Draft".into(), "Submitted".into()],
             initial: "Draft".into(),
+            fields_initial: Fields::new(),
             actions,
         }
     }
@@ -610,5 +696,66 @@ mod tests {
         assert!(Effect::parse("increment")
             .unwrap_err()
             .contains("needs a field"));
+    }
+    #[test]
+    fn temper_counters_stop_at_zero_and_read_counts_from_params() {
+        let mut f: Fields = serde_json::from_value(json!({"n": 1, "size": "1024"})).unwrap();
+        Effect::DecrementFloor("n".into()).apply(&mut f);
+        Effect::DecrementFloor("n".into()).apply(&mut f);
+        assert_eq!(f["n"], json!(0), "a temper counter never goes below 0");
+        let by = |var: &str, param: &str| Effect::IncrementBy {
+            var: var.into(),
+            param: param.into(),
+        };
+        by("used", "size").apply(&mut f);
+        assert_eq!(f["used"], json!(1024), "a numeric string counts");
+        by("used", "missing").apply(&mut f);
+        assert_eq!(f["used"], json!(1024), "a missing param changes nothing");
+        Effect::DecrementBy {
+            var: "used".into(),
+            param: "size".into(),
+        }
+        .apply(&mut f);
+        Effect::DecrementBy {
+            var: "used".into(),
+            param: "size".into(),
+        }
+        .apply(&mut f);
+        assert_eq!(f["used"], json!(0));
+        Effect::SetFromParam {
+            var: "quota".into(),
+            param: "size".into(),
+        }
+        .apply(&mut f);
+        assert_eq!(f["quota"], json!(1024));
+        Effect::Add("quota".into(), -2000).apply(&mut f);
+        assert_eq!(f["quota"], json!(0));
+    }
+
+    #[test]
+    fn a_false_guard_fails_the_action_and_names_it() {
+        let mut spec = order();
+        let submit = spec.actions.get_mut("SubmitOrder").unwrap();
+        submit.requires = None;
+        submit.guard = Some(Expr::Counter {
+            var: "items".into(),
+            op: CmpOp::Gt,
+            rhs: crate::engine::CounterRhs::Number(0),
+        });
+        let mut e = spec.instantiate();
+        let err = spec.apply(&mut e, "SubmitOrder", &json!({})).unwrap_err();
+        assert_eq!(err.to_string(), "SubmitOrder's guard items > 0 is false");
+        spec.apply(&mut e, "AddItem", &json!({})).unwrap();
+        spec.apply(&mut e, "SubmitOrder", &json!({})).unwrap();
+        assert_eq!(e.status, "Submitted");
+    }
+
+    #[test]
+    fn a_new_instance_starts_with_the_initial_fields() {
+        let mut spec = order();
+        spec.fields_initial = serde_json::from_value(json!({"items": 0, "vip": false})).unwrap();
+        let e = spec.instantiate();
+        assert_eq!(e.fields["items"], json!(0));
+        assert_eq!(e.fields["vip"], json!(false));
     }
 }

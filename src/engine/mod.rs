@@ -3,7 +3,9 @@
 //! arguments; the engine owns no clock and no random source.
 
 mod cascade;
+mod command;
 mod entity;
+mod expr;
 mod fields;
 mod guard;
 mod params;
@@ -15,7 +17,9 @@ mod store;
 pub mod reflex;
 
 pub use cascade::*;
+pub use command::*;
 pub use entity::*;
+pub use expr::*;
 pub use fields::*;
 pub use guard::*;
 pub use params::*;

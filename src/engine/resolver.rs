@@ -71,6 +71,37 @@ impl Resolver {
             Resolver::Create => Ok(Cow::Owned(mint_id())),
         }
     }
+
+    /// [`Resolver::resolve_ref`] as temper's runtime engine resolves (`temper-runtime`'s
+    /// reaction rules, read by its spec actors). It differs from the server's dispatcher on
+    /// purpose, and Ripple follows each engine's own code: a `field` or `create_if_missing`
+    /// id must be a non-empty string, and anything else counts as missing, so
+    /// `create_if_missing` falls back to `"{source_id}-derived"` where the server's
+    /// semantics report a field that is not a string. That engine has no `create`; the
+    /// loader rejects it in runtime-engine files, so it resolves as the server's here.
+    pub fn resolve_runtime_ref<'a>(
+        &'a self,
+        source_id: &'a str,
+        fields: &'a Fields,
+        mint_id: &mut dyn FnMut() -> String,
+    ) -> Result<Cow<'a, str>, String> {
+        let id_in = |field: &str| match fields.get(field) {
+            Some(Value::String(id)) if !id.is_empty() => Some(id.as_str()),
+            _ => None,
+        };
+        match self {
+            Resolver::Field { field } => id_in(field).map(Cow::Borrowed).ok_or_else(|| {
+                format!("could not resolve target: field `{field}` is missing or not a non-empty string")
+            }),
+            Resolver::CreateIfMissing { id_field } => Ok(match id_in(id_field) {
+                Some(id) => Cow::Borrowed(id),
+                None => Cow::Owned(format!("{source_id}-derived")),
+            }),
+            Resolver::SameId | Resolver::Static { .. } | Resolver::Create => {
+                self.resolve_ref(source_id, fields, mint_id)
+            }
+        }
+    }
 }
 
 fn not_a_string(field: &str, found: &Value) -> String {
@@ -224,5 +255,26 @@ mod tests {
             Ok("uuid-2".into())
         );
         assert_eq!(minted, 2);
+    }
+    #[test]
+    fn the_runtime_engine_derives_an_id_where_the_field_is_not_a_string() {
+        let r = Resolver::CreateIfMissing {
+            id_field: "child_id".into(),
+        };
+        let none = &mut || panic!("no minting");
+        for f in [json!({"child_id": 7}), json!({"child_id": ""}), json!({})] {
+            let f = fields(f);
+            assert_eq!(r.resolve_runtime_ref("p1", &f, none).unwrap(), "p1-derived");
+        }
+        let f = fields(json!({"child_id": "c1"}));
+        assert_eq!(r.resolve_runtime_ref("p1", &f, none).unwrap(), "c1");
+        // The server's semantics differ: a number is an error there.
+        assert!(resolve(&r, "p1", &fields(json!({"child_id": 7}))).is_err());
+        let field = Resolver::Field {
+            field: "target".into(),
+        };
+        assert!(field
+            .resolve_runtime_ref("p1", &fields(json!({"target": ""})), none)
+            .is_err());
     }
 }

@@ -20,10 +20,17 @@
 //! (`eventually`). Terminal states are collected as they are reached, so that the checker
 //! can report order dependence (two schedules, two different worlds).
 //!
+//! Integration answers (temper specs' `trigger`s) are pending messages too: delivering one
+//! is a choice among the answers a run could pick (weight above 0), each its own branch
+//! (`Step::Answer`); one may be lost when the scenario drops messages. An answer is
+//! deliverable in any order with the other answers, after the scenario's other pending
+//! messages of its instant, and a root may overtake it while the integration's longest
+//! delay allows.
+//!
 //! Not explored: exact message times (a message's creation time is taken as the latest
-//! root's time, a lower bound, so long chains of delays are under-approximated), fan-out
-//! order (subscription order), action failures, handler panics and reflex restarts,
-//! generated events.
+//! root's time, a lower bound, so long chains of delays, answers' included, are
+//! under-approximated), fan-out order (subscription order), action failures, handler panics
+//! and reflex restarts, generated events, duplicated integration answers.
 
 use crate::bus::{Bus, Cause, Envelope};
 use crate::check::{
@@ -37,12 +44,16 @@ use crate::engine::{ActionDispatch, Engine, Store};
 use crate::model::canonical::{hash_store, json_text};
 use crate::model::host::ModelHost;
 use crate::model::message::{envelope_eq, hash_envelope, Message};
+use crate::scenario::temper::SpecAssert;
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
-use crate::sim::{registries, rule_sets};
+use crate::sim::{registries, rule_sets, runtime_rule_sets};
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
+
+/// The first line of an outcome reached with integration answers.
+pub const ANSWERS_PREFIX: &str = "answers: ";
 
 /// Scenarios with more root events than this are not model-checked as cascades.
 pub const ROOTS_MAX: usize = 8;
@@ -82,6 +93,10 @@ pub struct CascadeState {
     pub memory: Vec<(u32, Arc<Envelope>, SimTime)>,
     /// The first violation of each property on the way here.
     pub violations: BTreeMap<String, String>,
+    /// The integration answers chosen on the way here, sorted (`Type/id name#n Answer`):
+    /// the outside world's part of the inputs. Order dependence compares the worlds that
+    /// the same inputs and answers reach.
+    pub answers: Vec<String>,
 }
 
 impl CascadeState {
@@ -108,6 +123,7 @@ impl PartialEq for CascadeState {
                 .zip(&o.memory)
                 .all(|(a, b)| a.0 == b.0 && a.2 == b.2 && envelope_eq(&a.1, &b.1))
             && self.violations == o.violations
+            && self.answers == o.answers
     }
 }
 
@@ -131,6 +147,7 @@ impl Hash for CascadeState {
             at.hash(state);
         }
         self.violations.hash(state);
+        self.answers.hash(state);
     }
 }
 
@@ -145,6 +162,8 @@ pub enum Step {
     Drop(u16),
     /// Deliver pending message `i` and keep a copy pending.
     Duplicate(u16),
+    /// Deliver pending integration call `i` with its answer `k`.
+    Answer(u16, u16),
 }
 
 /// A reflex subscription: its tenant, its `[[reflex]]` entry and whether it remembers.
@@ -215,7 +234,12 @@ impl CascadeModel {
             ),
         };
         let rules = rule_sets(&scenario)?;
-        let template = Engine::new(scenario.entities.clone(), rules, scenario.depth_max);
+        let template = Engine::with_runtime_rules(
+            scenario.entities.clone(),
+            rules,
+            runtime_rule_sets(&scenario)?,
+            scenario.depth_max,
+        );
         // Subscriptions exactly as the simulator's world makes them.
         let mut bus = Bus::new();
         let mut subscribers = Vec::new();
@@ -258,13 +282,26 @@ impl CascadeModel {
         let s = &self.scenario;
         Worker {
             engine: self.template.clone(),
-            invariants: vec![
-                Box::new(DepthBound {
-                    depth_max: s.depth_max,
-                }),
-                Box::new(TenantIsolation::of(s).indexed()),
-                Box::new(ValidTransition::of(s).indexed()),
-            ],
+            invariants: {
+                let mut list: Vec<Box<dyn Invariant>> = vec![
+                    Box::new(DepthBound {
+                        depth_max: s.depth_max,
+                    }),
+                    Box::new(TenantIsolation::of(s).indexed()),
+                    Box::new(ValidTransition::of(s).indexed()),
+                ];
+                // History asserts of the specs keep memory (which states an entity was in)
+                // that a model state does not carry: `no_further_transitions` needs none,
+                // `ordering` is checked by runs only.
+                list.extend(
+                    s.spec_invariants
+                        .iter()
+                        .filter(|i| matches!(i.assert, SpecAssert::NoFurtherTransitions))
+                        .filter_map(|i| i.transitions())
+                        .map(|c| Box::new(c) as Box<dyn Invariant>),
+                );
+                list
+            },
         }
     }
 
@@ -274,12 +311,14 @@ impl CascadeModel {
 
     /// Messages that may be delivered (or dropped, or duplicated) next.
     pub fn deliverable(&self, s: &CascadeState) -> Vec<usize> {
+        let answer = |m: &Message| matches!(m, Message::Answer { .. });
         match self.mode {
             Mode::Inline | Mode::Messages { delay: false, .. } => {
-                if s.pending.is_empty() {
-                    vec![]
-                } else {
-                    vec![0]
+                // FIFO, except that integration answers come after the rest of their
+                // instant and in any order among themselves (each has its own delay).
+                match s.pending.iter().position(|m| !answer(m)) {
+                    Some(first) => vec![first],
+                    None => (0..s.pending.len()).collect(),
                 }
             }
             Mode::Messages {
@@ -333,6 +372,27 @@ impl CascadeModel {
                 next.duplicates += 1;
                 delivered = Some(m);
             }
+            Step::Answer(i, k) => {
+                next.born.remove(i as usize);
+                let Message::Answer {
+                    integration,
+                    tenant,
+                    id,
+                    ..
+                } = next.pending.remove(i as usize)
+                else {
+                    panic!("Step::Answer names a pending integration call");
+                };
+                let answer = integration.answer(k as usize, &tenant, id.as_str());
+                let call = format!("{}/{id} {}#", integration.entity_type, integration.name);
+                let n = next.answers.iter().filter(|a| a.starts_with(&call)).count() + 1;
+                next.answers.push(format!(
+                    "{call}{n} {}",
+                    integration.answers[k as usize].action
+                ));
+                next.answers.sort();
+                delivered = Some(Message::Reaction(Box::new(answer)));
+            }
         }
         let mut host = ModelHost::new(next.now, messages, next.minted, next.next_event, &self.bus);
         if let Step::Root(r) = step {
@@ -343,6 +403,9 @@ impl CascadeModel {
                 Message::Reaction(p) => worker.engine.deliver(&mut host, *p),
                 Message::Delivery { sub, event, .. } => {
                     self.reflex(&mut worker.engine, &mut host, &mut next, sub, event)
+                }
+                Message::Answer { .. } => {
+                    panic!("an integration call is delivered with its answer (Step::Answer)")
                 }
             }
         }
@@ -373,7 +436,14 @@ impl CascadeModel {
         self.pool.lock().expect("pool").push(worker);
         // An instant is settled when nothing else is due at once: with delays, any state
         // (the rest was delayed); otherwise, when nothing is pending.
-        if self.delays() || next.pending.is_empty() {
+        // Integration answers are due later (each after its delay), so they do not keep
+        // an instant open.
+        if self.delays()
+            || next
+                .pending
+                .iter()
+                .all(|m| matches!(m, Message::Answer { .. }))
+        {
             if let Some(message) = self.invariant_violation(&next.store, CheckAt::Step) {
                 next.violations.entry("invariant".into()).or_insert(message);
             }
@@ -489,6 +559,15 @@ impl CascadeModel {
                 }
             }
         }
+        if at == CheckAt::Step {
+            for spec in &self.scenario.spec_invariants {
+                for tenant in &self.scenario.tenants {
+                    if let Some(message) = spec.check(store, tenant.as_str()) {
+                        return Some(format!("{}: {message} (tenant {tenant})", spec.name));
+                    }
+                }
+            }
+        }
         None
     }
 
@@ -526,6 +605,12 @@ impl CascadeModel {
     pub fn outcome(&self, s: &CascadeState) -> String {
         let canonical = crate::model::symmetry::representative(s);
         let mut out = String::new();
+        if !canonical.answers.is_empty() {
+            out.push_str(&format!(
+                "{ANSWERS_PREFIX}{}\n",
+                canonical.answers.join("; ")
+            ));
+        }
         for (tenant, entity_type, id, e) in canonical.store.iter() {
             out.push_str(&format!(
                 "{tenant}/{entity_type}/{id} {} {}\n",
@@ -549,6 +634,7 @@ impl CascadeModel {
             duplicates: 0,
             memory: Vec::new(),
             violations: BTreeMap::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -578,6 +664,17 @@ impl CascadeModel {
                     s.pending[i as usize].describe(&self.handlers)
                 )
             }
+            Step::Answer(i, k) => match &s.pending[i as usize] {
+                Message::Answer {
+                    integration, id, ..
+                } => format!(
+                    "integration {} answers {}/{id} with {}",
+                    integration.name,
+                    integration.entity_type,
+                    integration.answers[k as usize].action
+                ),
+                other => format!("answer {k} of {}", other.describe(&self.handlers)),
+            },
         }
     }
 }
@@ -593,22 +690,34 @@ impl Model for CascadeModel {
     fn actions(&self, s: &CascadeState, actions: &mut Vec<Step>) {
         let deliverable = self.deliverable(s);
         for &i in &deliverable {
-            actions.push(Step::Deliver(i as u16));
+            match &s.pending[i] {
+                Message::Answer { integration, .. } => {
+                    for (k, a) in integration.answers.iter().enumerate() {
+                        if a.weight > 0 {
+                            actions.push(Step::Answer(i as u16, k as u16));
+                        }
+                    }
+                }
+                _ => actions.push(Step::Deliver(i as u16)),
+            }
         }
         if let Some(min) = s.roots_left.iter().map(|&r| self.root_at(r)).min() {
             // A root may overtake a pending message only if that message could still be
             // delayed until the root's time.
-            let overtakable = match self.mode {
-                Mode::Messages {
-                    delay: true,
-                    delay_ms_max,
-                    ..
-                } => s
-                    .born
-                    .iter()
-                    .all(|b| b.saturating_add_ms(delay_ms_max) >= min),
-                _ => s.pending.is_empty(),
-            };
+            let overtakable = s.pending.iter().zip(&s.born).all(|(m, b)| match m {
+                // An answer may still be on its way while its longest delay allows.
+                Message::Answer { integration, .. } => {
+                    b.saturating_add_ms(integration.delay_ms_max) >= min
+                }
+                _ => match self.mode {
+                    Mode::Messages {
+                        delay: true,
+                        delay_ms_max,
+                        ..
+                    } => b.saturating_add_ms(delay_ms_max) >= min,
+                    _ => false,
+                },
+            });
             if overtakable {
                 for &r in &s.roots_left {
                     if self.root_at(r) == min {
@@ -626,7 +735,7 @@ impl Model for CascadeModel {
         }
         if s.duplicates < self.duplicates_max {
             for &i in &deliverable {
-                if !s.pending[i].is_copy() {
+                if !s.pending[i].is_copy() && !matches!(s.pending[i], Message::Answer { .. }) {
                     actions.push(Step::Duplicate(i as u16));
                 }
             }

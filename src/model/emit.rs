@@ -11,8 +11,13 @@
 //! Messages still pending when the path ends are delayed past it, in order. Rule files are
 //! re-pointed from the new file's folder.
 //!
+//! An integration answer the path chose becomes an `[[answer]]` entry (its call on its
+//! entity, by number, and a delay that makes it arrive at its step, 1 ms after the one
+//! before), so the run picks the same answer at the same point of the path.
+//!
 //! Not covered: a message aimed at an id minted by `create` (the model mints `minted-N`, a
-//! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match.
+//! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match. Answers
+//! still pending when the path ends keep the run's own draws.
 
 use crate::core::format_duration_ms;
 use crate::core::relative_path;
@@ -21,6 +26,7 @@ use crate::model::cascade::{CascadeModel, CascadeState, Mode, Step};
 use crate::model::message::Message;
 use crate::scenario::fault_table;
 use crate::scenario::ScheduledFault;
+use crate::scenario::{answer_table, PinnedAnswer};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -33,6 +39,8 @@ pub struct Schedule {
     pub faults: Vec<ScheduledFault>,
     /// One line per step, for the file's header.
     pub steps: Vec<String>,
+    /// The `[[answer]]` entries: each integration answer the path chose.
+    pub answers: Vec<PinnedAnswer>,
 }
 
 struct Tracked {
@@ -105,6 +113,25 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                     delay_ms: 0,
                 });
             }
+            Step::Answer(i, k) => {
+                let t = take(&mut pending, i);
+                let Message::Answer {
+                    integration, id, ..
+                } = &t.message
+                else {
+                    unreachable!("Step::Answer delivers an integration call")
+                };
+                let answer = &integration.answers[k as usize];
+                now = next_ms(last_ms);
+                out.answers.push(PinnedAnswer {
+                    integration: integration.name.clone(),
+                    target: format!("{}/{id}", integration.entity_type),
+                    nth: t.nth,
+                    answer: answer.action.clone(),
+                    delay_ms: Some(now.saturating_sub(t.born_ms)),
+                });
+                last_ms = Some(now);
+            }
             // Inline mode: deliveries run at their root's time, in order.
             Step::Deliver(i) | Step::Duplicate(i) | Step::Drop(i) => {
                 take(&mut pending, i);
@@ -132,7 +159,12 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
         }
     }
     if messages {
-        for t in pending {
+        // Answers still on their way keep their drawn delays (an answer's fault would have
+        // to name the answer, which the path never chose).
+        for t in pending
+            .into_iter()
+            .filter(|t| !matches!(t.message, Message::Answer { .. }))
+        {
             last += 1;
             let kind = if t.message.is_copy() {
                 FaultKind::Duplicate
@@ -191,7 +223,7 @@ pub fn scenario_text(
                 }
             }
         }
-        if key_of(trimmed) == Some("reactions") {
+        if matches!(key_of(trimmed), Some("reactions" | "specs")) {
             lines.push(repoint(line, from_dir, to_dir));
             continue;
         }
@@ -218,6 +250,13 @@ pub fn scenario_text(
     for f in &schedule.faults {
         text.push('\n');
         text.push_str(&fault_table(f));
+    }
+    if !schedule.answers.is_empty() {
+        text.push_str("\n# The integration answers the path chose, call by call.\n");
+    }
+    for a in &schedule.answers {
+        text.push('\n');
+        text.push_str(&answer_table(a));
     }
     Ok(text)
 }
@@ -249,8 +288,13 @@ fn repoint(line: &str, from_dir: &Path, to_dir: &Path) -> String {
             return out;
         };
         let p = &after[..end];
-        let target = relative_path(to_dir, &from_dir.join(p));
-        out.push_str(&quote(&target.to_string_lossy()));
+        // `{ path = "...", engine = "runtime" }`: the engine is a word, not a path.
+        if out.trim_end().ends_with("engine =") || out.trim_end().ends_with("engine=") {
+            out.push_str(&quote(p));
+        } else {
+            let target = relative_path(to_dir, &from_dir.join(p));
+            out.push_str(&quote(&target.to_string_lossy()));
+        }
         rest = &after[end + 1..];
     }
     out.push_str(rest);

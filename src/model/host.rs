@@ -10,9 +10,9 @@
 use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope};
 use crate::core::Record;
 use crate::core::SimTime;
-use crate::core::{Depth, TenantId, Value};
+use crate::core::{Depth, EntityId, TenantId, Value};
 use crate::core::{EventId, Subject};
-use crate::engine::{Host, PendingReaction};
+use crate::engine::{Host, IntegrationCall, PendingReaction};
 use crate::model::message::Message;
 use std::sync::Arc;
 
@@ -116,6 +116,21 @@ impl Host for ModelHost<'_> {
         };
         let (payload, cause) = commit_event(entity_type, id, action, status);
         self.publish(tenant, subject, payload, depth, cause);
+    }
+
+    /// An integration call is a pending message whose answer the checker chooses when it
+    /// delivers it (every answer a run could pick is a branch). One that cannot answer
+    /// (no answers, or all of weight 0) leaves nothing pending, as in a run.
+    fn integration(&mut self, call: IntegrationCall<'_>) {
+        if call.integration.answers.iter().all(|a| a.weight == 0) {
+            return;
+        }
+        self.created.push(Message::Answer {
+            integration: call.integration.clone(),
+            tenant: call.tenant.clone(),
+            id: EntityId::new(call.id),
+            copy: false,
+        });
     }
 
     fn defer(&mut self, reaction: PendingReaction) -> Option<PendingReaction> {

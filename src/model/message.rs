@@ -9,7 +9,7 @@ use crate::bus::{Cause, Envelope};
 use crate::core::Subject;
 use crate::core::{EntityId, TenantId, Value};
 use crate::core::{FaultTarget, Origin};
-use crate::engine::PendingReaction;
+use crate::engine::{Integration, PendingReaction};
 use crate::model::canonical::hash_value;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -23,6 +23,14 @@ pub enum Message {
     Delivery {
         sub: u32,
         event: Arc<Envelope>,
+        copy: bool,
+    },
+    /// An integration's answer on its way to the entity that called it: which answer is a
+    /// choice the checker explores (`Step::Answer`).
+    Answer {
+        integration: Arc<Integration>,
+        tenant: TenantId,
+        id: EntityId,
         copy: bool,
     },
 }
@@ -43,13 +51,19 @@ impl Message {
                 p.dispatch.id.clone(),
             ),
             Message::Delivery { sub, .. } => Channel::Sub(*sub),
+            Message::Answer {
+                integration,
+                tenant,
+                id,
+                ..
+            } => Channel::Entity(tenant.clone(), integration.entity_type.clone(), id.clone()),
         }
     }
 
     pub fn is_copy(&self) -> bool {
         match self {
             Message::Reaction(p) => matches!(p.dispatch.origin, Origin::Rule { copy: true, .. }),
-            Message::Delivery { copy, .. } => *copy,
+            Message::Delivery { copy, .. } | Message::Answer { copy, .. } => *copy,
         }
     }
 
@@ -68,6 +82,17 @@ impl Message {
                 event: event.clone(),
                 copy: true,
             },
+            Message::Answer {
+                integration,
+                tenant,
+                id,
+                ..
+            } => Message::Answer {
+                integration: integration.clone(),
+                tenant: tenant.clone(),
+                id: id.clone(),
+                copy: true,
+            },
         }
     }
 
@@ -81,6 +106,18 @@ impl Message {
             Message::Delivery { sub, event, .. } => FaultTarget::Delivery {
                 subject: event.subject.to_string(),
                 handler: handlers[*sub as usize].clone(),
+            },
+            // Its rule is the answer's, known only once chosen; a `[[fault]]` names the
+            // integration's prefix (see `Message::answer_identity`).
+            Message::Answer {
+                integration, id, ..
+            } => FaultTarget::Reaction {
+                rule: format!(
+                    "{}{}",
+                    crate::engine::INTEGRATION_RULE_PREFIX,
+                    integration.name
+                ),
+                target: format!("{}/{id}", integration.entity_type),
             },
         }
     }
@@ -96,6 +133,12 @@ impl Message {
             Message::Delivery { sub, event, .. } => {
                 format!("{} -> {}{copy}", event.subject, handlers[*sub as usize])
             }
+            Message::Answer {
+                integration, id, ..
+            } => format!(
+                "integration {} -> {}/{id} (answer to choose){copy}",
+                integration.name, integration.entity_type
+            ),
         }
     }
 
@@ -120,6 +163,15 @@ impl Message {
                 event.subject,
                 crate::model::canonical::json_text(&event.payload)
             ),
+            Message::Answer {
+                integration,
+                tenant,
+                id,
+                copy,
+            } => format!(
+                "a|{}|{}|{tenant}|{id}|{copy}",
+                integration.name, integration.entity_type
+            ),
         }
     }
 
@@ -137,6 +189,17 @@ impl Message {
             Message::Delivery { sub, event, copy } => Message::Delivery {
                 sub: *sub,
                 event: Arc::new(rename_envelope(event, rename)),
+                copy: *copy,
+            },
+            Message::Answer {
+                integration,
+                tenant,
+                id,
+                copy,
+            } => Message::Answer {
+                integration: integration.clone(),
+                tenant: tenant.clone(),
+                id: rename(id.as_str()).map_or_else(|| id.clone(), EntityId),
                 copy: *copy,
             },
         }
@@ -227,6 +290,26 @@ impl PartialEq for Message {
                     copy: copy2,
                 },
             ) => sub == sub2 && copy == copy2 && envelope_eq(event, event2),
+            (
+                Message::Answer {
+                    integration,
+                    tenant,
+                    id,
+                    copy,
+                },
+                Message::Answer {
+                    integration: i2,
+                    tenant: t2,
+                    id: id2,
+                    copy: c2,
+                },
+            ) => {
+                integration.name == i2.name
+                    && integration.entity_type == i2.entity_type
+                    && tenant == t2
+                    && id == id2
+                    && copy == c2
+            }
             _ => false,
         }
     }
@@ -256,6 +339,19 @@ impl Hash for Message {
                 sub.hash(state);
                 copy.hash(state);
                 hash_envelope(event, state);
+            }
+            Message::Answer {
+                integration,
+                tenant,
+                id,
+                copy,
+            } => {
+                2u8.hash(state);
+                integration.name.hash(state);
+                integration.entity_type.hash(state);
+                tenant.hash(state);
+                id.hash(state);
+                copy.hash(state);
             }
         }
     }

@@ -10,7 +10,7 @@
 use crate::core::Seed;
 use crate::core::TenantId;
 use crate::engine::{EngineEvaluator, GuardEvaluator, Rule};
-use crate::model::cascade::{CascadeModel, CascadeState, Step};
+use crate::model::cascade::{CascadeModel, CascadeState, Step, ANSWERS_PREFIX};
 use crate::model::conflict::{is_candidate_pair, resolver_field, PairModel};
 use crate::model::emit::{scenario_text, schedule};
 use crate::model::finding::{CheckReport, Finding, FindingKind, ModelReport};
@@ -531,21 +531,61 @@ fn order_dependence(
     report: &mut ModelReport,
 ) {
     let canonical = canonical_path(m);
-    let first = m.outcome(&canonical.last().expect("a path has a state").0);
-    if outcomes.len() < 2 {
-        report.notes.push(format!(
-            "{} terminal world(s): the outcome does not depend on the schedule",
-            outcomes.len()
-        ));
-        return;
+    let mut first = m.outcome(&canonical.last().expect("a path has a state").0);
+    // Integration answers are inputs from outside: worlds reached with different answers
+    // are different inputs' worlds, not schedules'. Compare within one set of answers.
+    let answers_of = |k: &str| -> String {
+        match k.split_once('\n') {
+            Some((head, _)) if head.starts_with(ANSWERS_PREFIX) => head.to_string(),
+            _ => String::new(),
+        }
+    };
+    let mut groups: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for k in outcomes.keys() {
+        groups.entry(answers_of(k)).or_default().push(k);
     }
-    let other = outcomes
+    let mut first_path = None;
+    if groups.get(&answers_of(&first)).is_none_or(|g| g.len() <= 1) {
+        let Some(group) = groups.values().find(|g| g.len() > 1) else {
+            report.notes.push(if groups.len() > 1 {
+                format!(
+                    "{} sets of integration answers, one terminal world each: the outcome does not depend on the schedule",
+                    groups.len()
+                )
+            } else {
+                format!(
+                    "{} terminal world(s): the outcome does not depend on the schedule",
+                    outcomes.len()
+                )
+            });
+            return;
+        };
+        // The canonical schedule took other answers: reach this group's first world.
+        first = group[0].clone();
+        let search = m.with_target(first.clone());
+        let checker = search
+            .checker()
+            .target_state_count(budget.states_max)
+            .timeout(budget.left().max(Duration::from_millis(1)))
+            .spawn_bfs()
+            .join();
+        match checker.discovery("reaches_target") {
+            Some(p) => first_path = Some(p.into_vec()),
+            None => {
+                report.notes.push("order dependence suspected, but no path to the first world was found within the budget".into());
+                return;
+            }
+        }
+    }
+    let group = groups[&answers_of(&first)].clone();
+    let other = group
         .iter()
-        .filter(|(k, _)| **k != first)
-        .find(|(_, s)| m.world_violation(s).is_some())
-        .or_else(|| outcomes.iter().find(|(k, _)| **k != first))
-        .map(|(k, _)| k.clone())
+        .filter(|k| ***k != first)
+        .find(|k| m.world_violation(&outcomes[**k]).is_some())
+        .or_else(|| group.iter().find(|k| ***k != first))
+        .map(|k| (*k).clone())
         .expect("two outcomes, one differs");
+    let canonical = first_path.unwrap_or(canonical);
     let search = m.with_target(other.clone());
     // Breadth-first: the shortest schedule to the other world.
     let checker = search
@@ -566,7 +606,7 @@ fn order_dependence(
         None,
         format!(
             "{} different terminal worlds; two schedules of the same inputs end differently:\n  first schedule (FIFO):\n{}  other schedule:\n{}",
-            outcomes.len(),
+            group.len(),
             indent(&first),
             indent(&other)
         ),

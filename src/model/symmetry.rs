@@ -94,6 +94,24 @@ pub fn representative(s: &CascadeState) -> CascadeState {
         .iter()
         .map(|(sub, e, at)| (*sub, Arc::new(rename_envelope(e, &rename)), *at))
         .collect();
+    // `Type/minted-3 invoke_llm#1 Done`: the id is the first word after the slash.
+    out.answers = s
+        .answers
+        .iter()
+        .map(|a| {
+            let Some((target, rest)) = a.split_once(' ') else {
+                return a.clone();
+            };
+            match target.split_once('/') {
+                Some((ty, id)) => match rename(id) {
+                    Some(new) => format!("{ty}/{new} {rest}"),
+                    None => a.clone(),
+                },
+                None => a.clone(),
+            }
+        })
+        .collect();
+    out.answers.sort();
     out
 }
 

@@ -4,15 +4,19 @@
 //! The output is concrete: generators must have been expanded into events first (the
 //! shrinker does that), and every rule is written inline under its tenant, so the file runs
 //! on its own. Loading the output gives back the same scenario (a test checks the round
-//! trip on every shipped scenario).
+//! trip on every shipped scenario). Temper's files are the exception: specs and rule files
+//! for temper's runtime engine are named (relative to where the output goes), not copied,
+//! so a shrunk scenario keeps loading the app as it is.
 
 use crate::core::format_duration_ms;
+use crate::core::relative_path;
 use crate::core::Value;
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::Effect;
 use crate::scenario::ScheduledFault;
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS};
 use serde_json::json;
+use std::path::Path;
 
 fn literal(v: &Value) -> String {
     match v {
@@ -28,6 +32,13 @@ pub fn effect_text(e: &Effect) -> String {
         Effect::Increment(f) => format!("increment {f}"),
         Effect::Decrement(f) => format!("decrement {f}"),
         Effect::Set(f, v) => format!("set {f} {}", literal(v)),
+        // Temper's typed effects come from spec files, which a scenario names instead of
+        // writing their entities out (see `emit_scenario`).
+        Effect::DecrementFloor(f) => format!("decrement {f}"),
+        Effect::Add(f, n) => format!("add {f} {n}"),
+        Effect::IncrementBy { var, param } => format!("increment {var} by {param}"),
+        Effect::DecrementBy { var, param } => format!("decrement {var} by {param}"),
+        Effect::SetFromParam { var, param } => format!("set {var} from {param}"),
     }
 }
 
@@ -84,6 +95,24 @@ pub fn fault_table(f: &ScheduledFault) -> String {
     out
 }
 
+/// One `[[answer]]` table: an integration's answer fixed by call.
+pub fn answer_table(a: &crate::scenario::PinnedAnswer) -> String {
+    let mut out = String::from("[[answer]]\n");
+    let mut pairs = vec![
+        ("integration", json!(a.integration)),
+        ("target", json!(a.target)),
+    ];
+    if a.nth != 1 {
+        pairs.push(("nth", json!(a.nth)));
+    }
+    pairs.push(("answer", json!(a.answer)));
+    if let Some(d) = a.delay_ms {
+        pairs.push(("delay", json!(format_duration_ms(d))));
+    }
+    lines(&mut out, &pairs);
+    out
+}
+
 /// `key = value` lines for a table whose keys are written in the given order.
 fn lines(out: &mut String, pairs: &[(&str, Value)]) {
     for (k, v) in pairs {
@@ -134,8 +163,15 @@ fn rule_text(out: &mut String, prefix: &str, rule: &crate::engine::Rule) {
     lines(out, &pairs);
 }
 
-/// The scenario as TOML, after `header` (each line becomes a `#` comment).
+/// The scenario as TOML, after `header` (each line becomes a `#` comment), to be written
+/// next to the scenario it came from.
 pub fn emit_scenario(s: &Scenario, header: &str) -> String {
+    let dir = s.path.parent().unwrap_or(Path::new("."));
+    emit_scenario_to(s, header, dir)
+}
+
+/// [`emit_scenario`] for a file in the folder `out_dir`: temper files are named from there.
+pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
     assert!(
         s.generators.is_empty(),
         "expand generators before emitting a scenario"
@@ -178,9 +214,37 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
     lines(&mut out, &meta);
     out.push('\n');
 
+    // Spec files of tenants no longer in the scenario (the shrinker removes tenants) still
+    // define types it uses: the first tenant loads them.
+    let mut orphans: Vec<&std::path::PathBuf> = s
+        .temper_files
+        .iter()
+        .filter(|(t, _)| !s.tenants.contains(t))
+        .flat_map(|(_, f)| &f.specs)
+        .collect();
+    let rel = |p: &std::path::Path| {
+        json!(relative_path(out_dir, p)
+            .to_string_lossy()
+            .replace('\\', "/"))
+    };
     for t in &s.tenants {
         out.push_str("[[tenant]]\n");
         lines(&mut out, &[("id", json!(t))]);
+        let files = s.temper_files.get(t);
+        let mut specs: Vec<Value> =
+            files.map_or(Vec::new(), |f| f.specs.iter().map(|p| rel(p)).collect());
+        specs.extend(orphans.drain(..).map(|p| rel(p)));
+        if !specs.is_empty() {
+            lines(&mut out, &[("specs", Value::Array(specs))]);
+        }
+        if let Some(f) = files.filter(|f| !f.runtime_rules.is_empty()) {
+            let tables: Vec<Value> = f
+                .runtime_rules
+                .iter()
+                .map(|p| json!({ "path": rel(p), "engine": "runtime" }))
+                .collect();
+            lines(&mut out, &[("reactions", Value::Array(tables))]);
+        }
         for rule in s.rules.get(t).map(|r| r.as_slice()).unwrap_or(&[]) {
             rule_text(&mut out, "tenant.reaction", rule);
         }
@@ -188,15 +252,19 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
     }
 
     for e in s.entities.values() {
+        if s.spec_types.contains(&e.type_name) {
+            continue;
+        }
         out.push_str("[[entity]]\n");
-        lines(
-            &mut out,
-            &[
-                ("type", json!(e.type_name)),
-                ("states", json!(e.states)),
-                ("initial", json!(e.initial)),
-            ],
-        );
+        let mut pairs = vec![
+            ("type", json!(e.type_name)),
+            ("states", json!(e.states)),
+            ("initial", json!(e.initial)),
+        ];
+        if !e.fields_initial.is_empty() {
+            pairs.push(("fields", Value::Object(e.fields_initial.to_object())));
+        }
+        lines(&mut out, &pairs);
         for a in e.actions.values() {
             out.push_str("[[entity.action]]\n");
             let mut pairs = vec![("name", json!(a.name))];
@@ -279,6 +347,29 @@ pub fn emit_scenario(s: &Scenario, header: &str) -> String {
             out.push_str(&fault_table(f));
             out.push('\n');
         }
+    }
+
+    for i in &s.integration_settings {
+        out.push_str("[[integration]]\n");
+        let mut pairs = vec![
+            ("name", json!(i.name)),
+            ("entity_type", json!(i.entity_type)),
+        ];
+        if !i.answers.is_empty() {
+            pairs.push(("answers", json!(i.answers)));
+        }
+        if let Some((lo, hi)) = i.delay_ms {
+            pairs.push((
+                "delay",
+                json!({ "min": format_duration_ms(lo), "max": format_duration_ms(hi) }),
+            ));
+        }
+        lines(&mut out, &pairs);
+        out.push('\n');
+    }
+    for a in &s.answers {
+        out.push_str(&answer_table(a));
+        out.push('\n');
     }
 
     for i in &s.invariants {

@@ -11,11 +11,15 @@ use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::{ReflexRegistry, ThenTemplate};
 use crate::engine::{ActionSpec, Condition, Effect, EntitySpec, Fields, Rule, RuleSet};
 use crate::scenario::rules::rule_label_at;
+use crate::scenario::temper::{
+    load_specs, parse_runtime_rules, runtime_keys, wires_an_integration, IntegrationSettingDef,
+    LoadedSpecs, Source,
+};
 use crate::scenario::SourceError;
 use crate::scenario::{
-    check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, ReflexKind, ReflexSpec,
-    RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX,
-    STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+    check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, PinnedAnswer, ReflexKind,
+    ReflexSpec, RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT,
+    GENERATOR_COUNT_MAX, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
 use crate::scenario::{parse_rules_file_located, validate_rule_defs, RuleDef};
 use crate::scenario::{FaultConfig, ScheduledFault};
@@ -49,6 +53,22 @@ struct ScenarioFileDef {
     generator: Vec<GeneratorDef>,
     #[serde(default)]
     fault: Vec<FaultDef>,
+    /// Answer weights and delays of the specs' integrations.
+    #[serde(default)]
+    integration: Vec<IntegrationSettingDef>,
+    #[serde(default)]
+    answer: Vec<AnswerDef>,
+}
+
+/// One `[[answer]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerDef {
+    integration: Spanned<String>,
+    target: Spanned<String>,
+    nth: Option<Spanned<i64>>,
+    answer: Spanned<String>,
+    delay: Option<Spanned<String>>,
 }
 
 /// One `[[fault]]` entry of an explicit schedule.
@@ -137,9 +157,32 @@ struct MetaDef {
 struct TenantDef {
     id: Spanned<String>,
     #[serde(default)]
-    reactions: Vec<Spanned<String>>,
+    reactions: Vec<Spanned<RuleFileDef>>,
     #[serde(default)]
     reaction: Vec<RuleDef>,
+    /// Temper specs (`*.ioa.toml`), globs relative to the scenario.
+    #[serde(default)]
+    specs: Vec<Spanned<String>>,
+}
+
+/// A rule file: a path (the server's dispatcher reads it), or a table that says which of
+/// temper's engines reads it.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a rule file path, or a table { path = \"...\", engine = \"server\" | \"runtime\" }"
+)]
+enum RuleFileDef {
+    Path(String),
+    Table(RuleFileTableDef),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFileTableDef {
+    path: String,
+    #[serde(default)]
+    engine: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +192,9 @@ struct EntityDef {
     type_name: Spanned<String>,
     states: Spanned<Vec<String>>,
     initial: Spanned<String>,
+    /// The fields a new instance starts with.
+    #[serde(default)]
+    fields: Fields,
     #[serde(default)]
     action: Vec<ActionDef>,
 }
@@ -309,7 +355,23 @@ impl Loader<'_> {
             tenants.push(TenantId::new(id.clone()));
         }
 
-        let entities = self.entities(&def.entity)?;
+        let mut entities = self.entities(&def.entity)?;
+        // Temper specs add entity types shared by every tenant (see `scenario/temper/app.rs`).
+        let spec_globs: Vec<(TenantId, Vec<Spanned<String>>)> = def
+            .tenant
+            .iter()
+            .map(|t| (TenantId::new(t.id.get_ref().clone()), t.specs.clone()))
+            .collect();
+        let declared = entities.keys().cloned().collect();
+        let source = Source {
+            path: self.path,
+            text: self.text,
+        };
+        let loaded = load_specs(&source, &spec_globs, def.integration, &declared)?;
+        entities.extend(loaded.entities.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut warnings = loaded.warnings.clone();
+        let mut runtime_rules: BTreeMap<TenantId, Vec<Arc<Rule>>> = BTreeMap::new();
+        let mut temper_files = loaded.files.clone();
 
         // Rules: per tenant, its files, its inline rules, then the top-level rules.
         let top_level = self.inline_rules(def.reaction)?;
@@ -317,9 +379,46 @@ impl Loader<'_> {
         for t in def.tenant {
             let tenant = TenantId::new(t.id.get_ref().clone());
             let mut list: Vec<(Arc<Rule>, PathBuf, usize)> = Vec::new();
+            let mut runtime: Vec<(Arc<Rule>, PathBuf, usize)> = Vec::new();
             for file in &t.reactions {
-                let rel = Path::new(file.get_ref());
+                let (rel, is_runtime) = match file.get_ref() {
+                    RuleFileDef::Path(p) => (Path::new(p.as_str()), false),
+                    RuleFileDef::Table(RuleFileTableDef { path, engine }) => {
+                        match engine.as_deref() {
+                            None | Some("server") => (Path::new(path.as_str()), false),
+                            Some("runtime") => (Path::new(path.as_str()), true),
+                            Some(other) => {
+                                return Err(self
+                                    .err(file.span().start, format!("rule file {path:?}: unknown engine {other:?}"))
+                                    .with_hint("use \"server\" (temper's server dispatcher, the default) or \"runtime\" (temper's runtime engine, PascalCase resolvers)"))
+                            }
+                        }
+                    }
+                };
                 let full = self.path.parent().unwrap_or(Path::new(".")).join(rel);
+                if is_runtime {
+                    let rule_text = std::fs::read_to_string(&full).map_err(|e| {
+                        self.err(
+                            file.span().start,
+                            format!("failed to read rule file {}: {e}", full.display()),
+                        )
+                        .with_hint("rule file paths are relative to the scenario file")
+                    })?;
+                    for (rule, offset) in parse_runtime_rules(&rule_text, &full)? {
+                        if let Some(w) = self.check_runtime_rule(
+                            &rule, &entities, &loaded, &full, &rule_text, offset,
+                        )? {
+                            warnings.push(w);
+                            continue;
+                        }
+                        runtime.push((Arc::new(rule), full.clone(), offset));
+                    }
+                    let files = temper_files.entry(tenant.clone()).or_default();
+                    if !files.runtime_rules.contains(&full) {
+                        files.runtime_rules.push(full);
+                    }
+                    continue;
+                }
                 let rule_text = std::fs::read_to_string(&full).map_err(|e| {
                     self.err(
                         file.span().start,
@@ -328,6 +427,7 @@ impl Loader<'_> {
                     .with_hint("rule file paths are relative to the scenario file")
                 })?;
                 for (rule, offset) in parse_rules_file_located(&rule_text, &full)? {
+                    server_rule_on_spec(&rule, &loaded, &full, &rule_text, offset)?;
                     self.check_rule(&rule, &entities, &full, &rule_text, offset)?;
                     list.push((Arc::new(rule), full.clone(), offset));
                 }
@@ -366,6 +466,31 @@ impl Loader<'_> {
                     SourceError::at(file, text, *offset, format!("tenant {tenant}: {e}"))
                 })?;
             }
+            let mut runtime_set = RuleSet::default();
+            for (rule, file, offset) in &runtime {
+                let file_text = std::fs::read_to_string(file).unwrap_or_default();
+                if !names.insert(rule.name.clone()) {
+                    return Err(SourceError::at(
+                        file,
+                        &file_text,
+                        *offset,
+                        format!(
+                            "rule {:?} is registered twice for tenant {tenant}",
+                            rule.name
+                        ),
+                    )
+                    .with_hint("rule names identify reactions in traces and reports: rename one"));
+                }
+                runtime_set.add(rule.clone()).map_err(|e| {
+                    SourceError::at(file, &file_text, *offset, format!("tenant {tenant}: {e}"))
+                })?;
+            }
+            if !runtime.is_empty() {
+                runtime_rules.insert(
+                    tenant.clone(),
+                    runtime.into_iter().map(|(r, _, _)| r).collect(),
+                );
+            }
             rules.insert(tenant, list.into_iter().map(|(r, _, _)| r).collect());
         }
         if tenants.is_empty() && !top_level.is_empty() {
@@ -396,6 +521,7 @@ impl Loader<'_> {
         };
         let invariants = self.invariants(def.invariant, &tenants, &entities)?;
         let generators = self.generators(def.generator, &tenants, &entities)?;
+        let answers = self.answers(def.answer, &loaded)?;
 
         Ok(Scenario {
             name: meta.name.into_inner(),
@@ -416,7 +542,175 @@ impl Loader<'_> {
             schedule,
             invariants,
             generators,
+            runtime_rules,
+            temper_files,
+            spec_types: loaded.specs.keys().cloned().collect(),
+            spec_invariants: loaded.invariants,
+            integrations: loaded.integrations,
+            integration_settings: loaded.settings,
+            warnings,
+            answers,
         })
+    }
+
+    fn answers(
+        &self,
+        defs: Vec<AnswerDef>,
+        loaded: &LoadedSpecs,
+    ) -> Result<Vec<PinnedAnswer>, SourceError> {
+        let mut out = Vec::new();
+        for d in defs {
+            let name = d.integration.get_ref();
+            let target = d.target.get_ref();
+            let Some((ty, id)) = target
+                .split_once('/')
+                .filter(|(t, i)| !t.is_empty() && !i.is_empty())
+            else {
+                return Err(self
+                    .err(
+                        d.target.span().start,
+                        format!("[[answer]]: target {target:?} is not Type/id"),
+                    )
+                    .with_hint("e.g. target = \"Agent/a1\""));
+            };
+            let _ = id;
+            let integration = loaded
+                .integrations
+                .iter()
+                .find(|i| i.entity_type == ty && &i.name == name)
+                .ok_or_else(|| {
+                    self.err(
+                        d.integration.span().start,
+                        format!("[[answer]]: {ty} has no integration {name:?}"),
+                    )
+                    .with_hint("name an [[integration]] of the type's spec")
+                })?;
+            let answer = d.answer.get_ref();
+            if !integration.answers.iter().any(|a| &a.action == answer) {
+                return Err(self
+                    .err(
+                        d.answer.span().start,
+                        format!("[[answer]]: {answer:?} is not an answer of {ty}.{name}"),
+                    )
+                    .with_hint(known_or(
+                        "answers",
+                        integration.answers.iter().map(|a| a.action.as_str()),
+                    )));
+            }
+            let nth = match &d.nth {
+                None => 1,
+                Some(n) if (1..=u32::MAX as i64).contains(n.get_ref()) => *n.get_ref() as u32,
+                Some(n) => {
+                    return Err(self.err(
+                        n.span().start,
+                        format!("[[answer]]: nth = {} must be 1 or more", n.get_ref()),
+                    ))
+                }
+            };
+            let delay_ms = match &d.delay {
+                Some(s) => Some(self.duration(s)?),
+                None => None,
+            };
+            out.push(PinnedAnswer {
+                integration: name.clone(),
+                target: target.clone(),
+                nth,
+                answer: answer.clone(),
+                delay_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A runtime-engine rule must key on what its source produces and name a declared
+    /// target action; `Some(warning)` when the rule is temper's wiring of a trigger to the
+    /// actor that implements an integration Ripple simulates itself (the rule is left out).
+    fn check_runtime_rule(
+        &self,
+        rule: &Rule,
+        entities: &BTreeMap<String, EntitySpec>,
+        loaded: &LoadedSpecs,
+        file: &Path,
+        text: &str,
+        offset: usize,
+    ) -> Result<Option<String>, SourceError> {
+        let at = |msg: String, hint: String| {
+            SourceError::at(file, text, offset, format!("rule {:?}: {msg}", rule.name))
+                .with_hint(hint)
+        };
+        let source = entities.get(&rule.when.entity_type).ok_or_else(|| {
+            at(
+                format!(
+                    "when.entity_type {:?} is not a declared entity type",
+                    rule.when.entity_type
+                ),
+                format!(
+                    "load its spec with [[tenant]] specs = [...]{}",
+                    known(
+                        " or declare it (declared types",
+                        entities.keys().map(String::as_str)
+                    ) + if entities.is_empty() { "" } else { ")" }
+                ),
+            )
+        })?;
+        let spec = loaded.specs.get(&rule.when.entity_type);
+        if let Some(action) = &rule.when.action {
+            let keys = runtime_keys(source, spec);
+            if !keys.contains(action) {
+                return Err(at(
+                    format!(
+                        "when.action {action:?} is not an action, emitted event or trigger of {}",
+                        source.type_name
+                    ),
+                    known_or("names", keys.iter().map(String::as_str)),
+                ));
+            }
+        }
+        if let Some(state) = &rule.when.to_state {
+            if !source.states.contains(state) {
+                return Err(at(
+                    format!(
+                        "when.to_state {state:?} is not a state of {}",
+                        source.type_name
+                    ),
+                    known_or("states", source.states.iter().map(String::as_str)),
+                ));
+            }
+        }
+        if wires_an_integration(rule, &loaded.specs, entities) {
+            let (line, column) = crate::scenario::line_column(text, offset);
+            return Ok(Some(format!(
+                "{}:{line}:{column}: warning: rule {:?} hands {}.{} to {}, an actor that implements the integration; Ripple simulates that integration itself (see [[integration]]), so the rule is left out",
+                file.display(),
+                rule.name,
+                rule.when.entity_type,
+                rule.when.action.as_deref().unwrap_or("*"),
+                rule.then.entity_type
+            )));
+        }
+        let target = entities.get(&rule.then.entity_type).ok_or_else(|| {
+            at(
+                format!(
+                    "then.entity_type {:?} is not a declared entity type",
+                    rule.then.entity_type
+                ),
+                format!(
+                    "load its spec with [[tenant]] specs = [...]{}",
+                    known(" (declared types", entities.keys().map(String::as_str))
+                        + if entities.is_empty() { "" } else { ")" }
+                ),
+            )
+        })?;
+        if !target.actions.contains_key(&rule.then.action) {
+            return Err(at(
+                format!(
+                    "then.action {:?} is not an action of {}",
+                    rule.then.action, target.type_name
+                ),
+                known_or("actions", target.actions.keys().map(String::as_str)),
+            ));
+        }
+        Ok(None)
     }
 
     fn schedule(&self, defs: Vec<FaultDef>) -> Result<Vec<ScheduledFault>, SourceError> {
@@ -956,7 +1250,9 @@ impl Loader<'_> {
                         from: a.from.as_ref().map(|f| f.get_ref().clone()),
                         to: a.to.as_ref().map(|t| t.get_ref().clone()),
                         requires,
+                        guard: None,
                         effects,
+                        commands: Vec::new(),
                     },
                 );
             }
@@ -966,6 +1262,7 @@ impl Loader<'_> {
                     type_name: name,
                     states,
                     initial: e.initial.get_ref().clone(),
+                    fields_initial: e.fields.clone(),
                     actions,
                 },
             );
@@ -1258,4 +1555,42 @@ fn known_or<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {
     } else {
         format!("use one of the {what}: {}", list.join(", "))
     }
+}
+
+/// A server-dispatcher rule keyed on what a temper spec emits or triggers never fires there
+/// (that dispatcher keys on actions): say so, and how to fix it, before the generic check
+/// reports an unknown action.
+fn server_rule_on_spec(
+    rule: &Rule,
+    loaded: &LoadedSpecs,
+    file: &Path,
+    text: &str,
+    offset: usize,
+) -> Result<(), SourceError> {
+    let (Some(action), Some(spec)) = (&rule.when.action, loaded.specs.get(&rule.when.entity_type))
+    else {
+        return Ok(());
+    };
+    if spec.entity.actions.contains_key(action) {
+        return Ok(());
+    }
+    let what = if spec.emits.contains(action) {
+        "an event"
+    } else if spec.triggers.contains(action) {
+        "an integration"
+    } else {
+        return Ok(());
+    };
+    Err(SourceError::at(
+        file,
+        text,
+        offset,
+        format!(
+            "rule {:?}: when.action {action:?} is {what} {} {}s, not an action; the server's dispatcher keys rules on actions, so this rule would never fire",
+            rule.name,
+            rule.when.entity_type,
+            if what == "an event" { "emit" } else { "trigger" }
+        ),
+    )
+    .with_hint("temper's runtime engine keys rules on emitted events and triggers: declare the file as reactions = [{ path = \"...\", engine = \"runtime\" }]"))
 }

@@ -8,6 +8,7 @@ mod load;
 mod model;
 mod predicate;
 mod rules;
+pub mod temper;
 
 pub use emit::*;
 pub use error::*;

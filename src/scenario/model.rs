@@ -9,11 +9,13 @@ use crate::engine::reflex::{
     BgpDropHandler, DeclarativeReflex, LinkDownHandler, ReflexHandler, SecurityAlertHandler,
     ThenTemplate,
 };
-use crate::engine::{EntitySpec, Fields, Rule};
+use crate::engine::{EntitySpec, Fields, Integration, Rule};
+use crate::scenario::temper::SpecInvariant;
+use crate::scenario::temper::{IntegrationSetting, TemperFiles};
 use crate::scenario::Generator;
 use crate::scenario::UserInvariant;
 use crate::scenario::{FaultConfig, ScheduledFault};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -52,6 +54,59 @@ pub struct Scenario {
     pub schedule: Option<Vec<ScheduledFault>>,
     pub invariants: Vec<InvariantSpec>,
     pub generators: Vec<Generator>,
+    /// Rules written for temper's runtime engine, per tenant, in file order.
+    pub runtime_rules: BTreeMap<TenantId, Vec<Arc<Rule>>>,
+    /// The temper files each tenant loads (specs, runtime-engine rule files), written back
+    /// as files when the scenario is.
+    pub temper_files: BTreeMap<TenantId, TemperFiles>,
+    /// Entity types that come from temper specs.
+    pub spec_types: BTreeSet<String>,
+    /// The specs' own invariants (`spec:<Type>.<Name>`).
+    pub spec_invariants: Vec<SpecInvariant>,
+    /// The specs' integrations, as the scenario configures them.
+    pub integrations: Vec<Arc<Integration>>,
+    /// The scenario's `[[integration]]` settings, as given.
+    pub integration_settings: Vec<IntegrationSetting>,
+    /// Constructs of the loaded files that Ripple reads but does not simulate, one line each
+    /// (`path:line:col: warning: ...`).
+    pub warnings: Vec<String>,
+    /// `[[answer]]` entries: integration answers fixed by call instead of drawn from the
+    /// seed (the model checker's counterexamples write them).
+    pub answers: Vec<PinnedAnswer>,
+}
+
+/// An `[[answer]]` entry: the `nth` call of `integration` on `target` (`Type/id`, in any
+/// tenant) answers `answer`, after `delay_ms` when given (any delay: a pinned answer need
+/// not keep to the integration's range).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedAnswer {
+    pub integration: String,
+    pub target: String,
+    pub nth: u32,
+    pub answer: String,
+    pub delay_ms: Option<u64>,
+}
+
+impl Scenario {
+    /// The names of the rules that carry integration answers and scheduled actions (they
+    /// run in every tenant, as entity types are shared).
+    pub fn integration_rule_names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self
+            .integrations
+            .iter()
+            .flat_map(|i| i.answers.iter().map(|a| a.rule.name.clone()))
+            .collect();
+        for spec in self.entities.values() {
+            for action in spec.actions.values() {
+                for c in &action.commands {
+                    if let crate::engine::Command::Schedule(i) = c {
+                        names.extend(i.answers.iter().map(|a| a.rule.name.clone()));
+                    }
+                }
+            }
+        }
+        names
+    }
 }
 
 /// When a scenario's own invariant is checked.

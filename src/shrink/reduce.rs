@@ -307,6 +307,9 @@ impl Shrinker<'_> {
         for i in &s.invariants {
             used.extend(i.invariant.predicate.entity_types());
         }
+        // Types from temper specs come back with their files when the scenario is written;
+        // removing them here would shrink nothing.
+        used.extend(s.spec_types.iter().cloned());
         let mut c = s.clone();
         c.entities.retain(|name, _| used.contains(name));
         if c.entities.len() < s.entities.len() {

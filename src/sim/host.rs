@@ -7,8 +7,9 @@ use crate::check::{Builtins, Violation};
 use crate::core::{same_name, Depth, EntityId, TenantId, Value};
 use crate::core::{EventId, SubId, Subject};
 use crate::core::{FaultKind, FaultTarget, Origin, Record, RecordRef};
-use crate::core::{RngStream, SimTime, UuidSource};
-use crate::engine::{ActionDispatch, Host, PendingReaction};
+use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
+use crate::engine::{ActionDispatch, Host, IntegrationCall, PendingReaction};
+use crate::scenario::PinnedAnswer;
 use crate::sim::prepared::CommitSubjects;
 use crate::sim::{Faults, Queue};
 use crate::sim::{ReactionResult, VIOLATIONS_MAX};
@@ -46,6 +47,12 @@ pub(super) struct Ctx {
     pub(super) queue: Queue<Msg>,
     pub(super) ids: UuidSource,
     pub(super) sched: RngStream,
+    /// For integration answers, drawn per call (see `Host::integration` below).
+    pub(super) seed: Seed,
+    /// Calls so far per (tenant, type, id, integration): a call's number is its identity.
+    pub(super) calls: BTreeMap<(TenantId, String, String, String), u32>,
+    /// `[[answer]]` entries: answers fixed by call.
+    pub(super) pins: Arc<Vec<PinnedAnswer>>,
     pub(super) faults: Option<Faults>,
     /// The handler id behind each subscription (fault identities name handlers).
     pub(super) sub_handlers: Arc<Vec<String>>,
@@ -248,6 +255,19 @@ impl Ctx {
         event: Option<EventId>,
         copy: Option<fn(Msg) -> Msg>,
     ) {
+        self.schedule_faulty_from(self.now, channel, msg, on, event, copy);
+    }
+
+    /// [`Ctx::schedule_faulty`] for a message due at `base` (a fault's delay adds to it).
+    fn schedule_faulty_from(
+        &mut self,
+        base: SimTime,
+        channel: Channel,
+        msg: Msg,
+        on: FaultTarget,
+        event: Option<EventId>,
+        copy: Option<fn(Msg) -> Msg>,
+    ) {
         let faults = self.faults.as_mut().expect("faults on");
         let (nth, fate, dup_delay) = faults.message(&on);
         let reorder = faults.reorder();
@@ -269,13 +289,13 @@ impl Ctx {
             let r = fault(FaultKind::Delay, &on, fate.delay_ms);
             self.record(r);
         }
-        let at = self.channel_time(&channel, self.now.saturating_add_ms(fate.delay_ms), reorder);
+        let at = self.channel_time(&channel, base.saturating_add_ms(fate.delay_ms), reorder);
         let second = fate.duplicated.then(|| msg.clone());
         self.queue.push(at, msg);
         if let Some(second) = second {
             let r = fault(FaultKind::Duplicate, &on, dup_delay);
             self.record(r);
-            let at = self.channel_time(&channel, self.now.saturating_add_ms(dup_delay), reorder);
+            let at = self.channel_time(&channel, base.saturating_add_ms(dup_delay), reorder);
             let second = match copy {
                 Some(f) => f(second),
                 None => second,
@@ -354,6 +374,68 @@ impl Host for Ctx {
             payloads.get(entity_type, id, action, status)
         });
         self.subject = subject;
+    }
+
+    /// The outside world answers: which answer and how late are drawn from the seed, per
+    /// call (the stream of `Purpose::Integrations` at a place keyed by the call's identity:
+    /// tenant, type, id, integration and how many calls of it came before), so that a call's
+    /// answer does not depend on unrelated draws. An `[[answer]]` entry fixes a call's
+    /// answer (and its delay, when it gives one). The answer is a reaction message, so
+    /// faults delay, drop and duplicate it like any other.
+    fn integration(&mut self, call: IntegrationCall<'_>) {
+        let i = call.integration;
+        let key = (
+            call.tenant.clone(),
+            call.entity_type.to_string(),
+            call.id.to_string(),
+            i.name.clone(),
+        );
+        let nth = self.calls.entry(key).or_insert(0);
+        *nth += 1;
+        let nth = *nth;
+        let identity = format!(
+            "{}\0{}\0{}\0{}\0{nth}",
+            call.tenant, call.entity_type, call.id, i.name
+        );
+        let mut rng = RngStream::keyed(
+            self.seed,
+            Purpose::Integrations,
+            xxhash_rust::xxh3::xxh3_64(identity.as_bytes()),
+        );
+        let draw = rng.next_u64();
+        let mut delay_ms = rng.between(i.delay_ms_min, i.delay_ms_max);
+        let pinned = self.pins.iter().find(|p| {
+            p.nth == nth
+                && p.integration == i.name
+                && p.target
+                    .strip_prefix(call.entity_type)
+                    .and_then(|r| r.strip_prefix('/'))
+                    == Some(call.id)
+        });
+        let chosen = match pinned {
+            Some(p) => {
+                delay_ms = p.delay_ms.unwrap_or(delay_ms);
+                i.answers.iter().position(|a| a.action == p.answer)
+            }
+            None => i.choose(draw),
+        };
+        let Some(k) = chosen else {
+            return;
+        };
+        let pending = i.answer(k, call.tenant, call.id);
+        let due = self.now.saturating_add_ms(delay_ms);
+        if self.faults.is_some() {
+            let d = &pending.dispatch;
+            let channel = Channel::Entity(d.tenant.clone(), d.entity_type.clone(), d.id.clone());
+            let on = FaultTarget::Reaction {
+                rule: pending.rule.name.clone(),
+                target: format!("{}/{}", d.entity_type, d.id),
+            };
+            let msg = Msg::Reaction(Box::new(pending));
+            self.schedule_faulty_from(due, channel, msg, on, None, Some(mark_copy));
+        } else {
+            self.queue.push(due, Msg::Reaction(Box::new(pending)));
+        }
     }
 
     /// Without faults nothing fails and no reaction is deferred.

@@ -95,11 +95,24 @@ impl CommitSubjects {
     }
 }
 
+/// Each tenant's rule set for temper's runtime engine (see `rule_sets`).
+pub(crate) fn runtime_rule_sets(
+    scenario: &Scenario,
+) -> Result<BTreeMap<TenantId, RuleSet>, String> {
+    sets_of(&scenario.runtime_rules)
+}
+
 /// Each tenant's rule set, in scenario order (the simulator and the model checker build
 /// them alike).
 pub(crate) fn rule_sets(scenario: &Scenario) -> Result<BTreeMap<TenantId, RuleSet>, String> {
+    sets_of(&scenario.rules)
+}
+
+fn sets_of(
+    lists: &BTreeMap<TenantId, Vec<Arc<crate::engine::Rule>>>,
+) -> Result<BTreeMap<TenantId, RuleSet>, String> {
     let mut rules = BTreeMap::new();
-    for (tenant, list) in &scenario.rules {
+    for (tenant, list) in lists {
         let mut set = RuleSet::default();
         for rule in list {
             set.add(rule.clone()).map_err(|e| e.to_string())?;
@@ -180,7 +193,12 @@ impl<'s> Prepared<'s> {
         };
         Prepared {
             scenario,
-            engine: Engine::new(scenario.entities.clone(), rules, scenario.depth_max),
+            engine: Engine::with_runtime_rules(
+                scenario.entities.clone(),
+                rules,
+                runtime_rule_sets(scenario).expect("the loader enforces the rule budget"),
+                scenario.depth_max,
+            ),
             invariants: Builtins::new(scenario),
             commit_subjects: Arc::new(CommitSubjects::new(scenario, &bus)),
             bus: Arc::new(bus),

@@ -108,6 +108,9 @@ impl<'s> Sim<'s> {
             queue: Queue::with_capacity((scenario.events.len() + generated.len()) * 2),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
+            seed,
+            calls: BTreeMap::new(),
+            pins: Arc::new(scenario.answers.clone()),
             faults,
             sub_handlers: Arc::clone(&handlers),
             channels: BTreeMap::new(),
@@ -231,6 +234,26 @@ impl<'s> Sim<'s> {
                         .violation(&spec.invariant.name, message, step, rule);
                     self.reported.insert(spec.invariant.name.clone());
                     break;
+                }
+            }
+        }
+        // The specs' state asserts: checked when the scenario's own step invariants are.
+        if at == CheckAt::Step {
+            for spec in &self.scenario.spec_invariants {
+                if self.reported.contains(&spec.name) {
+                    continue;
+                }
+                for tenant in &self.scenario.tenants {
+                    if let Some(message) = spec.check(self.engine.store(), tenant.as_str()) {
+                        let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
+                        let (step, rule) = (
+                            self.ctx.trace.len().saturating_sub(1),
+                            self.ctx.acting_rule(),
+                        );
+                        self.ctx.violation(&spec.name, message, step, rule);
+                        self.reported.insert(spec.name.clone());
+                        break;
+                    }
                 }
             }
         }
