@@ -21,7 +21,8 @@ fn every_shipped_scenario_round_trips_through_the_emitter() {
             text.starts_with("# a header line\n#\n# another\n"),
             "{text}"
         );
-        let again = parse_scenario(&text, Path::new("emitted.toml"))
+        // Written next to the original (temper files are named relative to it).
+        let again = parse_scenario(&text, &path.with_file_name("emitted.toml"))
             .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
         for seed in 0..5 {
             let a = Runner::new(&original).run(Seed(seed));

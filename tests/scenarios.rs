@@ -58,10 +58,15 @@ fn every_shipped_scenario_without_faults_passes_on_its_first_seeds() {
         let mut s = load_scenario(&path).unwrap();
         // The race scenario fails on some seeds by design, and only with its faults.
         s.faults = None;
+        // The agent loop carries a turn-budget bug in its spec on purpose: an LLM that
+        // keeps asking for tools (a draw of the seed) breaks it, and nothing else may.
+        let by_design = |v: &ripple::Violation| {
+            path.ends_with("agent_loop.toml") && v.invariant == "spec:Agent.TurnBudget"
+        };
         for seed in 0..20 {
             let o = Runner::new(&s).run(Seed(seed));
             assert!(
-                o.passed(),
+                o.violations.iter().all(by_design),
                 "{} seed {seed}: {:?}",
                 path.display(),
                 o.violations
