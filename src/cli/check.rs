@@ -1,7 +1,7 @@
 //! `ripple check SCENARIO`: model-check the scenario's guards, rule pairs, resolvers and
 //! (when small enough) cascades with stateright, next to the real engine.
 
-use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, Format, EXIT_FAIL, EXIT_PASS};
 use crate::core::parse_duration_ms;
 use crate::model::{check_scenario, render_check_json, render_check_text, CheckOptions};
 use crate::scenario::load_scenario;
@@ -55,6 +55,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    print_warnings(&scenario);
     let timeout_ms = match parse_duration_ms(&args.timeout) {
         Ok(ms) => ms,
         Err(e) => return bad_input(format!("--timeout: {e}")),

@@ -11,6 +11,7 @@
 mod bench;
 mod check;
 mod corpus;
+mod init;
 mod replay;
 mod run;
 mod shrink;
@@ -54,6 +55,7 @@ pub enum Command {
     Corpus(corpus::CorpusArgs),
     Bench(bench::BenchArgs),
     Check(check::CheckArgs),
+    Init(init::InitArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,8 +75,17 @@ pub fn main() -> ExitCode {
         Command::Corpus(args) => corpus::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Init(args) => init::run(&args),
     };
     ExitCode::from(code)
+}
+
+/// Prints the scenario's load-time warnings (constructs of temper files that Ripple reads
+/// but does not simulate) to stderr, where they do not mix with JSON output.
+fn print_warnings(scenario: &crate::scenario::Scenario) {
+    for w in &scenario.warnings {
+        eprintln!("{w}");
+    }
 }
 
 /// Prints a user error and returns exit status 2.

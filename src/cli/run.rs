@@ -1,6 +1,6 @@
 //! `ripple run SCENARIO --seed N`: one seeded run.
 
-use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, Format, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
@@ -44,6 +44,7 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    print_warnings(&scenario);
     if let Some(file) = args
         .trace
         .as_ref()

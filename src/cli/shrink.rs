@@ -1,6 +1,6 @@
 //! `ripple shrink SCENARIO --seed N`: the smallest scenario that fails the same way.
 
-use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, EXIT_FAIL, EXIT_PASS};
 use crate::core::{parse_duration_ms, Seed};
 use crate::scenario::{emit_scenario_to, load_scenario, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
@@ -54,6 +54,7 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    print_warnings(&scenario);
     let stem = args
         .scenario
         .file_stem()

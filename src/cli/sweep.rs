@@ -1,6 +1,6 @@
 //! `ripple sweep SCENARIO --seeds A..B`: many seeds, on many threads.
 
-use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, EXIT_FAIL, EXIT_PASS};
 use crate::report::{
     render_json, render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
     Timing,
@@ -71,6 +71,7 @@ pub fn run(args: &SweepArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
+    print_warnings(&scenario);
     let path = args.scenario.display().to_string();
     let seeds = shard.unwrap_or(Shard::ALL).seeds(&range);
     let jobs = args.jobs.unwrap_or_else(|| {

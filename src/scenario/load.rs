@@ -12,14 +12,14 @@ use crate::engine::reflex::{ReflexRegistry, ThenTemplate};
 use crate::engine::{ActionSpec, Condition, Effect, EntitySpec, Fields, Rule, RuleSet};
 use crate::scenario::rules::rule_label_at;
 use crate::scenario::temper::{
-    load_specs, parse_runtime_rules, runtime_keys, wires_an_integration, IntegrationSettingDef,
-    LoadedSpecs, Source,
+    check_runtime_rule, load_specs, parse_runtime_rules, pinned_answers, server_rule_on_spec,
+    AnswerDef, IntegrationSettingDef, RuntimeRuleCheck, Source,
 };
 use crate::scenario::SourceError;
 use crate::scenario::{
-    check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, PinnedAnswer, ReflexKind,
-    ReflexSpec, RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT,
-    GENERATOR_COUNT_MAX, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+    check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, ReflexKind, ReflexSpec,
+    RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX,
+    STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
 use crate::scenario::{parse_rules_file_located, validate_rule_defs, RuleDef};
 use crate::scenario::{FaultConfig, ScheduledFault};
@@ -58,17 +58,6 @@ struct ScenarioFileDef {
     integration: Vec<IntegrationSettingDef>,
     #[serde(default)]
     answer: Vec<AnswerDef>,
-}
-
-/// One `[[answer]]` entry.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AnswerDef {
-    integration: Spanned<String>,
-    target: Spanned<String>,
-    nth: Option<Spanned<i64>>,
-    answer: Spanned<String>,
-    delay: Option<Spanned<String>>,
 }
 
 /// One `[[fault]]` entry of an explicit schedule.
@@ -405,13 +394,15 @@ impl Loader<'_> {
                         .with_hint("rule file paths are relative to the scenario file")
                     })?;
                     for (rule, offset) in parse_runtime_rules(&rule_text, &full)? {
-                        if let Some(w) = self.check_runtime_rule(
+                        match check_runtime_rule(
                             &rule, &entities, &loaded, &full, &rule_text, offset,
                         )? {
-                            warnings.push(w);
-                            continue;
+                            RuntimeRuleCheck::Keep(warning) => {
+                                warnings.extend(warning);
+                                runtime.push((Arc::new(rule), full.clone(), offset));
+                            }
+                            RuntimeRuleCheck::Wiring(warning) => warnings.push(warning),
                         }
-                        runtime.push((Arc::new(rule), full.clone(), offset));
                     }
                     let files = temper_files.entry(tenant.clone()).or_default();
                     if !files.runtime_rules.contains(&full) {
@@ -521,7 +512,7 @@ impl Loader<'_> {
         };
         let invariants = self.invariants(def.invariant, &tenants, &entities)?;
         let generators = self.generators(def.generator, &tenants, &entities)?;
-        let answers = self.answers(def.answer, &loaded)?;
+        let answers = pinned_answers(&source, def.answer, &loaded)?;
 
         Ok(Scenario {
             name: meta.name.into_inner(),
@@ -551,166 +542,6 @@ impl Loader<'_> {
             warnings,
             answers,
         })
-    }
-
-    fn answers(
-        &self,
-        defs: Vec<AnswerDef>,
-        loaded: &LoadedSpecs,
-    ) -> Result<Vec<PinnedAnswer>, SourceError> {
-        let mut out = Vec::new();
-        for d in defs {
-            let name = d.integration.get_ref();
-            let target = d.target.get_ref();
-            let Some((ty, id)) = target
-                .split_once('/')
-                .filter(|(t, i)| !t.is_empty() && !i.is_empty())
-            else {
-                return Err(self
-                    .err(
-                        d.target.span().start,
-                        format!("[[answer]]: target {target:?} is not Type/id"),
-                    )
-                    .with_hint("e.g. target = \"Agent/a1\""));
-            };
-            let _ = id;
-            let integration = loaded
-                .integrations
-                .iter()
-                .find(|i| i.entity_type == ty && &i.name == name)
-                .ok_or_else(|| {
-                    self.err(
-                        d.integration.span().start,
-                        format!("[[answer]]: {ty} has no integration {name:?}"),
-                    )
-                    .with_hint("name an [[integration]] of the type's spec")
-                })?;
-            let answer = d.answer.get_ref();
-            if !integration.answers.iter().any(|a| &a.action == answer) {
-                return Err(self
-                    .err(
-                        d.answer.span().start,
-                        format!("[[answer]]: {answer:?} is not an answer of {ty}.{name}"),
-                    )
-                    .with_hint(known_or(
-                        "answers",
-                        integration.answers.iter().map(|a| a.action.as_str()),
-                    )));
-            }
-            let nth = match &d.nth {
-                None => 1,
-                Some(n) if (1..=u32::MAX as i64).contains(n.get_ref()) => *n.get_ref() as u32,
-                Some(n) => {
-                    return Err(self.err(
-                        n.span().start,
-                        format!("[[answer]]: nth = {} must be 1 or more", n.get_ref()),
-                    ))
-                }
-            };
-            let delay_ms = match &d.delay {
-                Some(s) => Some(self.duration(s)?),
-                None => None,
-            };
-            out.push(PinnedAnswer {
-                integration: name.clone(),
-                target: target.clone(),
-                nth,
-                answer: answer.clone(),
-                delay_ms,
-            });
-        }
-        Ok(out)
-    }
-
-    /// A runtime-engine rule must key on what its source produces and name a declared
-    /// target action; `Some(warning)` when the rule is temper's wiring of a trigger to the
-    /// actor that implements an integration Ripple simulates itself (the rule is left out).
-    fn check_runtime_rule(
-        &self,
-        rule: &Rule,
-        entities: &BTreeMap<String, EntitySpec>,
-        loaded: &LoadedSpecs,
-        file: &Path,
-        text: &str,
-        offset: usize,
-    ) -> Result<Option<String>, SourceError> {
-        let at = |msg: String, hint: String| {
-            SourceError::at(file, text, offset, format!("rule {:?}: {msg}", rule.name))
-                .with_hint(hint)
-        };
-        let source = entities.get(&rule.when.entity_type).ok_or_else(|| {
-            at(
-                format!(
-                    "when.entity_type {:?} is not a declared entity type",
-                    rule.when.entity_type
-                ),
-                format!(
-                    "load its spec with [[tenant]] specs = [...]{}",
-                    known(
-                        " or declare it (declared types",
-                        entities.keys().map(String::as_str)
-                    ) + if entities.is_empty() { "" } else { ")" }
-                ),
-            )
-        })?;
-        let spec = loaded.specs.get(&rule.when.entity_type);
-        if let Some(action) = &rule.when.action {
-            let keys = runtime_keys(source, spec);
-            if !keys.contains(action) {
-                return Err(at(
-                    format!(
-                        "when.action {action:?} is not an action, emitted event or trigger of {}",
-                        source.type_name
-                    ),
-                    known_or("names", keys.iter().map(String::as_str)),
-                ));
-            }
-        }
-        if let Some(state) = &rule.when.to_state {
-            if !source.states.contains(state) {
-                return Err(at(
-                    format!(
-                        "when.to_state {state:?} is not a state of {}",
-                        source.type_name
-                    ),
-                    known_or("states", source.states.iter().map(String::as_str)),
-                ));
-            }
-        }
-        if wires_an_integration(rule, &loaded.specs, entities) {
-            let (line, column) = crate::scenario::line_column(text, offset);
-            return Ok(Some(format!(
-                "{}:{line}:{column}: warning: rule {:?} hands {}.{} to {}, an actor that implements the integration; Ripple simulates that integration itself (see [[integration]]), so the rule is left out",
-                file.display(),
-                rule.name,
-                rule.when.entity_type,
-                rule.when.action.as_deref().unwrap_or("*"),
-                rule.then.entity_type
-            )));
-        }
-        let target = entities.get(&rule.then.entity_type).ok_or_else(|| {
-            at(
-                format!(
-                    "then.entity_type {:?} is not a declared entity type",
-                    rule.then.entity_type
-                ),
-                format!(
-                    "load its spec with [[tenant]] specs = [...]{}",
-                    known(" (declared types", entities.keys().map(String::as_str))
-                        + if entities.is_empty() { "" } else { ")" }
-                ),
-            )
-        })?;
-        if !target.actions.contains_key(&rule.then.action) {
-            return Err(at(
-                format!(
-                    "then.action {:?} is not an action of {}",
-                    rule.then.action, target.type_name
-                ),
-                known_or("actions", target.actions.keys().map(String::as_str)),
-            ));
-        }
-        Ok(None)
     }
 
     fn schedule(&self, defs: Vec<FaultDef>) -> Result<Vec<ScheduledFault>, SourceError> {
@@ -1555,42 +1386,4 @@ fn known_or<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {
     } else {
         format!("use one of the {what}: {}", list.join(", "))
     }
-}
-
-/// A server-dispatcher rule keyed on what a temper spec emits or triggers never fires there
-/// (that dispatcher keys on actions): say so, and how to fix it, before the generic check
-/// reports an unknown action.
-fn server_rule_on_spec(
-    rule: &Rule,
-    loaded: &LoadedSpecs,
-    file: &Path,
-    text: &str,
-    offset: usize,
-) -> Result<(), SourceError> {
-    let (Some(action), Some(spec)) = (&rule.when.action, loaded.specs.get(&rule.when.entity_type))
-    else {
-        return Ok(());
-    };
-    if spec.entity.actions.contains_key(action) {
-        return Ok(());
-    }
-    let what = if spec.emits.contains(action) {
-        "an event"
-    } else if spec.triggers.contains(action) {
-        "an integration"
-    } else {
-        return Ok(());
-    };
-    Err(SourceError::at(
-        file,
-        text,
-        offset,
-        format!(
-            "rule {:?}: when.action {action:?} is {what} {} {}s, not an action; the server's dispatcher keys rules on actions, so this rule would never fire",
-            rule.name,
-            rule.when.entity_type,
-            if what == "an event" { "emit" } else { "trigger" }
-        ),
-    )
-    .with_hint("temper's runtime engine keys rules on emitted events and triggers: declare the file as reactions = [{ path = \"...\", engine = \"runtime\" }]"))
 }

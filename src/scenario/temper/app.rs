@@ -11,7 +11,7 @@ use crate::engine::{EntitySpec, Integration, Rule, INTEGRATION_RULE_PREFIX};
 use crate::scenario::temper::{
     attach_integrations, expand_glob, load_spec, SpecInvariant, TemperSpec,
 };
-use crate::scenario::SourceError;
+use crate::scenario::{line_column, PinnedAnswer, SourceError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -330,4 +330,243 @@ pub fn wires_an_integration(
         && specs
             .get(&rule.when.entity_type)
             .is_some_and(|s| s.integrations.iter().any(|i| &i.trigger == action))
+}
+
+/// One `[[answer]]` entry of a scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerDef {
+    pub integration: Spanned<String>,
+    pub target: Spanned<String>,
+    pub nth: Option<Spanned<i64>>,
+    pub answer: Spanned<String>,
+    pub delay: Option<Spanned<String>>,
+}
+
+/// The `[[answer]]` entries, checked against the loaded integrations.
+pub fn pinned_answers(
+    src: &Source<'_>,
+    defs: Vec<AnswerDef>,
+    loaded: &LoadedSpecs,
+) -> Result<Vec<PinnedAnswer>, SourceError> {
+    let mut out = Vec::new();
+    for d in defs {
+        let name = d.integration.get_ref();
+        let target = d.target.get_ref();
+        let Some((ty, _)) = target
+            .split_once('/')
+            .filter(|(t, i)| !t.is_empty() && !i.is_empty())
+        else {
+            return Err(src
+                .err(
+                    d.target.span().start,
+                    format!("[[answer]]: target {target:?} is not Type/id"),
+                )
+                .with_hint("e.g. target = \"Agent/a1\""));
+        };
+        let integration = loaded
+            .integrations
+            .iter()
+            .find(|i| i.entity_type == ty && &i.name == name)
+            .ok_or_else(|| {
+                src.err(
+                    d.integration.span().start,
+                    format!("[[answer]]: {ty} has no integration {name:?}"),
+                )
+                .with_hint("name an [[integration]] of the type's spec")
+            })?;
+        let answer = d.answer.get_ref();
+        if !integration.answers.iter().any(|a| &a.action == answer) {
+            return Err(src
+                .err(
+                    d.answer.span().start,
+                    format!("[[answer]]: {answer:?} is not an answer of {ty}.{name}"),
+                )
+                .with_hint(format!(
+                    "answers: {}",
+                    integration
+                        .answers
+                        .iter()
+                        .map(|a| a.action.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+        }
+        let nth = match &d.nth {
+            None => 1,
+            Some(n) if (1..=i64::from(u32::MAX)).contains(n.get_ref()) => *n.get_ref() as u32,
+            Some(n) => {
+                return Err(src.err(
+                    n.span().start,
+                    format!("[[answer]]: nth = {} must be 1 or more", n.get_ref()),
+                ))
+            }
+        };
+        let delay_ms = match &d.delay {
+            Some(s) => Some(src.duration(s)?),
+            None => None,
+        };
+        out.push(PinnedAnswer {
+            integration: name.clone(),
+            target: target.clone(),
+            nth,
+            answer: answer.clone(),
+            delay_ms,
+        });
+    }
+    Ok(out)
+}
+
+/// What becomes of a rule written for temper's runtime engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeRuleCheck {
+    /// Registered, with a warning when it can never fire.
+    Keep(Option<String>),
+    /// Temper's wiring of a trigger to an integration actor: left out, with a warning.
+    Wiring(String),
+}
+
+fn warning_at(file: &Path, text: &str, offset: usize, message: String) -> String {
+    let (line, column) = line_column(text, offset);
+    format!("{}:{line}:{column}: warning: {message}", file.display())
+}
+
+fn listed<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = items.collect();
+    if list.is_empty() {
+        format!("there are no {what}")
+    } else {
+        format!("{what}: {}", list.join(", "))
+    }
+}
+
+/// A runtime-engine rule must name a declared source type and state and a declared target
+/// action (a typo there fails every dispatch). It is kept, with a warning when it keys on a
+/// name its source never produces (temper's engine routes by name and accepts that rule,
+/// which never fires), or left out with a warning when it is temper's wiring of a trigger
+/// to the actor implementing an integration that Ripple simulates itself.
+pub fn check_runtime_rule(
+    rule: &Rule,
+    entities: &BTreeMap<String, EntitySpec>,
+    loaded: &LoadedSpecs,
+    file: &Path,
+    text: &str,
+    offset: usize,
+) -> Result<RuntimeRuleCheck, SourceError> {
+    let at = |msg: String, hint: String| {
+        SourceError::at(file, text, offset, format!("rule {:?}: {msg}", rule.name)).with_hint(hint)
+    };
+    let declared = || listed("declared types", entities.keys().map(String::as_str));
+    let source = entities.get(&rule.when.entity_type).ok_or_else(|| {
+        at(
+            format!(
+                "when.entity_type {:?} is not a declared entity type",
+                rule.when.entity_type
+            ),
+            format!(
+                "load its spec with [[tenant]] specs = [...] ({})",
+                declared()
+            ),
+        )
+    })?;
+    let mut never = None;
+    if let Some(action) = &rule.when.action {
+        let keys = runtime_keys(source, loaded.specs.get(&rule.when.entity_type));
+        if !keys.contains(action) {
+            never = Some(warning_at(
+                file,
+                text,
+                offset,
+                format!(
+                    "rule {:?} keys on {action:?}, which is not an action, emitted event or trigger of {}: it never fires ({})",
+                    rule.name,
+                    source.type_name,
+                    listed("names", keys.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    if let Some(state) = &rule.when.to_state {
+        if !source.states.contains(state) {
+            return Err(at(
+                format!(
+                    "when.to_state {state:?} is not a state of {}",
+                    source.type_name
+                ),
+                listed("states", source.states.iter().map(String::as_str)),
+            ));
+        }
+    }
+    if wires_an_integration(rule, &loaded.specs, entities) {
+        return Ok(RuntimeRuleCheck::Wiring(warning_at(
+            file,
+            text,
+            offset,
+            format!(
+                "rule {:?} hands {}.{} to {}, an actor that implements the integration; Ripple simulates that integration itself (see [[integration]]), so the rule is left out",
+                rule.name,
+                rule.when.entity_type,
+                rule.when.action.as_deref().unwrap_or("*"),
+                rule.then.entity_type
+            ),
+        )));
+    }
+    let target = entities.get(&rule.then.entity_type).ok_or_else(|| {
+        at(
+            format!(
+                "then.entity_type {:?} is not a declared entity type",
+                rule.then.entity_type
+            ),
+            format!(
+                "load its spec with [[tenant]] specs = [...] ({})",
+                declared()
+            ),
+        )
+    })?;
+    if !target.actions.contains_key(&rule.then.action) {
+        return Err(at(
+            format!(
+                "then.action {:?} is not an action of {}",
+                rule.then.action, target.type_name
+            ),
+            listed("actions", target.actions.keys().map(String::as_str)),
+        ));
+    }
+    Ok(RuntimeRuleCheck::Keep(never))
+}
+
+/// A server-dispatcher rule keyed on what a temper spec emits or triggers never fires there
+/// (that dispatcher keys on actions): say so, and how to fix it, before the generic check
+/// reports an unknown action.
+pub fn server_rule_on_spec(
+    rule: &Rule,
+    loaded: &LoadedSpecs,
+    file: &Path,
+    text: &str,
+    offset: usize,
+) -> Result<(), SourceError> {
+    let (Some(action), Some(spec)) = (&rule.when.action, loaded.specs.get(&rule.when.entity_type))
+    else {
+        return Ok(());
+    };
+    if spec.entity.actions.contains_key(action) {
+        return Ok(());
+    }
+    let (what, verb) = if spec.emits.contains(action) {
+        ("an event", "emits")
+    } else if spec.triggers.contains(action) {
+        ("an integration", "triggers")
+    } else {
+        return Ok(());
+    };
+    Err(SourceError::at(
+        file,
+        text,
+        offset,
+        format!(
+            "rule {:?}: when.action {action:?} is {what} {} {verb}, not an action; the server's dispatcher keys rules on actions, so this rule would never fire",
+            rule.name, rule.when.entity_type
+        ),
+    )
+    .with_hint("temper's runtime engine keys rules on emitted events and triggers: declare the file as reactions = [{ path = \"...\", engine = \"runtime\" }]"))
 }
