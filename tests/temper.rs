@@ -463,7 +463,8 @@ fn the_agent_loop_turn_budget_is_found_by_a_sweep_and_shrunk() {
     let failing: Vec<u64> = (0..300)
         .filter(|&seed| !run(&s, Seed(seed)).passed())
         .collect();
-    assert!(!failing.is_empty() && failing.len() < 60, "{failing:?}");
+    // It takes an LLM that keeps asking for tools: some seeds, far from all.
+    assert!(!failing.is_empty() && failing.len() < 150, "{failing:?}");
     for &seed in &failing {
         let o = run(&s, Seed(seed));
         assert_eq!(
@@ -664,4 +665,32 @@ fn bad_temper_input_names_the_place() {
     assert_eq!((e.line, e.column), (5, 10), "{e}");
     assert!(e.message.contains("matches no file"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `[[entity]]` gains initial fields; a scenario with specs writes back naming its files,
+/// and loads again to the same runs.
+#[test]
+fn initial_fields_and_temper_files_round_trip_through_the_emitter() {
+    let text = format!(
+        "{}\n[[entity]]\ntype = \"Note\"\nstates = [\"Open\"]\ninitial = \"Open\"\nfields = {{ pages = 0, tag = \"x\" }}\n[[entity.action]]\nname = \"Write\"\neffect = [\"increment pages\"]\n\n[[event]]\nat = \"3ms\"\ntenant = \"fs\"\ndispatch = {{ entity_type = \"Note\", id = \"n1\", action = \"Write\" }}\n",
+        fs_app(r#"{ path = "temper-fs/reactions/reactions.toml", engine = "runtime" }"#)
+    );
+    let s = parse(&text).unwrap();
+    let o = run(&s, Seed(2));
+    let note = o.entities.iter().find(|e| e.entity_type == "Note").unwrap();
+    assert_eq!(note.fields.get("pages"), Some(&serde_json::json!(1)));
+    assert_eq!(note.fields.get("tag"), Some(&serde_json::json!("x")));
+    let written = ripple::emit_scenario(&s, "");
+    assert!(written.contains("engine = \"runtime\""), "{written}");
+    assert!(
+        !written.contains("[[entity]]\ntype = \"Workspace\""),
+        "spec types are not written out: {written}"
+    );
+    let again = parse(&written).unwrap();
+    for seed in 0..5 {
+        assert_eq!(
+            run(&s, Seed(seed)).trace_hash,
+            run(&again, Seed(seed)).trace_hash
+        );
+    }
 }
