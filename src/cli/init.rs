@@ -1,7 +1,7 @@
 //! `ripple init --temper APP_DIR`: a scenario wired to a temper app's specs and rule files.
 
 use crate::cli::{bad_input, EXIT_PASS};
-use crate::core::{format_duration_ms, relative_path, write_atomic};
+use crate::core::{format_duration_ms, relative_path, same_file, write_atomic};
 use crate::scenario::temper::{
     load_spec, parse_runtime_rules, TemperSpec, INTEGRATION_DELAY_MS_MAX_DEFAULT,
     INTEGRATION_DELAY_MS_MIN_DEFAULT,
@@ -97,9 +97,26 @@ pub fn run(args: &InitArgs) -> u8 {
         ));
     }
     let mut loaded: Vec<TemperSpec> = Vec::new();
+    // Left out of the tenant, each with why (as a comment in the scenario).
+    let mut left_out: Vec<(PathBuf, String)> = Vec::new();
     for path in &specs {
         match load_spec(path) {
-            Ok(s) => loaded.push(s),
+            Ok(s) => match loaded
+                .iter()
+                .find(|o| o.entity.type_name == s.entity.type_name)
+            {
+                // Temper keeps variants of one type side by side (test-fixtures has two
+                // Process specs); one scenario loads one spec per type.
+                Some(first) => left_out.push((
+                    path.clone(),
+                    format!(
+                        "it defines {} too, like {}; load it in a scenario of its own",
+                        s.entity.type_name,
+                        first.path.display()
+                    ),
+                )),
+                None => loaded.push(s),
+            },
             Err(e) => return bad_input(e),
         }
     }
@@ -114,11 +131,26 @@ pub fn run(args: &InitArgs) -> u8 {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let text = scenario_text(&app_name, app, &loaded, &engines, out_dir);
-    // The scenario must load as written, or it is worth nothing.
-    let scenario = match parse_scenario(&text, &out) {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
+    // The scenario must load as written, or it is worth nothing. A rule file that names
+    // types the app does not define (temper-agents' rules need test-fixtures' specs) is
+    // left out with its error, so that the rest loads; a spec that does not load is an
+    // error.
+    let (text, scenario) = loop {
+        let text = scenario_text(&app_name, app, &loaded, &engines, &left_out, out_dir);
+        match parse_scenario(&text, &out) {
+            Ok(s) => break (text, s),
+            Err(e) => match engines.iter().position(|(p, _)| same_file(p, &e.file)) {
+                Some(i) => {
+                    let (path, _) = engines.remove(i);
+                    let why = match &e.hint {
+                        Some(h) => format!("{} ({h})", e.message),
+                        None => e.message.clone(),
+                    };
+                    left_out.push((path, format!("it does not load: line {}: {why}", e.line)));
+                }
+                None => return bad_input(e),
+            },
+        }
     };
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(dir) {
@@ -205,6 +237,7 @@ fn scenario_text(
     app: &Path,
     specs: &[TemperSpec],
     rule_files: &[(PathBuf, &str)],
+    left_out: &[(PathBuf, String)],
     out_dir: &Path,
 ) -> String {
     let rel = |p: &Path| {
@@ -244,6 +277,9 @@ fn scenario_text(
             }
         }
         t.push_str("]\n");
+    }
+    for (p, why) in left_out {
+        t.push_str(&format!("# not loaded: {}: {why}\n", rel(p)));
     }
     t.push('\n');
     let integrations: Vec<_> = specs

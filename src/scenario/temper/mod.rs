@@ -41,7 +41,7 @@ pub fn expand_glob(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     if pattern.contains("**") {
         return Err("`**` is not supported; list each folder, e.g. \"specs/*.ioa.toml\"".into());
     }
-    let full = base.join(pattern);
+    let full = tidy(&base.join(pattern));
     if !pattern.contains(['*', '?']) {
         return Ok(vec![full]);
     }
@@ -87,6 +87,25 @@ pub fn expand_glob(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
+/// `a/b/../c` as `a/c`, `./a` as `a`: the path as messages should show it. Lexical only (a
+/// `..` after a symbolic link would name another folder); every path here is a file the
+/// scenario names relative to its own folder.
+fn tidy(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `*` matches any run of characters, `?` one character; a leading dot is matched only
 /// by a pattern that starts with one (as shells do).
 fn wildcard_match(pattern: &str, name: &str) -> bool {
@@ -126,5 +145,14 @@ mod tests {
         assert!(wildcard_match("a?c*", "abcdef"));
         assert!(!wildcard_match("*", ".hidden"));
         assert!(wildcard_match("*x*y", "axbxy"));
+    }
+
+    #[test]
+    fn paths_are_tidied_lexically() {
+        assert_eq!(
+            tidy(Path::new("/tmp/../work/./a")),
+            PathBuf::from("/work/a")
+        );
+        assert_eq!(tidy(Path::new("../../x/y")), PathBuf::from("../../x/y"));
     }
 }
