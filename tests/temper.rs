@@ -729,3 +729,50 @@ fn initial_fields_and_temper_files_round_trip_through_the_emitter() {
         );
     }
 }
+
+/// A `schedule` effect dispatches the entity's own action after its delay, in virtual time.
+#[test]
+fn a_scheduled_action_fires_after_its_delay() {
+    let text = r#"[scenario]
+name = "mail"
+until = "2h"
+[[tenant]]
+id = "t"
+specs = ["test-fixtures/specs/gmail_oauth.ioa.toml"]
+
+[[integration]]
+name = "exchange_code"
+answers = { ExchangeFailed = 0 }
+
+[[integration]]
+name = "refresh_token"
+answers = { RefreshSucceeded = 0 }
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "MailAuth", id = "m1", action = "Callback", params = { code = "c" } }
+"#;
+    let s = parse(text).unwrap();
+    let o = run(&s, Seed(1));
+    assert!(o.passed(), "{:?}", o.violations);
+    let refresh = o
+        .records
+        .iter()
+        .find_map(|r| match r {
+            Record::Reaction { at, rule, .. } if rule == "schedule:RefreshToken" => Some(*at),
+            _ => None,
+        })
+        .expect("the scheduled refresh ran");
+    // 2700 s after the exchange answered (within its first second).
+    assert!((2_700_000..2_701_000).contains(&refresh.ms()), "{refresh}");
+    let m = o
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "MailAuth")
+        .unwrap();
+    assert_eq!(
+        m.status, "Expired",
+        "the refresh failed: the one answer left"
+    );
+}
