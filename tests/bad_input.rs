@@ -330,8 +330,32 @@ fn unknown_builtin() -> String {
     with("[[reflex]]\nbuiltin = \"link-down\"")
 }
 
-fn builtin_with_pattern() -> String {
-    with("[[reflex]]\nbuiltin = \"link_down\"\npattern = \"sensory.link_down.>\"")
+fn builtin_with_severity() -> String {
+    with("[[reflex]]\nbuiltin = \"link_down\"\nseverity = \"high\"")
+}
+
+fn builtin_with_zero_dedup_window() -> String {
+    with("[[reflex]]\nbuiltin = \"link_down\"\ndedup_window = \"0s\"")
+}
+
+fn webhook_netcortex_does_not_map() -> String {
+    with("[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nwebhook = \"meraki\"\npayload = { alertType = \"Motion detected\", deviceSerial = \"Q2\" }")
+}
+
+fn unknown_webhook() -> String {
+    with("[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nwebhook = \"thousandeyes\"\npayload = { alertType = \"x\" }")
+}
+
+fn snmp_poll_without_a_transition() -> String {
+    with("[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nsnmp = \"poll\"\npayload = { device = \"r1\", interface = \"Gi0/1\", oper_status = \"down\", prior_oper_status = \"down\" }")
+}
+
+fn snmp_trap_without_event_class() -> String {
+    with("[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nsnmp = \"trap\"\npayload = { device = \"r1\", interface = \"Gi0/1\" }")
+}
+
+fn event_class_without_snmp() -> String {
+    with("[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nsubject = \"sensory.link_down.snmp_trap.r1\"\nevent_class = \"link_down\"")
 }
 
 fn declarative_reflex_without_id() -> String {
@@ -481,7 +505,25 @@ const ALL_INPUTS: &[(&str, Input)] = &[
         reflex_pattern_with_inner_tail_wildcard,
     ),
     ("unknown_builtin", unknown_builtin),
-    ("builtin_with_pattern", builtin_with_pattern),
+    ("builtin_with_severity", builtin_with_severity),
+    (
+        "builtin_with_zero_dedup_window",
+        builtin_with_zero_dedup_window,
+    ),
+    (
+        "webhook_netcortex_does_not_map",
+        webhook_netcortex_does_not_map,
+    ),
+    ("unknown_webhook", unknown_webhook),
+    (
+        "snmp_poll_without_a_transition",
+        snmp_poll_without_a_transition,
+    ),
+    (
+        "snmp_trap_without_event_class",
+        snmp_trap_without_event_class,
+    ),
+    ("event_class_without_snmp", event_class_without_snmp),
     (
         "declarative_reflex_without_id",
         declarative_reflex_without_id,
@@ -782,12 +824,72 @@ fn unknown_builtin_reflex_is_rejected_with_the_known_ones() {
 }
 
 #[test]
-fn builtin_reflex_with_a_pattern_is_rejected() {
-    let text = builtin_with_pattern();
+fn builtin_reflex_with_a_severity_is_rejected() {
+    let text = builtin_with_severity();
     let e = parse_err(&text);
-    assert_mentions(&e, &["builtin reflex \"link_down\"", "`id` and `tenant`"]);
-    assert_at(&e, &text, "\"link_down\"");
-    assert_hint(&e, "pattern");
+    assert_mentions(&e, &["builtin reflex \"link_down\"", "`severity`"]);
+    assert_at(&e, &text, "\"high\"");
+    assert_hint(&e, "`pattern` and `dedup_window`");
+}
+
+#[test]
+fn builtin_dedup_window_of_zero_is_rejected() {
+    let text = builtin_with_zero_dedup_window();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["\"link_down\"", "dedup_window must be positive"]);
+    assert_at(&e, &text, "\"0s\"");
+    assert_hint(&e, "1m");
+}
+
+#[test]
+fn a_webhook_netcortex_would_not_publish_is_rejected_with_the_reason() {
+    let text = webhook_netcortex_does_not_map();
+    let e = parse_err(&text);
+    assert_mentions(
+        &e,
+        &[
+            "event #1",
+            "\"Motion detected\"",
+            "publishes nothing",
+            "port_connectivity",
+        ],
+    );
+    assert_at(&e, &text, "{ alertType");
+    assert_hint(&e, "subject = ");
+}
+
+#[test]
+fn an_unknown_webhook_is_rejected() {
+    let text = unknown_webhook();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["event #1", "unknown webhook \"thousandeyes\""]);
+    assert_at(&e, &text, "\"thousandeyes\"");
+    assert_hint(&e, "webhook = \"meraki\"");
+}
+
+#[test]
+fn an_snmp_poll_without_a_transition_is_rejected() {
+    let text = snmp_poll_without_a_transition();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["event #1", "no transition"]);
+    assert_at(&e, &text, "{ device");
+}
+
+#[test]
+fn an_snmp_trap_without_an_event_class_is_rejected() {
+    let text = snmp_trap_without_event_class();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["event #1", "`event_class`"]);
+    assert_at(&e, &text, "\"trap\"");
+    assert_hint(&e, "bgp_drop");
+}
+
+#[test]
+fn an_event_class_without_snmp_is_rejected() {
+    let text = event_class_without_snmp();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["event #1", "`event_class`"]);
+    assert_at(&e, &text, "\"link_down\"\n");
 }
 
 #[test]

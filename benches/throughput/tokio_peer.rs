@@ -480,7 +480,7 @@ async fn reflex_task(
         world.counters.step(1); // deliver
         if let Some(output) = registry.handle(index, &event, world.now(), false) {
             world.counters.step(1); // outcome
-            if let Some(req) = output.dispatch {
+            for req in output.dispatch {
                 world.inflight.send(
                     &entities,
                     Dispatch {

@@ -364,6 +364,7 @@ fn root_event(config: &WorkloadConfig, tenants: &[TenantId], i: u32) -> RootEven
         at: SimTime(i / EVENTS_PER_MS),
         tenant,
         input,
+        vendor: None,
     }
 }
 

@@ -519,7 +519,7 @@ impl CascadeModel {
         let Some(output) = registry.handle(index, &event, host.now, false) else {
             return;
         };
-        if let Some(req) = output.dispatch {
+        for req in output.dispatch {
             let _ = engine.dispatch(
                 host,
                 ActionDispatch {

@@ -12,9 +12,12 @@ use crate::core::format_duration_ms;
 use crate::core::relative_path;
 use crate::core::Value;
 use crate::core::{FaultKind, FaultTarget};
+use crate::engine::reflex::builtin_defaults;
 use crate::engine::Effect;
 use crate::scenario::ScheduledFault;
-use crate::scenario::{CheckAt, Input, ReflexKind, Scenario, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS};
+use crate::scenario::{
+    CheckAt, Input, ReflexKind, Scenario, VendorKind, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+};
 use serde_json::json;
 use std::path::Path;
 
@@ -291,24 +294,37 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
         out.push_str("[[reflex]]\n");
         let mut pairs: Vec<(&str, Value)> = Vec::new();
         match &r.kind {
-            ReflexKind::LinkDown => pairs.push(("builtin", json!("link_down"))),
-            ReflexKind::BgpDrop => pairs.push(("builtin", json!("bgp_drop"))),
-            ReflexKind::SecurityAlert => pairs.push(("builtin", json!("security_alert"))),
+            ReflexKind::Builtin { name, .. } => pairs.push(("builtin", json!(name))),
             ReflexKind::Declarative { .. } => pairs.push(("id", json!(r.id))),
         }
         if let Some(t) = &r.tenant {
             pairs.push(("tenant", json!(t)));
         }
-        if let ReflexKind::Declarative {
-            pattern,
-            severity,
-            then,
-        } = &r.kind
-        {
-            pairs.push(("pattern", json!(pattern.as_str())));
-            pairs.push(("severity", json!(severity.as_str())));
-            if let Some(t) = then {
-                pairs.push(("then", json!(t)));
+        match &r.kind {
+            ReflexKind::Builtin {
+                name,
+                pattern,
+                dedup_window_ms,
+            } => {
+                let (default_pattern, default_window_ms) =
+                    builtin_defaults(name).expect("a known builtin");
+                if pattern.as_str() != default_pattern {
+                    pairs.push(("pattern", json!(pattern.as_str())));
+                }
+                if *dedup_window_ms != default_window_ms {
+                    pairs.push(("dedup_window", json!(format_duration_ms(*dedup_window_ms))));
+                }
+            }
+            ReflexKind::Declarative {
+                pattern,
+                severity,
+                then,
+            } => {
+                pairs.push(("pattern", json!(pattern.as_str())));
+                pairs.push(("severity", json!(severity.as_str())));
+                if let Some(t) = then {
+                    pairs.push(("then", json!(t)));
+                }
             }
         }
         lines(&mut out, &pairs);
@@ -394,18 +410,33 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
             ("at", json!(format_duration_ms(e.at.ms()))),
             ("tenant", json!(e.tenant)),
         ];
-        match &e.input {
-            Input::Publish { subject, payload } => {
+        match (&e.input, &e.vendor) {
+            (_, Some(vendor)) => {
+                match &vendor.kind {
+                    VendorKind::MerakiWebhook => pairs.push(("webhook", json!("meraki"))),
+                    VendorKind::SnmpPoll => pairs.push(("snmp", json!("poll"))),
+                    VendorKind::SnmpTrap { event_class } => {
+                        pairs.push(("snmp", json!("trap")));
+                        pairs.push(("event_class", json!(event_class)));
+                    }
+                }
+                pairs.push(("payload", vendor.payload.clone()));
+                lines(&mut out, &pairs);
+            }
+            (Input::Publish { subject, payload }, None) => {
                 pairs.push(("subject", json!(subject.as_str())));
                 pairs.push(("payload", payload.clone()));
                 lines(&mut out, &pairs);
             }
-            Input::Dispatch {
-                entity_type,
-                id,
-                action,
-                params,
-            } => {
+            (
+                Input::Dispatch {
+                    entity_type,
+                    id,
+                    action,
+                    params,
+                },
+                None,
+            ) => {
                 lines(&mut out, &pairs);
                 let mut d = format!(
                     "dispatch = {{ entity_type = {}, id = {}, action = {}",

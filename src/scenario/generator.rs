@@ -208,6 +208,7 @@ impl Generator {
                 at: SimTime(at),
                 tenant: self.tenant.clone(),
                 input,
+                vendor: None,
             });
         }
     }

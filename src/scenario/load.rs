@@ -5,10 +5,10 @@
 use crate::bus::Pattern;
 use crate::core::Severity;
 use crate::core::Subject;
-use crate::core::{parse_duration_ms, SimTime};
+use crate::core::{format_duration_ms, parse_duration_ms, SimTime};
 use crate::core::{EntityId, Object, TenantId, Value};
 use crate::core::{FaultKind, FaultTarget};
-use crate::engine::reflex::{ReflexRegistry, ThenTemplate};
+use crate::engine::reflex::{builtin_defaults, ReflexRegistry, ThenTemplate};
 use crate::engine::{ActionSpec, Condition, Effect, EntitySpec, Fields, Rule, RuleSet};
 use crate::scenario::rules::rule_label_at;
 use crate::scenario::temper::{
@@ -17,9 +17,10 @@ use crate::scenario::temper::{
 };
 use crate::scenario::SourceError;
 use crate::scenario::{
-    check_placeholders, CheckAt, Expect, Generator, Input, InvariantSpec, ReflexKind, ReflexSpec,
-    RootEvent, Scenario, Spacing, Template, ValuePool, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX,
-    STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+    check_placeholders, meraki_webhook, snmp_poll, snmp_trap, CheckAt, Expect, Generator, Input,
+    InvariantSpec, ReflexKind, ReflexSpec, RootEvent, Scenario, Spacing, Template, ValuePool,
+    VendorInput, VendorKind, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX, STEPS_MAX_DEFAULT,
+    UNTIL_DEFAULT_MS,
 };
 use crate::scenario::{parse_rules_file_located, validate_rule_defs, RuleDef};
 use crate::scenario::{FaultConfig, ScheduledFault};
@@ -208,6 +209,8 @@ struct ReflexDef {
     pattern: Option<Spanned<String>>,
     severity: Option<Spanned<Severity>>,
     then: Option<Spanned<ThenTemplate>>,
+    /// A builtin's dedup window, overriding netcortex's.
+    dedup_window: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,6 +221,12 @@ struct EventDef {
     subject: Option<Spanned<String>>,
     payload: Option<Spanned<Value>>,
     dispatch: Option<Spanned<DispatchDef>>,
+    /// `"meraki"`: `payload` is the webhook's body, published as netcortex's publisher would.
+    webhook: Option<Spanned<String>>,
+    /// `"poll"` or `"trap"`: `payload` is what the poller saw or the trap carried.
+    snmp: Option<Spanned<String>>,
+    /// With `snmp = "trap"`: the event class it reports (`link_down`, `bgp_drop`, ...).
+    event_class: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1158,87 +1167,9 @@ impl Loader<'_> {
                 None => None,
             };
             let (id, kind) = if let Some(b) = &r.builtin {
-                if r.pattern.is_some() || r.severity.is_some() || r.then.is_some() {
-                    return Err(self
-                        .err(b.span().start, format!("builtin reflex {:?} takes only `id` and `tenant`", b.get_ref()))
-                        .with_hint("remove pattern/severity/then, or drop `builtin` to write a declarative reflex"));
-                }
-                let kind = match b.get_ref().as_str() {
-                    "link_down" => ReflexKind::LinkDown,
-                    "bgp_drop" => ReflexKind::BgpDrop,
-                    "security_alert" => ReflexKind::SecurityAlert,
-                    other => {
-                        return Err(self
-                            .err(b.span().start, format!("unknown builtin reflex {other:?}"))
-                            .with_hint("use one of: link_down, bgp_drop, security_alert"))
-                    }
-                };
-                let id = match &r.id {
-                    Some(id) if id.get_ref() != b.get_ref() => {
-                        return Err(self
-                            .err(
-                                id.span().start,
-                                format!(
-                                    "builtin reflex {} has the fixed id {:?}",
-                                    b.get_ref(),
-                                    b.get_ref()
-                                ),
-                            )
-                            .with_hint("remove `id` (first-party handlers keep their own ids)"))
-                    }
-                    _ => b.get_ref().clone(),
-                };
-                (id, kind)
+                self.builtin_reflex(&r, b)?
             } else {
-                let id = r.id.as_ref().ok_or_else(|| {
-                    self.err(anchor, "a declarative [[reflex]] needs an `id`")
-                        .with_hint("add id = \"...\", or use builtin = \"link_down\" | \"bgp_drop\" | \"security_alert\"")
-                })?;
-                let pattern = r.pattern.as_ref().ok_or_else(|| {
-                    self.err(
-                        id.span().start,
-                        format!("reflex {:?} needs a `pattern`", id.get_ref()),
-                    )
-                    .with_hint("e.g. pattern = \"sensory.link_down.>\"")
-                })?;
-                let pattern = Pattern::new(pattern.get_ref().clone()).map_err(|m| {
-                    self.err(
-                        pattern.span().start,
-                        format!("reflex {:?}: invalid pattern: {m}", id.get_ref()),
-                    )
-                    .with_hint("`*` matches one token, `>` one or more and only last")
-                })?;
-                let then = match &r.then {
-                    None => None,
-                    Some(t) => {
-                        t.get_ref().validate().map_err(|m| {
-                            self.err(t.span().start, format!("reflex {:?}: {m}", id.get_ref()))
-                                .with_hint("placeholders: {payload.a.b}, {subject}, {token.N}, {tenant}, {event_id}")
-                        })?;
-                        let then = t.get_ref();
-                        self.check_action(
-                            entities,
-                            &then.entity_type,
-                            &then.action,
-                            t.span().start,
-                            &format!("reflex {:?} then", id.get_ref()),
-                        )?;
-                        Some(then.clone())
-                    }
-                };
-                let severity = r
-                    .severity
-                    .as_ref()
-                    .map(|s| *s.get_ref())
-                    .unwrap_or(Severity::Info);
-                (
-                    id.get_ref().clone(),
-                    ReflexKind::Declarative {
-                        pattern,
-                        severity,
-                        then,
-                    },
-                )
+                self.declarative_reflex(&r, anchor, entities)?
             };
             let spec = ReflexSpec { id, tenant, kind };
             for (t, registry) in registries.iter_mut() {
@@ -1254,6 +1185,154 @@ impl Loader<'_> {
         Ok(out)
     }
 
+    /// A reflex's pattern.
+    fn pattern(&self, id: &str, pattern: &Spanned<String>) -> Result<Pattern, SourceError> {
+        Pattern::new(pattern.get_ref().clone()).map_err(|m| {
+            self.err(
+                pattern.span().start,
+                format!("reflex {id:?}: invalid pattern: {m}"),
+            )
+            .with_hint("`*` matches one token, `>` one or more and only last")
+        })
+    }
+
+    /// Rejects the keys `kind` of reflex does not take, naming the first one found.
+    fn only_keys(
+        &self,
+        r: &ReflexDef,
+        kind: &str,
+        allowed: &[&str],
+        hint: &str,
+    ) -> Result<(), SourceError> {
+        let present: [(&str, Option<usize>); 4] = [
+            ("pattern", r.pattern.as_ref().map(|s| s.span().start)),
+            ("severity", r.severity.as_ref().map(|s| s.span().start)),
+            ("then", r.then.as_ref().map(|s| s.span().start)),
+            (
+                "dedup_window",
+                r.dedup_window.as_ref().map(|s| s.span().start),
+            ),
+        ];
+        for (key, at) in present {
+            if let (Some(at), false) = (at, allowed.contains(&key)) {
+                return Err(self
+                    .err(at, format!("{kind} does not take `{key}`"))
+                    .with_hint(hint.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    fn builtin_reflex(
+        &self,
+        r: &ReflexDef,
+        b: &Spanned<String>,
+    ) -> Result<(String, ReflexKind), SourceError> {
+        let name = b.get_ref();
+        let Some((default_pattern, default_window_ms)) = builtin_defaults(name) else {
+            return Err(self
+                .err(b.span().start, format!("unknown builtin reflex {name:?}"))
+                .with_hint("use one of: link_down, bgp_drop, security_alert"));
+        };
+        self.only_keys(
+            r,
+            &format!("builtin reflex {name:?}"),
+            &["pattern", "dedup_window"],
+            "a builtin takes `id`, `tenant`, and to simulate another layout `pattern` and `dedup_window`; drop `builtin` to write a declarative reflex",
+        )?;
+        if let Some(id) = &r.id {
+            if id.get_ref() != name {
+                return Err(self
+                    .err(
+                        id.span().start,
+                        format!("builtin reflex {name} has the fixed id {name:?}"),
+                    )
+                    .with_hint("remove `id` (first-party handlers keep their own ids)"));
+            }
+        }
+        let pattern = match &r.pattern {
+            Some(p) => self.pattern(name, p)?,
+            None => Pattern::new(default_pattern).expect("a valid built-in pattern"),
+        };
+        let dedup_window_ms = match &r.dedup_window {
+            None => default_window_ms,
+            Some(w) => match self.duration(w)? {
+                0 => {
+                    return Err(self
+                        .err(w.span().start, format!("builtin reflex {name:?}: dedup_window must be positive"))
+                        .with_hint("netcortex's dedup store rejects a TTL of 0; its default for this handler is ".to_string()
+                            + &format_duration_ms(default_window_ms)))
+                }
+                ms => ms,
+            },
+        };
+        Ok((
+            name.clone(),
+            ReflexKind::Builtin {
+                name: name.clone(),
+                pattern,
+                dedup_window_ms,
+            },
+        ))
+    }
+
+    fn declarative_reflex(
+        &self,
+        r: &ReflexDef,
+        anchor: usize,
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<(String, ReflexKind), SourceError> {
+        let id = r.id.as_ref().ok_or_else(|| {
+            self.err(anchor, "a declarative [[reflex]] needs an `id`")
+                .with_hint("add id = \"...\", or use builtin = \"link_down\" | \"bgp_drop\" | \"security_alert\"")
+        })?;
+        self.only_keys(
+            r,
+            &format!("declarative reflex {:?}", id.get_ref()),
+            &["pattern", "severity", "then"],
+            "`dedup_window` goes with `builtin`",
+        )?;
+        let pattern = r.pattern.as_ref().ok_or_else(|| {
+            self.err(
+                id.span().start,
+                format!("reflex {:?} needs a `pattern`", id.get_ref()),
+            )
+            .with_hint("e.g. pattern = \"sensory.link_down.>\"")
+        })?;
+        let pattern = self.pattern(id.get_ref(), pattern)?;
+        let then = match &r.then {
+            None => None,
+            Some(t) => {
+                t.get_ref().validate().map_err(|m| {
+                    self.err(t.span().start, format!("reflex {:?}: {m}", id.get_ref()))
+                        .with_hint("placeholders: {payload.a.b}, {subject}, {token.N}, {tenant}, {event_id}")
+                })?;
+                let then = t.get_ref();
+                self.check_action(
+                    entities,
+                    &then.entity_type,
+                    &then.action,
+                    t.span().start,
+                    &format!("reflex {:?} then", id.get_ref()),
+                )?;
+                Some(then.clone())
+            }
+        };
+        let severity = r
+            .severity
+            .as_ref()
+            .map(|s| *s.get_ref())
+            .unwrap_or(Severity::Info);
+        Ok((
+            id.get_ref().clone(),
+            ReflexKind::Declarative {
+                pattern,
+                severity,
+                then,
+            },
+        ))
+    }
+
     fn events(
         &self,
         defs: Vec<EventDef>,
@@ -1262,52 +1341,181 @@ impl Loader<'_> {
     ) -> Result<Vec<RootEvent>, SourceError> {
         let mut out = Vec::new();
         for (i, e) in defs.into_iter().enumerate() {
+            let place = format!("event #{}", i + 1);
             let at = SimTime(self.duration(&e.at)?);
             let tenant = self.tenant(&e.tenant, tenants)?;
-            let input = match (e.subject, e.dispatch) {
-                (Some(subject), None) => {
-                    let s = Subject::new(subject.get_ref().clone()).map_err(|m| {
-                        self.err(subject.span().start, format!("event #{}: invalid subject: {m}", i + 1))
-                            .with_hint("subjects are dot-separated tokens, e.g. sensory.link_down.snmp_trap.r1|Gi0/1")
-                    })?;
-                    Input::Publish {
-                        subject: s,
-                        payload: e.payload.map(Spanned::into_inner).unwrap_or_else(empty_object),
-                    }
-                }
-                (None, Some(d)) => {
-                    if let Some(p) = &e.payload {
-                        return Err(self
-                            .err(p.span().start, format!("event #{}: `payload` goes with `subject`, not `dispatch`", i + 1))
-                            .with_hint("put the action's input in dispatch.params"));
-                    }
-                    let offset = d.span().start;
-                    let d = d.into_inner();
-                    self.check_action(entities, &d.entity_type, &d.action, offset, &format!("event #{}", i + 1))?;
-                    if d.id.is_empty() {
-                        return Err(self.err(offset, format!("event #{}: dispatch.id is empty", i + 1)));
-                    }
-                    Input::Dispatch {
-                        entity_type: d.entity_type,
-                        id: EntityId(d.id),
-                        action: d.action,
-                        params: d.params,
-                    }
-                }
-                (Some(s), Some(_)) => {
+            let kinds: Vec<(&str, usize)> = [
+                ("subject", e.subject.as_ref().map(|s| s.span().start)),
+                ("dispatch", e.dispatch.as_ref().map(|s| s.span().start)),
+                ("webhook", e.webhook.as_ref().map(|s| s.span().start)),
+                ("snmp", e.snmp.as_ref().map(|s| s.span().start)),
+            ]
+            .into_iter()
+            .filter_map(|(k, at)| at.map(|at| (k, at)))
+            .collect();
+            match kinds.as_slice() {
+                [] => {
                     return Err(self
-                        .err(s.span().start, format!("event #{} has both `subject` and `dispatch`", i + 1))
-                        .with_hint("an event is either a bus publication or an entity action: split it in two"))
+                        .err(e.at.span().start, format!("{place} has neither `subject` nor `dispatch`"))
+                        .with_hint("add subject = \"...\" (with payload), dispatch = { entity_type, id, action }, webhook = \"meraki\" or snmp = \"poll\" | \"trap\" (with payload)"))
                 }
-                (None, None) => {
+                [_] => {}
+                [(a, at), (b, _), ..] => {
                     return Err(self
-                        .err(e.at.span().start, format!("event #{} has neither `subject` nor `dispatch`", i + 1))
-                        .with_hint("add subject = \"...\" (with payload) or dispatch = { entity_type, id, action }"))
+                        .err(*at, format!("{place} has both `{a}` and `{b}`"))
+                        .with_hint("an event is one bus publication or one entity action: split it"))
                 }
+            }
+            if let (Some(c), None) = (&e.event_class, &e.snmp) {
+                return Err(self
+                    .err(
+                        c.span().start,
+                        format!("{place}: `event_class` goes with snmp = \"trap\""),
+                    )
+                    .with_hint("a subject names its event class itself"));
+            }
+            let mut vendor = None;
+            let input = if let Some(d) = e.dispatch {
+                if let Some(p) = &e.payload {
+                    return Err(self
+                        .err(
+                            p.span().start,
+                            format!("{place}: `payload` goes with `subject`, not `dispatch`"),
+                        )
+                        .with_hint("put the action's input in dispatch.params"));
+                }
+                let offset = d.span().start;
+                let d = d.into_inner();
+                self.check_action(entities, &d.entity_type, &d.action, offset, &place)?;
+                if d.id.is_empty() {
+                    return Err(self.err(offset, format!("{place}: dispatch.id is empty")));
+                }
+                Input::Dispatch {
+                    entity_type: d.entity_type,
+                    id: EntityId(d.id),
+                    action: d.action,
+                    params: d.params,
+                }
+            } else if let Some(subject) = e.subject {
+                let s = Subject::new(subject.get_ref().clone()).map_err(|m| {
+                    self.err(subject.span().start, format!("{place}: invalid subject: {m}"))
+                        .with_hint("subjects are dot-separated tokens, e.g. sensory.link_down.snmp_trap.r1|Gi0/1")
+                })?;
+                Input::Publish {
+                    subject: s,
+                    payload: e
+                        .payload
+                        .map(Spanned::into_inner)
+                        .unwrap_or_else(empty_object),
+                }
+            } else {
+                let (input, raw) =
+                    self.sensory_input(&place, at, e.webhook, e.snmp, e.event_class, e.payload)?;
+                vendor = Some(raw);
+                input
             };
-            out.push(RootEvent { at, tenant, input });
+            out.push(RootEvent {
+                at,
+                tenant,
+                input,
+                vendor,
+            });
         }
         Ok(out)
+    }
+
+    /// A `webhook = "meraki"` or `snmp = "poll" | "trap"` event: the publication netcortex's
+    /// publisher would make of its payload.
+    fn sensory_input(
+        &self,
+        place: &str,
+        at: SimTime,
+        webhook: Option<Spanned<String>>,
+        snmp: Option<Spanned<String>>,
+        event_class: Option<Spanned<String>>,
+        payload: Option<Spanned<Value>>,
+    ) -> Result<(Input, VendorInput), SourceError> {
+        let (key, what) = match (&webhook, &snmp) {
+            (Some(w), _) => (w.span().start, "webhook"),
+            (_, Some(s)) => (s.span().start, "snmp"),
+            _ => unreachable!("the caller found one of them"),
+        };
+        let Some(payload) = payload else {
+            return Err(self
+                .err(key, format!("{place}: a {what} event needs a `payload`"))
+                .with_hint(match what {
+                    "webhook" => "the webhook's JSON body, as Meraki posts it",
+                    _ => "what the poller saw or the trap carried, e.g. { device = \"r1\", interface = \"Gi0/1\", ... }",
+                }));
+        };
+        let body = payload.get_ref();
+        let kind;
+        let published = if let Some(w) = &webhook {
+            kind = VendorKind::MerakiWebhook;
+            if w.get_ref() != "meraki" {
+                return Err(self
+                    .err(
+                        w.span().start,
+                        format!("{place}: unknown webhook {:?}", w.get_ref()),
+                    )
+                    .with_hint("Ripple knows netcortex's Meraki publisher: webhook = \"meraki\""));
+            }
+            meraki_webhook(body, at)
+        } else {
+            let s = snmp.as_ref().expect("one of them");
+            kind = match (s.get_ref().as_str(), &event_class) {
+                ("trap", Some(c)) => VendorKind::SnmpTrap {
+                    event_class: c.get_ref().clone(),
+                },
+                _ => VendorKind::SnmpPoll,
+            };
+            match (s.get_ref().as_str(), &event_class) {
+                ("poll", None) => snmp_poll(body, at),
+                ("poll", Some(c)) => {
+                    return Err(self
+                        .err(
+                            c.span().start,
+                            format!(
+                                "{place}: an SNMP poll derives its event class from oper_status"
+                            ),
+                        )
+                        .with_hint("remove event_class"))
+                }
+                ("trap", Some(c)) => snmp_trap(c.get_ref(), body, at),
+                ("trap", None) => {
+                    return Err(self
+                        .err(
+                            s.span().start,
+                            format!("{place}: an SNMP trap needs `event_class`"),
+                        )
+                        .with_hint("e.g. event_class = \"link_down\" or \"bgp_drop\""))
+                }
+                (other, _) => {
+                    return Err(self
+                        .err(
+                            s.span().start,
+                            format!("{place}: unknown snmp input {other:?}"),
+                        )
+                        .with_hint(
+                            "use snmp = \"poll\" (a link-state change the poller saw) or \"trap\"",
+                        ))
+                }
+            }
+        };
+        let publication = published.map_err(|why| {
+            self.err(payload.span().start, format!("{place}: {why}"))
+                .with_hint("an input netcortex would not publish does nothing; fix the payload or use subject = \"...\" to publish as it is")
+        })?;
+        Ok((
+            Input::Publish {
+                subject: publication.subject,
+                payload: publication.payload,
+            },
+            VendorInput {
+                kind,
+                payload: payload.into_inner(),
+            },
+        ))
     }
 
     fn expects(

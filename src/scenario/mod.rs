@@ -1,4 +1,5 @@
-//! The scenario file format: parse, validate, errors with line and column.
+//! The scenario file format: parse, validate, errors with line and column; and the inputs
+//! netcortex's publishers would make of raw vendor payloads.
 
 mod emit;
 mod error;
@@ -8,6 +9,7 @@ mod load;
 mod model;
 mod predicate;
 mod rules;
+mod sensory;
 pub mod temper;
 
 pub use emit::*;
@@ -18,3 +20,4 @@ pub use load::*;
 pub use model::*;
 pub use predicate::*;
 pub use rules::*;
+pub use sensory::*;

@@ -5,10 +5,7 @@ use crate::core::Severity;
 use crate::core::SimTime;
 use crate::core::Subject;
 use crate::core::{EntityId, TenantId, Value};
-use crate::engine::reflex::{
-    BgpDropHandler, DeclarativeReflex, LinkDownHandler, ReflexHandler, SecurityAlertHandler,
-    ThenTemplate,
-};
+use crate::engine::reflex::{builtin_handler_with, DeclarativeReflex, ReflexHandler, ThenTemplate};
 use crate::engine::{EntitySpec, Fields, Integration, Rule};
 use crate::scenario::temper::SpecInvariant;
 use crate::scenario::temper::{IntegrationSetting, TemperFiles};
@@ -140,9 +137,14 @@ pub struct ReflexSpec {
 
 #[derive(Debug, Clone)]
 pub enum ReflexKind {
-    LinkDown,
-    BgpDrop,
-    SecurityAlert,
+    /// A first-party handler (`link_down`, `bgp_drop`, `security_alert`), subscribed on
+    /// `pattern` and deduplicating within `dedup_window_ms`: netcortex's own unless the
+    /// scenario overrides them.
+    Builtin {
+        name: String,
+        pattern: Pattern,
+        dedup_window_ms: u64,
+    },
     Declarative {
         pattern: Pattern,
         severity: Severity,
@@ -154,9 +156,12 @@ impl ReflexSpec {
     /// A fresh handler (empty dedup memory).
     pub fn instantiate(&self) -> Box<dyn ReflexHandler> {
         match &self.kind {
-            ReflexKind::LinkDown => Box::new(LinkDownHandler::new()),
-            ReflexKind::BgpDrop => Box::new(BgpDropHandler::new()),
-            ReflexKind::SecurityAlert => Box::new(SecurityAlertHandler::new()),
+            ReflexKind::Builtin {
+                name,
+                pattern,
+                dedup_window_ms,
+            } => builtin_handler_with(name, Some(pattern.clone()), Some(*dedup_window_ms))
+                .expect("the loader checks builtin names"),
             ReflexKind::Declarative {
                 pattern,
                 severity,
@@ -182,6 +187,25 @@ pub struct RootEvent {
     pub at: SimTime,
     pub tenant: TenantId,
     pub input: Input,
+    /// How the scenario wrote a publication that netcortex's publishers derive from a vendor
+    /// input (`webhook = "meraki"`, `snmp = "poll" | "trap"`): the emitter writes it back that
+    /// way (a derived payload may hold nulls, which TOML cannot).
+    pub vendor: Option<VendorInput>,
+}
+
+/// A root publication as the vendor sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorInput {
+    pub kind: VendorKind,
+    /// The webhook's body, or what the poller saw or the trap carried.
+    pub payload: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VendorKind {
+    MerakiWebhook,
+    SnmpPoll,
+    SnmpTrap { event_class: String },
 }
 
 impl RootEvent {

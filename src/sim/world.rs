@@ -349,7 +349,7 @@ impl<'s> Sim<'s> {
         if self.retain != Retain::Summary {
             self.outcomes.push(outcome.clone());
         }
-        if let Some(req) = dispatch {
+        for req in dispatch {
             let _ = self.engine.dispatch_ref(
                 &mut self.ctx,
                 DispatchRef {

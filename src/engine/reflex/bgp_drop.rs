@@ -1,19 +1,37 @@
 //! The first-party `bgp_drop` reflex: a BGP session to a peer dropped.
 //!
-//! It names the target `device|peer` (or whichever of the two is known), logs one `high`
-//! outcome per target per 60 s, and reports repeats inside the window as `skipped`. It
-//! dispatches no entity action and does not interpret `last_state` or the peer's AS number.
+//! It behaves as netcortex's `BgpDropHandler` with dedup wired (stevenca/netcortex,
+//! `netcortex/reflex/handlers/bgp_drop.py`, the version its tests at `41f274f9` exercise):
+//!
+//! - device: the first truthy of `device_id`, `device`, `target`; peer: `peer`, else
+//!   `peer_ip`; the peer's AS: `peer_asn`, else `remote_as`; the last state: `last_state`,
+//!   else `previous_state`. Values need not be strings (written as Python's `str()` would).
+//! - target: `device|peer`, else the peer alone, else the device alone, else none.
+//! - a `logged`/`high` outcome whose payload is `{source, device, peer, peer_asn,
+//!   last_state}`, each as the payload held it (or null).
+//! - a repeat of `bgp_drop|<target>` within 60 s is `skipped`/`info` with payload `{source}`;
+//!   no target, or a subject of fewer than 4 tokens, means no dedup.
+//!
+//! It dispatches no entity action and does not interpret `last_state` or the AS number.
 
 use crate::bus::Envelope;
-use crate::core::Severity;
-use crate::core::Value;
-use crate::engine::reflex::common::{first_str, join_target, sighting};
-use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading};
+use crate::core::SimTime;
+use crate::core::{Object, Value};
+use crate::core::{OutcomeKind, Severity};
+use crate::engine::reflex::common::{not_a_dict, Sensory};
+use crate::engine::reflex::link_down::source_only;
+use crate::engine::reflex::python::{
+    get_or, push_py_str, py_repr_opt, py_repr_str, py_repr_str_opt, truthy,
+};
+use crate::engine::reflex::{new_outcome, Dedup, FirstParty, FirstPartySpec, Outcome};
+use std::sync::Arc;
 
 /// Payload keys that may name the device, in priority order.
-const DEVICE_KEYS: [&str; 3] = ["device", "device_id", "target"];
+const DEVICE_KEYS: [&str; 3] = ["device_id", "device", "target"];
 /// Payload keys that may name the peer, in priority order.
 const PEER_KEYS: [&str; 2] = ["peer", "peer_ip"];
+const PEER_ASN_KEYS: [&str; 2] = ["peer_asn", "remote_as"];
+const LAST_STATE_KEYS: [&str; 2] = ["last_state", "previous_state"];
 
 /// The `bgp_drop` reading of events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,33 +45,81 @@ impl FirstPartySpec for BgpDrop {
     const PATTERN: &'static str = "sensory.bgp_drop.>";
     const DEDUP_WINDOW_MS: u64 = 60_000;
 
-    fn read(event: &Envelope) -> Reading {
-        let target = BgpDropHandler::target(&event.payload);
-        Reading {
-            rationale: sighting("BGP session dropped", target.as_deref(), event),
-            target,
-            severity: Severity::High,
-            payload: None,
-            key_extra: None,
+    fn handle(event: &Envelope, now: SimTime, dedup: &mut Dedup<'_>) -> Result<Outcome, String> {
+        let payload = &*event.payload;
+        if let Some(error) = not_a_dict(payload) {
+            return Err(error);
         }
+        let sensory = Sensory::parse(event.subject.as_str());
+        let target = BgpDropHandler::target(payload);
+        if dedup.seen(&sensory, target.as_deref(), None) {
+            let rationale = format!(
+                "duplicate bgp_drop within {}s dedup window (source={})",
+                dedup.window_seconds(),
+                py_repr_str(sensory.source)
+            );
+            let mut outcome = new_outcome(
+                BgpDrop::ID,
+                event,
+                now,
+                OutcomeKind::Skipped,
+                Severity::Info,
+                target,
+                rationale,
+            );
+            outcome.payload = source_only(sensory.source);
+            return Ok(outcome);
+        }
+        let last_state = get_or(payload, &LAST_STATE_KEYS);
+        let rationale = format!(
+            "bgp_drop on {} from {}; last_state={} \u{2014} dev3 dedup wired",
+            py_repr_str_opt(target.as_deref()),
+            py_repr_str(sensory.source),
+            py_repr_opt(last_state)
+        );
+        let mut outcome = new_outcome(
+            BgpDrop::ID,
+            event,
+            now,
+            OutcomeKind::Logged,
+            Severity::High,
+            target,
+            rationale,
+        );
+        let value = |v: Option<&Value>| v.cloned().unwrap_or(Value::Null);
+        let mut built = Object::new();
+        built.insert("source".into(), Value::String(sensory.source.to_string()));
+        built.insert("device".into(), value(get_or(payload, &DEVICE_KEYS)));
+        built.insert("peer".into(), value(get_or(payload, &PEER_KEYS)));
+        built.insert("peer_asn".into(), value(get_or(payload, &PEER_ASN_KEYS)));
+        built.insert("last_state".into(), value(last_state));
+        outcome.payload = Arc::new(Value::Object(built));
+        Ok(outcome)
     }
 }
 
 impl BgpDropHandler {
-    /// `device|peer`, or whichever of the two the payload names.
+    /// `device|peer`, or the peer alone, or the device alone, or `None`.
     pub fn target(payload: &Value) -> Option<String> {
-        join_target(
-            first_str(payload, &DEVICE_KEYS),
-            first_str(payload, &PEER_KEYS),
-        )
+        let device = get_or(payload, &DEVICE_KEYS).filter(|v| truthy(v));
+        let peer = get_or(payload, &PEER_KEYS).filter(|v| truthy(v));
+        let mut target = String::new();
+        match (device, peer) {
+            (Some(device), Some(peer)) => {
+                push_py_str(&mut target, device);
+                target.push('|');
+                push_py_str(&mut target, peer);
+            }
+            (None, Some(one)) | (Some(one), None) => push_py_str(&mut target, one),
+            (None, None) => return None,
+        }
+        Some(target)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::OutcomeKind;
-    use crate::core::SimTime;
     use crate::engine::reflex::common::test_support::envelope;
     use crate::engine::reflex::{HandlerOutput, ReflexHandler};
     use serde_json::json;
@@ -70,36 +136,51 @@ mod tests {
     }
 
     #[test]
-    fn bgp_trap_targets_device_and_peer() {
+    fn bgp_trap_targets_device_and_peer_with_a_built_payload() {
         let mut h = BgpDropHandler::new();
         let out = handle_at(&mut h, 0, bgp_trap(), 0);
-        assert_eq!(out.outcome.target.as_deref(), Some("r1|10.0.1.5"));
-        assert_eq!(out.outcome.outcome, OutcomeKind::Logged);
-        assert_eq!(out.outcome.severity, Severity::High);
-        assert_eq!(out.outcome.handler, "bgp_drop");
-        assert_eq!(*out.outcome.payload, bgp_trap());
-        assert_eq!(out.dispatch, None);
+        let o = &out.outcome;
+        assert_eq!(o.target.as_deref(), Some("r1|10.0.1.5"));
+        assert_eq!(
+            (o.outcome, o.severity),
+            (OutcomeKind::Logged, Severity::High)
+        );
+        assert_eq!(o.handler, "bgp_drop");
+        assert_eq!(
+            *o.payload,
+            json!({"source": "snmp_trap", "device": "r1", "peer": "10.0.1.5",
+                "peer_asn": 65001, "last_state": "Established"})
+        );
+        assert_eq!(
+            o.rationale,
+            "bgp_drop on 'r1|10.0.1.5' from 'snmp_trap'; last_state='Established' \u{2014} dev3 dedup wired"
+        );
+        assert!(out.dispatch.is_empty());
     }
 
     #[test]
-    fn peer_falls_back_to_peer_ip() {
-        assert_eq!(
-            BgpDropHandler::target(&json!({"device": "r2", "peer_ip": "10.0.0.9"})),
-            Some("r2|10.0.0.9".into())
+    fn peer_falls_back_to_peer_ip_and_asn_to_remote_as() {
+        let mut h = BgpDropHandler::new();
+        let p = json!({"device": "r2", "peer_ip": "10.0.0.9", "remote_as": 65002});
+        let o = handle_at(&mut h, 0, p, 0).outcome;
+        assert_eq!(o.target.as_deref(), Some("r2|10.0.0.9"));
+        assert_eq!(o.payload["peer_asn"], 65002);
+        assert_eq!(o.payload["last_state"], Value::Null);
+        assert!(
+            o.rationale
+                .ends_with("last_state=None \u{2014} dev3 dedup wired"),
+            "{}",
+            o.rationale
         );
     }
 
     #[test]
-    fn target_is_whichever_part_is_known_or_none() {
-        assert_eq!(
-            BgpDropHandler::target(&json!({"peer": "10.0.1.5"})),
-            Some("10.0.1.5".into())
-        );
-        assert_eq!(
-            BgpDropHandler::target(&json!({"target": "r3"})),
-            Some("r3".into())
-        );
-        assert_eq!(BgpDropHandler::target(&json!({"peer_asn": 65001})), None);
+    fn target_is_the_peer_then_the_device_or_none() {
+        let t = BgpDropHandler::target;
+        assert_eq!(t(&json!({"peer": "10.0.1.5"})), Some("10.0.1.5".into()));
+        assert_eq!(t(&json!({"target": "r3"})), Some("r3".into()));
+        assert_eq!(t(&json!({"peer_asn": 65001})), None);
+        assert_eq!(t(&json!({"device_id": 1, "peer": 2})), Some("1|2".into()));
     }
 
     #[test]
@@ -111,7 +192,11 @@ mod tests {
             (dup.outcome, dup.severity),
             (OutcomeKind::Skipped, Severity::Info)
         );
-        assert!(dup.rationale.contains("duplicate"), "{}", dup.rationale);
+        assert_eq!(
+            dup.rationale,
+            "duplicate bgp_drop within 60.0s dedup window (source='snmp_trap')"
+        );
+        assert_eq!(*dup.payload, json!({"source": "snmp_trap"}));
         let again = handle_at(&mut h, 2, bgp_trap(), 61_000).outcome;
         assert_eq!(
             (again.outcome, again.severity),

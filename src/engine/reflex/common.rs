@@ -5,10 +5,11 @@
 //! that lives with each handler, so that one file reads as one handler's whole behaviour.
 
 use crate::bus::Envelope;
-use crate::core::{format_duration_ms, SimTime};
+use crate::core::SimTime;
 use crate::core::{Object, Value};
 use crate::core::{OutcomeKind, Severity};
-use crate::engine::reflex::{Outcome, RATIONALE_CHARS_MAX};
+use crate::engine::reflex::python::{get_truthy, py_str};
+use crate::engine::reflex::{Outcome, DIAGNOSTIC_BYTES_MAX, RATIONALE_CHARS_MAX};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -47,18 +48,51 @@ pub fn new_outcome(
     }
 }
 
-/// Turns an accepted outcome into the `skipped`/`info` outcome of a duplicate of `key`,
-/// keeping its target and payload so that a reader sees what was suppressed.
-pub fn into_duplicate(mut outcome: Outcome, key: &str, window_ms: u64) -> Outcome {
-    outcome.outcome = OutcomeKind::Skipped;
-    outcome.severity = Severity::Info;
-    outcome.rationale = truncate_chars(
-        &format!(
-            "duplicate: `{key}` was already accepted within the {} window",
-            format_duration_ms(window_ms)
-        ),
-        RATIONALE_CHARS_MAX,
+/// `handler raised <Kind>`: the rationale netcortex's runner gives an `errored` outcome.
+pub fn raised(kind: &str) -> String {
+    concat(&["handler raised ", kind])
+}
+
+/// The exception kind of a handler's error message: the `Name` of `Name: detail` when `Name`
+/// is one word (as Python writes an exception), else `Error`.
+pub fn exception_name(message: &str) -> &str {
+    match message.split_once(": ") {
+        Some((name, _))
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            name
+        }
+        _ => "Error",
+    }
+}
+
+/// The `errored` outcome of a handler that failed on `event`, as netcortex's runner builds
+/// it: severity `high`, the target read from the payload's `target` key
+/// (`str(payload.get("target") or "") or None`), an empty payload, `rationale`, and the last
+/// [`DIAGNOSTIC_BYTES_MAX`] bytes of `diagnostic`.
+pub fn errored_outcome(
+    handler: &str,
+    event: &Envelope,
+    now: SimTime,
+    rationale: String,
+    diagnostic: &str,
+) -> Outcome {
+    let target = event
+        .payload
+        .as_object()
+        .and_then(|_| get_truthy(&event.payload, &["target"]))
+        .map(py_str);
+    let mut outcome = new_outcome(
+        handler,
+        event,
+        now,
+        OutcomeKind::Errored,
+        Severity::High,
+        target,
+        rationale,
     );
+    outcome.payload = Arc::new(Value::Object(Object::new()));
+    outcome.diagnostic = tail_bytes(diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
     outcome
 }
 
@@ -120,45 +154,49 @@ impl DedupWindow {
     }
 }
 
-/// The non-empty string at `key` of a JSON object; `None` when the key is missing, the value
-/// is not a string, or it is empty (an empty device name identifies nothing).
-pub fn str_field<'a>(payload: &'a Value, key: &str) -> Option<&'a str> {
-    match payload.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.as_str()),
-        _ => None,
+/// A sensory subject as netcortex's `parse_sensory_subject` reads it:
+/// `sensory.<event_class>.<source>.<target...>`. A subject of fewer than 4 tokens, or outside
+/// `sensory.`, has neither (both empty): netcortex's handlers then report an empty source and
+/// never deduplicate, since the fact key needs an event class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sensory<'a> {
+    pub event_class: &'a str,
+    pub source: &'a str,
+}
+
+impl<'a> Sensory<'a> {
+    pub fn parse(subject: &'a str) -> Sensory<'a> {
+        let mut tokens = subject.split('.');
+        let (ns, class, source) = (tokens.next(), tokens.next(), tokens.next());
+        match (ns, class, source, tokens.next()) {
+            (Some("sensory"), Some(event_class), Some(source), Some(_)) => Sensory {
+                event_class,
+                source,
+            },
+            _ => Sensory {
+                event_class: "",
+                source: "",
+            },
+        }
     }
 }
 
-/// The first of `keys` that holds a non-empty string, in the order given.
-pub fn first_str<'a>(payload: &'a Value, keys: &[&str]) -> Option<&'a str> {
-    keys.iter().find_map(|key| str_field(payload, key))
+/// The Python type name netcortex's `payload.get(...)` would raise about when the payload is
+/// not an object (`AttributeError: 'list' object has no attribute 'get'`).
+pub fn not_a_dict(payload: &Value) -> Option<String> {
+    let name = match payload {
+        Value::Object(_) => return None,
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+    };
+    Some(format!(
+        "AttributeError: '{name}' object has no attribute 'get'"
+    ))
 }
-
-/// `a|b` when both parts are known, the known one alone, or `None`.
-pub fn join_target(a: Option<&str>, b: Option<&str>) -> Option<String> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(concat(&[a, "|", b])),
-        (Some(one), None) | (None, Some(one)) => Some(one.to_string()),
-        (None, None) => None,
-    }
-}
-
-/// `<what> on <target> (reported by <source>)`, the rationale of a first-party sighting: the
-/// target, or "an unknown target", and the subject's third token (the poller, trap or
-/// webhook that reported it).
-pub fn sighting(what: &str, target: Option<&str>, event: &Envelope) -> String {
-    concat(&[
-        what,
-        " on ",
-        target.unwrap_or(UNKNOWN_TARGET),
-        " (reported by ",
-        subject_token(event, 2),
-        ")",
-    ])
-}
-
-/// How a rationale names a target the payload does not give.
-pub const UNKNOWN_TARGET: &str = "an unknown target";
 
 /// The pieces one after another, in one allocation of the right size: what `format!` of
 /// plain strings gives, without its machinery (handlers build a few strings per event).
@@ -170,35 +208,24 @@ pub fn concat(pieces: &[&str]) -> String {
     out
 }
 
-/// The payload with at most `keys_max` keys: the first ones in key order (the map is a
-/// `BTreeMap`, so "first" is deterministic). A payload within the cap, or not an object, is
-/// kept as it is: shared, not copied.
-pub fn cap_payload_keys(payload: &Arc<Value>, keys_max: usize) -> Arc<Value> {
-    match &**payload {
-        Value::Object(map) if map.len() > keys_max => {
-            let kept: Object = map
-                .iter()
+/// The first `keys_max` keys of a payload object in sorted order, as JSON strings:
+/// netcortex's `sorted(payload.keys())[:16]`. Python sorts strings by code point, which is
+/// the byte order of their UTF-8 and so the order of the map's keys.
+pub fn upstream_keys(payload: &Value, keys_max: usize) -> Value {
+    let keys = payload
+        .as_object()
+        .map(|map| {
+            map.keys()
                 .take(keys_max)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            Arc::new(Value::Object(kept))
-        }
-        _ => Arc::clone(payload),
-    }
-}
-
-/// Subject token `index` (0-based), or `""` when the subject is shorter.
-pub fn subject_token(event: &Envelope, index: usize) -> &str {
-    event.subject.tokens().nth(index).unwrap_or("")
-}
-
-/// The event class: the second subject token (`link_down` in
-/// `sensory.link_down.snmp_poll.r1|Gi0/1`).
-pub fn event_class(event: &Envelope) -> &str {
-    subject_token(event, 1)
+                .map(|k| Value::String(k.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Array(keys)
 }
 
 /// The first `chars_max` characters of `text`.
+#[cfg(test)]
 pub fn truncate_chars(text: &str, chars_max: usize) -> String {
     let mut text = text.to_string();
     truncate_chars_in_place(&mut text, chars_max);
@@ -233,8 +260,7 @@ pub fn tail_bytes(text: &str, bytes_max: usize) -> &str {
 pub(crate) mod test_support {
     use crate::bus::{Cause, Envelope};
     use crate::core::SimTime;
-    use crate::core::{Depth, TenantId, Value};
-    use crate::core::{EventId, Subject};
+    use crate::core::{Depth, EventId, Subject, TenantId, Value};
     use std::sync::Arc;
 
     /// An envelope as the bus would deliver it at `at_ms`.
@@ -256,44 +282,6 @@ mod tests {
     use super::test_support::envelope;
     use super::*;
     use serde_json::json;
-
-    /// The rationales, word for word: reports and the model service show them.
-    #[test]
-    fn first_party_rationales_read_as_documented() {
-        use crate::engine::reflex::{BgpDrop, FirstPartySpec, LinkDown, SecurityAlert};
-        let link = envelope(
-            0,
-            "sensory.link_down.snmp_poll.r1",
-            json!({"device": "r1", "interface": "Gi0/1"}),
-            0,
-        );
-        assert_eq!(
-            LinkDown::read(&link).rationale,
-            "link down on r1|Gi0/1 (reported by snmp_poll)"
-        );
-        let bgp = envelope(
-            0,
-            "sensory.bgp_drop.trap.r1",
-            json!({"peer": "10.0.1.5"}),
-            0,
-        );
-        assert_eq!(
-            BgpDrop::read(&bgp).rationale,
-            "BGP session dropped on 10.0.1.5 (reported by trap)"
-        );
-        let nothing = envelope(0, "sensory.bgp_drop", json!({}), 0);
-        assert_eq!(
-            BgpDrop::read(&nothing).rationale,
-            "BGP session dropped on an unknown target (reported by )"
-        );
-        let alert = envelope(0, "sensory.security_alert.ids.x", json!({}), 0);
-        assert_eq!(
-            SecurityAlert::read(&alert).rationale,
-            "security alert `unknown` on an unknown target (upstream severity missing)"
-        );
-        assert_eq!(concat(&[]), "");
-        assert_eq!(concat(&["a", "", "bc"]), "abc");
-    }
 
     #[test]
     fn dedup_repeat_inside_the_window_is_a_duplicate() {
@@ -342,42 +330,78 @@ mod tests {
     }
 
     #[test]
-    fn first_str_skips_missing_empty_and_non_string_values() {
-        let p = json!({"device": "", "device_id": 7, "target": "r9"});
-        assert_eq!(
-            first_str(&p, &["device", "device_id", "target"]),
-            Some("r9")
-        );
-        assert_eq!(first_str(&p, &["nope"]), None);
-        assert_eq!(first_str(&json!("not an object"), &["device"]), None);
+    fn sensory_subjects_parse_as_netcortex_parses_them() {
+        let s = Sensory::parse("sensory.link_down.snmp_trap.r1|Gi0/1");
+        assert_eq!((s.event_class, s.source), ("link_down", "snmp_trap"));
+        let s = Sensory::parse("sensory.link_down.meraki_webhook.meraki:Q4CD.Port_12");
+        assert_eq!((s.event_class, s.source), ("link_down", "meraki_webhook"));
+        for short in [
+            "sensory.link_down.snmp_trap",
+            "sensory.link_down",
+            "fact.a.b.c",
+        ] {
+            let s = Sensory::parse(short);
+            assert_eq!((s.event_class, s.source), ("", ""), "{short}");
+        }
     }
 
     #[test]
-    fn join_target_uses_whichever_part_is_known() {
+    fn a_payload_that_is_not_an_object_is_named_by_its_python_type() {
+        assert_eq!(not_a_dict(&json!({})), None);
         assert_eq!(
-            join_target(Some("r1"), Some("Gi0/1")).as_deref(),
-            Some("r1|Gi0/1")
+            not_a_dict(&json!([1])).as_deref(),
+            Some("AttributeError: 'list' object has no attribute 'get'")
         );
-        assert_eq!(join_target(Some("r1"), None).as_deref(), Some("r1"));
-        assert_eq!(join_target(None, Some("Gi0/1")).as_deref(), Some("Gi0/1"));
-        assert_eq!(join_target(None, None), None);
+        assert!(not_a_dict(&json!(1.5)).unwrap().contains("'float'"));
+        assert!(not_a_dict(&json!(null)).unwrap().contains("'NoneType'"));
     }
 
     #[test]
-    fn cap_payload_keys_keeps_the_first_keys_in_key_order() {
+    fn upstream_keys_are_the_first_sorted_keys() {
         let mut map = Object::new();
         for i in 0..20 {
             map.insert(format!("k{i:02}"), json!(i));
         }
-        let capped = cap_payload_keys(&Arc::new(Value::Object(map)), 16);
-        let keys: Vec<&String> = capped.as_object().unwrap().keys().collect();
+        let keys = upstream_keys(&Value::Object(map), 16);
+        let keys = keys.as_array().unwrap();
         assert_eq!(keys.len(), 16);
-        assert_eq!(keys.first().unwrap().as_str(), "k00");
-        assert_eq!(keys.last().unwrap().as_str(), "k15");
-        let small = Arc::new(json!([1, 2]));
-        let kept = cap_payload_keys(&small, 1);
-        assert_eq!(*kept, json!([1, 2]));
-        assert!(Arc::ptr_eq(&kept, &small), "kept whole: shared, not copied");
+        assert_eq!(keys[0], "k00");
+        assert_eq!(keys[15], "k15");
+        assert_eq!(upstream_keys(&json!([1, 2]), 16), json!([]));
+    }
+
+    #[test]
+    fn errored_outcomes_take_their_target_from_the_payload() {
+        let e = envelope(0, "sensory.x.y.z", json!({"target": 7, "n": 1}), 0);
+        let o = errored_outcome("h", &e, SimTime(5), raised("RuntimeError"), "trace");
+        assert_eq!(o.target.as_deref(), Some("7"));
+        assert_eq!(
+            (o.outcome, o.severity),
+            (OutcomeKind::Errored, Severity::High)
+        );
+        assert_eq!(*o.payload, json!({}));
+        assert_eq!(o.rationale, "handler raised RuntimeError");
+        assert_eq!(o.diagnostic, "trace");
+        for falsy in [
+            json!({"target": ""}),
+            json!({"target": 0}),
+            json!({}),
+            json!([1]),
+        ] {
+            let e = envelope(0, "sensory.x.y.z", falsy.clone(), 0);
+            let o = errored_outcome("h", &e, SimTime(5), raised("E"), "");
+            assert_eq!(o.target, None, "{falsy}");
+        }
+    }
+
+    #[test]
+    fn exception_names_come_from_a_name_colon_prefix() {
+        assert_eq!(
+            exception_name("AttributeError: 'list' object"),
+            "AttributeError"
+        );
+        assert_eq!(exception_name("no route to r1"), "Error");
+        assert_eq!(exception_name("two words: x"), "Error");
     }
 
     #[test]
@@ -419,7 +443,5 @@ mod tests {
         assert_eq!(*o.payload, json!({"device": "r1"}));
         assert!(Arc::ptr_eq(&o.payload, &e.payload), "shared, not copied");
         assert_eq!(o.rationale.chars().count(), RATIONALE_CHARS_MAX);
-        assert_eq!(event_class(&e), "link_down");
-        assert_eq!(subject_token(&e, 9), "");
     }
 }

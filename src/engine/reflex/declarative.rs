@@ -534,7 +534,7 @@ impl ReflexHandler for DeclarativeReflex {
                 rationale: String::new(),
                 diagnostic: String::new(),
             },
-            dispatch: None,
+            dispatch: Vec::new(),
         };
         Ok(self.handle_into(event, now, &mut out)?.then_some(out))
     }
@@ -554,17 +554,22 @@ impl ReflexHandler for DeclarativeReflex {
             outcome.target = None;
             outcome.rationale.push_str(&declared.rationale_prefix);
             truncate_chars_in_place(&mut outcome.rationale, RATIONALE_CHARS_MAX);
-            *dispatch = None;
+            dispatch.clear();
             return Ok(true);
         };
         let (compiled_id, compiled_params) =
             declared.compiled.as_ref().expect("compiled with `then`");
-        let request = dispatch.get_or_insert_with(|| ActionRequest {
-            entity_type: String::new(),
-            id: EntityId::default(),
-            action: String::new(),
-            params: Value::Null,
-        });
+        // One request, reusing the one the buffer held.
+        dispatch.truncate(1);
+        if dispatch.is_empty() {
+            dispatch.push(ActionRequest {
+                entity_type: String::new(),
+                id: EntityId::default(),
+                action: String::new(),
+                params: Value::Null,
+            });
+        }
+        let request = &mut dispatch[0];
         let id = &mut request.id.0;
         id.clear();
         render_compiled_into(compiled_id, event, id)?;
@@ -666,7 +671,7 @@ mod tests {
         assert_eq!(out.outcome.severity, Severity::High);
         assert_eq!(out.outcome.target, None);
         assert_eq!(out.outcome.handler, "iface_down");
-        assert_eq!(out.dispatch, None);
+        assert!(out.dispatch.is_empty());
     }
 
     #[test]
@@ -681,7 +686,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.outcome.outcome, OutcomeKind::Applied);
         assert_eq!(out.outcome.target.as_deref(), Some("r1|Gi0/1"));
-        let d = out.dispatch.unwrap();
+        let d = out.dispatch.into_iter().next().unwrap();
         assert_eq!(d.entity_type, "Interface");
         assert_eq!(d.action, "MarkDown");
         assert_eq!(d.id, EntityId::new("r1|Gi0/1"));

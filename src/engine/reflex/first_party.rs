@@ -1,36 +1,70 @@
 //! The shape the three first-party handlers share: one pattern, one dedup window in virtual
-//! time, one `logged` outcome per event (`skipped`/`info` for a repeat inside the window).
-//! Each handler only says how it reads an event ([`FirstPartySpec::read`]).
+//! time, and netcortex's dedup contract. Each handler says how it reads an event and builds
+//! its outcomes ([`FirstPartySpec::handle`]); this file holds what they have in common: the
+//! registration identity, the memory, the pattern and window overrides.
+//!
+//! The dedup contract, as netcortex's handlers apply it: an event is checked against the
+//! store only when it has a target **and** its subject parses as a sensory subject (4 tokens
+//! or more, so that it has an event class); the fact key is `event_class|target` (plus
+//! whatever a handler appends); the first arrival is recorded with the handler's window as
+//! its TTL, and a later one before it expires is a duplicate. A duplicate does not extend
+//! the window. An event without a target is never a duplicate: every arrival is unique.
+//!
+//! What it leaves out: netcortex's in-memory store also evicts the least recently used key
+//! beyond 100,000 live keys; Ripple's window is bounded by the keys accepted within one
+//! window instead, so a scenario with more live keys than that would dedup more here.
 
 use crate::bus::{Envelope, Pattern};
 use crate::core::SimTime;
-use crate::core::Value;
-use crate::core::{OutcomeKind, Severity};
-use crate::engine::reflex::common::{
-    concat, event_class, into_duplicate, new_outcome, DedupWindow,
-};
-use crate::engine::reflex::{HandlerOutput, ReflexHandler};
+use crate::engine::reflex::common::{concat, DedupWindow, Sensory};
+use crate::engine::reflex::python::py_float_repr;
+use crate::engine::reflex::{HandlerOutput, Outcome, ReflexHandler};
 use std::marker::PhantomData;
-use std::sync::Arc;
-
-/// What a first-party handler makes of one event, before deduplication.
-pub struct Reading {
-    pub target: Option<String>,
-    pub severity: Severity,
-    pub rationale: String,
-    /// Replaces the event's payload in the outcome (e.g. capped to its first keys).
-    pub payload: Option<Arc<Value>>,
-    /// Appended to the dedup key `event_class|target` as `|extra` (security alerts add the
-    /// alert type: two signatures on one client are two alerts).
-    pub key_extra: Option<String>,
-}
 
 /// One first-party handler's identity and reading of events.
 pub trait FirstPartySpec: Send + 'static {
     const ID: &'static str;
+    /// netcortex's subscription; a scenario may subscribe the handler elsewhere.
     const PATTERN: &'static str;
     const DEDUP_WINDOW_MS: u64;
-    fn read(event: &Envelope) -> Reading;
+    /// Handles one event as netcortex's handler does, asking `dedup` whether it was seen.
+    /// `Err` is what netcortex's handler would have raised (a payload that is not an object).
+    fn handle(event: &Envelope, now: SimTime, dedup: &mut Dedup<'_>) -> Result<Outcome, String>;
+}
+
+/// The handler's view of its dedup store during one event.
+pub struct Dedup<'a> {
+    window: &'a mut DedupWindow,
+    now: SimTime,
+}
+
+impl Dedup<'_> {
+    /// Whether the fact `event_class|target[|extra]` was already recorded within the window;
+    /// records it when not. Only an event with a target and an event class is checked: any
+    /// other is never a duplicate and records nothing.
+    pub fn seen(
+        &mut self,
+        sensory: &Sensory<'_>,
+        target: Option<&str>,
+        extra: Option<&str>,
+    ) -> bool {
+        let Some(target) = target else {
+            return false;
+        };
+        if sensory.event_class.is_empty() {
+            return false;
+        }
+        let key = match extra {
+            Some(extra) => concat(&[sensory.event_class, "|", target, "|", extra]),
+            None => concat(&[sensory.event_class, "|", target]),
+        };
+        self.window.check_and_record(&key, self.now)
+    }
+
+    /// The window in seconds as netcortex's rationales print its float (`60.0`).
+    pub fn window_seconds(&self) -> String {
+        py_float_repr(self.window.window_ms as f64 / 1000.0)
+    }
 }
 
 /// A first-party handler: `FirstParty<LinkDown>` is the `link_down` reflex.
@@ -41,10 +75,26 @@ pub struct FirstParty<S> {
 }
 
 impl<S: FirstPartySpec> FirstParty<S> {
+    pub const ID: &'static str = S::ID;
+    pub const PATTERN: &'static str = S::PATTERN;
+    pub const DEDUP_WINDOW_MS: u64 = S::DEDUP_WINDOW_MS;
+
+    /// The handler as netcortex registers it.
     pub fn new() -> Self {
+        Self::with(
+            Pattern::new(S::PATTERN).expect("the built-in pattern is valid"),
+            S::DEDUP_WINDOW_MS,
+        )
+    }
+
+    /// The handler subscribed on `pattern`, deduplicating within `dedup_window_ms` (as
+    /// netcortex's constructor takes `dedup_window_seconds`): a scenario simulates an
+    /// earlier subject layout this way (`sensory.snmp.trap.link_down.>`).
+    pub fn with(pattern: Pattern, dedup_window_ms: u64) -> Self {
+        assert!(dedup_window_ms > 0, "netcortex's store rejects a TTL of 0");
         FirstParty {
-            pattern: Pattern::new(S::PATTERN).expect("the built-in pattern is valid"),
-            dedup: DedupWindow::new(S::DEDUP_WINDOW_MS),
+            pattern,
+            dedup: DedupWindow::new(dedup_window_ms),
             spec: PhantomData,
         }
     }
@@ -70,6 +120,7 @@ impl<S: FirstPartySpec> std::fmt::Debug for FirstParty<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FirstParty")
             .field("id", &S::ID)
+            .field("pattern", &self.pattern.as_str())
             .field("dedup", &self.dedup)
             .finish()
     }
@@ -88,38 +139,20 @@ impl<S: FirstPartySpec> ReflexHandler for FirstParty<S> {
         format!(
             "builtin:{}:{}:window_ms={}",
             S::ID,
-            S::PATTERN,
+            self.pattern.as_str(),
             self.dedup.window_ms
         )
     }
 
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String> {
-        let r = S::read(event);
-        let mut outcome = new_outcome(
-            S::ID,
-            event,
+        let mut dedup = Dedup {
+            window: &mut self.dedup,
             now,
-            OutcomeKind::Logged,
-            r.severity,
-            r.target.clone(),
-            r.rationale,
-        );
-        if let Some(p) = r.payload {
-            outcome.payload = p;
-        }
-        // Events without a target share one key: they cannot be told apart, and the model
-        // service treats them the same way.
-        let target = r.target.as_deref().unwrap_or("");
-        let key = match &r.key_extra {
-            Some(extra) => concat(&[event_class(event), "|", target, "|", extra]),
-            None => concat(&[event_class(event), "|", target]),
         };
-        if self.dedup.check_and_record(&key, now) {
-            outcome = into_duplicate(outcome, &key, self.dedup.window_ms);
-        }
+        let outcome = S::handle(event, now, &mut dedup)?;
         Ok(Some(HandlerOutput {
             outcome,
-            dispatch: None,
+            dispatch: Vec::new(),
         }))
     }
 
@@ -129,10 +162,9 @@ impl<S: FirstPartySpec> ReflexHandler for FirstParty<S> {
 
     /// Copies the parsed pattern, with an empty dedup window.
     fn fresh(&self) -> Option<Box<dyn ReflexHandler>> {
-        Some(Box::new(FirstParty::<S> {
-            pattern: self.pattern.clone(),
-            dedup: DedupWindow::new(self.dedup.window_ms),
-            spec: PhantomData,
-        }))
+        Some(Box::new(FirstParty::<S>::with(
+            self.pattern.clone(),
+            self.dedup.window_ms,
+        )))
     }
 }

@@ -54,7 +54,9 @@ pub struct ActionRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HandlerOutput {
     pub outcome: Outcome,
-    pub dispatch: Option<ActionRequest>,
+    /// Entity actions to dispatch, in order, each in the event's tenant (most handlers ask
+    /// for none or one).
+    pub dispatch: Vec<ActionRequest>,
 }
 
 /// A reflex handler. Implement it to plug your own Rust handler into a simulation.
@@ -67,7 +69,9 @@ pub trait ReflexHandler: Send {
     /// a no-op when the fingerprints are equal, and an error otherwise.
     fn fingerprint(&self) -> String;
     /// Handles one event at virtual time `now`. `Err` (or a panic) becomes an `errored`
-    /// outcome; `Ok(None)` means the handler had nothing to say.
+    /// outcome, whose rationale names the error's kind when the message reads as Python
+    /// writes an exception (`AttributeError: ...`); `Ok(None)` means the handler had nothing
+    /// to say.
     fn handle(&mut self, event: &Envelope, now: SimTime) -> Result<Option<HandlerOutput>, String>;
     /// [`handle`](ReflexHandler::handle), writing its answer over `out` instead of returning
     /// a new one: `Ok(true)` when `out` now holds what `handle` would have returned in

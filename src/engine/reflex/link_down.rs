@@ -1,20 +1,33 @@
 //! The first-party `link_down` reflex: an interface went down.
 //!
-//! It names the target `device|interface` from whichever poller, trap or webhook reported
-//! it, logs one `high` outcome per target per 60 s, and reports repeats inside the window as
-//! `skipped`. It dispatches no entity action and does not check that the link is really down
-//! (`oper_status` is carried in the payload, not interpreted).
+//! It behaves as netcortex's `LinkDownHandler` at the commit that wired dedup
+//! (stevenca/netcortex `41f274f9`, `netcortex/reflex/handlers/link_down.py`):
+//!
+//! - device: the first truthy of `device_id`, `device`, `target` (in that order: the
+//!   design's first version put `device` first; netcortex's code wins); interface: `interface`,
+//!   else `if_name`. Values need not be strings: they are written as Python's `str()` would.
+//! - target: `device|interface` when both are known, the device alone, or none. An interface
+//!   without a device gives no target at all.
+//! - a `logged`/`high` outcome whose payload is built, not echoed: `source` (the subject's
+//!   third token), `interface` (as the payload held it, or null) and `upstream_keys` (the
+//!   payload's first 16 keys in sorted order).
+//! - a repeat of `link_down|<target>` within 60 s is `skipped`/`info` with payload `{source}`.
+//!   An event without a target, or whose subject has fewer than 4 tokens, is never a repeat.
+//!
+//! It dispatches no entity action and does not check that the link is really down
+//! (`oper_status` is not read). `occurred_at` is virtual time, not the wall clock.
 
 use crate::bus::Envelope;
-use crate::core::Severity;
-use crate::core::Value;
-use crate::engine::reflex::common::{
-    cap_payload_keys, first_str, join_target, sighting, PAYLOAD_KEYS_MAX,
-};
-use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading};
+use crate::core::SimTime;
+use crate::core::{Object, Value};
+use crate::core::{OutcomeKind, Severity};
+use crate::engine::reflex::common::{not_a_dict, upstream_keys, Sensory, PAYLOAD_KEYS_MAX};
+use crate::engine::reflex::python::{get_or, push_py_str, py_repr_str, py_repr_str_opt, truthy};
+use crate::engine::reflex::{new_outcome, Dedup, FirstParty, FirstPartySpec, Outcome};
+use std::sync::Arc;
 
 /// Payload keys that may name the device, in priority order.
-const DEVICE_KEYS: [&str; 3] = ["device", "device_id", "target"];
+const DEVICE_KEYS: [&str; 3] = ["device_id", "device", "target"];
 /// Payload keys that may name the interface, in priority order.
 const INTERFACE_KEYS: [&str; 2] = ["interface", "if_name"];
 
@@ -30,25 +43,79 @@ impl FirstPartySpec for LinkDown {
     const PATTERN: &'static str = "sensory.link_down.>";
     const DEDUP_WINDOW_MS: u64 = 60_000;
 
-    fn read(event: &Envelope) -> Reading {
-        let target = LinkDownHandler::target(&event.payload);
-        Reading {
-            rationale: sighting("link down", target.as_deref(), event),
-            target,
-            severity: Severity::High,
-            payload: Some(cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX)),
-            key_extra: None,
+    fn handle(event: &Envelope, now: SimTime, dedup: &mut Dedup<'_>) -> Result<Outcome, String> {
+        let payload = &*event.payload;
+        if let Some(error) = not_a_dict(payload) {
+            return Err(error);
         }
+        let sensory = Sensory::parse(event.subject.as_str());
+        let interface = get_or(payload, &INTERFACE_KEYS);
+        let target = LinkDownHandler::target(payload);
+        if dedup.seen(&sensory, target.as_deref(), None) {
+            let rationale = format!(
+                "duplicate link_down within {}s dedup window (source={})",
+                dedup.window_seconds(),
+                py_repr_str(sensory.source)
+            );
+            let mut outcome = new_outcome(
+                LinkDown::ID,
+                event,
+                now,
+                OutcomeKind::Skipped,
+                Severity::Info,
+                target,
+                rationale,
+            );
+            outcome.payload = source_only(sensory.source);
+            return Ok(outcome);
+        }
+        let rationale = format!(
+            "link_down on {} from {}; dev3 dedup wired, no remediation yet",
+            py_repr_str_opt(target.as_deref()),
+            py_repr_str(sensory.source)
+        );
+        let mut outcome = new_outcome(
+            LinkDown::ID,
+            event,
+            now,
+            OutcomeKind::Logged,
+            Severity::High,
+            target,
+            rationale,
+        );
+        let mut built = Object::new();
+        built.insert("source".into(), Value::String(sensory.source.to_string()));
+        built.insert(
+            "interface".into(),
+            interface.cloned().unwrap_or(Value::Null),
+        );
+        built.insert(
+            "upstream_keys".into(),
+            upstream_keys(payload, PAYLOAD_KEYS_MAX),
+        );
+        outcome.payload = Arc::new(Value::Object(built));
+        Ok(outcome)
     }
 }
 
+/// `{"source": source}`, the payload of a skipped outcome.
+pub(crate) fn source_only(source: &str) -> Arc<Value> {
+    let mut map = Object::new();
+    map.insert("source".into(), Value::String(source.to_string()));
+    Arc::new(Value::Object(map))
+}
+
 impl LinkDownHandler {
-    /// `device|interface`, or whichever of the two the payload names.
+    /// `device|interface`, or the device alone, or `None` (an interface alone is no target).
     pub fn target(payload: &Value) -> Option<String> {
-        join_target(
-            first_str(payload, &DEVICE_KEYS),
-            first_str(payload, &INTERFACE_KEYS),
-        )
+        let device = get_or(payload, &DEVICE_KEYS).filter(|v| truthy(v))?;
+        let mut target = String::new();
+        push_py_str(&mut target, device);
+        if let Some(interface) = get_or(payload, &INTERFACE_KEYS).filter(|v| truthy(v)) {
+            target.push('|');
+            push_py_str(&mut target, interface);
+        }
+        Some(target)
     }
 }
 
@@ -56,8 +123,6 @@ impl LinkDownHandler {
 mod tests {
     use super::*;
     use crate::core::Object;
-    use crate::core::OutcomeKind;
-    use crate::core::SimTime;
     use crate::engine::reflex::common::test_support::envelope;
     use crate::engine::reflex::{HandlerOutput, ReflexHandler};
     use serde_json::json;
@@ -72,7 +137,7 @@ mod tests {
             "oper_status": "down",
             "prior_oper_status": "up",
             "source": "snmp_poll",
-            "recorded_at": "2026-01-01T00:00:00.000Z",
+            "recorded_at": "2026-01-01T00:00:00+00:00",
         })
     }
 
@@ -111,31 +176,45 @@ mod tests {
     }
 
     #[test]
-    fn snmp_poll_targets_device_and_interface() {
+    fn the_snmp_poll_sample_targets_device_id_and_interface() {
         let mut h = LinkDownHandler::new();
         let out = handle_at(&mut h, 0, snmp_poll(), 0);
-        assert_eq!(out.outcome.target.as_deref(), Some("r1|Gi0/1"));
-        assert_eq!(out.outcome.outcome, OutcomeKind::Logged);
-        assert_eq!(out.outcome.severity, Severity::High);
-        assert_eq!(out.outcome.handler, "link_down");
-        assert!(
-            out.outcome.rationale.contains("snmp_poll"),
-            "{}",
-            out.outcome.rationale
+        let o = &out.outcome;
+        assert_eq!(o.target.as_deref(), Some("dev:1|Gi0/1"));
+        assert_eq!(
+            (o.outcome, o.severity),
+            (OutcomeKind::Logged, Severity::High)
         );
-        assert_eq!(out.dispatch, None);
+        assert_eq!(o.handler, "link_down");
+        assert_eq!(
+            *o.payload,
+            json!({
+                "source": "snmp_poll",
+                "interface": "Gi0/1",
+                "upstream_keys": ["device", "device_id", "interface", "oper_status",
+                    "prior_oper_status", "recorded_at", "source"],
+            })
+        );
+        assert_eq!(
+            o.rationale,
+            "link_down on 'dev:1|Gi0/1' from 'snmp_poll'; dev3 dedup wired, no remediation yet"
+        );
+        assert!(out.dispatch.is_empty());
     }
 
     #[test]
-    fn device_falls_back_to_device_id_then_target() {
+    fn device_is_device_id_then_device_then_target() {
+        let t = LinkDownHandler::target;
         assert_eq!(
-            LinkDownHandler::target(
-                &json!({"device_id": "dev:1", "target": "x", "if_name": "eth0"})
-            ),
-            Some("dev:1|eth0".into())
+            t(&json!({"device": "r1", "device_id": "dev:1", "interface": "Gi0/1"})),
+            Some("dev:1|Gi0/1".into())
         );
         assert_eq!(
-            LinkDownHandler::target(&json!({"target": "x", "if_name": "eth0"})),
+            t(&json!({"device_id": "", "device": "r1", "if_name": "eth0"})),
+            Some("r1|eth0".into())
+        );
+        assert_eq!(
+            t(&json!({"target": "x", "if_name": "eth0"})),
             Some("x|eth0".into())
         );
     }
@@ -151,14 +230,15 @@ mod tests {
     }
 
     #[test]
-    fn target_is_whichever_part_is_known_or_none() {
+    fn an_interface_alone_is_no_target() {
+        assert_eq!(LinkDownHandler::target(&json!({"if_name": "eth0"})), None);
+        assert_eq!(
+            LinkDownHandler::target(&json!({"interface": "Gi0/1"})),
+            None
+        );
         assert_eq!(
             LinkDownHandler::target(&json!({"device": "r1"})),
             Some("r1".into())
-        );
-        assert_eq!(
-            LinkDownHandler::target(&json!({"if_name": "eth0"})),
-            Some("eth0".into())
         );
         assert_eq!(
             LinkDownHandler::target(&json!({"oper_status": "down"})),
@@ -167,19 +247,32 @@ mod tests {
     }
 
     #[test]
-    fn repeat_within_60s_is_skipped_as_info() {
+    fn non_string_ids_are_written_as_python_writes_them() {
+        assert_eq!(
+            LinkDownHandler::target(&json!({"device_id": 7, "interface": 12})),
+            Some("7|12".into())
+        );
+        assert_eq!(
+            LinkDownHandler::target(&json!({"device": true, "if_name": 1.5})),
+            Some("True|1.5".into())
+        );
+    }
+
+    #[test]
+    fn repeat_within_60s_is_skipped_as_info_with_only_its_source() {
         let mut h = LinkDownHandler::new();
         handle_at(&mut h, 0, snmp_poll(), 0);
         let dup = handle_at(&mut h, 1, snmp_poll(), 59_999).outcome;
-        assert_eq!(dup.outcome, OutcomeKind::Skipped);
-        assert_eq!(dup.severity, Severity::Info);
-        assert!(dup.rationale.contains("duplicate"), "{}", dup.rationale);
-        assert!(
-            dup.rationale.contains("1m"),
-            "names the window: {}",
-            dup.rationale
+        assert_eq!(
+            (dup.outcome, dup.severity),
+            (OutcomeKind::Skipped, Severity::Info)
         );
-        assert_eq!(dup.target.as_deref(), Some("r1|Gi0/1"));
+        assert_eq!(
+            dup.rationale,
+            "duplicate link_down within 60.0s dedup window (source='snmp_poll')"
+        );
+        assert_eq!(dup.target.as_deref(), Some("dev:1|Gi0/1"));
+        assert_eq!(*dup.payload, json!({"source": "snmp_poll"}));
     }
 
     #[test]
@@ -187,15 +280,37 @@ mod tests {
         let mut h = LinkDownHandler::new();
         handle_at(&mut h, 0, snmp_poll(), 0);
         let again = handle_at(&mut h, 1, snmp_poll(), 60_000).outcome;
-        assert_eq!(again.outcome, OutcomeKind::Logged);
-        assert_eq!(again.severity, Severity::High);
+        assert_eq!(
+            (again.outcome, again.severity),
+            (OutcomeKind::Logged, Severity::High)
+        );
+    }
+
+    #[test]
+    fn events_without_a_target_are_never_duplicates() {
+        let mut h = LinkDownHandler::new();
+        for i in 0..3 {
+            let o = handle_at(&mut h, i, json!({"interface": "Gi0/1"}), i).outcome;
+            assert_eq!((o.outcome, o.target), (OutcomeKind::Logged, None));
+        }
+    }
+
+    #[test]
+    fn short_subjects_are_never_duplicates_and_have_no_source() {
+        let mut h = LinkDownHandler::new();
+        for i in 0..2 {
+            let e = envelope(i, "sensory.link_down.trap", json!({"device": "r1"}), 0);
+            let o = h.handle(&e, SimTime(0)).unwrap().unwrap().outcome;
+            assert_eq!(o.outcome, OutcomeKind::Logged);
+            assert_eq!(o.payload["source"], "");
+        }
     }
 
     #[test]
     fn another_interface_is_not_a_duplicate() {
         let mut h = LinkDownHandler::new();
         handle_at(&mut h, 0, snmp_poll(), 0);
-        let other = json!({"device": "r1", "interface": "Gi0/2"});
+        let other = json!({"device_id": "dev:1", "interface": "Gi0/2"});
         assert_eq!(
             handle_at(&mut h, 1, other, 10).outcome.outcome,
             OutcomeKind::Logged
@@ -214,30 +329,41 @@ mod tests {
     }
 
     #[test]
-    fn payload_keeps_at_most_16_upstream_keys() {
+    fn upstream_keys_are_capped_at_16_and_the_interface_may_be_missing() {
         let mut map = Object::new();
         map.insert("device".into(), json!("r1"));
-        map.insert("interface".into(), json!("Gi0/1"));
         for i in 0..30 {
             map.insert(format!("extra_{i:02}"), json!(i));
         }
         let mut h = LinkDownHandler::new();
         let payload = handle_at(&mut h, 0, Value::Object(map), 0).outcome.payload;
-        let kept = payload.as_object().unwrap();
-        assert_eq!(kept.len(), 16);
-        // Key order: "device" < "extra_00".."extra_29" < "interface".
-        assert!(kept.contains_key("device"));
-        assert!(kept.contains_key("extra_14"));
-        assert!(!kept.contains_key("extra_15"));
-        assert!(!kept.contains_key("interface"));
+        let keys = payload["upstream_keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 16);
+        assert_eq!(keys[0], "device");
+        assert_eq!(keys[15], "extra_14");
+        assert_eq!(payload["interface"], Value::Null);
     }
 
     #[test]
-    fn small_payload_is_kept_whole() {
+    fn a_payload_that_is_not_an_object_raises() {
         let mut h = LinkDownHandler::new();
-        assert_eq!(
-            *handle_at(&mut h, 0, snmp_poll(), 0).outcome.payload,
-            snmp_poll()
+        let e = envelope(0, SUBJECT, json!(["r1"]), 0);
+        let err = h.handle(&e, SimTime(0)).unwrap_err();
+        assert!(err.starts_with("AttributeError: 'list'"), "{err}");
+    }
+
+    #[test]
+    fn a_window_override_changes_the_window_and_the_rationale() {
+        let mut h = LinkDownHandler::with(
+            crate::bus::Pattern::new("sensory.snmp.trap.link_down.>").unwrap(),
+            30_000,
         );
+        assert_eq!(h.pattern().as_str(), "sensory.snmp.trap.link_down.>");
+        assert_ne!(h.fingerprint(), LinkDownHandler::new().fingerprint());
+        handle_at(&mut h, 0, snmp_poll(), 0);
+        let dup = handle_at(&mut h, 1, snmp_poll(), 29_999).outcome;
+        assert!(dup.rationale.contains("within 30.0s"), "{}", dup.rationale);
+        let again = handle_at(&mut h, 2, snmp_poll(), 30_000).outcome;
+        assert_eq!(again.outcome, OutcomeKind::Logged);
     }
 }

@@ -1,9 +1,11 @@
 //! The reflex registry: handlers by id, in registration order, each called in isolation.
 //!
 //! A handler that returns `Err` or panics (or whose crash the fault injector simulates)
-//! yields an `errored`/`high` outcome carrying the tail of its message, and the registry and
-//! every other handler go on. The registry also gives each outcome its stable id and enforces
-//! the rationale and diagnostic limits, whatever the handler put there.
+//! yields an `errored`/`high` outcome as netcortex's runner builds one (`handler raised
+//! <Kind>`, the target from the payload's `target` key, an empty payload, the tail of the
+//! message as its diagnostic), and the registry and every other handler go on. The registry
+//! also gives each outcome its stable id and enforces the rationale and diagnostic limits,
+//! whatever the handler put there.
 //!
 //! It does not route events: which handler sees which event is the bus's business (each
 //! handler's `pattern` is its subscription). Nor does it restart a handler after a panic;
@@ -12,12 +14,11 @@
 
 use crate::bus::Envelope;
 use crate::core::SimTime;
-use crate::core::{OutcomeKind, Severity};
 use crate::engine::reflex::common::{
-    cap_payload_keys, new_outcome, tail_bytes, truncate_chars_in_place, PAYLOAD_KEYS_MAX,
+    errored_outcome, exception_name, raised, tail_bytes, truncate_chars_in_place,
 };
 use crate::engine::reflex::{
-    HandlerOutput, Outcome, ReflexHandler, DIAGNOSTIC_BYTES_MAX, RATIONALE_CHARS_MAX,
+    HandlerOutput, ReflexHandler, DIAGNOSTIC_BYTES_MAX, RATIONALE_CHARS_MAX,
 };
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -322,41 +323,20 @@ fn errored_output(
     now: SimTime,
     failure: &Failure,
 ) -> HandlerOutput {
-    HandlerOutput {
-        outcome: errored_outcome(handler, event, now, failure),
-        dispatch: None,
-    }
-}
-
-fn errored_outcome(handler: &str, event: &Envelope, now: SimTime, failure: &Failure) -> Outcome {
-    let (rationale, diagnostic) = match failure {
-        Failure::Error(message) => (
-            format!("handler `{handler}` failed: it returned an error"),
-            message.as_str(),
-        ),
-        Failure::Panic(message) => (
-            format!("handler `{handler}` failed: it panicked"),
-            message.as_str(),
-        ),
+    // As netcortex's runner: `handler raised <Kind>`, the target from the payload's
+    // `target`, an empty payload, the tail of the message.
+    let (kind, diagnostic) = match failure {
+        Failure::Error(message) => (exception_name(message), message.as_str()),
+        Failure::Panic(message) => ("Panic", message.as_str()),
         Failure::Injected => (
-            format!("handler `{handler}` failed: crash injected by the fault plan"),
+            "InjectedPanic",
             "injected handler panic (faults.handler_panic)",
         ),
     };
-    let mut outcome = new_outcome(
-        handler,
-        event,
-        now,
-        OutcomeKind::Errored,
-        Severity::High,
-        None,
-        rationale,
-    );
-    // A failing handler's payload is the upstream event's, capped as the first-party handlers
-    // cap theirs, so that a flood of failures on large events stays small.
-    outcome.payload = cap_payload_keys(&event.payload, PAYLOAD_KEYS_MAX);
-    outcome.diagnostic = tail_bytes(diagnostic, DIAGNOSTIC_BYTES_MAX).to_string();
-    outcome
+    HandlerOutput {
+        outcome: errored_outcome(handler, event, now, raised(kind), diagnostic),
+        dispatch: Vec::new(),
+    }
 }
 
 /// The outcome's id, as a new string.
@@ -413,8 +393,9 @@ fn outcome_id_into(handler: &str, event: &Envelope, now: SimTime, out: &mut Stri
 mod tests {
     use super::*;
     use crate::bus::Pattern;
+    use crate::core::{OutcomeKind, Severity};
     use crate::engine::reflex::common::test_support::envelope;
-    use crate::engine::reflex::{LinkDownHandler, SecurityAlertHandler};
+    use crate::engine::reflex::{new_outcome, LinkDownHandler, SecurityAlertHandler};
     use serde_json::json;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
@@ -471,7 +452,7 @@ mod tests {
                         None,
                         "answered",
                     ),
-                    dispatch: None,
+                    dispatch: Vec::new(),
                 })),
                 Behaviour::Silent => Ok(None),
                 Behaviour::Fail(message) => Err(message.clone()),
@@ -563,11 +544,12 @@ mod tests {
             failed.outcome.diagnostic
         );
         assert!(
-            failed.outcome.rationale.contains("panicked"),
+            failed.outcome.rationale == "handler raised Panic",
             "{}",
             failed.outcome.rationale
         );
-        assert_eq!(failed.dispatch, None);
+        assert!(failed.dispatch.is_empty());
+        assert_eq!(*failed.outcome.payload, json!({}));
         let ok = r.handle(good, &e, SimTime(5), false).unwrap();
         assert_eq!(ok.outcome.outcome, OutcomeKind::Logged);
         // The panicking handler stays registered and is called again next time.
@@ -766,7 +748,7 @@ mod tests {
             );
             Ok(Some(HandlerOutput {
                 outcome,
-                dispatch: None,
+                dispatch: Vec::new(),
             }))
         }
         fn handle_into(
@@ -857,7 +839,7 @@ mod tests {
                 outcome.rationale = "é".repeat(500);
                 Ok(Some(HandlerOutput {
                     outcome,
-                    dispatch: None,
+                    dispatch: Vec::new(),
                 }))
             }
         }

@@ -1,23 +1,40 @@
-//! The first-party `security_alert` reflex: an IDS or other security alert (Meraki-style
-//! webhooks and the like).
+//! The first-party `security_alert` reflex: an IDS or other security alert.
 //!
-//! It names the target (a client MAC, a device serial, a network or a generic target), maps
-//! the upstream severity onto ripple's four levels, logs one outcome per target and alert
-//! type per 300 s, and reports repeats inside the window as `skipped`. It dispatches no
-//! entity action and does not interpret the signature or message.
+//! It behaves as netcortex's `SecurityAlertHandler` (stevenca/netcortex,
+//! `netcortex/reflex/handlers/security_alert.py`, the version its tests at `41f274f9`
+//! exercise), which reads only the top level of the payload:
+//!
+//! - severity: `str(payload["severity"]).lower()` mapped `informational`/`info` -> info,
+//!   `warning`/`warn` -> warn, `high`, `critical`; anything else (a missing severity, or one
+//!   with surrounding spaces) -> warn.
+//! - target: the first truthy of `clientMac`, `deviceSerial`, `networkId`, `target`, written
+//!   with Python's `str()`. Keys nested under `alertData` are not read: a raw Meraki webhook
+//!   keeps its client MAC there, and netcortex's publisher lifts it before publishing.
+//! - event type: `alertType`, else `eventType`; part of the dedup key
+//!   (`security_alert|<target>|<event_type>`) when truthy, so two alert types on one client
+//!   are two facts. Window: 300 s (Meraki retries a webhook 2-3 times within minutes).
+//! - a `logged` outcome with payload `{source, alert_id, event_type, network_id}`; a repeat is
+//!   `skipped`/`info` with payload `{source, event_type}`.
+//!
+//! Worth knowing, and kept as netcortex has it: its Meraki publisher puts the vendor's
+//! severity in `severity_raw`, which this handler does not read, so every alert that went
+//! through the publisher is `warn`. It dispatches no entity action.
 
 use crate::bus::Envelope;
-use crate::core::Severity;
-use crate::core::Value;
-use crate::engine::reflex::common::{concat, first_str, str_field, UNKNOWN_TARGET};
-use crate::engine::reflex::{FirstParty, FirstPartySpec, Reading};
+use crate::core::SimTime;
+use crate::core::{Object, Value};
+use crate::core::{OutcomeKind, Severity};
+use crate::engine::reflex::common::{not_a_dict, Sensory};
+use crate::engine::reflex::python::{
+    get_or, py_repr_opt, py_repr_str, py_repr_str_opt, py_str, truthy,
+};
+use crate::engine::reflex::{new_outcome, Dedup, FirstParty, FirstPartySpec, Outcome};
+use std::sync::Arc;
 
 /// Payload keys that may name the target, most specific first.
 const TARGET_KEYS: [&str; 4] = ["clientMac", "deviceSerial", "networkId", "target"];
 /// Payload keys that may name the alert type, in priority order.
 const EVENT_TYPE_KEYS: [&str; 2] = ["alertType", "eventType"];
-/// The object webhooks nest the alert's details under.
-const DETAILS_KEY: &str = "alertData";
 
 /// The `security_alert` reading of events.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,74 +48,95 @@ impl FirstPartySpec for SecurityAlert {
     const PATTERN: &'static str = "sensory.security_alert.>";
     const DEDUP_WINDOW_MS: u64 = 300_000;
 
-    fn read(event: &Envelope) -> Reading {
+    fn handle(event: &Envelope, now: SimTime, dedup: &mut Dedup<'_>) -> Result<Outcome, String> {
         let payload = &*event.payload;
-        let target = SecurityAlertHandler::target(payload);
-        let event_type = SecurityAlertHandler::event_type(payload).unwrap_or("");
-        let raw_severity = SecurityAlertHandler::raw_severity(payload);
-        Reading {
-            rationale: concat(&[
-                "security alert `",
-                if event_type.is_empty() {
-                    "unknown"
-                } else {
-                    event_type
-                },
-                "` on ",
-                target.as_deref().unwrap_or(UNKNOWN_TARGET),
-                " (upstream severity ",
-                raw_severity.unwrap_or("missing"),
-                ")",
-            ]),
-            target,
-            severity: SecurityAlertHandler::map_severity(raw_severity),
-            payload: None,
-            // The alert type is part of the key: a client tripping two different
-            // signatures is two alerts, not one repeated.
-            key_extra: Some(event_type.to_string()),
+        if let Some(error) = not_a_dict(payload) {
+            return Err(error);
         }
+        let sensory = Sensory::parse(event.subject.as_str());
+        let target = SecurityAlertHandler::target(payload);
+        let event_type = get_or(payload, &EVENT_TYPE_KEYS);
+        let extra = event_type.filter(|v| truthy(v)).map(py_str);
+        if dedup.seen(&sensory, target.as_deref(), extra.as_deref()) {
+            let rationale = format!(
+                "duplicate security_alert within {}s dedup window (source={}, event_type={})",
+                dedup.window_seconds(),
+                py_repr_str(sensory.source),
+                py_repr_opt(event_type)
+            );
+            let mut outcome = new_outcome(
+                SecurityAlert::ID,
+                event,
+                now,
+                OutcomeKind::Skipped,
+                Severity::Info,
+                target,
+                rationale,
+            );
+            let mut built = Object::new();
+            built.insert("source".into(), Value::String(sensory.source.to_string()));
+            built.insert(
+                "event_type".into(),
+                event_type.cloned().unwrap_or(Value::Null),
+            );
+            outcome.payload = Arc::new(Value::Object(built));
+            return Ok(outcome);
+        }
+        let rationale = format!(
+            "security_alert {} on {} from {}; dev3 dedup wired",
+            py_repr_opt(event_type),
+            py_repr_str_opt(target.as_deref()),
+            py_repr_str(sensory.source)
+        );
+        let mut outcome = new_outcome(
+            SecurityAlert::ID,
+            event,
+            now,
+            OutcomeKind::Logged,
+            SecurityAlertHandler::severity(payload),
+            target,
+            rationale,
+        );
+        let raw = |key: &str| payload.get(key).cloned().unwrap_or(Value::Null);
+        let mut built = Object::new();
+        built.insert("source".into(), Value::String(sensory.source.to_string()));
+        built.insert("alert_id".into(), raw("alertId"));
+        built.insert(
+            "event_type".into(),
+            event_type.cloned().unwrap_or(Value::Null),
+        );
+        built.insert("network_id".into(), raw("networkId"));
+        outcome.payload = Arc::new(Value::Object(built));
+        Ok(outcome)
     }
 }
 
 impl SecurityAlertHandler {
-    /// The first target key found, each looked up at the top level and then under
-    /// `alertData`.
-    ///
-    /// Keys are tried in order of specificity before levels: a Meraki IDS alert carries the
-    /// appliance's `networkId` and `deviceSerial` at the top level but the offending client's
-    /// `clientMac` under `alertData`, and the client is what the alert is about.
+    /// The first truthy target key at the top level, written with `str()`.
     pub fn target(payload: &Value) -> Option<String> {
-        let details = payload.get(DETAILS_KEY);
-        TARGET_KEYS
-            .iter()
-            .find_map(|key| {
-                str_field(payload, key).or_else(|| details.and_then(|d| str_field(d, key)))
-            })
-            .map(str::to_string)
+        get_or(payload, &TARGET_KEYS)
+            .filter(|v| truthy(v))
+            .map(py_str)
     }
 
-    /// `alertType` or `eventType` at the top level, if any.
-    pub fn event_type(payload: &Value) -> Option<&str> {
-        first_str(payload, &EVENT_TYPE_KEYS)
+    /// The top-level `severity`, mapped (see [`SecurityAlertHandler::map_severity`]).
+    pub fn severity(payload: &Value) -> Severity {
+        let raw = payload
+            .get("severity")
+            .filter(|v| truthy(v))
+            .map(py_str)
+            .unwrap_or_default();
+        SecurityAlertHandler::map_severity(&raw)
     }
 
-    /// The upstream severity: `severity` at the top level, else under `alertData`.
-    pub fn raw_severity(payload: &Value) -> Option<&str> {
-        str_field(payload, "severity").or_else(|| {
-            payload
-                .get(DETAILS_KEY)
-                .and_then(|d| str_field(d, "severity"))
-        })
-    }
-
-    /// Maps an upstream severity, case-insensitively. Anything unrecognised, and a missing
-    /// severity, is `warn`: an alert of unknown weight is worth a look but not a page.
-    pub fn map_severity(raw: Option<&str>) -> Severity {
-        match raw.map(|s| s.trim().to_lowercase()).as_deref() {
-            Some("informational" | "info") => Severity::Info,
-            Some("warning" | "warn") => Severity::Warn,
-            Some("high") => Severity::High,
-            Some("critical") => Severity::Critical,
+    /// Maps an upstream severity, lower-cased (not trimmed). Anything unrecognised is `warn`:
+    /// an alert of unknown weight is worth a look but not a page.
+    pub fn map_severity(raw: &str) -> Severity {
+        match raw.to_lowercase().as_str() {
+            "informational" | "info" => Severity::Info,
+            "warning" | "warn" => Severity::Warn,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
             _ => Severity::Warn,
         }
     }
@@ -107,27 +145,19 @@ impl SecurityAlertHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::OutcomeKind;
-    use crate::core::SimTime;
     use crate::engine::reflex::common::test_support::envelope;
     use crate::engine::reflex::{HandlerOutput, ReflexHandler};
     use serde_json::json;
 
-    const SUBJECT: &str = "sensory.security_alert.meraki_webhook.meraki:Q4CD-1234";
+    const SUBJECT: &str = "sensory.security_alert.meraki_webhook.N_1|aabbccddeeff";
 
-    fn ids_alert() -> Value {
+    fn alert() -> Value {
         json!({
-            "alertType": "IDS alerted",
-            "alertTypeId": "ids_alerted",
-            "organizationId": "123",
-            "networkId": "L_646829496481105433",
-            "deviceSerial": "Q4CD-1234",
-            "alertData": {
-                "clientMac": "aa:bb:cc:dd:ee:ff",
-                "signature": "1:2019401:3",
-                "message": "ET POLICY Vulnerable Java Version",
-                "severity": "Warning",
-            },
+            "clientMac": "aa:bb:cc:dd:ee:ff",
+            "networkId": "N_1",
+            "severity": "warning",
+            "alertId": "abc-123",
+            "alertType": "ids_alerted",
         })
     }
 
@@ -142,48 +172,48 @@ mod tests {
     }
 
     #[test]
-    fn meraki_ids_alert_targets_the_client_mac_with_warn() {
+    fn an_alert_targets_the_client_mac_with_a_built_payload() {
         let mut h = SecurityAlertHandler::new();
-        let o = handle_at(&mut h, 0, ids_alert(), 0).outcome;
+        let o = handle_at(&mut h, 0, alert(), 0).outcome;
         assert_eq!(o.target.as_deref(), Some("aa:bb:cc:dd:ee:ff"));
-        assert_eq!(o.severity, Severity::Warn);
-        assert_eq!(o.outcome, OutcomeKind::Logged);
+        assert_eq!(
+            (o.outcome, o.severity),
+            (OutcomeKind::Logged, Severity::Warn)
+        );
         assert_eq!(o.handler, "security_alert");
-        assert!(o.rationale.contains("IDS alerted"), "{}", o.rationale);
+        assert_eq!(
+            *o.payload,
+            json!({"source": "meraki_webhook", "alert_id": "abc-123",
+                "event_type": "ids_alerted", "network_id": "N_1"})
+        );
+        assert_eq!(
+            o.rationale,
+            "security_alert 'ids_alerted' on 'aa:bb:cc:dd:ee:ff' from 'meraki_webhook'; dev3 dedup wired"
+        );
     }
 
     #[test]
-    fn top_level_key_wins_over_the_same_key_under_alert_data() {
-        let p = json!({"clientMac": "11:11", "alertData": {"clientMac": "22:22"}});
-        assert_eq!(SecurityAlertHandler::target(&p), Some("11:11".into()));
+    fn only_top_level_keys_are_read() {
+        let nested = json!({"alertData": {"clientMac": "22:22", "severity": "critical"}});
+        assert_eq!(SecurityAlertHandler::target(&nested), None);
+        assert_eq!(SecurityAlertHandler::severity(&nested), Severity::Warn);
+        // The publisher's `severity_raw` is not read either.
+        assert_eq!(
+            SecurityAlertHandler::severity(&json!({"severity_raw": "high"})),
+            Severity::Warn
+        );
     }
 
     #[test]
     fn target_falls_back_through_serial_network_and_target() {
-        let p = json!({"networkId": "L_1", "alertData": {"deviceSerial": "Q4CD-9"}});
-        assert_eq!(SecurityAlertHandler::target(&p), Some("Q4CD-9".into()));
+        let t = SecurityAlertHandler::target;
         assert_eq!(
-            SecurityAlertHandler::target(&json!({"networkId": "L_1"})),
-            Some("L_1".into())
+            t(&json!({"deviceSerial": "Q2XX", "networkId": "N_1"})),
+            Some("Q2XX".into())
         );
-        let p = json!({"alertData": {"target": "fw1"}});
-        assert_eq!(SecurityAlertHandler::target(&p), Some("fw1".into()));
-        assert_eq!(
-            SecurityAlertHandler::target(&json!({"alertType": "x"})),
-            None
-        );
-    }
-
-    #[test]
-    fn event_type_is_alert_type_then_event_type() {
-        assert_eq!(
-            SecurityAlertHandler::event_type(&json!({"alertType": "a", "eventType": "b"})),
-            Some("a")
-        );
-        assert_eq!(
-            SecurityAlertHandler::event_type(&json!({"eventType": "b"})),
-            Some("b")
-        );
+        assert_eq!(t(&json!({"networkId": "L_1"})), Some("L_1".into()));
+        assert_eq!(t(&json!({"target": 42})), Some("42".into()));
+        assert_eq!(t(&json!({"alertType": "x"})), None);
     }
 
     #[test]
@@ -194,52 +224,34 @@ mod tests {
             ("WARNING", Severity::Warn),
             ("warn", Severity::Warn),
             ("High", Severity::High),
-            ("critical", Severity::Critical),
+            ("CRITICAL", Severity::Critical),
+            ("", Severity::Warn),
+            ("totally-bogus", Severity::Warn),
+            (" high", Severity::Warn),
         ];
         for (raw, want) in cases {
-            assert_eq!(SecurityAlertHandler::map_severity(Some(raw)), want, "{raw}");
+            assert_eq!(SecurityAlertHandler::map_severity(raw), want, "{raw:?}");
         }
-    }
-
-    #[test]
-    fn unknown_or_missing_severity_falls_back_to_warn() {
-        assert_eq!(
-            SecurityAlertHandler::map_severity(Some("emergency")),
-            Severity::Warn
-        );
-        assert_eq!(SecurityAlertHandler::map_severity(Some("")), Severity::Warn);
-        assert_eq!(SecurityAlertHandler::map_severity(None), Severity::Warn);
-        let mut h = SecurityAlertHandler::new();
-        let o = handle_at(&mut h, 0, json!({"clientMac": "aa"}), 0).outcome;
-        assert_eq!(o.severity, Severity::Warn);
-    }
-
-    #[test]
-    fn top_level_severity_wins_over_alert_data() {
-        let p = json!({"severity": "critical", "alertData": {"severity": "info"}});
-        assert_eq!(SecurityAlertHandler::raw_severity(&p), Some("critical"));
-        let mut h = SecurityAlertHandler::new();
-        assert_eq!(
-            handle_at(&mut h, 0, p, 0).outcome.severity,
-            Severity::Critical
-        );
     }
 
     #[test]
     fn repeat_within_300s_is_skipped_and_at_300s_accepted() {
         let mut h = SecurityAlertHandler::new();
-        handle_at(&mut h, 0, ids_alert(), 0);
-        let dup = handle_at(&mut h, 1, ids_alert(), 299_999).outcome;
+        handle_at(&mut h, 0, alert(), 0);
+        let dup = handle_at(&mut h, 1, alert(), 299_999).outcome;
         assert_eq!(
             (dup.outcome, dup.severity),
             (OutcomeKind::Skipped, Severity::Info)
         );
-        assert!(
-            dup.rationale.contains("5m"),
-            "names the window: {}",
-            dup.rationale
+        assert_eq!(
+            dup.rationale,
+            "duplicate security_alert within 300.0s dedup window (source='meraki_webhook', event_type='ids_alerted')"
         );
-        let again = handle_at(&mut h, 2, ids_alert(), 300_000).outcome;
+        assert_eq!(
+            *dup.payload,
+            json!({"source": "meraki_webhook", "event_type": "ids_alerted"})
+        );
+        let again = handle_at(&mut h, 2, alert(), 300_000).outcome;
         assert_eq!(
             (again.outcome, again.severity),
             (OutcomeKind::Logged, Severity::Warn)
@@ -249,22 +261,33 @@ mod tests {
     #[test]
     fn another_alert_type_on_the_same_target_is_not_a_duplicate() {
         let mut h = SecurityAlertHandler::new();
-        handle_at(&mut h, 0, ids_alert(), 0);
-        let mut other = ids_alert();
-        other["alertType"] = json!("Malware blocked");
+        handle_at(&mut h, 0, alert(), 0);
+        let mut other = alert();
+        other["alertType"] = json!("malware_detected");
         assert_eq!(
             handle_at(&mut h, 1, other, 10).outcome.outcome,
             OutcomeKind::Logged
+        );
+        // Without an alert type, the key is the target alone: a third fact.
+        let mut untyped = alert();
+        untyped.as_object_mut().unwrap().remove("alertType");
+        assert_eq!(
+            handle_at(&mut h, 2, untyped.clone(), 20).outcome.outcome,
+            OutcomeKind::Logged
+        );
+        assert_eq!(
+            handle_at(&mut h, 3, untyped, 30).outcome.outcome,
+            OutcomeKind::Skipped
         );
     }
 
     #[test]
     fn restart_forgets_dedup_memory() {
         let mut h = SecurityAlertHandler::new();
-        handle_at(&mut h, 0, ids_alert(), 0);
+        handle_at(&mut h, 0, alert(), 0);
         h.restart();
         assert_eq!(
-            handle_at(&mut h, 1, ids_alert(), 10).outcome.outcome,
+            handle_at(&mut h, 1, alert(), 10).outcome.outcome,
             OutcomeKind::Logged
         );
     }
