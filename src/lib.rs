@@ -107,5 +107,5 @@ pub mod __private {
     };
     pub use crate::scenario::{fault_table, Input, RootEvent};
     pub use crate::shrink::{planted_scenario, PLANTED_PARTS};
-    pub use crate::sim::{run_scenario_retaining, Prepared, Queue, RunOptions};
+    pub use crate::sim::{preflight, run_scenario_retaining, Prepared, Queue, RunOptions};
 }

@@ -338,6 +338,22 @@ fn builtin_with_zero_dedup_window() -> String {
     with("[[reflex]]\nbuiltin = \"link_down\"\ndedup_window = \"0s\"")
 }
 
+fn process_reflex_with_empty_command() -> String {
+    with("[[reflex]]\nid = \"flap\"\npattern = \"sensory.link_down.>\"\ncommand = []")
+}
+
+fn process_reflex_with_missing_program() -> String {
+    with("[[reflex]]\nid = \"flap\"\npattern = \"sensory.link_down.>\"\ncommand = [\"./handlers/nope.sh\"]")
+}
+
+fn process_reflex_without_pattern() -> String {
+    with("[[reflex]]\nid = \"flap\"\ncommand = [\"python3\", \"flap.py\"]")
+}
+
+fn process_reflex_with_then() -> String {
+    with("[[reflex]]\nid = \"flap\"\npattern = \"sensory.>\"\ncommand = [\"python3\"]\nthen = { entity_type = \"Order\", action = \"Confirm\", id = \"x\" }")
+}
+
 fn webhook_netcortex_does_not_map() -> String {
     with("[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nwebhook = \"meraki\"\npayload = { alertType = \"Motion detected\", deviceSerial = \"Q2\" }")
 }
@@ -510,6 +526,19 @@ const ALL_INPUTS: &[(&str, Input)] = &[
         "builtin_with_zero_dedup_window",
         builtin_with_zero_dedup_window,
     ),
+    (
+        "process_reflex_with_empty_command",
+        process_reflex_with_empty_command,
+    ),
+    (
+        "process_reflex_with_missing_program",
+        process_reflex_with_missing_program,
+    ),
+    (
+        "process_reflex_without_pattern",
+        process_reflex_without_pattern,
+    ),
+    ("process_reflex_with_then", process_reflex_with_then),
     (
         "webhook_netcortex_does_not_map",
         webhook_netcortex_does_not_map,
@@ -839,6 +868,45 @@ fn builtin_dedup_window_of_zero_is_rejected() {
     assert_mentions(&e, &["\"link_down\"", "dedup_window must be positive"]);
     assert_at(&e, &text, "\"0s\"");
     assert_hint(&e, "1m");
+}
+
+#[test]
+fn process_reflex_with_an_empty_command_is_rejected() {
+    let text = process_reflex_with_empty_command();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["reflex \"flap\"", "`command` is empty"]);
+    assert_at(&e, &text, "[]");
+    assert_hint(&e, "python3");
+}
+
+#[test]
+fn process_reflex_whose_program_is_missing_is_rejected() {
+    let text = process_reflex_with_missing_program();
+    let e = parse_err(&text);
+    assert_mentions(
+        &e,
+        &["reflex \"flap\"", "\"./handlers/nope.sh\"", "is not in"],
+    );
+    assert_at(&e, &text, "[\"./handlers/nope.sh\"]");
+    assert_hint(&e, "relative to the scenario");
+}
+
+#[test]
+fn process_reflex_without_a_pattern_is_rejected() {
+    let text = process_reflex_without_pattern();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["reflex \"flap\"", "`pattern`"]);
+    assert_at(&e, &text, "\"flap\"");
+    assert_hint(&e, "pattern = ");
+}
+
+#[test]
+fn process_reflex_with_a_then_is_rejected() {
+    let text = process_reflex_with_then();
+    let e = parse_err(&text);
+    assert_mentions(&e, &["process reflex \"flap\"", "`then`"]);
+    assert_at(&e, &text, "{ entity_type");
+    assert_hint(&e, "answers");
 }
 
 #[test]

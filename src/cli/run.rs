@@ -4,7 +4,7 @@ use crate::cli::{bad_input, print_warnings, Format, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
-use crate::sim::{run_checked, RunOptions};
+use crate::sim::{preflight, run_checked, RunOptions};
 use std::path::PathBuf;
 
 /// Run a scenario under one seed and report what happened.
@@ -40,7 +40,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> u8 {
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

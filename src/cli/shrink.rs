@@ -4,7 +4,7 @@ use crate::cli::{bad_input, print_warnings, EXIT_FAIL, EXIT_PASS};
 use crate::core::{parse_duration_ms, Seed};
 use crate::scenario::{emit_scenario_to, load_scenario, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
-use crate::sim::{failure_signature, run_scenario, RunOptions};
+use crate::sim::{failure_signature, preflight, run_scenario, RunOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         Ok(ms) => ms,
         Err(e) => return bad_input(format!("--budget-time: {e}")),
     };
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -6,7 +6,7 @@ use crate::report::{
     Timing,
 };
 use crate::scenario::load_scenario;
-use crate::sim::{parse_seed_range, sweep_retaining, Retain, RunOptions, Shard};
+use crate::sim::{parse_seed_range, preflight, sweep_retaining, Retain, RunOptions, Shard};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -67,7 +67,7 @@ pub fn run(args: &SweepArgs) -> u8 {
     if args.jobs == Some(0) {
         return bad_input("--jobs: use at least 1 thread");
     }
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

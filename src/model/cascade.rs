@@ -233,6 +233,16 @@ impl CascadeModel {
                 u8::from(f.duplicate_p > 0.0),
             ),
         };
+        if let Some(r) = scenario
+            .reflexes
+            .iter()
+            .find(|r| matches!(r.kind, ReflexKind::Process { .. }))
+        {
+            return Err(format!(
+                "reflex {:?} runs as a child process: the model checker explores only what Ripple's own engine computes; sweep seeds with `ripple sweep` instead",
+                r.id
+            ));
+        }
         let rules = rule_sets(&scenario)?;
         let template = Engine::with_runtime_rules(
             scenario.entities.clone(),

@@ -12,7 +12,7 @@ use crate::core::format_duration_ms;
 use crate::core::relative_path;
 use crate::core::Value;
 use crate::core::{FaultKind, FaultTarget};
-use crate::engine::reflex::builtin_defaults;
+use crate::engine::reflex::{builtin_defaults, BUDGET_MS_DEFAULT, WALL_MS_DEFAULT};
 use crate::engine::Effect;
 use crate::scenario::ScheduledFault;
 use crate::scenario::{
@@ -295,7 +295,9 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
         let mut pairs: Vec<(&str, Value)> = Vec::new();
         match &r.kind {
             ReflexKind::Builtin { name, .. } => pairs.push(("builtin", json!(name))),
-            ReflexKind::Declarative { .. } => pairs.push(("id", json!(r.id))),
+            ReflexKind::Declarative { .. } | ReflexKind::Process { .. } => {
+                pairs.push(("id", json!(r.id)))
+            }
         }
         if let Some(t) = &r.tenant {
             pairs.push(("tenant", json!(t)));
@@ -324,6 +326,19 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
                 pairs.push(("severity", json!(severity.as_str())));
                 if let Some(t) = then {
                     pairs.push(("then", json!(t)));
+                }
+            }
+            ReflexKind::Process { spec, .. } => {
+                pairs.push(("pattern", json!(spec.pattern.as_str())));
+                pairs.push(("command", json!(spec.command)));
+                // Absolute: the emitted file may live elsewhere than the original.
+                let dir = std::path::absolute(&spec.dir).unwrap_or_else(|_| spec.dir.clone());
+                pairs.push(("dir", json!(dir.display().to_string())));
+                if spec.budget_ms != BUDGET_MS_DEFAULT {
+                    pairs.push(("timeout", json!(format_duration_ms(spec.budget_ms))));
+                }
+                if spec.wall_ms != WALL_MS_DEFAULT {
+                    pairs.push(("wall_timeout", json!(format_duration_ms(spec.wall_ms))));
                 }
             }
         }

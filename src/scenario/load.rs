@@ -8,20 +8,23 @@ use crate::core::Subject;
 use crate::core::{format_duration_ms, parse_duration_ms, SimTime};
 use crate::core::{EntityId, Object, TenantId, Value};
 use crate::core::{FaultKind, FaultTarget};
-use crate::engine::reflex::{builtin_defaults, ReflexRegistry, ThenTemplate};
+use crate::engine::reflex::{
+    builtin_defaults, ExternalSpec, ReflexRegistry, ThenTemplate, BUDGET_MS_DEFAULT,
+    WALL_MS_DEFAULT,
+};
 use crate::engine::{ActionSpec, Condition, Effect, EntitySpec, Fields, Rule, RuleSet};
 use crate::scenario::rules::rule_label_at;
 use crate::scenario::temper::{
     check_runtime_rule, load_specs, parse_runtime_rules, pinned_answers, server_rule_on_spec,
     AnswerDef, IntegrationSettingDef, RuntimeRuleCheck, Source,
 };
-use crate::scenario::SourceError;
 use crate::scenario::{
     check_placeholders, meraki_webhook, snmp_poll, snmp_trap, CheckAt, Expect, Generator, Input,
     InvariantSpec, ReflexKind, ReflexSpec, RootEvent, Scenario, Spacing, Template, ValuePool,
     VendorInput, VendorKind, DEPTH_MAX_LIMIT, GENERATOR_COUNT_MAX, STEPS_MAX_DEFAULT,
     UNTIL_DEFAULT_MS,
 };
+use crate::scenario::{line_column, SourceError};
 use crate::scenario::{parse_rules_file_located, validate_rule_defs, RuleDef};
 use crate::scenario::{FaultConfig, ScheduledFault};
 use crate::scenario::{InvariantKind, Predicate, UserInvariant};
@@ -211,6 +214,14 @@ struct ReflexDef {
     then: Option<Spanned<ThenTemplate>>,
     /// A builtin's dedup window, overriding netcortex's.
     dedup_window: Option<Spanned<String>>,
+    /// A handler in any language: the program and its arguments.
+    command: Option<Spanned<Vec<String>>>,
+    /// Where the command runs, relative to the scenario file (default: its directory).
+    dir: Option<Spanned<String>>,
+    /// A process handler's virtual-time budget per delivery.
+    timeout: Option<Spanned<String>>,
+    /// A process handler's wall-clock guard per delivery.
+    wall_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1157,6 +1168,7 @@ impl Loader<'_> {
                 r.id.as_ref()
                     .map(|s| s.span().start)
                     .or(r.builtin.as_ref().map(|s| s.span().start))
+                    .or(r.command.as_ref().map(|s| s.span().start))
                     .or(r.pattern.as_ref().map(|s| s.span().start))
                     .or(r.tenant.as_ref().map(|s| s.span().start))
                     .or(r.severity.as_ref().map(|s| s.span().start))
@@ -1168,6 +1180,8 @@ impl Loader<'_> {
             };
             let (id, kind) = if let Some(b) = &r.builtin {
                 self.builtin_reflex(&r, b)?
+            } else if let Some(c) = &r.command {
+                self.process_reflex(&r, c, anchor)?
             } else {
                 self.declarative_reflex(&r, anchor, entities)?
             };
@@ -1204,13 +1218,20 @@ impl Loader<'_> {
         allowed: &[&str],
         hint: &str,
     ) -> Result<(), SourceError> {
-        let present: [(&str, Option<usize>); 4] = [
+        let present: [(&str, Option<usize>); 8] = [
             ("pattern", r.pattern.as_ref().map(|s| s.span().start)),
             ("severity", r.severity.as_ref().map(|s| s.span().start)),
             ("then", r.then.as_ref().map(|s| s.span().start)),
             (
                 "dedup_window",
                 r.dedup_window.as_ref().map(|s| s.span().start),
+            ),
+            ("command", r.command.as_ref().map(|s| s.span().start)),
+            ("dir", r.dir.as_ref().map(|s| s.span().start)),
+            ("timeout", r.timeout.as_ref().map(|s| s.span().start)),
+            (
+                "wall_timeout",
+                r.wall_timeout.as_ref().map(|s| s.span().start),
             ),
         ];
         for (key, at) in present {
@@ -1276,6 +1297,93 @@ impl Loader<'_> {
         ))
     }
 
+    fn process_reflex(
+        &self,
+        r: &ReflexDef,
+        command: &Spanned<Vec<String>>,
+        anchor: usize,
+    ) -> Result<(String, ReflexKind), SourceError> {
+        let id = r.id.as_ref().ok_or_else(|| {
+            self.err(anchor, "a [[reflex]] with a `command` needs an `id`")
+                .with_hint("add id = \"...\", the handler's id (its outcomes carry it)")
+        })?;
+        let name = id.get_ref();
+        if name.trim().is_empty() {
+            return Err(self.err(id.span().start, "a reflex id is empty"));
+        }
+        self.only_keys(
+            r,
+            &format!("process reflex {name:?}"),
+            &["pattern", "command", "dir", "timeout", "wall_timeout"],
+            "a process handler takes `id`, `tenant`, `pattern`, `command`, `dir`, `timeout` and `wall_timeout`; its outcomes and actions come from its answers",
+        )?;
+        let pattern = r.pattern.as_ref().ok_or_else(|| {
+            self.err(
+                id.span().start,
+                format!("reflex {name:?} needs a `pattern`"),
+            )
+            .with_hint("the pattern it subscribes with, e.g. pattern = \"sensory.link_down.>\"")
+        })?;
+        let pattern = self.pattern(name, pattern)?;
+        let at = command.span().start;
+        let argv = command.get_ref();
+        if argv.is_empty() || argv[0].trim().is_empty() {
+            return Err(self
+                .err(at, format!("reflex {name:?}: `command` is empty"))
+                .with_hint("the program and its arguments, e.g. command = [\"python3\", \"handlers/flap.py\"]"));
+        }
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let dir = match &r.dir {
+            None => base.to_path_buf(),
+            Some(d) => base.join(d.get_ref()),
+        };
+        if !dir.is_dir() {
+            let place = r.dir.as_ref().map_or(at, |d| d.span().start);
+            return Err(self
+                .err(
+                    place,
+                    format!("reflex {name:?}: {} is not a directory", dir.display()),
+                )
+                .with_hint("`dir` is relative to the scenario file"));
+        }
+        // A program given by a path (not looked up on PATH) must be there.
+        if argv[0].contains('/') && !dir.join(&argv[0]).exists() {
+            return Err(self
+                .err(at, format!("reflex {name:?}: the program {:?} is not in {}", argv[0], dir.display()))
+                .with_hint("a command's relative paths are relative to the scenario's directory (or `dir`)"));
+        }
+        let positive = |d: &Option<Spanned<String>>, key: &str, default_ms: u64| match d {
+            None => Ok(default_ms),
+            Some(d) => match self.duration(d)? {
+                0 => Err(self
+                    .err(
+                        d.span().start,
+                        format!("reflex {name:?}: {key} must be positive"),
+                    )
+                    .with_hint(format!("the default is {}", format_duration_ms(default_ms)))),
+                ms => Ok(ms),
+            },
+        };
+        let budget_ms = positive(&r.timeout, "timeout", BUDGET_MS_DEFAULT)?;
+        let wall_ms = positive(&r.wall_timeout, "wall_timeout", WALL_MS_DEFAULT)?;
+        let (line, column) = line_column(self.text, at);
+        Ok((
+            name.clone(),
+            ReflexKind::Process {
+                spec: Arc::new(ExternalSpec {
+                    id: name.clone(),
+                    pattern,
+                    command: argv.clone(),
+                    dir,
+                    budget_ms,
+                    wall_ms,
+                }),
+                line,
+                column,
+            },
+        ))
+    }
+
     fn declarative_reflex(
         &self,
         r: &ReflexDef,
@@ -1284,13 +1392,13 @@ impl Loader<'_> {
     ) -> Result<(String, ReflexKind), SourceError> {
         let id = r.id.as_ref().ok_or_else(|| {
             self.err(anchor, "a declarative [[reflex]] needs an `id`")
-                .with_hint("add id = \"...\", or use builtin = \"link_down\" | \"bgp_drop\" | \"security_alert\"")
+                .with_hint("add id = \"...\", or use builtin = \"link_down\" | \"bgp_drop\" | \"security_alert\", or command = [...]")
         })?;
         self.only_keys(
             r,
             &format!("declarative reflex {:?}", id.get_ref()),
             &["pattern", "severity", "then"],
-            "`dedup_window` goes with `builtin`",
+            "`dedup_window` goes with `builtin`; `dir`, `timeout` and `wall_timeout` with `command`",
         )?;
         let pattern = r.pattern.as_ref().ok_or_else(|| {
             self.err(

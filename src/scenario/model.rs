@@ -5,7 +5,10 @@ use crate::core::Severity;
 use crate::core::SimTime;
 use crate::core::Subject;
 use crate::core::{EntityId, TenantId, Value};
-use crate::engine::reflex::{builtin_handler_with, DeclarativeReflex, ReflexHandler, ThenTemplate};
+use crate::engine::reflex::{
+    builtin_handler_with, DeclarativeReflex, Detached, ExternalHandler, ExternalSpec,
+    ReflexHandler, ThenTemplate,
+};
 use crate::engine::{EntitySpec, Fields, Integration, Rule};
 use crate::scenario::temper::SpecInvariant;
 use crate::scenario::temper::{IntegrationSetting, TemperFiles};
@@ -150,10 +153,19 @@ pub enum ReflexKind {
         severity: Severity,
         then: Option<ThenTemplate>,
     },
+    /// A handler in any language: a child process speaking JSON lines. `line` and `column`
+    /// place its `command` in the scenario file, for an error found when it starts.
+    Process {
+        spec: Arc<ExternalSpec>,
+        line: usize,
+        column: usize,
+    },
 }
 
 impl ReflexSpec {
-    /// A fresh handler (empty dedup memory).
+    /// A fresh handler (empty dedup memory). A process handler built here is detached: it
+    /// registers (id, pattern, fingerprint) but runs nothing; the simulator attaches its
+    /// process driver (`sim::instantiate_reflex`).
     pub fn instantiate(&self) -> Box<dyn ReflexHandler> {
         match &self.kind {
             ReflexKind::Builtin {
@@ -172,6 +184,9 @@ impl ReflexSpec {
                 *severity,
                 then.clone(),
             )),
+            ReflexKind::Process { spec, .. } => {
+                Box::new(ExternalHandler::new(Arc::clone(spec), Box::new(Detached)))
+            }
         }
     }
 

@@ -1,9 +1,11 @@
-//! The simulator: virtual time, seeded rng streams, `sim_uuid`, the scheduler and the world.
+//! The simulator: virtual time, seeded rng streams, `sim_uuid`, the scheduler and the world,
+//! and the driver of handlers that run as child processes.
 
 mod faults;
 mod host;
 mod outcome;
 mod prepared;
+mod process_handler;
 mod queue;
 mod runner;
 mod sweep;
@@ -12,6 +14,7 @@ mod world;
 pub use faults::*;
 pub use outcome::*;
 pub use prepared::*;
+pub use process_handler::*;
 pub use queue::*;
 pub use runner::*;
 pub use sweep::*;

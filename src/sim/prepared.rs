@@ -7,7 +7,7 @@ use crate::core::{TenantId, Value};
 use crate::engine::reflex::{HandlerIndex, ReflexHandler, ReflexRegistry};
 use crate::engine::{Engine, RuleSet};
 use crate::scenario::{Input, RootEvent, Scenario};
-use crate::sim::{Retain, RunOptions, RunOutcome, Sim};
+use crate::sim::{instantiate_reflex, Retain, RunOptions, RunOutcome, Sim};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -142,7 +142,7 @@ pub(crate) fn registries(
             }
             let handler = prototypes
                 .and_then(|p| p[i].fresh())
-                .unwrap_or_else(|| spec.instantiate());
+                .unwrap_or_else(|| instantiate_reflex(spec));
             let before = registry.len();
             let index = registry.register(handler).map_err(|e| e.to_string())?;
             if registry.len() > before {

@@ -13,9 +13,9 @@
 //! assert_eq!(runner.run(Seed(42)).trace_hash, outcome.trace_hash);
 //! ```
 
-use crate::check::compare_runs;
+use crate::check::{compare_runs, handler_at, Violation};
 use crate::core::Seed;
-use crate::scenario::Scenario;
+use crate::scenario::{ReflexKind, Scenario};
 use crate::sim::{sweep_retaining, Prepared, Retain, RunOptions, RunOutcome, SeedResult, Sim};
 use std::cell::OnceCell;
 
@@ -95,11 +95,12 @@ impl<'s> Runner<'s> {
         // From scratch, not from the prepared scenario: the second run shares nothing with
         // the first.
         let second = Sim::retaining(self.scenario, seed, quiet, retain).run();
-        if let Some(v) = compare_runs(
+        if let Some(mut v) = compare_runs(
             seed.0,
             (&first.trace_hash, &first.records),
             (&second.trace_hash, &second.records),
         ) {
+            name_process_handler(self.scenario, &first, &second, &mut v);
             // No rule noted: `failure_signature` finds it in the records.
             first.violations.push(v);
         }
@@ -164,13 +165,39 @@ pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunO
             ..options
         },
     );
-    if let Some(v) = compare_runs(
+    if let Some(mut v) = compare_runs(
         seed.0,
         (&first.trace_hash, &first.records),
         (&second.trace_hash, &second.records),
     ) {
+        name_process_handler(scenario, &first, &second, &mut v);
         // No rule noted: `failure_signature` finds it in the records.
         first.violations.push(v);
     }
     first
+}
+
+/// When two runs parted at a process handler's record, says so in the `determinism`
+/// violation: a process handler is the usual suspect, and what it must not do is known.
+fn name_process_handler(
+    scenario: &Scenario,
+    first: &RunOutcome,
+    second: &RunOutcome,
+    v: &mut Violation,
+) {
+    let process = handler_at(&first.records, v.step)
+        .or_else(|| handler_at(&second.records, v.step))
+        .and_then(|h| {
+            scenario.reflexes.iter().find_map(|r| match &r.kind {
+                ReflexKind::Process { spec, .. } if spec.id == h => Some(spec),
+                _ => None,
+            })
+        });
+    if let Some(spec) = process {
+        v.message.push_str(&format!(
+            "; `{}` runs as a child process (`{}`): its answers must depend only on what Ripple sends it (no clock, no randomness, nothing kept across a hello)",
+            spec.id,
+            spec.command_line()
+        ));
+    }
 }
