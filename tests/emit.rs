@@ -96,3 +96,39 @@ fn fault_schedules_round_trip_through_the_emitter() {
     let one = fault_table(&schedule[0]);
     assert!(one.contains("delay = \"0ms\""), "{one}");
 }
+
+/// A builtin's pattern and dedup window, written back and loaded again.
+#[test]
+fn builtin_overrides_round_trip_through_the_emitter() {
+    let text = r#"
+[scenario]
+name = "seed-layout"
+[[tenant]]
+id = "t"
+[[reflex]]
+builtin = "link_down"
+pattern = "sensory.snmp.trap.link_down.>"
+dedup_window = "30s"
+[[reflex]]
+builtin = "bgp_drop"
+[[event]]
+at = "0ms"
+tenant = "t"
+subject = "sensory.snmp.trap.link_down.r1"
+payload = { device = "r1", interface = "Gi0/1" }
+"#;
+    let original = parse_scenario(text, Path::new("x.toml")).unwrap();
+    let emitted = emit_scenario(&original, "");
+    assert!(
+        emitted.contains("pattern = \"sensory.snmp.trap.link_down.>\""),
+        "{emitted}"
+    );
+    assert!(emitted.contains("dedup_window = \"30s\""), "{emitted}");
+    // A default is left out.
+    assert!(!emitted.contains("sensory.bgp_drop.>"), "{emitted}");
+    let again = parse_scenario(&emitted, Path::new("emitted.toml")).unwrap();
+    let a = Runner::new(&original).run(Seed(0));
+    let b = Runner::new(&again).run(Seed(0));
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.outcomes, b.outcomes);
+}

@@ -39,7 +39,6 @@ or, in a handler file of your own:
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as _datetime
 import importlib.util
@@ -107,11 +106,13 @@ class VirtualDedupStore:
     """netcortex's ``DedupStore`` contract in virtual time.
 
     A fact is new unless the same key was recorded less than its TTL ago; a duplicate does not
-    extend the TTL. Expired keys are dropped as time passes.
+    extend the TTL. Expired keys are swept out now and then (amortized: a sweep runs when the
+    store has doubled since the last one), so memory stays bounded by the live keys.
     """
 
     def __init__(self) -> None:
         self._expiry_ms: dict[str, int] = {}
+        self._sweep_at = 64
 
     async def record_unless_duplicate(self, fact_key: str, *, ttl_seconds: float) -> bool:
         if not fact_key:
@@ -119,12 +120,13 @@ class VirtualDedupStore:
         if ttl_seconds <= 0:
             raise ValueError(f"ttl_seconds must be > 0, got {ttl_seconds}")
         now = CLOCK.ms
-        expired = [k for k, at in self._expiry_ms.items() if at <= now]
-        for k in expired:
-            del self._expiry_ms[k]
-        if fact_key in self._expiry_ms:
+        expiry = self._expiry_ms.get(fact_key)
+        if expiry is not None and expiry > now:
             return False
         self._expiry_ms[fact_key] = now + round(ttl_seconds * 1000)
+        if len(self._expiry_ms) >= self._sweep_at:
+            self._expiry_ms = {k: at for k, at in self._expiry_ms.items() if at > now}
+            self._sweep_at = max(64, 2 * len(self._expiry_ms))
         return True
 
     async def close(self) -> None:
@@ -297,7 +299,6 @@ class Host:
         self.factory = factory
         self.handler: Any = None
         self.store = VirtualDedupStore()
-        self.loop = asyncio.new_event_loop()
         self.takes_context = True
 
     def load(self, handler_id: str) -> Any:
@@ -380,7 +381,7 @@ class Host:
                 else self.handler.handle(event)
             )
             if inspect.isawaitable(result):
-                result = self.loop.run_until_complete(result)
+                result = _drive(result)
         except Exception as exc:  # a handler's bug is an errored outcome, not our crash
             return {
                 "type": "error",
@@ -393,6 +394,29 @@ class Host:
             "dispatch": ctx.actions,
             "elapsed_ms": CLOCK.ms - start,
         }
+
+
+def _drive(awaitable: Any) -> Any:
+    """Runs a handler's coroutine to its end without an event loop.
+
+    A handler awaits only what lives in virtual time (the dedup store, ``ctx.sleep``), which
+    never suspends, so the coroutine finishes in one go; no loop means no loop overhead on
+    every delivery. A coroutine that waits on a real future (``asyncio.sleep(1)``, a socket)
+    is refused: real waiting has no place in a simulated run.
+    """
+    coroutine = awaitable.__await__()
+    try:
+        while True:
+            yielded = coroutine.send(None)
+            if yielded is not None:
+                coroutine.close()
+                raise RuntimeError(
+                    "the handler awaited a real future (I/O or asyncio.sleep): under Ripple, "
+                    "time is virtual; use await ctx.sleep(seconds)"
+                )
+            # A bare `yield` (asyncio.sleep(0)) just hands control back: carry on.
+    except StopIteration as done:
+        return done.value
 
 
 def _virtualize(module: types.ModuleType) -> None:

@@ -1,8 +1,10 @@
-//! Pieces the reflex handlers share: building an outcome, the dedup window, payload lookups,
-//! and the length limits on rationales, diagnostics and payloads.
+//! Pieces the reflex handlers share: building an outcome (and the `errored` one netcortex's
+//! runner writes), the dedup window, reading a sensory subject as netcortex does, and the
+//! length limits on rationales, diagnostics and upstream keys.
 //!
 //! It leaves out anything handler-specific (which keys name a target, which window applies):
 //! that lives with each handler, so that one file reads as one handler's whole behaviour.
+//! Python's semantics for payload values (`or`, `str()`, `repr()`) are in `python.rs`.
 
 use crate::bus::Envelope;
 use crate::core::SimTime;

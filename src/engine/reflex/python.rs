@@ -9,7 +9,9 @@
 //!
 //! What it leaves out: Python's `repr` of a dict follows insertion order, and a JSON object
 //! here is kept in key order, so a dict-valued id renders with its keys sorted; integers
-//! beyond 64 bits arrive as floats. Neither occurs in a real payload's id fields.
+//! beyond 64 bits arrive as floats; `repr` escapes the C0 and C1 control characters but
+//! writes other non-printable characters (a zero-width space) as they are, where Python
+//! escapes them. None of these occurs in a real payload's id fields.
 
 use crate::core::Value;
 
@@ -141,6 +143,17 @@ fn push_repr(out: &mut String, value: &Value) {
 }
 
 fn push_repr_str(out: &mut String, text: &str) {
+    // Most ids need no escape: copied whole, not a character at a time.
+    if !text
+        .bytes()
+        .any(|b| b == b'\'' || b == b'\\' || !(0x20..0x7f).contains(&b))
+    {
+        out.reserve(text.len() + 2);
+        out.push('\'');
+        out.push_str(text);
+        out.push('\'');
+        return;
+    }
     let quote = if text.contains('\'') && !text.contains('"') {
         '"'
     } else {
@@ -157,7 +170,7 @@ fn push_repr_str(out: &mut String, text: &str) {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
             }
             c => out.push(c),
@@ -261,6 +274,7 @@ mod tests {
         assert_eq!(py_repr_str("tab\there\\"), "'tab\\there\\\\'");
         assert_eq!(py_repr_str("\u{1}"), "'\\x01'");
         assert_eq!(py_repr_str("é"), "'é'");
+        assert_eq!(py_repr_str("a\u{85}b"), "'a\\x85b'");
         assert_eq!(py_repr_str_opt(None), "None");
     }
 
