@@ -26,7 +26,7 @@
 //! The modules are floors; each imports only from the floors below it (`tests/layers.rs`
 //! checks): `core` (time, ids, values, rng streams, records) ← `bus` ← `engine` (sans-IO:
 //! time, ids and randomness are arguments) ← `trace` ← `scenario` ← `check` ← `sim` ←
-//! {`model`, `shrink`, `corpus`, `report`, `bench`} ← `cli`. They are private: what a
+//! {`model`, `shrink`, `corpus`, `report`, `bench`, `live`} ← `cli`. They are private: what a
 //! library user needs is re-exported here, by name.
 //!
 //! # Fast paths on a budget
@@ -42,6 +42,7 @@ mod cli;
 mod core;
 mod corpus;
 mod engine;
+mod live;
 mod model;
 mod report;
 mod scenario;

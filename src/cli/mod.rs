@@ -12,6 +12,8 @@ mod bench;
 mod check;
 mod corpus;
 mod init;
+mod publish;
+mod record;
 mod replay;
 mod run;
 mod shrink;
@@ -56,6 +58,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     Check(check::CheckArgs),
     Init(init::InitArgs),
+    Record(record::RecordArgs),
+    Publish(publish::PublishArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,6 +80,8 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Record(args) => record::run(&args),
+        Command::Publish(args) => publish::run(&args),
     };
     ExitCode::from(code)
 }
