@@ -94,7 +94,7 @@ pub mod __private {
         current_rss_bytes, generated_workload, peak_rss_bytes, reset_peak_rss, RunCounts,
         Stopwatch, WorkloadConfig,
     };
-    pub use crate::bus::{sanitize_token, Cause};
+    pub use crate::bus::{sanitize_token, Bus, Cause};
     pub use crate::core::{Depth, EventId, Object};
     pub use crate::corpus::{load_corpus_file, render_corpus_file, CorpusEntry, CorpusFile};
     pub use crate::engine::reflex::{HandlerIndex, ReflexRegistry};
