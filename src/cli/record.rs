@@ -198,7 +198,7 @@ fn record_command(args: &RecordArgs) -> Result<(), String> {
             .messages
             .last()
             .map(|m| capture.started_unix_ms + m.arrival_us / 1000),
-        stopped: stopped_text(&capture, args.count),
+        stopped: stopped_text(&capture, args.count, duration),
     };
     let mut lossy = Lossy::default();
     let mut warnings = Vec::new();
@@ -319,12 +319,12 @@ fn check_writable(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn stopped_text(capture: &Capture, count: Option<u64>) -> String {
+fn stopped_text(capture: &Capture, count: Option<u64>, duration: Option<Duration>) -> String {
     match capture.stopped {
         StopReason::Count => format!("stopped after {} messages", count.unwrap_or(0)),
         StopReason::Duration => format!(
             "stopped after {}",
-            format_duration_ms(capture.elapsed.as_millis() as u64)
+            format_duration_ms(duration.map_or(0, |d| d.as_millis() as u64))
         ),
         StopReason::Interrupted => "stopped by Ctrl-C".into(),
         StopReason::Terminated => "stopped by SIGTERM".into(),

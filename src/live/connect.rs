@@ -11,9 +11,11 @@ use std::time::Duration;
 /// How long connecting may take before the address counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages the client buffers per subscription before it drops them (a slow consumer).
-/// A recording appends each message to memory and does nothing else, so this only has to
-/// cover a burst; the default (65,536) is kept deliberately high.
-const SUBSCRIPTION_CAPACITY: usize = 1 << 16;
+/// A recording takes each message into memory and does nothing else, so this only has to
+/// absorb bursts faster than that: the client's default (65,536) overflowed when a
+/// publisher at full speed on the same 2-core machine sent 200,000 messages in 0.3 s
+/// (reports/BENCH.md). A slot costs memory only while a message waits in it.
+const SUBSCRIPTION_CAPACITY: usize = 1 << 20;
 
 /// The runtime `record` and `publish` run on: one thread, created for one command.
 ///

@@ -179,7 +179,17 @@ async fn record_async(plan: &RecordPlan, ready: impl FnOnce()) -> Result<Capture
                 }
             }
             next = subscription.next() => match next {
-                Some(m) => take(m, &mut messages),
+                Some(m) => {
+                    take(m, &mut messages);
+                    // Take what else is already buffered without going round the select:
+                    // at a high rate this is most messages, at a fraction of the cost.
+                    while plan.count.is_none_or(|n| (messages.len() as u64) < n) {
+                        match subscription.next().now_or_never() {
+                            Some(Some(m)) => take(m, &mut messages),
+                            _ => break,
+                        }
+                    }
+                }
                 None => break StopReason::Closed,
             },
         }
