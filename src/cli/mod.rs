@@ -2,11 +2,11 @@
 //!
 //! Exit status, one table for every command (`tests/exit_status.rs` holds each command to it):
 //!
-//! | status | meaning | run, sweep | shrink | check | replay | corpus check | bench |
-//! |---|---|---|---|---|---|---|---|
-//! | 0 | nothing failed | every invariant held | the seed passes: nothing to shrink | no counterexample (`pass`, or `incomplete` without `--require-complete`) | the replay is identical | every seed as recorded | the run passed |
-//! | 1 | a failure was found | a violation | the seed fails: its minimal scenario was written | a violation or order dependence (or a warning under `--deny warnings`, or `incomplete` under `--require-complete`) | the replay differs | a seed changed verdict or hash | the run broke an invariant |
-//! | 2 | the input was bad | the message says where (file, line, column) and how to fix it | | | (a corrupt trace too) | | |
+//! | status | meaning | run, sweep | shrink | check | replay | corpus check | bench | record, publish |
+//! |---|---|---|---|---|---|---|---|---|
+//! | 0 | nothing failed | every invariant held | the seed passes: nothing to shrink | no counterexample (`pass`, or `incomplete` without `--require-complete`) | the replay is identical | every seed as recorded | the run passed | the scenario was written; the server has every message |
+//! | 1 | a failure was found | a violation | the seed fails: its minimal scenario was written | a violation or order dependence (or a warning under `--deny warnings`, or `incomplete` under `--require-complete`) | the replay differs | a seed changed verdict or hash | the run broke an invariant | (never) |
+//! | 2 | the input was bad | the message says where (file, line, column) and how to fix it | | | (a corrupt trace too) | | | an invalid pattern or path, an unreachable server (which, and what failed), refused credentials, a lost connection |
 
 mod bench;
 mod check;
@@ -30,11 +30,13 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_STATUS_HELP: &str = "Exit status, for every command:
   0  nothing failed: every invariant held (run, sweep); the seed passes, nothing to shrink
      (shrink); no counterexample (check: pass, or incomplete without --require-complete);
-     identical (replay); every seed as recorded (corpus check)
+     identical (replay); every seed as recorded (corpus check); written (record); the server
+     has every message (publish)
   1  a failure was found: a violation (run, sweep); the seed fails and its minimal scenario
      was written (shrink); a counterexample (check; or incomplete with --require-complete);
      the replay differs (replay); a seed changed (corpus check)
-  2  the input was bad: the message says where (file, line, column) and how to fix it";
+  2  the input was bad: the message says where (file, line, column) and how to fix it; for
+     record and publish also an unreachable server, refused credentials, a lost connection";
 
 /// Deterministic simulation testing for event-driven systems.
 ///

@@ -207,6 +207,7 @@ fn record_command(args: &RecordArgs) -> Result<(), String> {
             let name = out
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| s != "-")
                 .unwrap_or_else(|| "recorded".into());
             new_scenario_text(&name, &provenance, &events, &notes, &mut lossy)
         }
@@ -235,7 +236,8 @@ fn record_command(args: &RecordArgs) -> Result<(), String> {
 
     let secs = capture.elapsed.as_secs_f64().max(1e-9);
     let window = match (capture.messages.first(), capture.messages.last()) {
-        (Some(first), Some(last)) if last.arrival_us > first.arrival_us => {
+        // Under a millisecond apart, a rate says nothing.
+        (Some(first), Some(last)) if last.arrival_us >= first.arrival_us + 1000 => {
             let window_secs = (last.arrival_us - first.arrival_us) as f64 / 1e6;
             format!(
                 ", {} msg/s from the first message to the last",
@@ -244,7 +246,7 @@ fn record_command(args: &RecordArgs) -> Result<(), String> {
         }
         _ => String::new(),
     };
-    println!(
+    let summary = format!(
         "recorded {} events from {} in {:.1}s ({}{}) -> {}{}",
         events.len(),
         server.display_url(),
@@ -258,10 +260,18 @@ fn record_command(args: &RecordArgs) -> Result<(), String> {
             ""
         }
     );
+    // With `--out -` the scenario itself is on standard output: the summary goes beside it.
+    if out.as_os_str() == "-" {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
     for line in notes.iter().chain(lossy.lines().iter()).chain(&warnings) {
         eprintln!("note: {line}");
     }
-    println!("next: ripple run {}", out.display());
+    if out.as_os_str() != "-" {
+        println!("next: ripple run {}", out.display());
+    }
     Ok(())
 }
 
@@ -300,6 +310,12 @@ fn default_tenant(given: Option<&str>, appended: Option<&Scenario>) -> Result<Te
 /// Fails now, before any recording, if `out` cannot be written: its folder is created and
 /// a probe file written and removed beside where the real one will go.
 fn check_writable(out: &Path) -> Result<(), String> {
+    // Standard output, a FIFO or a device is written to as it is (`write_atomic`); opening a
+    // FIFO to probe it would wait for a reader.
+    let special = std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if out.as_os_str() == "-" || special {
+        return Ok(());
+    }
     if out.is_dir() {
         return Err(format!(
             "--out {}: is a folder; name a file (e.g. {}/recorded.toml)",
