@@ -668,7 +668,8 @@ impl Recorder {
             .spawn()
             .expect("spawn ripple record");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        // `record` says "recording ..." once the server has acknowledged its subscriptions.
+        // `record` says "recording ..." once a round trip through the server has shown its
+        // subscription in place.
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();
         if !line.starts_with("recording ") {
@@ -986,8 +987,9 @@ fn ctrl_c_during_record_still_writes_what_was_captured() {
         );
     }
     publisher.publish("elsewhere.not.recorded", "{}");
-    // After the PONG the server has routed all of them to the recorder's connection; the
-    // recorder flushes its own connection on Ctrl-C, so none can be lost in between.
+    // After the PONG the server has routed all of them to the recorder's connection; on
+    // Ctrl-C the recorder makes a round trip through the server before it stops taking
+    // messages, so none can be lost in between.
     assert!(publisher.sync().errors.is_empty());
     let pid = recorder.child.id().to_string();
     let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();

@@ -2,7 +2,8 @@
 //! run on, and errors that say which address failed and how.
 
 use crate::live::{chain, LiveError};
-use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event};
+use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event, Subscriber};
+use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -201,6 +202,68 @@ pub async fn connect(
                 reason: chain(&e),
             },
         })
+}
+
+/// How long a round trip through the server ([`Barrier::pass`]) may take.
+pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A round trip through the server, as the protocol's ordering gives it: a message this
+/// client publishes to a subject only it subscribes to comes back after the server has
+/// handled everything the client sent before it, and after everything the server had queued
+/// for the client before that.
+///
+/// `Client::flush` is not that: it only writes the client's buffer to the socket. A
+/// subscription is in place once a barrier has passed after it, and so is every message
+/// published before one.
+pub struct Barrier {
+    subject: String,
+    subscription: Subscriber,
+}
+
+impl Barrier {
+    /// Subscribes to a fresh inbox subject of the client's.
+    pub async fn new(client: &Client, server: &str) -> Result<Barrier, LiveError> {
+        let subject = client.new_inbox();
+        let subscription =
+            client
+                .subscribe(subject.clone())
+                .await
+                .map_err(|e| LiveError::Lost {
+                    server: server.to_string(),
+                    reason: chain(&e),
+                })?;
+        Ok(Barrier {
+            subject,
+            subscription,
+        })
+    }
+
+    /// The barrier's subject: a subscription whose pattern covers it sees its messages too,
+    /// and should leave them out.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Returns once the round trip is done, or an error after [`BARRIER_TIMEOUT`].
+    pub async fn pass(&mut self, client: &Client, server: &str) -> Result<(), LiveError> {
+        let lost = |reason: String| LiveError::Lost {
+            server: server.to_string(),
+            reason,
+        };
+        client
+            .publish(self.subject.clone(), Vec::new().into())
+            .await
+            .map_err(|e| lost(chain(&e)))?;
+        client.flush().await.map_err(|e| lost(chain(&e)))?;
+        match tokio::time::timeout(BARRIER_TIMEOUT, self.subscription.next()).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(lost("the connection closed".into())),
+            Err(_) => Err(lost(format!(
+                "no answer to a round trip within {}s",
+                BARRIER_TIMEOUT.as_secs()
+            ))),
+        }
+    }
 }
 
 /// A file named on the command line must exist before the client is handed its path: its

@@ -2,15 +2,12 @@
 //! sure the server has them all.
 
 use crate::live::{
-    chain, connect, payload_bytes, runtime, ConnectionEvents, LiveError, Publication, ServerSpec,
-    Speed, TENANT_HEADER,
+    chain, connect, payload_bytes, runtime, Barrier, ConnectionEvents, LiveError, Publication,
+    ServerSpec, Speed, TENANT_HEADER,
 };
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long the closing flush may take: after it the server has every message.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to publish.
 #[derive(Debug, Clone)]
@@ -32,8 +29,8 @@ pub struct PublishStats {
 }
 
 /// Publishes `publications` in order, each with its tenant in the [`TENANT_HEADER`]
-/// header, at `at / speed` after the start (`max`: no waiting), then flushes: when this
-/// returns `Ok`, the server has received every message.
+/// header, at `at / speed` after the start (`max`: no waiting), then makes a round trip
+/// through the server: when this returns `Ok`, the server has handled every message.
 pub fn publish(
     publications: &[Publication],
     plan: &PublishPlan,
@@ -48,6 +45,7 @@ async fn publish_async(
     let server = plan.server.display_url();
     let events = Arc::new(ConnectionEvents::default());
     let client = connect(&plan.server, Arc::clone(&events)).await?;
+    let mut barrier = Barrier::new(&client, &server).await?;
     let bar = plan.progress.then(|| {
         let bar = indicatif::ProgressBar::new(publications.len() as u64);
         bar.set_style(
@@ -81,19 +79,8 @@ async fn publish_async(
             bar.set_position(i as u64 + 1);
         }
     }
-    match tokio::time::timeout(FLUSH_TIMEOUT, client.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(lost(&e)),
-        Err(_) => {
-            return Err(LiveError::Lost {
-                server,
-                reason: format!(
-                    "the server did not acknowledge the messages within {}s",
-                    FLUSH_TIMEOUT.as_secs()
-                ),
-            })
-        }
-    }
+    // The server has handled every message once a round trip after the last one is done.
+    barrier.pass(&client, &server).await?;
     let elapsed = started.elapsed();
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -5,16 +5,14 @@
 use crate::bus::Pattern;
 use crate::core::Subject;
 use crate::live::{
-    chain, connect, runtime, Captured, ConnectionEvents, LiveError, ServerSpec, TENANT_HEADER,
+    chain, connect, runtime, Barrier, Captured, ConnectionEvents, LiveError, ServerSpec,
+    TENANT_HEADER,
 };
 use futures_util::{FutureExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long the final flush (making sure everything the server already sent has arrived)
-/// may take when a recording stops.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the progress line is redrawn.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -94,12 +92,9 @@ async fn record_async(plan: &RecordPlan, ready: impl FnOnce()) -> Result<Capture
             server: server.clone(),
             reason: chain(&e),
         })?;
-    // The server handles a SUB before the PING that flush sends: after the PONG, every
-    // pattern is live, or refused.
-    client.flush().await.map_err(|e| LiveError::Lost {
-        server: server.clone(),
-        reason: chain(&e),
-    })?;
+    // After a round trip the server has the subscription (or has refused it).
+    let mut barrier = Barrier::new(&client, &server).await?;
+    barrier.pass(&client, &server).await?;
     // A refusal (-ERR 'Permissions Violation ...') reaches the event callback through the
     // client's event task; let it run before looking.
     for _ in 0..4 {
@@ -130,7 +125,12 @@ async fn record_async(plan: &RecordPlan, ready: impl FnOnce()) -> Result<Capture
     let mut messages: Vec<Captured> = Vec::new();
     let mut filtered = 0u64;
     let single = plan.patterns.len() == 1;
+    let barrier_subject = barrier.subject().to_string();
     let mut take = |m: async_nats::Message, messages: &mut Vec<Captured>| {
+        // The covering pattern may be wide enough to hear our own round trips.
+        if m.subject.as_str() == barrier_subject {
+            return;
+        }
         // With one pattern the server did the matching. With several, the covering pattern
         // may bring more: keep what one of them matches. (A subject Ripple refuses is kept
         // for `decode` to count and report.)
@@ -199,10 +199,10 @@ async fn record_async(plan: &RecordPlan, ready: impl FnOnce()) -> Result<Capture
         stopped,
         StopReason::Duration | StopReason::Interrupted | StopReason::Terminated
     ) {
-        // Whatever the server sent before our PING has arrived once the PONG is back: keep
-        // it, as the person who pressed Ctrl-C expects. On one thread nothing else arrives
-        // while the buffered messages are drained, so the loop ends.
-        if let Ok(Ok(())) = tokio::time::timeout(FLUSH_TIMEOUT, client.flush()).await {
+        // Whatever the server had sent before a round trip has arrived once it is done:
+        // keep it, as the person who pressed Ctrl-C expects. On one thread nothing else
+        // arrives while the buffered messages are drained, so the loop ends.
+        if barrier.pass(&client, &server).await.is_ok() {
             while let Some(Some(m)) = subscription.next().now_or_never() {
                 if plan.count.is_some_and(|n| messages.len() as u64 >= n) {
                     break;
