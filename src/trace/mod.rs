@@ -4,7 +4,6 @@ mod encode;
 mod file;
 mod replay;
 mod sink;
-mod xxh3;
 
 pub use encode::*;
 pub use file::*;

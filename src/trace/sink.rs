@@ -5,10 +5,17 @@
 //! at a time: xxh3's streaming digest does not depend on how the input is split, and one
 //! `update` per few hundred lines costs less than one per line. A run that keeps neither
 //! records nor text holds one chunk of trace, whatever its length.
+//!
+//! The hasher is `xxhash_rust`'s streaming [`Xxh3`], with the SIMD loop the crate is compiled
+//! with (SSE2 on a generic x86-64 build). A hand-written xxh3 with an AVX2 loop chosen at run
+//! time used to stand here: it hashed the generated workload's trace in 17 M instructions
+//! where the crate takes 40 M (4.5 % of that run). A second implementation of the function
+//! every trace hash and every corpus seed depends on is not worth that; reports/BENCH.md
+//! (fifth pass) has the figures.
 
 use crate::core::{Record, RecordCounts, RecordRef};
-use crate::trace::xxh3::TraceHasher;
 use crate::trace::Encoder;
+use xxhash_rust::xxh3::Xxh3;
 
 /// The identity of a run: xxh3-128 over the canonical JSON lines of its trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,7 +32,7 @@ const CHUNK_BYTES: usize = 4 * 1024;
 
 /// Receives every record of a run, in order.
 pub struct TraceSink {
-    hasher: TraceHasher,
+    hasher: Xxh3,
     /// Encoded lines not hashed yet (unused when `text` is kept: lines go there).
     pending: Vec<u8>,
     /// The canonical text, kept only when someone asked for the trace (`--trace`, replay).
@@ -43,7 +50,7 @@ impl TraceSink {
     /// A sink that keeps the records only with `keep_records`.
     pub fn with_records(keep_text: bool, keep_records: bool) -> TraceSink {
         TraceSink {
-            hasher: TraceHasher::new(),
+            hasher: Xxh3::new(),
             pending: Vec::with_capacity(if keep_text { 0 } else { CHUNK_BYTES + 1024 }),
             text: keep_text.then(Vec::new),
             text_hashed: 0,
