@@ -680,93 +680,12 @@ unsafe fn write_json_str_body(dst: *mut u8, src: &[u8]) -> *mut u8 {
 }
 
 /// Copies the `n >= 4` bytes at `src` to `dst` if none of them needs escaping; returns
-/// whether none did (`dst` may then hold some of them). On x86-64, with SSE2 (part of it):
-/// four to seven bytes as two overlapping 4-byte words, 8 to 16 as two overlapping 8-byte
-/// words, both checked as one vector; longer strings 16 bytes at a time, the last 16
-/// overlapping. A vector checks the bytes of two words with as many instructions as the
-/// word test takes for one, and takes its constants from memory, where the word test needs
-/// registers for four 8-byte constants.
+/// whether none did (`dst` may then hold some of them). Four to seven bytes as two
+/// overlapping 4-byte words, longer strings as 8-byte words, the last one overlapping, each
+/// checked with [`word_needs_escape`] as it is copied.
 ///
 /// # Safety
 /// `src` is valid for `n` bytes of reads, `dst` for `n` bytes of writes.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[inline(always)]
-unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
-    use std::arch::x86_64::{
-        __m128i, _mm_cvtsi32_si128, _mm_loadl_epi64, _mm_loadu_si128, _mm_storel_epi64,
-        _mm_storeu_si128, _mm_unpacklo_epi32, _mm_unpacklo_epi64,
-    };
-    debug_assert!(n >= 4);
-    if n < 8 {
-        let (a, b) = (
-            src.cast::<u32>().read_unaligned(),
-            src.add(n - 4).cast::<u32>().read_unaligned(),
-        );
-        let words = _mm_unpacklo_epi32(_mm_cvtsi32_si128(a as i32), _mm_cvtsi32_si128(b as i32));
-        // The upper eight bytes of `words` are zeros, not string.
-        if escape_mask(words) & 0xff != 0 {
-            return false;
-        }
-        dst.cast::<u32>().write_unaligned(a);
-        dst.add(n - 4).cast::<u32>().write_unaligned(b);
-    } else if n <= 16 {
-        let (a, b) = (
-            _mm_loadl_epi64(src.cast::<__m128i>()),
-            _mm_loadl_epi64(src.add(n - 8).cast::<__m128i>()),
-        );
-        if escape_mask(_mm_unpacklo_epi64(a, b)) != 0 {
-            return false;
-        }
-        _mm_storel_epi64(dst.cast::<__m128i>(), a);
-        _mm_storel_epi64(dst.add(n - 8).cast::<__m128i>(), b);
-    } else {
-        let copy_block = |at: usize| {
-            let block = _mm_loadu_si128(src.add(at).cast::<__m128i>());
-            let clean = escape_mask(block) == 0;
-            if clean {
-                _mm_storeu_si128(dst.add(at).cast::<__m128i>(), block);
-            }
-            clean
-        };
-        let mut at = 0;
-        while at + 16 < n {
-            if !copy_block(at) {
-                return false;
-            }
-            at += 16;
-        }
-        // The last block ends at `n`, overlapping the one before.
-        return copy_block(n - 16);
-    }
-    true
-}
-
-/// The bytes of `bytes` that need escaping, a bit each (bit `i` for byte `i`): the test of
-/// [`word_needs_escape`] for sixteen bytes. A byte xored with 0x02 is at most 0x20 exactly
-/// when it is a control character (below 0x20, and stays so) or `"` (0x22 becomes 0x20);
-/// `\\` is compared for.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[inline(always)]
-fn escape_mask(bytes: std::arch::x86_64::__m128i) -> i32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_xor_si128,
-    };
-    // SAFETY: these need SSE2, which this code is compiled only with (`target_feature`).
-    unsafe {
-        let flipped = _mm_xor_si128(bytes, _mm_set1_epi8(0x02));
-        let quote_or_control = _mm_cmpeq_epi8(_mm_min_epu8(flipped, _mm_set1_epi8(0x20)), flipped);
-        let backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
-        _mm_movemask_epi8(_mm_or_si128(quote_or_control, backslash))
-    }
-}
-
-/// [`copy_unescaped`] without SSE2: four to seven bytes as two overlapping 4-byte words,
-/// longer strings as 8-byte words, the last one overlapping, each checked with
-/// [`word_needs_escape`] as it is copied.
-///
-/// # Safety
-/// `src` is valid for `n` bytes of reads, `dst` for `n` bytes of writes.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
     debug_assert!(n >= 4);
@@ -807,7 +726,6 @@ unsafe fn copy_unescaped(src: *const u8, dst: *mut u8, n: usize) -> bool {
 /// 0x20, so one test with `k = 0x21` finds both; a `\` xored with itself becomes 0, below
 /// `k = 1`. Xoring with 0x02 or 0x5c keeps the top bit of every byte, so both tests share
 /// the mask `!word`.
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))] // Used there by the tests only.
 #[inline(always)]
 fn word_needs_escape(word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -980,7 +898,7 @@ mod tests {
 
     #[test]
     fn escapes_are_found_at_every_position_and_numbers_written_as_itoa_does() {
-        // Every way `copy_unescaped` cuts a string: up to three blocks of 16 bytes.
+        // Every way `copy_unescaped` cuts a string: up to six words of 8 bytes.
         for len in 0..50 {
             for at in 0..len {
                 for bad in [0u8, 0x1f, b'"', b'\\', b'\n'] {
@@ -1130,28 +1048,6 @@ mod tests {
                         needs_escape(b) || needs_escape(filler),
                         "{bytes:?}"
                     );
-                }
-            }
-        }
-    }
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    #[test]
-    fn the_vector_test_agrees_with_the_table_on_every_byte_at_every_position() {
-        use std::arch::x86_64::{__m128i, _mm_loadu_si128};
-        for filler in 0..=255u8 {
-            for b in 0..=255u8 {
-                for at in 0..16 {
-                    let mut bytes = [filler; 16];
-                    bytes[at] = b;
-                    // SAFETY: `bytes` has the 16 bytes read.
-                    let mask =
-                        escape_mask(unsafe { _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>()) });
-                    let want: i32 = (0..16)
-                        .filter(|&i| needs_escape(bytes[i]))
-                        .map(|i| 1 << i)
-                        .sum();
-                    assert_eq!(mask, want, "{bytes:?}");
                 }
             }
         }
