@@ -29,7 +29,8 @@ const SCANNED_MAX: usize = 12;
 /// A name stored in line when short (up to [`KEY_INLINE_MAX`] bytes), boxed otherwise: 24
 /// bytes either way, like a `String`, but reading a short one touches no other memory. Field
 /// names are keys here; entity ids are keys of the store's tables. It hashes, compares and
-/// borrows as the `str` it holds, so a map keyed by it is looked up with a `&str`.
+/// borrows as the bytes of the `str` it holds, so a map keyed by it is looked up with the
+/// `&[u8]` of a `&str`.
 #[derive(Clone)]
 pub(crate) struct Key(Repr);
 
@@ -67,8 +68,8 @@ impl Key {
     #[inline]
     pub(crate) fn as_str(&self) -> &str {
         match &self.0 {
-            // SAFETY: an inline key holds the bytes of a `&str` it was made from, whole.
-            Repr::Inline { .. } => unsafe { std::str::from_utf8_unchecked(self.as_bytes()) },
+            // An inline key holds the bytes of a `&str` it was made from, whole: never `Err`.
+            Repr::Inline { .. } => std::str::from_utf8(self.as_bytes()).expect("a whole str"),
             Repr::Boxed(name) => name,
         }
     }
@@ -79,18 +80,20 @@ impl Key {
     }
 }
 
-impl std::borrow::Borrow<str> for Key {
+/// Bytes, not `str`: a probe of the store's table compares through this, and reading an
+/// inline key as a `str` checks its UTF-8 (see [`Key::as_str`]).
+impl std::borrow::Borrow<[u8]> for Key {
     #[inline]
-    fn borrow(&self) -> &str {
-        self.as_str()
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
 impl std::hash::Hash for Key {
-    /// As the `str` hashes: `Borrow<str>` requires it.
+    /// As the bytes hash: `Borrow<[u8]>` requires it.
     #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 

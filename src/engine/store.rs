@@ -85,7 +85,9 @@ struct Table {
 
 impl Table {
     fn iter(&self) -> impl Iterator<Item = (&EntityId, &Arc<Entity>)> {
-        self.ids.iter().map(|id| (id, &self.entities[id.as_str()]))
+        self.ids
+            .iter()
+            .map(|id| (id, &self.entities[id.as_str().as_bytes()]))
     }
 }
 
@@ -103,7 +105,7 @@ impl Store {
 
     /// The entity as the store shares it: cloning the `Arc` is a snapshot.
     pub fn get_shared(&self, tenant: &str, entity_type: &str, id: &str) -> Option<&Arc<Entity>> {
-        self.table(tenant, entity_type)?.entities.get(id)
+        self.table(tenant, entity_type)?.entities.get(id.as_bytes())
     }
 
     fn table(&self, tenant: &str, entity_type: &str) -> Option<&Table> {
@@ -118,7 +120,7 @@ impl Store {
 
     /// [`Store::get_shared_mut`] in the table at `slot` (from [`Store::slot`]).
     pub fn get_shared_mut_in(&mut self, slot: usize, id: &str) -> Option<&mut Arc<Entity>> {
-        self.tables[slot].entities.get_mut(id)
+        self.tables[slot].entities.get_mut(id.as_bytes())
     }
 
     pub fn get_mut(&mut self, tenant: &str, entity_type: &str, id: &str) -> Option<&mut Entity> {
@@ -161,7 +163,7 @@ impl Store {
             at
         });
         let table = &mut self.tables[types[i].1];
-        match table.entities.get_mut(id) {
+        match table.entities.get_mut(id.as_bytes()) {
             Some(slot) => *slot = entity,
             None => {
                 table.entities.insert(Key::new(id), entity);
@@ -202,7 +204,7 @@ impl Store {
                     tables[slot].take().expect("each table has one slot");
                 for id in ids {
                     let entity = entities
-                        .remove(id.as_str())
+                        .remove(id.as_str().as_bytes())
                         .expect("every id has its entity");
                     rows.push((
                         tenant.clone(),
