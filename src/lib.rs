@@ -34,6 +34,12 @@
 //! A fast path ships with its plain reference implementation under `cfg(test)` and a test
 //! that the two agree, and is deleted if it saves under 2 % of instructions and no wall
 //! time (`cargo bench --bench throughput`, callgrind). Speed-only machinery is crate-private.
+//!
+//! Unsafe code lives in one module, `trace/bytes.rs` (the trace encoder's byte writer),
+//! behind safe methods; the crate denies it everywhere else.
+
+#![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 mod bench;
 mod bus;
