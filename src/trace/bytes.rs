@@ -4,11 +4,11 @@
 //! The trace encoder writes each record's JSON line through a [`Cursor`]: room for the whole
 //! line is reserved once, then its pieces (kind tag, keys, numbers, strings; a record has a
 //! dozen) are stored without the vector checking and growing its capacity and length for
-//! each of them, and constant pieces are stored whole (one 4-, 8-, 16- or 32-byte store).
-//! Nothing here can be called to write outside the room: the cursor keeps two budgets, the
-//! bytes left for fixed pieces and the string bytes left, and a write that would overrun
-//! either panics before it is made. The encoder's pieces and numbers take constant amounts
-//! of the fixed budget, so in its inlined arms those checks fold away.
+//! each of them. Nothing here can be called to write outside the room: the cursor keeps two
+//! budgets, the bytes left for fixed pieces and numbers and the string bytes left, and a
+//! write that would overrun either panics before it is made. The encoder's pieces and
+//! numbers take constant amounts of the fixed budget, so in its inlined arms most of those
+//! checks fold away.
 //!
 //! # Fast paths on a budget
 //!
@@ -17,26 +17,25 @@
 //! Here (references in [`reference`], compared in the tests below; the whole line is also
 //! compared with serde_json's in `encode.rs`):
 //!
-//! - the cursor itself, against appending with `Vec::extend_from_slice`;
+//! - the cursor itself, against appending with `Vec::extend_from_slice` (it saves 21 % of
+//!   the instructions of a run of the generated workload);
 //! - the escape check of a string a word at a time ([`word_needs_escape`]), against a byte
-//!   at a time;
+//!   at a time (7.5 %);
 //! - integers written two digits at a time from the end, their length found without a loop
-//!   ([`write_u64`]), against `u64::to_string`.
+//!   ([`write_u64`]), against `u64::to_string` (2.6 %, against a digit at a time).
 //!
-//! reports/BENCH.md (fifth pass) has what each saves.
+//! Deleted by that rule: an SSE2 twin of the escape check (1.5 %), constant pieces padded to
+//! 32 bytes and stored whole (0.55 %), the digits of `at` stored whole (1.7 %).
+//! reports/BENCH.md (fifth pass) has the figures and how they were taken.
 
 /// Room for everything a record's line holds besides the bytes of its strings: the kind tag,
-/// keys, quotes, `null`s, numbers of up to 20 digits, the newline; and 32 bytes more, as
-/// constant pieces and the digits of `at` are stored whole, 32 bytes at most. The longest of
-/// these (a fault, or a dispatch from a reflex) is under 200 bytes; a test in `encode.rs`
-/// checks the margin for every kind of record.
+/// keys, quotes, `null`s, numbers (each counted as 20 digits, the most a `u64` has), the
+/// newline. The longest (a fault, or a dispatch from a reflex) takes under 200 bytes of it;
+/// a test in `encode.rs` checks the margin for every kind of record.
 pub(super) const FIXED_BYTES_MAX: usize = 256;
 
 /// The most bytes one byte of a string becomes: `\u00xx`.
 const ESCAPED_BYTES_MAX: usize = 6;
-
-/// The most bytes one store of a [`Piece`] or of [`Digits`] writes from the cursor.
-const STORE_BYTES_MAX: usize = 32;
 
 /// The most digits a `u64` has.
 const U64_DIGITS_MAX: usize = 20;
@@ -51,7 +50,7 @@ const U64_DIGITS_MAX: usize = 20;
 pub(super) struct Cursor<'a> {
     out: &'a mut Vec<u8>,
     at: *mut u8,
-    /// Bytes left for fixed pieces and numbers, and what their stores write past them.
+    /// Bytes left for fixed pieces and numbers.
     fixed_left: usize,
     /// Bytes of strings left (before escaping).
     text_left: usize,
@@ -80,54 +79,35 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Takes `advance` bytes of the fixed budget for a write that stores up to `stored` bytes
-    /// from the cursor and moves it by at most `advance <= stored`.
+    /// Takes `n` bytes of the fixed budget, for a write of at most `n` bytes.
     #[inline(always)]
-    fn take_fixed(&mut self, stored: usize, advance: usize) {
-        debug_assert!(advance <= stored);
+    fn take_fixed(&mut self, n: usize) {
         assert!(
-            self.fixed_left >= stored,
+            self.fixed_left >= n,
             "a record writes more than FIXED_BYTES_MAX bytes besides its strings"
         );
-        self.fixed_left -= advance;
+        self.fixed_left -= n;
     }
 
-    /// Writes `piece`.
+    /// Writes `piece` (a constant, in the encoder: its copy is inlined).
     #[inline(always)]
-    pub(super) fn piece(&mut self, piece: &Piece) {
-        self.take_fixed(STORE_BYTES_MAX, piece.len);
-        // Whole, in one store for the usual short piece: the bytes past the piece are
-        // overwritten by the next one or left in the spare capacity. For a constant piece
-        // (all of them but in tests), the branches fold away.
-        let (at, bytes) = (self.at, &piece.bytes);
-        // SAFETY: `take_fixed` saw room for 32 bytes from `at` (the invariant); a piece has
-        // at most 32 bytes (`Piece::new`).
+    pub(super) fn piece(&mut self, piece: &[u8]) {
+        self.take_fixed(piece.len());
+        // SAFETY: `take_fixed` saw room for the piece (the invariant); `piece` is initialised
+        // memory outside the vector's spare capacity, which the cursor borrows mutably.
         unsafe {
-            if piece.len <= 4 {
-                at.cast::<[u8; 4]>()
-                    .write_unaligned(bytes[..4].try_into().unwrap());
-            } else if piece.len <= 8 {
-                at.cast::<[u8; 8]>()
-                    .write_unaligned(bytes[..8].try_into().unwrap());
-            } else if piece.len <= 16 {
-                at.cast::<[u8; 16]>()
-                    .write_unaligned(bytes[..16].try_into().unwrap());
-            } else {
-                at.cast::<[u8; 32]>().write_unaligned(*bytes);
-            }
-            self.at = at.add(piece.len);
+            std::ptr::copy_nonoverlapping(piece.as_ptr(), self.at, piece.len());
+            self.at = self.at.add(piece.len());
         }
     }
 
     /// Writes `digits`.
     #[inline(always)]
     pub(super) fn digits(&mut self, digits: &Digits) {
-        self.take_fixed(STORE_BYTES_MAX, U64_DIGITS_MAX);
-        // SAFETY: room for 32 bytes (`take_fixed`); `digits.len` is at most 20 (`Digits::new`).
+        self.take_fixed(U64_DIGITS_MAX);
+        // SAFETY: room for 20 bytes (`take_fixed`); `digits.len` is at most 20 (`Digits::new`).
         unsafe {
-            // Whole: the bytes past the digits are overwritten by the next piece or left in
-            // the spare capacity.
-            self.at.cast::<[u8; 32]>().write_unaligned(digits.bytes);
+            std::ptr::copy_nonoverlapping(digits.bytes.as_ptr(), self.at, digits.len);
             self.at = self.at.add(digits.len);
         }
     }
@@ -135,7 +115,7 @@ impl<'a> Cursor<'a> {
     /// Writes `n` in decimal, as serde_json (itoa) writes an unsigned integer.
     #[inline(always)]
     pub(super) fn u64(&mut self, n: u64) {
-        self.take_fixed(U64_DIGITS_MAX, U64_DIGITS_MAX);
+        self.take_fixed(U64_DIGITS_MAX);
         // SAFETY: room for 20 bytes (`take_fixed`).
         self.at = unsafe { write_u64(self.at, n) };
     }
@@ -165,42 +145,17 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// A constant piece of a record (a kind tag, a key, a literal), padded to 32 bytes so that
-/// it is stored whole, in one store of 4, 8 or 16 bytes (two for a piece longer than 16),
-/// where storing exactly its bytes takes two overlapping stores, or four.
-pub(super) struct Piece {
-    bytes: [u8; STORE_BYTES_MAX],
-    len: usize,
-}
-
-impl Piece {
-    pub(super) const fn new(text: &[u8]) -> Piece {
-        assert!(text.len() <= STORE_BYTES_MAX, "a piece of at most 32 bytes");
-        let mut bytes = [0; STORE_BYTES_MAX];
-        let mut i = 0;
-        while i < text.len() {
-            bytes[i] = text[i];
-            i += 1;
-        }
-        Piece {
-            bytes,
-            len: text.len(),
-        }
-    }
-}
-
-/// The decimal digits of a number, zero-padded to a fixed size so that they are copied
-/// whole, without a loop or a branch on their length.
+/// The decimal digits of a number, made once for a run of records at the same instant.
 #[derive(Debug, Default)]
 pub(super) struct Digits {
-    bytes: [u8; STORE_BYTES_MAX],
+    bytes: [u8; U64_DIGITS_MAX],
     /// At most [`U64_DIGITS_MAX`].
     len: usize,
 }
 
 impl Digits {
     pub(super) fn new(n: u64) -> Digits {
-        let mut bytes = [0; STORE_BYTES_MAX];
+        let mut bytes = [0; U64_DIGITS_MAX];
         // SAFETY: `bytes` has room for the 20 digits a `u64` has at most.
         let end = unsafe { write_u64(bytes.as_mut_ptr(), n) };
         let len = end as usize - bytes.as_ptr() as usize;
@@ -461,15 +416,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// What the cursor appends for `strs` written with `str` between the pieces `pieces`
-    /// (of up to 32 bytes), and what plain appending gives.
+    /// What the cursor appends for `strs` written with `str` between the pieces `pieces`,
+    /// and what plain appending gives.
     fn through_cursor(prefix: &[u8], pieces: &[&[u8]], strs: &[&str]) -> (Vec<u8>, Vec<u8>) {
         let mut out = prefix.to_vec();
         out.shrink_to_fit();
         let mut want = prefix.to_vec();
         let mut w = Cursor::new(&mut out, strs);
         for (i, piece) in pieces.iter().enumerate() {
-            w.piece(&Piece::new(piece));
+            w.piece(piece);
             want.extend_from_slice(piece);
             if let Some(s) = strs.get(i) {
                 w.str(s);
@@ -481,12 +436,12 @@ mod tests {
     }
 
     #[test]
-    fn pieces_are_appended_whole_at_every_length() {
+    fn pieces_are_appended_at_every_length() {
         let source: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37) ^ 0x5a).collect();
         for prefix in [0usize, 1, 7, 8, 31] {
-            for n in 0..=32 {
+            for n in 0..=64 {
                 let prefix = vec![0xEE; prefix];
-                let (out, want) = through_cursor(&prefix, &[&source[..n], &source[n..32]], &[]);
+                let (out, want) = through_cursor(&prefix, &[&source[..n], &source[n..]], &[]);
                 assert_eq!(out, want, "prefix {}, split at {n}", prefix.len());
             }
         }
@@ -512,20 +467,20 @@ mod tests {
         let result = std::panic::catch_unwind(|| {
             let mut out = Vec::new();
             let mut w = Cursor::new(&mut out, &[]);
-            for _ in 0..FIXED_BYTES_MAX {
-                w.piece(&Piece::new(b"x"));
+            for _ in 0..=FIXED_BYTES_MAX {
+                w.piece(b"x");
             }
         });
         assert!(result.is_err());
         // Up to the budget, the pieces are written.
         let mut out = Vec::new();
         let mut w = Cursor::new(&mut out, &[]);
-        for _ in 0..FIXED_BYTES_MAX - STORE_BYTES_MAX + 1 {
-            w.piece(&Piece::new(b"x"));
+        for _ in 0..FIXED_BYTES_MAX - U64_DIGITS_MAX {
+            w.piece(b"x");
         }
         w.u64(u64::MAX);
         w.finish();
-        let mut want = vec![b'x'; FIXED_BYTES_MAX - STORE_BYTES_MAX + 1];
+        let mut want = vec![b'x'; FIXED_BYTES_MAX - U64_DIGITS_MAX];
         want.extend_from_slice(&reference::decimal(u64::MAX));
         assert_eq!(out, want);
     }
@@ -588,7 +543,7 @@ mod tests {
         #[test]
         fn strings_and_pieces_append_as_the_reference_does(
             prefix in prop::collection::vec(any::<u8>(), 0..40),
-            pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..=32), 1..6),
+            pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..=40), 1..6),
             strs in prop::collection::vec(
                 prop_oneof![any::<String>(), "[\\x00-\\x7f]{0,40}", "[a-z\"\\\\]{0,20}"],
                 0..6,
