@@ -36,7 +36,8 @@
 //! time (`cargo bench --bench throughput`, callgrind). Speed-only machinery is crate-private.
 //!
 //! Unsafe code lives in one module, `trace/bytes.rs` (the trace encoder's byte writer),
-//! behind safe methods; the crate denies it everywhere else.
+//! behind safe methods; the crate denies it everywhere else. CONTRIBUTING.md has both rules
+//! and the commands that measure a fast path.
 
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -14,7 +14,7 @@
 //!
 //! A fast path ships with its plain reference implementation under `cfg(test)` and an
 //! equivalence test, and is deleted if it saves under 2 % of instructions and no wall time.
-//! Here (references in [`reference`], compared in the tests below; the whole line is also
+//! Here (references in `mod reference`, compared in the tests below; the whole line is also
 //! compared with serde_json's in `encode.rs`):
 //!
 //! - the cursor itself, against appending with `Vec::extend_from_slice` (it saves 21 % of
