@@ -24,9 +24,9 @@
 //! - integers written two digits at a time from the end, their length found without a loop
 //!   ([`write_u64`]), against `u64::to_string` (2.6 %, against a digit at a time).
 //!
-//! Deleted by that rule: an SSE2 twin of the escape check (1.5 %), constant pieces padded to
-//! 32 bytes and stored whole (0.55 %), the digits of `at` stored whole (1.7 %).
-//! reports/BENCH.md (fifth pass) has the figures and how they were taken.
+//! Deleted by that rule: an SSE2 twin of the escape check (1.5 %), and constant pieces
+//! padded to 32 bytes and stored whole (0.2 %). reports/BENCH.md (fifth pass) has the
+//! figures and how they were taken.
 
 /// Room for everything a record's line holds besides the bytes of its strings: the kind tag,
 /// keys, quotes, `null`s, numbers (each counted as 20 digits, the most a `u64` has), the
@@ -101,13 +101,16 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Writes `digits`.
+    /// Writes `digits`: all 20 bytes of room they were given, so that the copy has a constant
+    /// length (inlined, where `digits.len` bytes would be a call to `memcpy` per record); the
+    /// bytes past the digits are overwritten by the next piece or left in the spare capacity.
     #[inline(always)]
     pub(super) fn digits(&mut self, digits: &Digits) {
         self.take_fixed(U64_DIGITS_MAX);
-        // SAFETY: room for 20 bytes (`take_fixed`); `digits.len` is at most 20 (`Digits::new`).
+        // SAFETY: room for 20 bytes (`take_fixed`), all of them written; `digits.len` is at
+        // most 20 (`Digits::new`).
         unsafe {
-            std::ptr::copy_nonoverlapping(digits.bytes.as_ptr(), self.at, digits.len);
+            std::ptr::copy_nonoverlapping(digits.bytes.as_ptr(), self.at, U64_DIGITS_MAX);
             self.at = self.at.add(digits.len);
         }
     }
