@@ -117,6 +117,55 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Writes several new regular files (reports), all or none: each to a temp file beside its
+/// target first, then, once every one is written, each renamed into place. A failure before
+/// the renames (an unwritable directory, a full disk) leaves no file and no temp file
+/// behind. Unlike [`write_atomic`] it neither follows symlinks nor writes to devices: its
+/// targets are files it names itself.
+pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+    // A rename onto a directory would fail after others were done: refuse it up front.
+    if let Some((path, _)) = files.iter().find(|(p, _)| p.is_dir()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            format!("{} is a directory", path.display()),
+        ));
+    }
+    let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (path, bytes) in files {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "out".into());
+            remove_stale_temps(dir, &name);
+            let tmp = dir.join(format!(".{name}.{TEMP_TAG}{}.tmp", std::process::id()));
+            temps.push(tmp.clone());
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        for ((path, _), tmp) in files.iter().zip(&temps) {
+            std::fs::rename(tmp, path)?;
+            // The rename is durable once the directory is.
+            if let Some(Ok(d)) = path.parent().map(std::fs::File::open) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for tmp in &temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    result
+}
+
 /// `to` relative to directory `from` (both relative to the same base, or both absolute).
 pub fn relative_path(from_dir: &Path, to: &Path) -> PathBuf {
     let abs = |p: &Path| {
@@ -263,6 +312,37 @@ mod tests {
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         assert!(same_file(&a, &via));
         assert!(!same_file(&a, &dir.join("b.toml")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn writes_all_files_or_none() {
+        let dir = scratch("all");
+        let files = vec![
+            (dir.join("a.txt"), b"a".to_vec()),
+            (dir.join("b.txt"), b"b".to_vec()),
+        ];
+        write_all_atomic(&files).unwrap();
+        assert_eq!(std::fs::read(dir.join("b.txt")).unwrap(), b"b");
+        // A file whose directory cannot be made (its parent is a file): nothing is written.
+        let blocked = vec![
+            (dir.join("c.txt"), b"c".to_vec()),
+            (dir.join("a.txt").join("d.txt"), b"d".to_vec()),
+        ];
+        assert!(write_all_atomic(&blocked).is_err());
+        std::fs::create_dir_all(dir.join("e.txt")).unwrap();
+        let onto_dir = vec![
+            (dir.join("c.txt"), b"c".to_vec()),
+            (dir.join("e.txt"), b"e".to_vec()),
+        ];
+        assert!(write_all_atomic(&onto_dir).is_err());
+        std::fs::remove_dir(dir.join("e.txt")).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.txt", "b.txt"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

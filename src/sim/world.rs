@@ -175,6 +175,12 @@ impl<'s> Sim<'s> {
         &self.engine
     }
 
+    /// Trace records written so far: the records of the steps run, whatever the run keeps
+    /// (an HTML report steps a run to see the world between records).
+    pub fn records_written(&self) -> u64 {
+        self.ctx.trace.len()
+    }
+
     /// Runs one scheduler step; `Err` says why the run is over.
     pub fn step(&mut self) -> Result<(), Stop> {
         let Some(at) = self.ctx.queue.peek_time() else {

@@ -1,35 +1,78 @@
 //! Comparing a recorded trace with a fresh one, line by line.
 
 /// The first step (0-based record index) at which two canonical traces differ, with the
-/// recorded and the replayed line (`None` for a line one side does not have).
+/// recorded and the replayed line (`None` for a line one side does not have), and what is
+/// around it: the lines both share just before, and each side's lines after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceDiff {
     pub step: usize,
     pub recorded: Option<String>,
     pub replayed: Option<String>,
+    /// Up to the context's length of lines both traces have just before `step`, in order.
+    pub before: Vec<String>,
+    /// Each side's lines after `step`, up to the context's length.
+    pub recorded_after: Vec<String>,
+    pub replayed_after: Vec<String>,
+    /// How many lines (steps) each trace has.
+    pub recorded_steps: usize,
+    pub replayed_steps: usize,
 }
+
+/// Lines of context [`first_difference`] keeps on each side.
+pub const DIFF_CONTEXT_LINES: usize = 5;
 
 /// `None` when the traces are byte-identical.
 pub fn first_difference(recorded: &[u8], replayed: &[u8]) -> Option<TraceDiff> {
+    first_difference_within(recorded, replayed, DIFF_CONTEXT_LINES)
+}
+
+/// [`first_difference`], keeping up to `context` lines before the difference and after it
+/// on each side.
+pub fn first_difference_within(
+    recorded: &[u8],
+    replayed: &[u8],
+    context: usize,
+) -> Option<TraceDiff> {
     if recorded == replayed {
         return None;
     }
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let mut a = recorded.split(|b| *b == b'\n');
-    let mut b = replayed.split(|b| *b == b'\n');
-    let mut step = 0;
-    loop {
-        match (a.next(), b.next()) {
-            (Some(x), Some(y)) if x == y => step += 1,
-            (None, None) => unreachable!("equal traces returned early"),
-            (x, y) => {
-                return Some(TraceDiff {
-                    step,
-                    recorded: x.map(text),
-                    replayed: y.map(text),
-                });
-            }
-        }
+    let (a, b) = (lines(recorded), lines(replayed));
+    let step = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if step == a.len() && step == b.len() {
+        // Same lines, different bytes: only a final newline differs.
+        return None;
+    }
+    let after = |side: &[&[u8]]| -> Vec<String> {
+        side.iter()
+            .skip(step + 1)
+            .take(context)
+            .map(|l| text(l))
+            .collect()
+    };
+    Some(TraceDiff {
+        step,
+        recorded: a.get(step).map(|l| text(l)),
+        replayed: b.get(step).map(|l| text(l)),
+        before: a[step.saturating_sub(context)..step]
+            .iter()
+            .map(|l| text(l))
+            .collect(),
+        recorded_after: after(&a),
+        replayed_after: after(&b),
+        recorded_steps: a.len(),
+        replayed_steps: b.len(),
+    })
+}
+
+/// Lines, without the empty piece after a final newline: a shorter trace has no line where
+/// the longer one goes on.
+fn lines(text: &[u8]) -> Vec<&[u8]> {
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split(|b| *b == b'\n').collect()
     }
 }
 
@@ -63,6 +106,17 @@ mod tests {
         );
         let d = first_difference(b"a\n", b"a\nb\n").unwrap();
         assert_eq!(d.step, 1);
-        assert_eq!(d.recorded.as_deref(), Some(""));
+        assert_eq!(d.recorded, None, "the shorter trace has no line there");
+        assert_eq!((d.recorded_steps, d.replayed_steps), (1, 2));
+    }
+
+    #[test]
+    fn keeps_the_shared_lines_before_and_each_sides_lines_after() {
+        let d = first_difference_within(b"1\n2\n3\nA\nx\ny\nz\n", b"1\n2\n3\nB\nq\n", 2).unwrap();
+        assert_eq!(d.step, 3);
+        assert_eq!(d.before, ["2", "3"]);
+        assert_eq!(d.recorded_after, ["x", "y"]);
+        assert_eq!(d.replayed_after, ["q"]);
+        assert_eq!(first_difference(b"a\nb", b"a\nb\n"), None);
     }
 }
