@@ -79,7 +79,7 @@ pub use crate::engine::reflex::{HandlerOutput, Outcome, ReflexHandler};
 // Shrinking, model checking, corpora and reports.
 pub use crate::corpus::{check_corpus_dir, check_corpus_file, Change, EntryCheck};
 pub use crate::model::{check_scenario, CheckOptions, CheckReport, Finding, FindingKind};
-pub use crate::report::{render_json, render_markdown, render_text};
+pub use crate::report::{render_html, render_json, render_markdown, render_text};
 pub use crate::shrink::{shrink, ShrinkBudget, ShrinkError, ShrinkResult};
 
 /// The `ripple` command line: parses the process's arguments, runs the command, and returns

@@ -96,6 +96,34 @@ fn print_warnings(scenario: &crate::scenario::Scenario) {
     }
 }
 
+/// Writes report files, all or none, and says where each went and how large it is. An
+/// unwritable place is bad input: `Err` carries exit status 2, after saying why.
+fn write_report_files(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<(), u8> {
+    if let Err(e) = crate::core::write_all_atomic(files) {
+        let dir = files
+            .first()
+            .and_then(|(p, _)| p.parent())
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        return Err(bad_input(format!(
+            "failed to write the report to {dir}: {e} (nothing was written)"
+        )));
+    }
+    for (path, bytes) in files {
+        eprintln!("report: {} ({})", path.display(), size_text(bytes.len()));
+    }
+    Ok(())
+}
+
+/// `812 B`, `23.4 KB`, `5.1 MB`.
+fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
 /// Prints a user error and returns exit status 2.
 fn bad_input(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");

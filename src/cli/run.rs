@@ -1,6 +1,6 @@
 //! `ripple run SCENARIO --seed N`: one seeded run.
 
-use crate::cli::{bad_input, print_warnings, Format, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
@@ -33,8 +33,9 @@ pub struct RunArgs {
     /// FILE` re-executes it.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Also write a Markdown report, with a picture of each cascade, to
-    /// DIR/<scenario>-seed<N>.md (e.g. --report reports/runs).
+    /// Also write reports to DIR (e.g. --report reports/runs): a self-contained HTML page,
+    /// DIR/<scenario>-seed<N>.html, with a timeline of causes in virtual time (open it in a
+    /// browser), and a Markdown one beside it with a picture of each cascade.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 }
@@ -82,17 +83,20 @@ pub fn run(args: &RunArgs) -> u8 {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let file = dir.join(format!("{stem}-seed{}.md", args.seed));
-        if let Err(e) = crate::core::write_atomic(
-            &file,
-            crate::report::render_markdown(&outcome, &path).as_bytes(),
-        ) {
-            return bad_input(format!(
-                "failed to write the report to {}: {e}",
-                file.display()
-            ));
+        let name = format!("{stem}-seed{}", args.seed);
+        let files = vec![
+            (
+                dir.join(format!("{name}.md")),
+                crate::report::render_markdown(&outcome, &path).into_bytes(),
+            ),
+            (
+                dir.join(format!("{name}.html")),
+                crate::report::render_html(&outcome, &scenario, &path).into_bytes(),
+            ),
+        ];
+        if let Err(code) = write_report_files(&files) {
+            return code;
         }
-        eprintln!("report: {}", file.display());
     }
     match args.format {
         Format::Text => print!("{}", render_text(&outcome, &path)),

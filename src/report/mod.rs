@@ -1,11 +1,18 @@
-//! Reporters: they render what a run produced (text, JSON); the engine knows nothing of them.
+//! Reporters: they render what a run produced (text, JSON, Markdown, HTML); the engine knows
+//! nothing of them.
 
+mod html;
 mod json;
 mod markdown;
 mod sweep;
 mod text;
+mod timeline;
+mod world;
 
+pub use html::*;
 pub use json::*;
 pub use markdown::*;
 pub use sweep::*;
 pub use text::*;
+pub use timeline::*;
+pub use world::*;
