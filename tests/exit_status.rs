@@ -111,6 +111,16 @@ fn check_and_corpus_check_follow_the_table() {
 }
 
 #[test]
+fn diff_exits_0_when_identical_1_when_the_runs_part_2_on_bad_input() {
+    let same = ["diff", "scenarios/race.toml", "--seed", "0", "--seed", "0"];
+    assert_eq!(status(&same).0, Some(0));
+    let (code, out) = status(&["diff", "scenarios/race.toml", "--seed", "0", "--seed", "1"]);
+    assert_eq!(code, Some(1), "{out}");
+    let (code, out) = status(&["diff", "scenarios/race.toml", "scenarios/race.toml"]);
+    assert_eq!(code, Some(2), "a scenario is not a trace: {out}");
+}
+
+#[test]
 fn help_prints_the_table() {
     let (code, text) = status(&["--help"]);
     assert_eq!(code, Some(0));

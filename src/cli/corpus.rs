@@ -1,8 +1,28 @@
 //! `ripple corpus check|add|bless`: the seed corpus as a regression suite.
 
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
-use crate::corpus::{add_to_corpus, bless_corpus_dir, check_corpus_dir};
+use crate::corpus::{add_to_corpus, bless_corpus_dir, check_corpus_dir, Change, EntryCheck};
+use crate::report::render_parting_text;
+use std::io::IsTerminal;
 use std::path::PathBuf;
+
+/// A changed entry: what changed, and for a changed trace, where the recorded and the
+/// replayed runs part (as `ripple diff` shows it).
+fn print_change(c: &EntryCheck, color: bool) {
+    let mut plain = c.clone();
+    let mut partings = Vec::new();
+    for change in &mut plain.changes {
+        if let Change::Hash { diff, .. } = change {
+            partings.extend(diff.take());
+        }
+    }
+    println!("{plain}");
+    for d in partings {
+        for line in render_parting_text(&d, "recorded", "replayed", color).lines() {
+            println!("    {line}");
+        }
+    }
+}
 
 /// Keep seeds with their expected verdict and trace hash, and replay them.
 ///
@@ -55,8 +75,10 @@ pub fn run(args: &CorpusArgs) -> u8 {
             Err(e) => bad_input(e),
             Ok(checks) => {
                 let changed: Vec<_> = checks.iter().filter(|c| !c.changes.is_empty()).collect();
+                let color = std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
                 for c in &changed {
-                    println!("{c}");
+                    print_change(c, color);
                 }
                 println!("corpus: {} seeds, {} changed", checks.len(), changed.len());
                 if changed.is_empty() {
@@ -100,8 +122,10 @@ pub fn run(args: &CorpusArgs) -> u8 {
         CorpusCommand::Bless { dir } => match bless_corpus_dir(dir) {
             Err(e) => bad_input(e),
             Ok(changed) => {
+                let color = std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
                 for c in &changed {
-                    println!("{c}");
+                    print_change(c, color);
                 }
                 println!("corpus: blessed, {} entries changed", changed.len());
                 EXIT_PASS

@@ -2,15 +2,16 @@
 //!
 //! Exit status, one table for every command (`tests/exit_status.rs` holds each command to it):
 //!
-//! | status | meaning | run, sweep | shrink | check | replay | corpus check | bench | record, publish |
-//! |---|---|---|---|---|---|---|---|---|
-//! | 0 | nothing failed | every invariant held | the seed passes: nothing to shrink | no counterexample (`pass`, or `incomplete` without `--require-complete`) | the replay is identical | every seed as recorded | the run passed | the scenario was written; the server has every message |
-//! | 1 | a failure was found | a violation | the seed fails: its minimal scenario was written | a violation or order dependence (or a warning under `--deny warnings`, or `incomplete` under `--require-complete`) | the replay differs | a seed changed verdict or hash | the run broke an invariant | (never) |
-//! | 2 | the input was bad | the message says where (file, line, column) and how to fix it | | | (a corrupt trace too) | | | an invalid pattern or path, an unreachable server (which, and what failed), refused credentials, a lost connection |
+//! | status | meaning | run, sweep | shrink | check | replay | diff | corpus check | bench | record, publish |
+//! |---|---|---|---|---|---|---|---|---|---|
+//! | 0 | nothing failed | every invariant held | the seed passes: nothing to shrink | no counterexample (`pass`, or `incomplete` without `--require-complete`) | the replay is identical | the two runs are identical | every seed as recorded | the run passed | the scenario was written; the server has every message |
+//! | 1 | a failure was found | a violation | the seed fails: its minimal scenario was written | a violation or order dependence (or a warning under `--deny warnings`, or `incomplete` under `--require-complete`) | the replay differs | the runs part at some step | a seed changed verdict or hash | the run broke an invariant | (never) |
+//! | 2 | the input was bad | the message says where (file, line, column) and how to fix it | | | (a corrupt trace too) | (not a trace; traces of two scenarios) | | | an invalid pattern or path, an unreachable server (which, and what failed), refused credentials, a lost connection |
 
 mod bench;
 mod check;
 mod corpus;
+mod diff;
 mod init;
 mod publish;
 mod record;
@@ -30,11 +31,11 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_STATUS_HELP: &str = "Exit status, for every command:
   0  nothing failed: every invariant held (run, sweep); the seed passes, nothing to shrink
      (shrink); no counterexample (check: pass, or incomplete without --require-complete);
-     identical (replay); every seed as recorded (corpus check); written (record); the server
-     has every message (publish)
+     identical (replay, diff); every seed as recorded (corpus check); written (record); the
+     server has every message (publish)
   1  a failure was found: a violation (run, sweep); the seed fails and its minimal scenario
      was written (shrink); a counterexample (check; or incomplete with --require-complete);
-     the replay differs (replay); a seed changed (corpus check)
+     the replay differs (replay); the runs part (diff); a seed changed (corpus check)
   2  the input was bad: the message says where (file, line, column) and how to fix it; for
      record and publish also an unreachable server, refused credentials, a lost connection";
 
@@ -62,6 +63,7 @@ pub enum Command {
     Init(init::InitArgs),
     Record(record::RecordArgs),
     Publish(publish::PublishArgs),
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Record(args) => record::run(&args),
         Command::Publish(args) => publish::run(&args),
+        Command::Diff(args) => diff::run(&args),
     };
     ExitCode::from(code)
 }

@@ -1,6 +1,7 @@
 //! Reporters: they render what a run produced (text, JSON, Markdown, HTML); the engine knows
 //! nothing of them.
 
+mod diff;
 mod html;
 mod json;
 mod markdown;
@@ -9,6 +10,7 @@ mod text;
 mod timeline;
 mod world;
 
+pub use diff::*;
 pub use html::*;
 pub use json::*;
 pub use markdown::*;
