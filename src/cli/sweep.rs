@@ -1,6 +1,6 @@
 //! `ripple sweep SCENARIO --seeds A..B`: many seeds, on many threads.
 
-use crate::cli::{bad_input, print_warnings, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, write_report_files, EXIT_FAIL, EXIT_PASS};
 use crate::report::{
     render_json, render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
     Timing,
@@ -42,8 +42,10 @@ pub struct SweepArgs {
     /// Output: a text summary, JSON lines (one per seed, then a summary line), or JUnit XML.
     #[arg(long, value_enum, default_value_t = SweepFormat::Text)]
     pub format: SweepFormat,
-    /// Also write a Markdown summary to DIR/<scenario>-sweep.md and a Markdown report, with
-    /// a picture of each cascade, for the first failing seed of each signature.
+    /// Also write an HTML overview to DIR/<scenario>-sweep.html (counts, failures by
+    /// signature and the faults each needed, histograms of steps and virtual time), a
+    /// Markdown summary beside it, and the run report (HTML and Markdown) of the first
+    /// failing seed of each signature.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 }
@@ -158,8 +160,8 @@ pub fn run(args: &SweepArgs) -> u8 {
         }),
     };
     if let Some(dir) = &args.report {
-        if let Err(e) = write_reports(dir, &args.scenario, &scenario, &info, &results, options) {
-            return bad_input(e);
+        if let Err(code) = write_reports(dir, &args.scenario, &scenario, &info, &results) {
+            return code;
         }
     }
     let _ = match args.format {
@@ -174,45 +176,48 @@ pub fn run(args: &SweepArgs) -> u8 {
     }
 }
 
-/// The sweep summary and one run report per failure signature.
+/// The sweep overview (HTML and Markdown) and the run reports (HTML and Markdown) of the
+/// first seed of each failure signature: all written, or none.
 fn write_reports(
     dir: &std::path::Path,
     scenario_path: &std::path::Path,
     scenario: &crate::scenario::Scenario,
     info: &SweepInfo,
     results: &[crate::sim::SeedResult],
-    options: RunOptions,
-) -> Result<(), String> {
+) -> Result<(), u8> {
     let stem = scenario_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let summary = crate::report::summarize_sweep(info, results);
+    let groups = crate::report::sweep_groups(scenario, info, results, &stem);
     let mut md = format!(
         "# sweep {} ({})\n\n```text\n{}```\n",
         info.scenario,
         info.seeds,
         render_sweep_text(info, results)
     );
-    for g in &summary.failures {
-        let seed = g.seeds[0];
-        let o = crate::sim::run_scenario(scenario, crate::core::Seed(seed), options);
-        let name = format!("{stem}-seed{seed}.md");
-        let file = dir.join(&name);
-        crate::core::write_atomic(
-            &file,
-            crate::report::render_markdown(&o, &info.scenario_path).as_bytes(),
-        )
-        .map_err(|e| format!("failed to write {}: {e}", file.display()))?;
+    let mut files = Vec::new();
+    for g in &groups {
+        let seed = g.first.seed.0;
+        let name = format!("{stem}-seed{seed}");
+        files.push((
+            dir.join(format!("{name}.md")),
+            crate::report::render_markdown(&g.first, &info.scenario_path).into_bytes(),
+        ));
+        files.push((
+            dir.join(format!("{name}.html")),
+            crate::report::render_html(&g.first, scenario, &info.scenario_path).into_bytes(),
+        ));
         md.push_str(&format!(
-            "\n- `{}` ({} seeds): first seed {seed}, [report]({name})\n",
+            "\n- `{}` ({} seeds): first seed {seed}, [report]({name}.md)\n",
             g.signature,
             g.seeds.len()
         ));
     }
-    let file = dir.join(format!("{stem}-sweep.md"));
-    crate::core::write_atomic(&file, md.as_bytes())
-        .map_err(|e| format!("failed to write {}: {e}", file.display()))?;
-    eprintln!("report: {}", file.display());
-    Ok(())
+    files.push((dir.join(format!("{stem}-sweep.md")), md.into_bytes()));
+    files.push((
+        dir.join(format!("{stem}-sweep.html")),
+        crate::report::render_sweep_html(info, results, &groups).into_bytes(),
+    ));
+    write_report_files(&files)
 }
