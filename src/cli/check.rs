@@ -1,7 +1,7 @@
 //! `ripple check SCENARIO`: model-check the scenario's guards, rule pairs, resolvers and
 //! (when small enough) cascades with stateright, next to the real engine.
 
-use crate::cli::{bad_input, print_warnings, Format, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAIL, EXIT_PASS};
 use crate::core::parse_duration_ms;
 use crate::model::{check_scenario, render_check_json, render_check_text, CheckOptions};
 use crate::scenario::load_scenario;
@@ -45,7 +45,8 @@ pub struct CheckArgs {
     /// Exit 1 when the check is incomplete (some model did not explore its whole space).
     #[arg(long)]
     pub require_complete: bool,
-    /// Where counterexample scenarios are written.
+    /// Where counterexample scenarios are written, each with the HTML report of its run
+    /// beside it (<counterexample>.html).
     #[arg(long, value_name = "DIR", default_value = "reports/check")]
     pub out: PathBuf,
 }
@@ -70,6 +71,9 @@ pub fn run(args: &CheckArgs) -> u8 {
         out_dir: Some(args.out.clone()),
     };
     let report = check_scenario(&scenario, text.as_deref(), &options);
+    if let Err(code) = write_counterexample_pages(&report) {
+        return code;
+    }
     let deny = args.deny.is_some();
     match args.format {
         Format::Text => print!("{}", render_check_text(&report, deny, true)),
@@ -83,4 +87,26 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
         EXIT_PASS
     }
+}
+
+/// The run report of each counterexample scenario the check wrote, beside it: the same
+/// page `ripple run COUNTEREXAMPLE --report DIR` writes.
+fn write_counterexample_pages(report: &crate::model::CheckReport) -> Result<(), u8> {
+    let mut files = Vec::new();
+    for path in report.findings().filter_map(|f| f.scenario.as_ref()) {
+        let Ok(scenario) = load_scenario(path) else {
+            continue;
+        };
+        let outcome = crate::sim::run_scenario(
+            &scenario,
+            crate::core::Seed(0),
+            crate::sim::RunOptions::default(),
+        );
+        let shown = path.display().to_string();
+        files.push((
+            path.with_extension("html"),
+            crate::report::render_html(&outcome, &scenario, &shown).into_bytes(),
+        ));
+    }
+    write_report_files(&files)
 }

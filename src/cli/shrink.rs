@@ -1,6 +1,6 @@
 //! `ripple shrink SCENARIO --seed N`: the smallest scenario that fails the same way.
 
-use crate::cli::{bad_input, print_warnings, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{bad_input, print_warnings, write_report_files, EXIT_FAIL, EXIT_PASS};
 use crate::core::{parse_duration_ms, Seed};
 use crate::scenario::{emit_scenario_to, load_scenario, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
@@ -37,6 +37,10 @@ pub struct ShrinkArgs {
     /// Where to write the minimal scenario [default: reports/shrink/<scenario>-seed<N>.toml].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write the minimal scenario's run report (HTML and Markdown) to
+    /// DIR/<minimal scenario>-seed<N>.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// At most this many runs.
     #[arg(long, default_value_t = 10_000)]
     pub budget_runs: u64,
@@ -117,12 +121,31 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     let out_dir = out.parent().unwrap_or(std::path::Path::new("."));
     let text = emit_scenario_to(&result.minimal, &header, out_dir);
     // The file must fail the same way when loaded back, or it is worth nothing.
+    let mut reports = Vec::new();
     match parse_scenario(&text, &out) {
         Ok(reloaded) => {
             let o = run_scenario(&reloaded, Seed(args.seed), RunOptions::default());
             if failure_signature(&o).as_deref() != Some(result.signature.as_str()) {
                 eprintln!("error: the written scenario does not reproduce the failure; please report this as a bug");
                 return EXIT_FAIL;
+            }
+            if let Some(dir) = &args.report {
+                let path = out.display().to_string();
+                let name = format!(
+                    "{}-seed{}",
+                    out.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "minimal".into()),
+                    args.seed
+                );
+                reports.push((
+                    dir.join(format!("{name}.md")),
+                    crate::report::render_markdown(&o, &path).into_bytes(),
+                ));
+                reports.push((
+                    dir.join(format!("{name}.html")),
+                    crate::report::render_html(&o, &reloaded, &path).into_bytes(),
+                ));
             }
         }
         Err(e) => {
@@ -134,6 +157,9 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     }
     if let Err(e) = crate::core::write_atomic(&out, text.as_bytes()) {
         return bad_input(format!("failed to write {}: {e}", out.display()));
+    }
+    if let Err(code) = write_report_files(&reports) {
+        return code;
     }
     println!(
         "shrink: {} -> {} in {} runs, {:.2} s",
