@@ -166,6 +166,44 @@ pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
     result
 }
 
+/// The largest input file Ripple reads (a scenario, a rule file, a spec): 64 MiB.
+pub const INPUT_BYTES_MAX: u64 = 64 << 20;
+
+/// Reads an input file as text: the one reader of scenarios, rule files and specs. Only a
+/// regular file of at most [`INPUT_BYTES_MAX`] bytes is read, so a path naming a FIFO (which
+/// would block forever) or `/dev/zero` (which never ends) is an error, not a hang.
+pub fn read_input(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    let too_big = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB, the most Ripple reads",
+                INPUT_BYTES_MAX >> 20
+            ),
+        )
+    };
+    if meta.len() > INPUT_BYTES_MAX {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    // The file may grow between the check and the read: read one byte past the limit.
+    std::fs::File::open(path)?
+        .take(INPUT_BYTES_MAX + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > INPUT_BYTES_MAX {
+        return Err(too_big());
+    }
+    Ok(text)
+}
+
 /// `to` relative to directory `from` (both relative to the same base, or both absolute).
 pub fn relative_path(from_dir: &Path, to: &Path) -> PathBuf {
     let abs = |p: &Path| {
@@ -343,6 +381,19 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["a.txt", "b.txt"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn inputs_are_regular_files_only() {
+        let dir = scratch("input");
+        let file = dir.join("s.toml");
+        std::fs::write(&file, "x = 1\n").unwrap();
+        assert_eq!(read_input(&file).unwrap(), "x = 1\n");
+        assert!(read_input(&dir).is_err(), "a directory");
+        let err = read_input(Path::new("/dev/zero")).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert!(read_input(&dir.join("missing.toml")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

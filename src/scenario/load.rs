@@ -268,7 +268,7 @@ fn empty_object() -> Value {
 
 /// Reads and validates a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, SourceError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::core::read_input(path).map_err(|e| {
         SourceError::file(path, format!("failed to read the scenario: {e}"))
             .with_hint("check the path; scenarios usually live in scenarios/")
     })?;
@@ -405,14 +405,14 @@ impl Loader<'_> {
                     }
                 };
                 let full = self.path.parent().unwrap_or(Path::new(".")).join(rel);
+                let rule_text = crate::core::read_input(&full).map_err(|e| {
+                    self.err(
+                        file.span().start,
+                        format!("failed to read rule file {}: {e}", full.display()),
+                    )
+                    .with_hint("rule file paths are relative to the scenario file")
+                })?;
                 if is_runtime {
-                    let rule_text = std::fs::read_to_string(&full).map_err(|e| {
-                        self.err(
-                            file.span().start,
-                            format!("failed to read rule file {}: {e}", full.display()),
-                        )
-                        .with_hint("rule file paths are relative to the scenario file")
-                    })?;
                     for (rule, offset) in parse_runtime_rules(&rule_text, &full)? {
                         match check_runtime_rule(
                             &rule, &entities, &loaded, &full, &rule_text, offset,
@@ -430,13 +430,6 @@ impl Loader<'_> {
                     }
                     continue;
                 }
-                let rule_text = std::fs::read_to_string(&full).map_err(|e| {
-                    self.err(
-                        file.span().start,
-                        format!("failed to read rule file {}: {e}", full.display()),
-                    )
-                    .with_hint("rule file paths are relative to the scenario file")
-                })?;
                 for (rule, offset) in parse_rules_file_located(&rule_text, &full)? {
                     server_rule_on_spec(&rule, &loaded, &full, &rule_text, offset)?;
                     self.check_rule(&rule, &entities, &full, &rule_text, offset)?;
@@ -453,48 +446,42 @@ impl Loader<'_> {
             }
             let mut set = RuleSet::default();
             let mut names = BTreeSet::new();
-            for (rule, file, offset) in &list {
-                let file_text;
-                let text = if file == self.path {
-                    self.text
+            // Errors point into the file that holds the rule; another file's text is read
+            // again only to place an error, never on the way to a scenario that loads.
+            let at = |file: &Path, offset: usize, message: String| {
+                if file == self.path {
+                    SourceError::at(file, self.text, offset, message)
                 } else {
-                    file_text = std::fs::read_to_string(file).unwrap_or_default();
-                    &file_text
-                };
-                if !names.insert(rule.name.clone()) {
-                    return Err(SourceError::at(
-                        file,
-                        text,
-                        *offset,
-                        format!(
-                            "rule {:?} is registered twice for tenant {tenant}",
-                            rule.name
-                        ),
-                    )
-                    .with_hint("rule names identify reactions in traces and reports: rename one"));
+                    let text = crate::core::read_input(file).unwrap_or_default();
+                    SourceError::at(file, &text, offset, message)
                 }
-                set.add(rule.clone()).map_err(|e| {
-                    SourceError::at(file, text, *offset, format!("tenant {tenant}: {e}"))
-                })?;
+            };
+            let twice = |rule: &Rule, file: &Path, offset: usize| {
+                at(
+                    file,
+                    offset,
+                    format!(
+                        "rule {:?} is registered twice for tenant {tenant}",
+                        rule.name
+                    ),
+                )
+                .with_hint("rule names identify reactions in traces and reports: rename one")
+            };
+            for (rule, file, offset) in &list {
+                if !names.insert(rule.name.clone()) {
+                    return Err(twice(rule, file, *offset));
+                }
+                set.add(rule.clone())
+                    .map_err(|e| at(file, *offset, format!("tenant {tenant}: {e}")))?;
             }
             let mut runtime_set = RuleSet::default();
             for (rule, file, offset) in &runtime {
-                let file_text = std::fs::read_to_string(file).unwrap_or_default();
                 if !names.insert(rule.name.clone()) {
-                    return Err(SourceError::at(
-                        file,
-                        &file_text,
-                        *offset,
-                        format!(
-                            "rule {:?} is registered twice for tenant {tenant}",
-                            rule.name
-                        ),
-                    )
-                    .with_hint("rule names identify reactions in traces and reports: rename one"));
+                    return Err(twice(rule, file, *offset));
                 }
-                runtime_set.add(rule.clone()).map_err(|e| {
-                    SourceError::at(file, &file_text, *offset, format!("tenant {tenant}: {e}"))
-                })?;
+                runtime_set
+                    .add(rule.clone())
+                    .map_err(|e| at(file, *offset, format!("tenant {tenant}: {e}")))?;
             }
             if !runtime.is_empty() {
                 runtime_rules.insert(

@@ -184,7 +184,7 @@ pub const SPEC_ITEMS_MAX: usize = 1024;
 
 /// Reads and lowers a spec file.
 pub fn load_spec(path: &Path) -> Result<TemperSpec, SourceError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::core::read_input(path).map_err(|e| {
         SourceError::file(path, format!("failed to read the spec: {e}"))
             .with_hint("spec paths and globs are relative to the scenario file")
     })?;
