@@ -67,15 +67,15 @@ pub use crate::sim::{
     failure_signature, EntityRow, ReactionResult, Retain, RunOutcome, Runner, SeedResult, Sim, Stop,
 };
 // The vocabulary of runs and traces.
-pub use crate::check::Violation;
+pub use crate::check::{Invariant, RunEnd, Violation};
 pub use crate::core::{
-    EntityId, FaultKind, FaultTarget, Origin, OutcomeKind, Record, Seed, Severity, SimTime,
-    Subject, TenantId, Value,
+    EntityId, FaultKind, FaultTarget, Origin, OutcomeKind, Record, RecordKind, Seed, Severity,
+    SimTime, Subject, TenantId, Value,
 };
 pub use crate::trace::TraceHash;
-// Reflex handlers of your own.
+// Reflex handlers and invariants of your own (`Runner::handler`, `Runner::invariant`).
 pub use crate::bus::{Envelope, Pattern};
-pub use crate::engine::reflex::{HandlerOutput, Outcome, ReflexHandler};
+pub use crate::engine::reflex::{ActionRequest, HandlerOutput, Outcome, ReflexHandler};
 // Shrinking, model checking, corpora and reports.
 pub use crate::corpus::{check_corpus_dir, check_corpus_file, Change, EntryCheck};
 pub use crate::model::{check_scenario, CheckOptions, CheckReport, Finding, FindingKind};

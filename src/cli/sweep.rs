@@ -6,7 +6,9 @@ use crate::report::{
     Timing,
 };
 use crate::scenario::load_scenario;
-use crate::sim::{parse_seed_range, preflight, sweep_retaining, Retain, RunOptions, Shard};
+use crate::sim::{
+    parse_seed_range, preflight, sweep_retaining, Prepared, Retain, RunOptions, Shard,
+};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -117,7 +119,7 @@ pub fn run(args: &SweepArgs) -> u8 {
         Retain::Summary
     };
     let results = sweep_retaining(
-        &scenario,
+        &|| Prepared::new(&scenario),
         &seeds,
         jobs,
         options,

@@ -226,6 +226,7 @@ fn handlers(scenario: &Scenario) -> Vec<(String, String)> {
                     "a process speaking JSON lines, pattern {}, command {:?}",
                     spec.pattern, spec.command
                 ),
+                ReflexKind::Library { .. } => "a Rust handler registered with the runner".into(),
             };
             (r.id.clone(), format!("reflex {} in {tenant}: {what}", r.id))
         })

@@ -11,7 +11,7 @@
 //! anything past [`SNAPSHOT_BYTES_MAX`] of distinct snapshots (the page says so).
 
 use crate::core::Record;
-use crate::scenario::Scenario;
+use crate::scenario::{ReflexKind, Scenario};
 use crate::sim::{EntityRow, Retain, RunOutcome, Runner};
 use std::collections::BTreeMap;
 
@@ -61,6 +61,16 @@ pub fn world_trail(scenario: &Scenario, outcome: &RunOutcome) -> WorldTrail {
         worlds: BTreeMap::new(),
         reproduced: true,
     };
+    if scenario
+        .reflexes
+        .iter()
+        .any(|r| matches!(r.kind, ReflexKind::Library { .. }))
+    {
+        // Its Rust handlers were registered with the caller's runner, not here: a run
+        // without them is another run, so the world between records is not shown.
+        trail.reproduced = false;
+        return trail;
+    }
     let runner = Runner::new(scenario)
         .swarm(outcome.swarm)
         .keep(Retain::Summary);

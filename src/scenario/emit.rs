@@ -295,9 +295,9 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
         let mut pairs: Vec<(&str, Value)> = Vec::new();
         match &r.kind {
             ReflexKind::Builtin { name, .. } => pairs.push(("builtin", json!(name))),
-            ReflexKind::Declarative { .. } | ReflexKind::Process { .. } => {
-                pairs.push(("id", json!(r.id)))
-            }
+            ReflexKind::Declarative { .. }
+            | ReflexKind::Process { .. }
+            | ReflexKind::Library { .. } => pairs.push(("id", json!(r.id))),
         }
         if let Some(t) = &r.tenant {
             pairs.push(("tenant", json!(t)));
@@ -341,6 +341,7 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
                     pairs.push(("wall_timeout", json!(format_duration_ms(spec.wall_ms))));
                 }
             }
+            ReflexKind::Library { .. } => pairs.push(("library", json!(true))),
         }
         lines(&mut out, &pairs);
         out.push('\n');

@@ -222,6 +222,8 @@ struct ReflexDef {
     timeout: Option<Spanned<String>>,
     /// A process handler's wall-clock guard per delivery.
     wall_timeout: Option<Spanned<String>>,
+    /// A handler written in Rust, registered with the runner under `id`.
+    library: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1165,7 +1167,9 @@ impl Loader<'_> {
                 Some(t) => Some(self.tenant(t, tenants)?),
                 None => None,
             };
-            let (id, kind) = if let Some(b) = &r.builtin {
+            let (id, kind) = if let Some(l) = r.library.as_ref().filter(|l| *l.get_ref()) {
+                self.library_reflex(&r, l, anchor)?
+            } else if let Some(b) = &r.builtin {
                 self.builtin_reflex(&r, b)?
             } else if let Some(c) = &r.command {
                 self.process_reflex(&r, c, anchor)?
@@ -1205,7 +1209,9 @@ impl Loader<'_> {
         allowed: &[&str],
         hint: &str,
     ) -> Result<(), SourceError> {
-        let present: [(&str, Option<usize>); 8] = [
+        let present: [(&str, Option<usize>); 10] = [
+            ("builtin", r.builtin.as_ref().map(|s| s.span().start)),
+            ("library", r.library.as_ref().map(|s| s.span().start)),
             ("pattern", r.pattern.as_ref().map(|s| s.span().start)),
             ("severity", r.severity.as_ref().map(|s| s.span().start)),
             ("then", r.then.as_ref().map(|s| s.span().start)),
@@ -1231,6 +1237,31 @@ impl Loader<'_> {
         Ok(())
     }
 
+    /// A handler written in Rust: only its id (and tenant) are the scenario's.
+    fn library_reflex(
+        &self,
+        r: &ReflexDef,
+        l: &Spanned<bool>,
+        anchor: usize,
+    ) -> Result<(String, ReflexKind), SourceError> {
+        let Some(id) = &r.id else {
+            return Err(self
+                .err(l.span().start, "a library [[reflex]] needs an `id`")
+                .with_hint("the id is the one its Rust handler's `id()` returns"));
+        };
+        if id.get_ref().is_empty() {
+            return Err(self.err(id.span().start, "a reflex id is empty"));
+        }
+        self.only_keys(
+            r,
+            &format!("library reflex {:?}", id.get_ref()),
+            &["library"],
+            "a library handler brings its own pattern and configuration; the scenario gives only `id`, `tenant` and `library = true`",
+        )?;
+        let (line, column) = line_column(self.text, anchor);
+        Ok((id.get_ref().clone(), ReflexKind::Library { line, column }))
+    }
+
     fn builtin_reflex(
         &self,
         r: &ReflexDef,
@@ -1245,7 +1276,7 @@ impl Loader<'_> {
         self.only_keys(
             r,
             &format!("builtin reflex {name:?}"),
-            &["pattern", "dedup_window"],
+            &["builtin", "pattern", "dedup_window"],
             "a builtin takes `id`, `tenant`, and to simulate another layout `pattern` and `dedup_window`; drop `builtin` to write a declarative reflex",
         )?;
         if let Some(id) = &r.id {

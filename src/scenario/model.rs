@@ -160,6 +160,10 @@ pub enum ReflexKind {
         line: usize,
         column: usize,
     },
+    /// A handler written in Rust by the scenario's user and registered with the runner
+    /// under the reflex's `id` (`Runner::handler`); it brings its own pattern. `line` and
+    /// `column` place the reflex, for the error when nothing is registered under its id.
+    Library { line: usize, column: usize },
 }
 
 impl ReflexSpec {
@@ -187,6 +191,7 @@ impl ReflexSpec {
             ReflexKind::Process { spec, .. } => {
                 Box::new(ExternalHandler::new(Arc::clone(spec), Box::new(Detached)))
             }
+            ReflexKind::Library { .. } => Box::new(Unregistered::new(&self.id)),
         }
     }
 
@@ -273,4 +278,47 @@ pub struct Expect {
     pub fields: Fields,
     /// `false`: the entity must never have been created.
     pub exists: bool,
+}
+
+/// Stands in for a library handler that nothing registered: it hears nothing (its pattern is
+/// a subject no scenario publishes) and answers every event it is handed with an error that
+/// says what is missing. A runner refuses to start without the handler (`Runner::handler`);
+/// this only shows where a scenario is run without its runner (the model checker and the
+/// command line refuse such scenarios before that).
+#[derive(Debug, Clone)]
+pub struct Unregistered {
+    id: String,
+    pattern: Pattern,
+}
+
+impl Unregistered {
+    pub fn new(id: &str) -> Unregistered {
+        Unregistered {
+            id: id.to_string(),
+            pattern: Pattern::new("_ripple.unregistered_library_handler")
+                .expect("a literal pattern"),
+        }
+    }
+}
+
+impl ReflexHandler for Unregistered {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+    fn fingerprint(&self) -> String {
+        format!("library:{}", self.id)
+    }
+    fn handle(
+        &mut self,
+        _event: &crate::bus::Envelope,
+        _now: crate::core::SimTime,
+    ) -> Result<Option<crate::engine::reflex::HandlerOutput>, String> {
+        Err(format!(
+            "library handler {:?} is not registered: register it with Runner::handler",
+            self.id
+        ))
+    }
 }

@@ -3,7 +3,7 @@
 //! Every effect the engine asks for goes through here.
 
 use crate::bus::{commit_cause_into, Bus, Cause, CommitPayloads, Envelope};
-use crate::check::{Builtins, Violation};
+use crate::check::{Builtins, Invariant, Violation};
 use crate::core::{same_name, Depth, EntityId, TenantId, Value};
 use crate::core::{EventId, SubId, Subject};
 use crate::core::{FaultKind, FaultTarget, Origin, Record, RecordRef};
@@ -59,6 +59,8 @@ pub(super) struct Ctx {
     pub(super) channels: BTreeMap<Channel, SimTime>,
     pub(super) trace: TraceSink,
     pub(super) invariants: Builtins,
+    /// The runner's library invariants, after the built-in ones (mostly none).
+    pub(super) library: Vec<Box<dyn Invariant>>,
     /// Violations a record was just found to cause (a reused buffer, almost always empty).
     pub(super) found: Vec<(&'static str, String)>,
     pub(super) violations: Vec<Violation>,
@@ -125,6 +127,13 @@ impl Ctx {
         let found = &mut self.found;
         self.invariants
             .on_record_ref(record, &mut |name, message| found.push((name, message)));
+        for i in &mut self.library {
+            if i.watches(record.kind()) {
+                if let Some(message) = i.on_record_ref(record) {
+                    found.push((i.name(), message));
+                }
+            }
+        }
         if !self.found.is_empty() {
             let step = self.trace.len();
             let mut found = std::mem::take(&mut self.found);

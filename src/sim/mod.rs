@@ -3,6 +3,7 @@
 
 mod faults;
 mod host;
+mod library;
 mod outcome;
 mod prepared;
 mod process_handler;
@@ -12,6 +13,7 @@ mod sweep;
 mod world;
 
 pub use faults::*;
+pub use library::*;
 pub use outcome::*;
 pub use prepared::*;
 pub use process_handler::*;

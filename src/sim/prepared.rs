@@ -6,8 +6,8 @@ use crate::core::Seed;
 use crate::core::{TenantId, Value};
 use crate::engine::reflex::{HandlerIndex, ReflexHandler, ReflexRegistry};
 use crate::engine::{Engine, RuleSet};
-use crate::scenario::{Input, RootEvent, Scenario};
-use crate::sim::{instantiate_reflex, Retain, RunOptions, RunOutcome, Sim};
+use crate::scenario::{Input, ReflexKind, RootEvent, Scenario};
+use crate::sim::{instantiate_reflex, Library, Retain, RunOptions, RunOutcome, Sim};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -36,6 +36,8 @@ pub struct Prepared<'s> {
     /// One handler per reflex of the scenario (templates compiled, patterns parsed), never
     /// run: each run registers fresh copies of them.
     pub(super) prototypes: Vec<Box<dyn ReflexHandler>>,
+    /// The runner's library handlers and invariants (none for a run from scratch).
+    pub(super) library: Library,
 }
 
 /// For every declared entity type and action, what its commits' subjects
@@ -156,21 +158,39 @@ pub(crate) fn registries(
 
 impl<'s> Prepared<'s> {
     pub fn new(scenario: &'s Scenario) -> Prepared<'s> {
-        Prepared::build(scenario, true)
+        Prepared::build(scenario, true, &Library::default())
+    }
+
+    /// [`Prepared::new`] with the library handlers and invariants of a runner.
+    pub fn with_library(scenario: &'s Scenario, library: &Library) -> Prepared<'s> {
+        Prepared::build(scenario, true, library)
     }
 
     /// [`Prepared::new`] for `runs` runs: for one, the scripted payloads are not built up
     /// front (the run builds each as it goes, as a run from scratch does).
     pub fn for_runs(scenario: &'s Scenario, runs: u64) -> Prepared<'s> {
-        Prepared::build(scenario, runs > 1)
+        Prepared::build(scenario, runs > 1, &Library::default())
     }
 
     /// With `share_payloads`, the scripted publications' payloads are built once here for
     /// every run to share; without (a single run), each run builds its own as it goes, so
     /// that one run does not hold them all at once.
-    pub(super) fn build(scenario: &'s Scenario, share_payloads: bool) -> Prepared<'s> {
+    pub(super) fn build(
+        scenario: &'s Scenario,
+        share_payloads: bool,
+        library: &Library,
+    ) -> Prepared<'s> {
         let rules = rule_sets(scenario).expect("the loader enforces the rule budget");
-        let prototypes: Vec<_> = scenario.reflexes.iter().map(|r| r.instantiate()).collect();
+        let prototypes: Vec<_> = scenario
+            .reflexes
+            .iter()
+            .map(|r| match r.kind {
+                ReflexKind::Library { .. } => {
+                    library.handler(&r.id).unwrap_or_else(|| r.instantiate())
+                }
+                _ => r.instantiate(),
+            })
+            .collect();
         let mut bus = Bus::new();
         let mut subscribers = Vec::new();
         let mut handlers = Vec::new();
@@ -206,6 +226,7 @@ impl<'s> Prepared<'s> {
             handlers: Arc::new(handlers),
             root_payloads: Arc::new(root_payloads),
             prototypes,
+            library: library.clone(),
         }
     }
 

@@ -29,6 +29,7 @@ use crate::engine::reflex::{
 };
 use crate::scenario::SourceError;
 use crate::scenario::{ReflexKind, ReflexSpec, Scenario};
+use crate::sim::Library;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -63,6 +64,8 @@ pub fn instantiate_reflex(spec: &ReflexSpec) -> Box<dyn ReflexHandler> {
 /// place of its `command` and the end of its stderr. The processes go to this thread's
 /// pool, for the first run to take.
 pub fn preflight(scenario: &Scenario) -> Result<(), SourceError> {
+    // The command line has no Rust handlers: a library reflex names nothing here.
+    Library::default().check(scenario)?;
     for r in &scenario.reflexes {
         let ReflexKind::Process { spec, line, column } = &r.kind else {
             continue;

@@ -13,11 +13,15 @@
 //! assert_eq!(runner.run(Seed(42)).trace_hash, outcome.trace_hash);
 //! ```
 
-use crate::check::{compare_runs, handler_at, Violation};
+use crate::check::{compare_runs, handler_at, Invariant, Violation};
 use crate::core::Seed;
-use crate::scenario::{ReflexKind, Scenario};
-use crate::sim::{sweep_retaining, Prepared, Retain, RunOptions, RunOutcome, SeedResult, Sim};
+use crate::engine::reflex::ReflexHandler;
+use crate::scenario::{ReflexKind, Scenario, SourceError};
+use crate::sim::{
+    sweep_retaining, Library, Prepared, Retain, RunOptions, RunOutcome, SeedResult, Sim,
+};
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 /// Runs one scenario: configure it once, then start as many runs as you like.
 ///
@@ -29,6 +33,7 @@ pub struct Runner<'s> {
     options: RunOptions,
     /// `None`: every record for one run, the least for a sweep.
     retain: Option<Retain>,
+    library: Library,
     prepared: OnceCell<Prepared<'s>>,
 }
 
@@ -40,8 +45,71 @@ impl<'s> Runner<'s> {
             scenario,
             options: RunOptions::default(),
             retain: None,
+            library: Library::default(),
             prepared: OnceCell::new(),
         }
+    }
+
+    /// Registers a reflex handler written in Rust: `make` makes a fresh one (empty memory),
+    /// called for every run (and again when a `reflex_restart` fault restarts it). The
+    /// scenario names it by its id: `[[reflex]]` with `id` equal to the handler's
+    /// [`ReflexHandler::id`] and `library = true`. The handler brings its own pattern.
+    ///
+    /// ```
+    /// # use ripple::{parse_scenario, Runner, Seed, ReflexHandler, Envelope, Pattern,
+    /// #     HandlerOutput, SimTime};
+    /// struct Silent(Pattern);
+    /// impl ReflexHandler for Silent {
+    ///     fn id(&self) -> &str { "silent" }
+    ///     fn pattern(&self) -> &Pattern { &self.0 }
+    ///     fn fingerprint(&self) -> String { "silent".into() }
+    ///     fn handle(&mut self, _: &Envelope, _: SimTime) -> Result<Option<HandlerOutput>, String> {
+    ///         Ok(None)
+    ///     }
+    /// }
+    /// let scenario = parse_scenario(r#"
+    ///     [scenario]
+    ///     name = "quiet"
+    ///     [[tenant]]
+    ///     id = "t"
+    ///     [[reflex]]
+    ///     id = "silent"
+    ///     library = true
+    ///     [[event]]
+    ///     at = "0ms"
+    ///     tenant = "t"
+    ///     subject = "sensory.ping"
+    /// "#, std::path::Path::new("quiet.toml")).unwrap();
+    /// let runner = Runner::new(&scenario)
+    ///     .handler(|| Box::new(Silent(Pattern::new("sensory.>").unwrap())));
+    /// assert!(runner.run(Seed(1)).passed());
+    /// ```
+    pub fn handler<F>(mut self, make: F) -> Runner<'s>
+    where
+        F: Fn() -> Box<dyn ReflexHandler> + Send + Sync + 'static,
+    {
+        self.library.add_handler(Arc::new(make));
+        self.prepared = OnceCell::new();
+        self
+    }
+
+    /// Registers an invariant written in Rust: `make` makes a fresh one for every run, which
+    /// sees every record of the run and its end, as the built-in invariants do. Its
+    /// violations are reported under its [`Invariant::name`].
+    pub fn invariant<F>(mut self, make: F) -> Runner<'s>
+    where
+        F: Fn() -> Box<dyn Invariant> + Send + Sync + 'static,
+    {
+        self.library.add_invariant(Arc::new(make));
+        self.prepared = OnceCell::new();
+        self
+    }
+
+    /// Whether every library handler the scenario names is registered, and every registered
+    /// one is named: `Err` says which is not, where, and how to fix it. Runs check this
+    /// first, and panic with that message when it fails.
+    pub fn check_library(&self) -> Result<(), SourceError> {
+        self.library.check(self.scenario)
     }
 
     /// With `on`, each seed draws a whole fault configuration (which faults are on, their
@@ -69,10 +137,25 @@ impl<'s> Runner<'s> {
     }
 
     fn prepared(&self) -> &Prepared<'s> {
-        self.prepared.get_or_init(|| Prepared::new(self.scenario))
+        self.prepared.get_or_init(|| {
+            self.ready();
+            Prepared::with_library(self.scenario, &self.library)
+        })
+    }
+
+    /// Panics with [`Runner::check_library`]'s error, if any.
+    fn ready(&self) {
+        if let Err(e) = self.check_library() {
+            panic!("{e}");
+        }
     }
 
     /// Runs the scenario under `seed` to its end.
+    ///
+    /// # Panics
+    ///
+    /// When [`Runner::check_library`] fails (so do [`Runner::sim`], [`Runner::run_twice`]
+    /// and the sweeps).
     pub fn run(&self, seed: Seed) -> RunOutcome {
         self.sim(seed).run()
     }
@@ -94,7 +177,9 @@ impl<'s> Runner<'s> {
         };
         // From scratch, not from the prepared scenario: the second run shares nothing with
         // the first.
-        let second = Sim::retaining(self.scenario, seed, quiet, retain).run();
+        let second = Prepared::build(self.scenario, false, &self.library)
+            .sim(seed, quiet, retain)
+            .run();
         if let Some(mut v) = compare_runs(
             seed.0,
             (&first.trace_hash, &first.records),
@@ -125,8 +210,10 @@ impl<'s> Runner<'s> {
         on_result: &mut dyn FnMut(&SeedResult),
     ) -> Vec<SeedResult> {
         let retain = self.retain.unwrap_or(Retain::Summary);
+        self.ready();
+        let (scenario, library) = (self.scenario, &self.library);
         sweep_retaining(
-            self.scenario,
+            &|| Prepared::with_library(scenario, library),
             seeds,
             jobs,
             self.options,

@@ -8,7 +8,6 @@
 use crate::check::Violation;
 use crate::core::Seed;
 use crate::core::{Origin, Record};
-use crate::scenario::Scenario;
 use crate::sim::{Prepared, Retain, RunOptions, RunOutcome};
 use crate::trace::TraceHash;
 use std::ops::Range;
@@ -161,8 +160,11 @@ pub fn summarize(outcome: &RunOutcome, json: Option<String>) -> SeedResult {
 
 /// [`sweep`], each run keeping what `retain` says ([`Retain::Summary`] when nothing is
 /// rendered per seed).
-pub fn sweep_retaining(
-    scenario: &Scenario,
+///
+/// `prepare` makes what each thread's runs start from ([`Prepared`], with a runner's
+/// library handlers and invariants if it has any).
+pub fn sweep_retaining<'s>(
+    prepare: &(dyn Fn() -> Prepared<'s> + Sync),
     seeds: &[u64],
     jobs: usize,
     options: RunOptions,
@@ -185,7 +187,7 @@ pub fn sweep_retaining(
             let tx = tx.clone();
             let next = &next;
             scope.spawn(move || {
-                let prepared = Prepared::new(scenario);
+                let prepared = prepare();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&seed) = seeds.get(i) else { break };
@@ -200,7 +202,7 @@ pub fn sweep_retaining(
         // what the others finished, without waiting for them, so that no thread sleeps on
         // the channel (a wake-up per seed cost a third of a one-thread sweep's time), and
         // `--jobs 1` spawns nothing.
-        let prepared = Prepared::new(scenario);
+        let prepared = prepare();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&seed) = seeds.get(i) else { break };

@@ -17,7 +17,7 @@ use crate::engine::{DispatchRef, Engine, Host};
 use crate::scenario::FaultConfig;
 use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
 use crate::sim::host::{Ctx, Msg};
-use crate::sim::{registries, EntityRow, Prepared, Retain, RunOptions, RunOutcome, Stop};
+use crate::sim::{registries, EntityRow, Library, Prepared, Retain, RunOptions, RunOutcome, Stop};
 use crate::sim::{FaultPlan, Faults, Queue};
 use crate::trace::TraceSink;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,7 +60,7 @@ impl<'s> Sim<'s> {
         options: RunOptions,
         retain: Retain,
     ) -> Sim<'s> {
-        Prepared::build(scenario, false).sim(seed, options, retain)
+        Prepared::build(scenario, false, &Library::default()).sim(seed, options, retain)
     }
 
     pub(super) fn start(
@@ -116,6 +116,7 @@ impl<'s> Sim<'s> {
             channels: BTreeMap::new(),
             trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
             invariants,
+            library: prepared.library.invariants(),
             found: Vec::new(),
             violations: Vec::new(),
             violation_rules: Vec::new(),
@@ -197,6 +198,9 @@ impl<'s> Sim<'s> {
         self.ctx.now = at;
         self.scheduler_steps += 1;
         self.ctx.invariants.on_step();
+        for i in &mut self.ctx.library {
+            i.on_step();
+        }
         match msg {
             Msg::Root(i) => self.root(i),
             Msg::Deliver { sub, event } => {
@@ -392,7 +396,11 @@ impl<'s> Sim<'s> {
             now: self.ctx.now,
             next_due: self.ctx.queue.peek_time(),
         };
-        let found = self.ctx.invariants.at_end(&end);
+        let mut found = self.ctx.invariants.at_end(&end);
+        for i in &mut self.ctx.library {
+            let name = i.name();
+            found.extend(i.at_end(&end).into_iter().map(|m| (name, m)));
+        }
         for (name, message) in found {
             self.ctx.violation(name, message, step, None);
         }
