@@ -1,0 +1,231 @@
+//! `[[event]]`: scripted root inputs (a publication, an entity action, a vendor input).
+
+use super::Loader;
+use crate::core::SimTime;
+use crate::core::Subject;
+use crate::core::{EntityId, Object, TenantId, Value};
+use crate::engine::EntitySpec;
+use crate::scenario::SourceError;
+use crate::scenario::{
+    meraki_webhook, snmp_poll, snmp_trap, Input, RootEvent, VendorInput, VendorKind,
+};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EventDef {
+    pub(super) at: Spanned<String>,
+    pub(super) tenant: Spanned<String>,
+    pub(super) subject: Option<Spanned<String>>,
+    pub(super) payload: Option<Spanned<Value>>,
+    pub(super) dispatch: Option<Spanned<DispatchDef>>,
+    /// `"meraki"`: `payload` is the webhook's body, published as netcortex's publisher would.
+    pub(super) webhook: Option<Spanned<String>>,
+    /// `"poll"` or `"trap"`: `payload` is what the poller saw or the trap carried.
+    pub(super) snmp: Option<Spanned<String>>,
+    /// With `snmp = "trap"`: the event class it reports (`link_down`, `bgp_drop`, ...).
+    pub(super) event_class: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DispatchDef {
+    pub(super) entity_type: String,
+    pub(super) id: String,
+    pub(super) action: String,
+    #[serde(default = "empty_object")]
+    pub(super) params: Value,
+}
+
+pub(super) fn empty_object() -> Value {
+    Value::Object(Object::new())
+}
+
+impl Loader<'_> {
+    pub(super) fn events(
+        &self,
+        defs: Vec<EventDef>,
+        tenants: &[TenantId],
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<RootEvent>, SourceError> {
+        let mut out = Vec::new();
+        for (i, e) in defs.into_iter().enumerate() {
+            let place = format!("event #{}", i + 1);
+            let at = SimTime(self.duration(&e.at)?);
+            let tenant = self.tenant(&e.tenant, tenants)?;
+            let kinds: Vec<(&str, usize)> = [
+                ("subject", e.subject.as_ref().map(|s| s.span().start)),
+                ("dispatch", e.dispatch.as_ref().map(|s| s.span().start)),
+                ("webhook", e.webhook.as_ref().map(|s| s.span().start)),
+                ("snmp", e.snmp.as_ref().map(|s| s.span().start)),
+            ]
+            .into_iter()
+            .filter_map(|(k, at)| at.map(|at| (k, at)))
+            .collect();
+            match kinds.as_slice() {
+                [] => {
+                    return Err(self
+                        .err(e.at.span().start, format!("{place} has neither `subject` nor `dispatch`"))
+                        .with_hint("add subject = \"...\" (with payload), dispatch = { entity_type, id, action }, webhook = \"meraki\" or snmp = \"poll\" | \"trap\" (with payload)"))
+                }
+                [_] => {}
+                [(a, at), (b, _), ..] => {
+                    return Err(self
+                        .err(*at, format!("{place} has both `{a}` and `{b}`"))
+                        .with_hint("an event is one bus publication or one entity action: split it"))
+                }
+            }
+            if let (Some(c), None) = (&e.event_class, &e.snmp) {
+                return Err(self
+                    .err(
+                        c.span().start,
+                        format!("{place}: `event_class` goes with snmp = \"trap\""),
+                    )
+                    .with_hint("a subject names its event class itself"));
+            }
+            let mut vendor = None;
+            let input = if let Some(d) = e.dispatch {
+                if let Some(p) = &e.payload {
+                    return Err(self
+                        .err(
+                            p.span().start,
+                            format!("{place}: `payload` goes with `subject`, not `dispatch`"),
+                        )
+                        .with_hint("put the action's input in dispatch.params"));
+                }
+                let offset = d.span().start;
+                let d = d.into_inner();
+                self.check_action(entities, &d.entity_type, &d.action, offset, &place)?;
+                if d.id.is_empty() {
+                    return Err(self.err(offset, format!("{place}: dispatch.id is empty")));
+                }
+                Input::Dispatch {
+                    entity_type: d.entity_type,
+                    id: EntityId(d.id),
+                    action: d.action,
+                    params: d.params,
+                }
+            } else if let Some(subject) = e.subject {
+                let s = Subject::new(subject.get_ref().clone()).map_err(|m| {
+                    self.err(subject.span().start, format!("{place}: invalid subject: {m}"))
+                        .with_hint("subjects are dot-separated tokens, e.g. sensory.link_down.snmp_trap.r1|Gi0/1")
+                })?;
+                Input::Publish {
+                    subject: s,
+                    payload: e
+                        .payload
+                        .map(Spanned::into_inner)
+                        .unwrap_or_else(empty_object),
+                }
+            } else {
+                let (input, raw) =
+                    self.sensory_input(&place, at, e.webhook, e.snmp, e.event_class, e.payload)?;
+                vendor = Some(raw);
+                input
+            };
+            out.push(RootEvent {
+                at,
+                tenant,
+                input,
+                vendor,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A `webhook = "meraki"` or `snmp = "poll" | "trap"` event: the publication netcortex's
+    /// publisher would make of its payload.
+    pub(super) fn sensory_input(
+        &self,
+        place: &str,
+        at: SimTime,
+        webhook: Option<Spanned<String>>,
+        snmp: Option<Spanned<String>>,
+        event_class: Option<Spanned<String>>,
+        payload: Option<Spanned<Value>>,
+    ) -> Result<(Input, VendorInput), SourceError> {
+        let (key, what) = match (&webhook, &snmp) {
+            (Some(w), _) => (w.span().start, "webhook"),
+            (_, Some(s)) => (s.span().start, "snmp"),
+            _ => unreachable!("the caller found one of them"),
+        };
+        let Some(payload) = payload else {
+            return Err(self
+                .err(key, format!("{place}: a {what} event needs a `payload`"))
+                .with_hint(match what {
+                    "webhook" => "the webhook's JSON body, as Meraki posts it",
+                    _ => "what the poller saw or the trap carried, e.g. { device = \"r1\", interface = \"Gi0/1\", ... }",
+                }));
+        };
+        let body = payload.get_ref();
+        let kind;
+        let published = if let Some(w) = &webhook {
+            kind = VendorKind::MerakiWebhook;
+            if w.get_ref() != "meraki" {
+                return Err(self
+                    .err(
+                        w.span().start,
+                        format!("{place}: unknown webhook {:?}", w.get_ref()),
+                    )
+                    .with_hint("Ripple knows netcortex's Meraki publisher: webhook = \"meraki\""));
+            }
+            meraki_webhook(body, at)
+        } else {
+            let s = snmp.as_ref().expect("one of them");
+            kind = match (s.get_ref().as_str(), &event_class) {
+                ("trap", Some(c)) => VendorKind::SnmpTrap {
+                    event_class: c.get_ref().clone(),
+                },
+                _ => VendorKind::SnmpPoll,
+            };
+            match (s.get_ref().as_str(), &event_class) {
+                ("poll", None) => snmp_poll(body, at),
+                ("poll", Some(c)) => {
+                    return Err(self
+                        .err(
+                            c.span().start,
+                            format!(
+                                "{place}: an SNMP poll derives its event class from oper_status"
+                            ),
+                        )
+                        .with_hint("remove event_class"))
+                }
+                ("trap", Some(c)) => snmp_trap(c.get_ref(), body, at),
+                ("trap", None) => {
+                    return Err(self
+                        .err(
+                            s.span().start,
+                            format!("{place}: an SNMP trap needs `event_class`"),
+                        )
+                        .with_hint("e.g. event_class = \"link_down\" or \"bgp_drop\""))
+                }
+                (other, _) => {
+                    return Err(self
+                        .err(
+                            s.span().start,
+                            format!("{place}: unknown snmp input {other:?}"),
+                        )
+                        .with_hint(
+                            "use snmp = \"poll\" (a link-state change the poller saw) or \"trap\"",
+                        ))
+                }
+            }
+        };
+        let publication = published.map_err(|why| {
+            self.err(payload.span().start, format!("{place}: {why}"))
+                .with_hint("an input netcortex would not publish does nothing; fix the payload or use subject = \"...\" to publish as it is")
+        })?;
+        Ok((
+            Input::Publish {
+                subject: publication.subject,
+                payload: publication.payload,
+            },
+            VendorInput {
+                kind,
+                payload: payload.into_inner(),
+            },
+        ))
+    }
+}

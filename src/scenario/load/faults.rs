@@ -1,0 +1,184 @@
+//! `[faults]` (random faults drawn from the seed) and `[[fault]]` (an explicit schedule).
+
+use super::Loader;
+use crate::core::{FaultKind, FaultTarget};
+use crate::scenario::SourceError;
+use crate::scenario::{FaultConfig, ScheduledFault};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One `[[fault]]` entry of an explicit schedule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FaultDef {
+    pub(super) kind: Spanned<String>,
+    pub(super) rule: Option<String>,
+    pub(super) target: Option<String>,
+    pub(super) subject: Option<String>,
+    pub(super) handler: Option<String>,
+    pub(super) action: Option<String>,
+    pub(super) nth: Option<Spanned<i64>>,
+    pub(super) delay: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FaultsDef {
+    pub(super) delay: Option<Spanned<DelayDef>>,
+    pub(super) drop: Option<Spanned<f64>>,
+    pub(super) duplicate: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) reorder: bool,
+    pub(super) handler_panic: Option<Spanned<f64>>,
+    pub(super) action_failure: Option<Spanned<f64>>,
+    pub(super) reflex_restart: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DelayDef {
+    pub(super) p: Spanned<f64>,
+    pub(super) max: Spanned<String>,
+}
+
+impl Loader<'_> {
+    pub(super) fn schedule(&self, defs: Vec<FaultDef>) -> Result<Vec<ScheduledFault>, SourceError> {
+        let mut out = Vec::new();
+        for (i, d) in defs.into_iter().enumerate() {
+            let at = d.kind.span().start;
+            let place = format!("[[fault]] #{}", i + 1);
+            let kind = FaultKind::parse(d.kind.get_ref()).ok_or_else(|| {
+                self.err(
+                    at,
+                    format!("{place}: unknown fault kind {:?}", d.kind.get_ref()),
+                )
+                .with_hint(
+                    "use delay, drop, duplicate, action_failure, handler_panic or reflex_restart",
+                )
+            })?;
+            let need = |v: &Option<String>, key: &str, example: &str| {
+                v.clone().ok_or_else(|| {
+                    self.err(
+                        at,
+                        format!("{place}: a {} fault needs `{key}`", kind.as_str()),
+                    )
+                    .with_hint(format!("e.g. {key} = {example:?}"))
+                })
+            };
+            let on = match kind {
+                FaultKind::Delay | FaultKind::Drop | FaultKind::Duplicate => {
+                    if d.rule.is_some() {
+                        FaultTarget::Reaction {
+                            rule: need(&d.rule, "rule", "order_confirmed_authorizes_payment")?,
+                            target: need(&d.target, "target", "Payment/o1")?,
+                        }
+                    } else if d.subject.is_some() || d.handler.is_some() {
+                        FaultTarget::Delivery {
+                            subject: need(
+                                &d.subject,
+                                "subject",
+                                "sensory.link_down.snmp_trap.r1|Gi0/1",
+                            )?,
+                            handler: need(&d.handler, "handler", "link_down")?,
+                        }
+                    } else {
+                        return Err(self
+                            .err(at, format!("{place}: say which message: `rule` and `target` (a reaction), or `subject` and `handler` (a bus delivery)"))
+                            .with_hint("rule = \"order_confirmed_authorizes_payment\", target = \"Payment/o1\""));
+                    }
+                }
+                FaultKind::ActionFailure => FaultTarget::Action {
+                    target: need(&d.target, "target", "Payment/o1")?,
+                    action: need(&d.action, "action", "AuthorizePayment")?,
+                },
+                FaultKind::HandlerPanic | FaultKind::ReflexRestart => FaultTarget::Handler {
+                    handler: need(&d.handler, "handler", "link_down")?,
+                    subject: need(
+                        &d.subject,
+                        "subject",
+                        "sensory.link_down.snmp_trap.r1|Gi0/1",
+                    )?,
+                },
+            };
+            let nth = match &d.nth {
+                None => 1,
+                Some(n) if (1..=u32::MAX as i64).contains(n.get_ref()) => *n.get_ref() as u32,
+                Some(n) => {
+                    return Err(self.err(
+                        n.span().start,
+                        format!("{place}: nth = {} must be 1 or more", n.get_ref()),
+                    ))
+                }
+            };
+            let delay_ms = match (&d.delay, kind) {
+                (Some(s), FaultKind::Delay | FaultKind::Duplicate) => self.duration(s)?,
+                (None, FaultKind::Delay) => {
+                    return Err(self
+                        .err(at, format!("{place}: a delay fault needs `delay`"))
+                        .with_hint("e.g. delay = \"50ms\""))
+                }
+                (None, _) => 0,
+                (Some(s), _) => {
+                    return Err(self.err(
+                        s.span().start,
+                        format!("{place}: only delay and duplicate faults take `delay`"),
+                    ))
+                }
+            };
+            out.push(ScheduledFault {
+                kind,
+                on,
+                nth,
+                delay_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn probability(
+        &self,
+        p: &Option<Spanned<f64>>,
+        key: &str,
+    ) -> Result<f64, SourceError> {
+        match p {
+            None => Ok(0.0),
+            Some(v) if (0.0..=1.0).contains(v.get_ref()) => Ok(*v.get_ref()),
+            Some(v) => Err(self
+                .err(
+                    v.span().start,
+                    format!("faults.{key} = {} is not a probability", v.get_ref()),
+                )
+                .with_hint("use a number from 0.0 (never) to 1.0 (always)")),
+        }
+    }
+
+    pub(super) fn faults(&self, f: Spanned<FaultsDef>) -> Result<FaultConfig, SourceError> {
+        let f = f.into_inner();
+        let (delay_p, delay_ms_max) = match &f.delay {
+            None => (0.0, 0),
+            Some(d) => {
+                let d = d.get_ref();
+                let p = self.probability(&Some(d.p.clone()), "delay.p")?;
+                (p, self.duration(&d.max)?)
+            }
+        };
+        if delay_p > 0.0 && delay_ms_max == 0 {
+            return Err(self
+                .err(
+                    f.delay.as_ref().map(|d| d.span().start).unwrap_or(0),
+                    "faults.delay.max is 0, so nothing can be delayed",
+                )
+                .with_hint("give the longest delay, e.g. max = \"50ms\""));
+        }
+        Ok(FaultConfig {
+            delay_p,
+            delay_ms_max,
+            drop_p: self.probability(&f.drop, "drop")?,
+            duplicate_p: self.probability(&f.duplicate, "duplicate")?,
+            reorder: f.reorder,
+            handler_panic_p: self.probability(&f.handler_panic, "handler_panic")?,
+            action_failure_p: self.probability(&f.action_failure, "action_failure")?,
+            reflex_restart_p: self.probability(&f.reflex_restart, "reflex_restart")?,
+        })
+    }
+}
