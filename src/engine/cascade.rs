@@ -76,6 +76,12 @@ pub trait Host {
     fn runs_inline(&self) -> bool {
         false
     }
+    /// `true` once the host's budget for the work in hand is spent (the actions one step
+    /// may dispatch): the engine then fires no more rules, and the cascade unwinds. The host
+    /// says why the run stopped. Default: never.
+    fn exhausted(&self) -> bool {
+        false
+    }
 }
 
 /// An action to apply.
@@ -794,6 +800,9 @@ impl<'e> Cascade<'e> {
         rule: &'e Arc<Rule>,
         plan: &'e RulePlan,
     ) {
+        if host.exhausted() {
+            return;
+        }
         let depth = c.depth;
         let tenant = c.tenant.as_str();
         if depth.0 >= self.depth_max {

@@ -17,7 +17,7 @@
 use crate::core::{Record, TenantId};
 use crate::report::{reproduce_command, timeline, world_trail, Snapshot, WorldTrail};
 use crate::scenario::{ReflexKind, Scenario};
-use crate::sim::{EntityRow, Retain, RunOutcome, Stop};
+use crate::sim::{EntityRow, Retain, RunOutcome};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -323,17 +323,6 @@ pub fn render_html(outcome: &RunOutcome, scenario: &Scenario, scenario_path: &st
     page(&title, &body, Some(&data), RUN_SCRIPT)
 }
 
-fn stop_text(outcome: &RunOutcome) -> String {
-    match outcome.stop {
-        Stop::Quiescent => "quiescent".to_string(),
-        Stop::TimeBudget => format!(
-            "virtual-time budget reached, {} messages pending",
-            outcome.pending
-        ),
-        Stop::StepBudget => format!("step budget reached, {} messages pending", outcome.pending),
-    }
-}
-
 /// A table of entities, escaped.
 pub(crate) fn entity_table(rows: &[EntityRow], total: usize, class: &str) -> String {
     let mut out = format!(
@@ -412,7 +401,7 @@ fn run_body(
         format!(
             "{} ({})",
             outcome.virtual_time,
-            escape_html(&stop_text(outcome))
+            escape_html(&outcome.stop_text())
         ),
     );
     row(

@@ -3,7 +3,7 @@
 
 use crate::core::{Origin, Record};
 use crate::report::reproduce_command;
-use crate::sim::{RunOutcome, Stop};
+use crate::sim::RunOutcome;
 use std::fmt::Write;
 
 /// At most this many cascade lines are printed; the JSON and the trace have everything.
@@ -12,14 +12,7 @@ pub const CASCADE_LINES_MAX: usize = 200;
 pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
     let mut out = String::new();
     let verdict = if outcome.passed() { "PASS" } else { "FAIL" };
-    let stop = match outcome.stop {
-        Stop::Quiescent => "quiescent".to_string(),
-        Stop::TimeBudget => format!(
-            "virtual-time budget reached, {} messages pending",
-            outcome.pending
-        ),
-        Stop::StepBudget => format!("step budget reached, {} messages pending", outcome.pending),
-    };
+    let stop = outcome.stop_text();
     let _ = writeln!(
         out,
         "{verdict} {} (seed {})",

@@ -16,7 +16,8 @@ use crate::engine::reflex::{builtin_defaults, BUDGET_MS_DEFAULT, WALL_MS_DEFAULT
 use crate::engine::Effect;
 use crate::scenario::ScheduledFault;
 use crate::scenario::{
-    CheckAt, Input, ReflexKind, Scenario, VendorKind, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+    CheckAt, Input, ReflexKind, Scenario, VendorKind, CASCADE_DISPATCHES_MAX_DEFAULT,
+    MESSAGES_MAX_DEFAULT, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
 use serde_json::json;
 use std::path::Path;
@@ -210,6 +211,12 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
     }
     if s.steps_max != STEPS_MAX_DEFAULT {
         meta.push(("steps_max", json!(s.steps_max)));
+    }
+    if s.cascade_dispatches_max != CASCADE_DISPATCHES_MAX_DEFAULT {
+        meta.push(("cascade_dispatches_max", json!(s.cascade_dispatches_max)));
+    }
+    if s.messages_max != MESSAGES_MAX_DEFAULT {
+        meta.push(("messages_max", json!(s.messages_max)));
     }
     if s.file_order {
         meta.push(("order", json!("file")));

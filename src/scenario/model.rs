@@ -23,6 +23,13 @@ use std::sync::Arc;
 pub const UNTIL_DEFAULT_MS: u64 = 3_600_000;
 /// Default budget of scheduler steps per run.
 pub const STEPS_MAX_DEFAULT: u64 = 1_000_000;
+/// Most actions one scheduler step may dispatch (a root input or a delivery, and every
+/// reaction it runs inline), by default: a reaction fan-out (six rules on one action, eight
+/// levels deep, is 1.7 million dispatches) stops here instead of filling memory.
+pub const CASCADE_DISPATCHES_MAX_DEFAULT: u64 = 100_000;
+/// Most messages in flight (queued deliveries, reactions and inputs) by default: duplicated
+/// deliveries that multiply stop here.
+pub const MESSAGES_MAX_DEFAULT: u64 = 250_000;
 /// The largest `max_depth` a scenario may ask for (each level is a stack frame of the
 /// inline cascade).
 pub const DEPTH_MAX_LIMIT: u32 = 64;
@@ -37,6 +44,10 @@ pub struct Scenario {
     pub until: SimTime,
     pub allow_truncation: bool,
     pub steps_max: u64,
+    /// Most actions one scheduler step may dispatch ([`CASCADE_DISPATCHES_MAX_DEFAULT`]).
+    pub cascade_dispatches_max: u64,
+    /// Most messages in flight at once ([`MESSAGES_MAX_DEFAULT`]).
+    pub messages_max: u64,
     /// `order = "file"`: root events that share a time run in file order instead of an
     /// order drawn from the seed (the shrinker writes this, to pin an order it found).
     pub file_order: bool,

@@ -61,6 +61,9 @@ pub(super) struct Ctx {
     pub(super) invariants: Builtins,
     /// The runner's library invariants, after the built-in ones (mostly none).
     pub(super) library: Vec<Box<dyn Invariant>>,
+    /// Actions dispatched in the step in hand, against `cascade_dispatches_max`.
+    pub(super) step_dispatches: u64,
+    pub(super) cascade_dispatches_max: u64,
     /// Violations a record was just found to cause (a reused buffer, almost always empty).
     pub(super) found: Vec<(&'static str, String)>,
     pub(super) violations: Vec<Violation>,
@@ -114,6 +117,9 @@ impl Ctx {
     /// Everything a record goes through but the sink: the acting rule, the invariants (a
     /// violation is at the record's step), the reaction results kept for a report.
     pub(super) fn observe(&mut self, record: &RecordRef<'_>) {
+        if let RecordRef::Dispatch { .. } = record {
+            self.step_dispatches += 1;
+        }
         if let Some(rule) = record.acting_rule() {
             // Consecutive records mostly name the same rule (its dispatch, then its result).
             if !same_name(&self.acting_rule, rule) {
@@ -450,6 +456,10 @@ impl Host for Ctx {
     /// Without faults nothing fails and no reaction is deferred.
     fn runs_inline(&self) -> bool {
         self.faults.is_none()
+    }
+
+    fn exhausted(&self) -> bool {
+        self.step_dispatches >= self.cascade_dispatches_max
     }
 
     fn fail_action(&mut self, d: &ActionDispatch) -> bool {

@@ -24,6 +24,18 @@ pub enum Stop {
     TimeBudget,
     /// `steps_max` scheduler steps ran.
     StepBudget,
+    /// One step dispatched `cascade_dispatches_max` actions: the cascade was cut there.
+    CascadeBudget,
+    /// More than `messages_max` messages were in flight.
+    MessageBudget,
+}
+
+impl Stop {
+    /// Whether a budget of the run's work (not of its time) stopped it: the run reports it
+    /// as a `budget` violation.
+    pub fn is_work_budget(self) -> bool {
+        matches!(self, Stop::CascadeBudget | Stop::MessageBudget)
+    }
 }
 
 /// Options for one run.
@@ -109,6 +121,24 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// Why the run ended, in words: `quiescent`, or which budget ran out and what was left.
+    pub fn stop_text(&self) -> String {
+        let pending = self.pending;
+        match self.stop {
+            Stop::Quiescent => "quiescent".to_string(),
+            Stop::TimeBudget => {
+                format!("virtual-time budget reached, {pending} messages pending")
+            }
+            Stop::StepBudget => format!("step budget reached, {pending} messages pending"),
+            Stop::CascadeBudget => format!(
+                "budget: one step dispatched cascade_dispatches_max actions, {pending} messages pending"
+            ),
+            Stop::MessageBudget => {
+                format!("budget: messages_max exceeded, {pending} messages pending")
+            }
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
     }

@@ -117,6 +117,8 @@ impl<'s> Sim<'s> {
             trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
             invariants,
             library: prepared.library.invariants(),
+            step_dispatches: 0,
+            cascade_dispatches_max: scenario.cascade_dispatches_max,
             found: Vec::new(),
             violations: Vec::new(),
             violation_rules: Vec::new(),
@@ -184,6 +186,10 @@ impl<'s> Sim<'s> {
 
     /// Runs one scheduler step; `Err` says why the run is over.
     pub fn step(&mut self) -> Result<(), Stop> {
+        // The last step's cascade was cut: the run ends there, whatever is left.
+        if self.ctx.step_dispatches >= self.scenario.cascade_dispatches_max {
+            return Err(Stop::CascadeBudget);
+        }
         let Some(at) = self.ctx.queue.peek_time() else {
             return Err(Stop::Quiescent);
         };
@@ -193,6 +199,10 @@ impl<'s> Sim<'s> {
         if self.scheduler_steps >= self.scenario.steps_max {
             return Err(Stop::StepBudget);
         }
+        if self.ctx.queue.len() as u64 > self.scenario.messages_max {
+            return Err(Stop::MessageBudget);
+        }
+        self.ctx.step_dispatches = 0;
         let (at, msg) = self.ctx.queue.pop().expect("peeked");
         debug_assert!(at >= self.ctx.now, "time never goes back");
         self.ctx.now = at;
@@ -379,6 +389,22 @@ impl<'s> Sim<'s> {
         }
     }
 
+    /// What a `budget` violation says: which budget, how far the run got, how to go on.
+    fn budget_message(&self, stop: Stop) -> String {
+        let (now, steps, pending) = (self.ctx.now, self.scheduler_steps, self.ctx.queue.len());
+        match stop {
+            Stop::CascadeBudget => format!(
+                "step {steps} at {now} dispatched {} actions (cascade_dispatches_max) and was cut there, {pending} messages pending; a reaction fan-out or a loop the depth bound lets grow: check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
+                self.ctx.step_dispatches
+            ),
+            Stop::MessageBudget => format!(
+                "after step {steps} at {now}, {pending} messages were in flight (messages_max is {}): deliveries multiply faster than they drain (duplicates, a fan-out); raise messages_max in [scenario] if the scenario needs more",
+                self.scenario.messages_max
+            ),
+            _ => unreachable!("not a work budget"),
+        }
+    }
+
     /// Runs to the end and reports.
     pub fn run(mut self) -> RunOutcome {
         let stop = loop {
@@ -389,9 +415,14 @@ impl<'s> Sim<'s> {
         self.check_user_invariants(CheckAt::Step);
         self.check_user_invariants(CheckAt::End);
         let step = self.ctx.trace.len();
+        if stop.is_work_budget() {
+            let message = self.budget_message(stop);
+            self.ctx.violation("budget", message, step, None);
+        }
         let end = RunEnd {
             store: self.engine.store(),
-            quiescent: stop == Stop::Quiescent,
+            // A work budget is its own violation, which says what was left.
+            quiescent: stop == Stop::Quiescent || stop.is_work_budget(),
             pending: self.ctx.queue.len(),
             now: self.ctx.now,
             next_due: self.ctx.queue.peek_time(),

@@ -22,7 +22,10 @@ use crate::scenario::temper::{
 };
 use crate::scenario::SourceError;
 use crate::scenario::{parse_rules_file_located, RuleDef};
-use crate::scenario::{Scenario, DEPTH_MAX_LIMIT, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS};
+use crate::scenario::{
+    Scenario, CASCADE_DISPATCHES_MAX_DEFAULT, DEPTH_MAX_LIMIT, MESSAGES_MAX_DEFAULT,
+    STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+};
 use entity::EntityDef;
 use event::EventDef;
 use expect::ExpectDef;
@@ -78,6 +81,8 @@ struct MetaDef {
     #[serde(default)]
     allow_truncation: bool,
     steps_max: Option<Spanned<i64>>,
+    cascade_dispatches_max: Option<Spanned<i64>>,
+    messages_max: Option<Spanned<i64>>,
     order: Option<Spanned<String>>,
 }
 
@@ -111,6 +116,22 @@ struct Loader<'a> {
 impl Loader<'_> {
     fn err(&self, offset: usize, message: impl Into<String>) -> SourceError {
         SourceError::at(self.path, self.text, offset, message)
+    }
+
+    /// A positive budget of `[scenario]`, or `default` when it is not given.
+    fn positive(
+        &self,
+        value: &Option<Spanned<i64>>,
+        key: &str,
+        default: u64,
+    ) -> Result<u64, SourceError> {
+        match value {
+            None => Ok(default),
+            Some(v) if *v.get_ref() > 0 => Ok(*v.get_ref() as u64),
+            Some(v) => Err(self
+                .err(v.span().start, format!("{key} must be positive"))
+                .with_hint(format!("the default is {default}"))),
+        }
     }
 
     fn build(&self, def: ScenarioFileDef) -> Result<Scenario, SourceError> {
@@ -147,6 +168,13 @@ impl Loader<'_> {
                     .with_hint(format!("the default is {STEPS_MAX_DEFAULT}")))
             }
         };
+        let cascade_dispatches_max = self.positive(
+            &meta.cascade_dispatches_max,
+            "cascade_dispatches_max",
+            CASCADE_DISPATCHES_MAX_DEFAULT,
+        )?;
+        let messages_max =
+            self.positive(&meta.messages_max, "messages_max", MESSAGES_MAX_DEFAULT)?;
 
         let file_order = match &meta.order {
             None => false,
@@ -344,6 +372,8 @@ impl Loader<'_> {
             until,
             allow_truncation: meta.allow_truncation,
             steps_max,
+            cascade_dispatches_max,
+            messages_max,
             file_order,
             tenants,
             rules,

@@ -1,0 +1,115 @@
+//! Budgets on the work of one run: a reaction fan-out is cut at `cascade_dispatches_max`
+//! dispatches in one step, multiplying messages at `messages_max`; either ends the run with
+//! a `budget` violation that says which budget and how far the run got.
+
+use ripple::{emit_scenario, parse_scenario, Record, Retain, Runner, Scenario, Seed, Stop};
+use std::path::Path;
+use std::process::Command;
+
+const FAN_OUT: &str = "tests/fixtures/hostile/fan_out.toml";
+
+/// The fan-out scenario with `extra` lines added to its `[scenario]` table (and `tail`
+/// at the end).
+fn fan_out(extra: &str, tail: &str) -> Scenario {
+    let text = std::fs::read_to_string(FAN_OUT).unwrap();
+    let text = text.replacen(
+        "name = \"fan_out\"\n",
+        &format!("name = \"fan_out\"\n{extra}\n"),
+        1,
+    );
+    parse_scenario(&(text + tail), Path::new(FAN_OUT)).unwrap()
+}
+
+#[test]
+fn a_fan_out_is_cut_at_the_cascade_budget() {
+    let s = fan_out("cascade_dispatches_max = 1000", "");
+    let outcome = Runner::new(&s).run(Seed(0));
+    assert_eq!(outcome.stop, Stop::CascadeBudget);
+    let dispatches = outcome
+        .records
+        .iter()
+        .filter(|r| matches!(r, Record::Dispatch { .. }))
+        .count();
+    assert_eq!(dispatches, 1000, "exactly the budget, then nothing");
+    let budget: Vec<_> = outcome
+        .violations
+        .iter()
+        .filter(|v| v.invariant == "budget")
+        .collect();
+    assert_eq!(budget.len(), 1, "{:?}", outcome.violations);
+    assert!(
+        budget[0].message.contains("cascade_dispatches_max"),
+        "{}",
+        budget[0].message
+    );
+    // Not also reported as a run that did not go quiet.
+    assert!(outcome
+        .violations
+        .iter()
+        .all(|v| v.invariant != "quiescence"));
+    assert!(
+        outcome.stop_text().starts_with("budget:"),
+        "{}",
+        outcome.stop_text()
+    );
+}
+
+#[test]
+fn the_default_cascade_budget_keeps_a_fan_out_bounded() {
+    // 6^8 dispatches without the budget; 100,000 with it.
+    let s = fan_out("", "");
+    let outcome = Runner::new(&s).keep(Retain::Summary).run(Seed(0));
+    assert_eq!(outcome.stop, Stop::CascadeBudget);
+    assert!(!outcome.passed());
+}
+
+#[test]
+fn multiplying_messages_stop_at_the_message_budget() {
+    // With faults, reactions travel as messages, and every one is delivered twice.
+    let s = fan_out("messages_max = 200", "\n[faults]\nduplicate = 1.0\n");
+    let outcome = Runner::new(&s).keep(Retain::Summary).run(Seed(3));
+    assert_eq!(outcome.stop, Stop::MessageBudget);
+    assert!(outcome.pending > 200);
+    let v = outcome
+        .violations
+        .iter()
+        .find(|v| v.invariant == "budget")
+        .unwrap();
+    assert!(v.message.contains("messages_max is 200"), "{}", v.message);
+}
+
+#[test]
+fn budgets_survive_a_written_scenario() {
+    let s = fan_out("cascade_dispatches_max = 77\nmessages_max = 99", "");
+    let text = emit_scenario(&s, "");
+    let again = parse_scenario(&text, Path::new("again.toml")).unwrap();
+    assert_eq!((again.cascade_dispatches_max, again.messages_max), (77, 99));
+}
+
+#[test]
+fn a_budget_that_is_not_positive_is_bad_input() {
+    let text = std::fs::read_to_string(FAN_OUT).unwrap().replacen(
+        "name = \"fan_out\"\n",
+        "name = \"fan_out\"\ncascade_dispatches_max = 0\n",
+        1,
+    );
+    let e = parse_scenario(&text, Path::new(FAN_OUT)).unwrap_err();
+    assert!(
+        e.message
+            .contains("cascade_dispatches_max must be positive"),
+        "{e}"
+    );
+    assert!(e.line > 0 && e.hint.is_some(), "{e}");
+}
+
+#[test]
+fn the_command_line_reports_the_budget_and_exits_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["run", FAN_OUT, "--seed", "0"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("budget"), "{stdout}");
+    assert!(stdout.contains("cascade_dispatches_max"), "{stdout}");
+}
