@@ -361,9 +361,24 @@ impl Effect {
                 } else {
                     -1
                 };
+                // Counters saturate at the ends of their integer range instead of wrapping
+                // around (or, past i64, turning into floats).
                 let next = |old: Option<&Value>| match old {
                     Some(Value::Number(n)) if n.is_i64() => {
-                        Value::from(n.as_i64().unwrap_or(0) + delta)
+                        let n = n.as_i64().unwrap_or(0);
+                        match n.checked_add(delta) {
+                            Some(sum) => Value::from(sum),
+                            None if delta > 0 => Value::from((n as u64).saturating_add(1)),
+                            None => Value::from(i64::MIN),
+                        }
+                    }
+                    Some(Value::Number(n)) if n.is_u64() => {
+                        let n = n.as_u64().unwrap_or(u64::MAX);
+                        Value::from(if delta > 0 {
+                            n.saturating_add(1)
+                        } else {
+                            n - 1
+                        })
                     }
                     Some(Value::Number(n)) => Value::from(n.as_f64().unwrap_or(0.0) + delta as f64),
                     // A missing (or non-numeric) counter counts as 0.
@@ -598,6 +613,38 @@ mod tests {
             initial: "Draft".into(),
             fields_initial: Fields::new(),
             actions,
+        }
+    }
+
+    #[test]
+    fn counters_saturate_instead_of_wrapping() {
+        for (start, effect, end) in [
+            (
+                serde_json::json!(i64::MAX),
+                "increment n",
+                serde_json::json!(i64::MAX as u64 + 1),
+            ),
+            (
+                serde_json::json!(u64::MAX),
+                "increment n",
+                serde_json::json!(u64::MAX),
+            ),
+            (
+                serde_json::json!(u64::MAX),
+                "decrement n",
+                serde_json::json!(u64::MAX - 1),
+            ),
+            (
+                serde_json::json!(i64::MIN),
+                "decrement n",
+                serde_json::json!(i64::MIN),
+            ),
+            (serde_json::json!(-1), "increment n", serde_json::json!(0)),
+        ] {
+            let mut fields = Fields::default();
+            set_field(&mut fields, "n", &start);
+            Effect::parse(effect).unwrap().apply(&mut fields);
+            assert_eq!(fields.get("n"), Some(&end), "{start} {effect}");
         }
     }
 
