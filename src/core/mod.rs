@@ -11,6 +11,7 @@ mod rng;
 mod severity;
 mod subject;
 mod template;
+mod terminal;
 mod time;
 mod uuid;
 
@@ -24,4 +25,5 @@ pub use rng::*;
 pub use severity::*;
 pub use subject::*;
 pub use template::*;
+pub use terminal::*;
 pub use time::*;

@@ -1,6 +1,7 @@
 //! The human report of one run: the cascade as a tree, reflex outcomes, final entities,
 //! violations, and the command that reproduces the run.
 
+use crate::core::escape_controls;
 use crate::core::{Origin, Record};
 use crate::report::reproduce_command;
 use crate::sim::RunOutcome;
@@ -195,7 +196,11 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
         "\nreproduce: {}",
         reproduce_command(scenario_path, outcome.seed.0, outcome.swarm)
     );
-    out
+    // Names, ids and payloads come from the scenario and the system under test.
+    match escape_controls(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
 }
 
 fn line(indent: usize, text: String) -> String {
