@@ -141,3 +141,29 @@ fn a_minimal_scenario_that_no_longer_fails_is_reported() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_corpus_write_interrupted_by_a_kill_is_finished_before_the_next_read() {
+    // A bless killed after it wrote its journal and before its renames: the staged corpus
+    // file (here with a new note) and the journal are on disk, the old file is in place.
+    let dir = scratch("journal", "race");
+    let path = dir.join("race.toml");
+    let mut file = load_corpus_file(&path).unwrap();
+    file.seed[0].note = Some("blessed by the interrupted write".into());
+    let staged = dir.join(".race.toml.ripple-4000000.tmp");
+    std::fs::write(&staged, render_corpus_file(&file)).unwrap();
+    std::fs::write(
+        dir.join(".ripple-journal"),
+        ".race.toml.ripple-4000000.tmp\trace.toml\n",
+    )
+    .unwrap();
+    let checks = check_corpus_dir(&dir).unwrap();
+    assert!(checks.iter().all(|c| c.changes.is_empty()));
+    let now = load_corpus_file(&path).unwrap();
+    assert_eq!(
+        now.seed[0].note.as_deref(),
+        Some("blessed by the interrupted write")
+    );
+    assert!(!staged.exists() && !dir.join(".ripple-journal").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

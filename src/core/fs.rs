@@ -166,6 +166,135 @@ pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
     result
 }
 
+/// The journal of a commit in progress in a directory ([`commit_files`]).
+pub const JOURNAL_NAME: &str = ".ripple-journal";
+
+/// Writes several files as one commit that survives a kill at any point: after it, either
+/// every file is new or (a kill before the journal was written) every file is old. Each
+/// file is written to a temp file beside its target; then a journal in `dir` lists the
+/// temp files and their targets (written atomically, so it is whole or absent); then each
+/// temp file is renamed over its target and the journal is removed. A kill during the
+/// renames leaves the journal: [`recover_commit`] (which every later commit, and every
+/// reader that wants a consistent view, calls first) finishes the renames it lists. Paths
+/// are stored relative to `dir`, so every target must lie under it.
+pub fn commit_files(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+    commit_files_until(dir, files, None)
+}
+
+/// [`commit_files`], stopping (as a kill would) after `renames_max` renames when given.
+fn commit_files_until(
+    dir: &Path,
+    files: &[(PathBuf, Vec<u8>)],
+    renames_max: Option<usize>,
+) -> std::io::Result<()> {
+    recover_commit(dir)?;
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (path, bytes) in files {
+            let relative = path.strip_prefix(dir).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{} is not under {}", path.display(), dir.display()),
+                )
+            })?;
+            let parent = path.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "out".into());
+            remove_stale_temps(parent, &name);
+            let tmp = parent.join(format!(".{name}.{TEMP_TAG}{}.tmp", std::process::id()));
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            let tmp_relative = tmp
+                .strip_prefix(dir)
+                .expect("beside its target")
+                .to_path_buf();
+            staged.push((tmp_relative, relative.to_path_buf()));
+        }
+        let mut journal = String::new();
+        for (tmp, target) in &staged {
+            for p in [tmp, target] {
+                let text = p.to_string_lossy();
+                if text.contains(['\t', '\n']) {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("a file name with a tab or a line break: {text:?}"),
+                    ));
+                }
+            }
+            journal.push_str(&format!("{}\t{}\n", tmp.display(), target.display()));
+        }
+        write_atomic(&dir.join(JOURNAL_NAME), journal.as_bytes())
+    })();
+    if let Err(e) = result {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(dir.join(tmp));
+        }
+        return Err(e);
+    }
+    if renames_max.is_some_and(|n| n < staged.len()) {
+        // A kill here: the journal stays, listing every rename.
+        for (tmp, target) in staged.iter().take(renames_max.unwrap_or(0)) {
+            std::fs::rename(dir.join(tmp), dir.join(target))?;
+        }
+        return Ok(());
+    }
+    finish_commit(dir, &staged)
+}
+
+/// Renames what the journal lists (those not done yet), syncs, removes the journal.
+fn finish_commit(dir: &Path, staged: &[(PathBuf, PathBuf)]) -> std::io::Result<()> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for (tmp, target) in staged {
+        let (tmp, target) = (dir.join(tmp), dir.join(target));
+        if tmp.exists() {
+            std::fs::rename(&tmp, &target)?;
+        }
+        if let Some(parent) = target.parent() {
+            if !dirs.iter().any(|d| d == parent) {
+                dirs.push(parent.to_path_buf());
+            }
+        }
+    }
+    for d in &dirs {
+        if let Ok(d) = std::fs::File::open(d) {
+            let _ = d.sync_all();
+        }
+    }
+    std::fs::remove_file(dir.join(JOURNAL_NAME))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Finishes a commit that a kill interrupted in `dir` (see [`commit_files`]): renames the
+/// staged files its journal lists and removes the journal. Nothing to do without a journal.
+/// Returns whether there was one.
+pub fn recover_commit(dir: &Path) -> std::io::Result<bool> {
+    let journal = dir.join(JOURNAL_NAME);
+    let text = match std::fs::read_to_string(&journal) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let mut staged = Vec::new();
+    for line in text.lines() {
+        let Some((tmp, target)) = line.split_once('\t') else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: a line without a tab: {line:?}", journal.display()),
+            ));
+        };
+        staged.push((PathBuf::from(tmp), PathBuf::from(target)));
+    }
+    finish_commit(dir, &staged)?;
+    Ok(true)
+}
+
 /// The largest input file Ripple reads (a scenario, a rule file, a spec): 64 MiB.
 pub const INPUT_BYTES_MAX: u64 = 64 << 20;
 
@@ -394,6 +523,61 @@ mod tests {
         let err = read_input(Path::new("/dev/zero")).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
         assert!(read_input(&dir.join("missing.toml")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_commit_killed_at_any_rename_is_finished_by_recovery() {
+        let files = |dir: &Path, v: &str| -> Vec<(PathBuf, Vec<u8>)> {
+            vec![
+                (dir.join("traces/a.jsonl"), format!("a{v}").into_bytes()),
+                (dir.join("traces/b.jsonl"), format!("b{v}").into_bytes()),
+                (dir.join("corpus.toml"), format!("c{v}").into_bytes()),
+            ]
+        };
+        for kill_after in 0..=3 {
+            let dir = scratch(&format!("commit{kill_after}"));
+            commit_files(&dir, &files(&dir, "old")).unwrap();
+            commit_files_until(&dir, &files(&dir, "new"), Some(kill_after)).unwrap();
+            if kill_after < 3 {
+                assert!(dir.join(JOURNAL_NAME).exists(), "kill after {kill_after}");
+            }
+            assert!(recover_commit(&dir).is_ok());
+            for (path, bytes) in files(&dir, "new") {
+                assert_eq!(
+                    std::fs::read(&path).unwrap(),
+                    bytes,
+                    "kill after {kill_after}"
+                );
+            }
+            assert!(!dir.join(JOURNAL_NAME).exists());
+            let leftovers: Vec<_> = ["", "traces"]
+                .iter()
+                .flat_map(|d| std::fs::read_dir(dir.join(d)).unwrap())
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect();
+            assert!(leftovers.is_empty(), "{leftovers:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_commit_that_fails_before_its_journal_leaves_every_old_file() {
+        let dir = scratch("commit-fail");
+        let old = vec![(dir.join("a.txt"), b"old".to_vec())];
+        commit_files(&dir, &old).unwrap();
+        let outside = vec![
+            (dir.join("a.txt"), b"new".to_vec()),
+            (PathBuf::from("/elsewhere/b.txt"), b"new".to_vec()),
+        ];
+        assert!(commit_files(&dir, &outside).is_err());
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"old");
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.txt"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -107,9 +107,10 @@ fn recorded_trace(dir: &Path, stem: &str, e: &CorpusEntry) -> Option<Vec<u8>> {
 
 /// Replays every entry of one corpus file.
 pub fn check_corpus_file(path: &Path) -> Result<Vec<EntryCheck>, SourceError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    recover(dir)?;
     let file = load_corpus_file(path)?;
     let (scenario, _) = corpus_scenario(path, &file)?;
-    let dir = path.parent().unwrap_or(Path::new("."));
     let stem = stem(path);
     let mut out = Vec::new();
     for e in &file.seed {
@@ -178,6 +179,7 @@ pub fn corpus_files(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
 
 /// Replays every entry of every corpus file in `dir`.
 pub fn check_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
+    recover(dir)?;
     let mut out = Vec::new();
     for f in corpus_files(dir)? {
         out.extend(check_corpus_file(&f)?);
@@ -185,9 +187,23 @@ pub fn check_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
     Ok(out)
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
-    crate::core::write_atomic(path, bytes)
-        .map_err(|e| SourceError::file(path, format!("failed to write: {e}")))
+/// Writes `files` (all under `dir`) as one commit ([`crate::core::commit_files`]).
+fn commit(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), SourceError> {
+    crate::core::commit_files(dir, files).map_err(|e| {
+        SourceError::file(dir, format!("failed to write the corpus: {e}"))
+            .with_hint("nothing was changed; check the directory's permissions and free space")
+    })
+}
+
+/// Finishes a corpus commit a kill interrupted, so that what is read is one corpus.
+fn recover(dir: &Path) -> Result<(), SourceError> {
+    crate::core::recover_commit(dir).map(|_| ()).map_err(|e| {
+        SourceError::file(
+            &dir.join(crate::core::JOURNAL_NAME),
+            format!("failed to finish an interrupted corpus write: {e}"),
+        )
+        .with_hint("the journal lists the staged files and their targets; finish the renames by hand or restore the corpus from version control")
+    })
 }
 
 fn entry_from(
@@ -261,15 +277,26 @@ pub fn add_to_corpus(
     file.seed.sort_by_key(|e| (e.seed, e.swarm));
     let scenario_shown = dir.join(&file.scenario).display().to_string();
     let trace = o.trace_file(&scenario_shown).expect("trace kept");
-    write(&dir.join(entry.trace_path(&stem)), &trace)?;
-    write(&corpus_path, render_corpus_file(&file).as_bytes())?;
+    // The trace and the corpus file that names its hash, as one commit.
+    commit(
+        dir,
+        &[
+            (dir.join(entry.trace_path(&stem)), trace),
+            (corpus_path, render_corpus_file(&file).into_bytes()),
+        ],
+    )?;
     Ok(entry)
 }
 
 /// Re-runs every entry and rewrites verdicts, hashes, signatures and traces: accepts
 /// intended changes. Returns the entries that changed.
+///
+/// The whole corpus (every corpus file and every trace) is written as one commit: a kill
+/// leaves the old corpus or the new one, never new traces beside old hashes.
 pub fn bless_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
+    recover(dir)?;
     let mut changed = Vec::new();
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for path in corpus_files(dir)? {
         let checks = check_corpus_file(&path)?;
         let mut file = load_corpus_file(&path)?;
@@ -278,11 +305,12 @@ pub fn bless_corpus_dir(dir: &Path) -> Result<Vec<EntryCheck>, SourceError> {
         for e in file.seed.iter_mut() {
             let o = run_entry(&scenario, e);
             let trace = o.trace_file(&scenario_shown).expect("trace kept");
-            write(&dir.join(e.trace_path(&stem)), &trace)?;
+            files.push((dir.join(e.trace_path(&stem)), trace));
             *e = entry_from(&o, e.seed, e.swarm, Some(e), None);
         }
-        write(&path, render_corpus_file(&file).as_bytes())?;
+        files.push((path, render_corpus_file(&file).into_bytes()));
         changed.extend(checks.into_iter().filter(|c| !c.changes.is_empty()));
     }
+    commit(dir, &files)?;
     Ok(changed)
 }
