@@ -12,20 +12,23 @@ use crate::core::{OutcomeKind, Severity};
 use serde::Serialize;
 
 /// What caused a dispatch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
-pub enum Origin {
+pub enum Origin<N = String> {
     /// The scenario's `[[event]]` (or generated event) with this index.
     Root { event: u32 },
     /// A reflex handler, acting on bus event `event`.
-    Reflex { handler: String, event: EventId },
+    Reflex { handler: N, event: EventId },
     /// A reaction rule. `copy` marks the second delivery of a duplicated reaction message.
     Rule {
-        rule: String,
+        rule: N,
         #[serde(default, skip_serializing_if = "is_false")]
         copy: bool,
     },
 }
+
+/// What caused a dispatch, borrowed.
+pub type OriginRef<'a> = Origin<&'a str>;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -107,17 +110,22 @@ impl FaultKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A trace record: one per step of a run. Its names are owned (`Record`, the default
+/// types) or borrowed from whoever writes it ([`RecordRef`]): one type in two forms, with
+/// one conversion between them (`Record::map`), so a field exists in both or in neither.
+/// `N` is for names (handlers, rules, types, actions, states, messages), `T` tenants, `I`
+/// entity ids, `S` subjects, `X` fault targets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Record {
+pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTarget> {
     /// A root input starts (scripted or generated).
     Input { at: SimTime, event: u32 },
     /// A publication on the bus, routed to `subscribers` subscriptions.
     Publish {
         at: SimTime,
         event: EventId,
-        tenant: TenantId,
-        subject: Subject,
+        tenant: T,
+        subject: S,
         depth: Depth,
         subscribers: u32,
     },
@@ -126,76 +134,76 @@ pub enum Record {
         at: SimTime,
         event: EventId,
         sub: SubId,
-        handler: String,
+        handler: N,
     },
     /// A reflex handler's outcome (the full outcome is in the run's `outcomes`).
     Outcome {
         at: SimTime,
         event: EventId,
-        handler: String,
-        id: String,
+        handler: N,
+        id: N,
         outcome: OutcomeKind,
         severity: Severity,
-        target: Option<String>,
+        target: Option<N>,
     },
     /// An action is about to be applied. `depth` is its causal hop count (a root action is
     /// 0, the target of a depth-0 reaction is 1); `source_tenant` is the tenant of what
     /// caused it.
     Dispatch {
         at: SimTime,
-        tenant: TenantId,
-        source_tenant: TenantId,
-        entity_type: String,
-        id: EntityId,
-        action: String,
+        tenant: T,
+        source_tenant: T,
+        entity_type: N,
+        id: I,
+        action: N,
         depth: Depth,
         #[serde(flatten)]
-        origin: Origin,
+        origin: Origin<N>,
     },
     /// An action committed: the entity moved `from` -> `to` (equal when it keeps its state).
     Transition {
         at: SimTime,
-        tenant: TenantId,
-        entity_type: String,
-        id: EntityId,
-        action: String,
-        from: String,
-        to: String,
+        tenant: T,
+        entity_type: N,
+        id: I,
+        action: N,
+        from: N,
+        to: N,
         created: bool,
     },
     /// An action was rejected; the entity is unchanged.
     ActionFailed {
         at: SimTime,
-        tenant: TenantId,
-        entity_type: String,
-        id: EntityId,
-        action: String,
-        error: String,
+        tenant: T,
+        entity_type: N,
+        id: I,
+        action: N,
+        error: N,
     },
     /// A reaction's result, recorded before its subtree runs (pre-order).
     Reaction {
         at: SimTime,
-        tenant: TenantId,
-        rule: String,
+        tenant: T,
+        rule: N,
         depth: Depth,
         success: bool,
-        target_type: String,
-        target_id: Option<EntityId>,
-        target_status: Option<String>,
-        error: Option<String>,
+        target_type: N,
+        target_id: Option<I>,
+        target_status: Option<N>,
+        error: Option<N>,
     },
     /// A rule's guard was false: the rule did not fire and records no reaction result.
     GuardSkip {
         at: SimTime,
-        tenant: TenantId,
-        rule: String,
+        tenant: T,
+        rule: N,
         depth: Depth,
     },
     /// A rule (or reflex dispatch) was dropped because it would fire at `depth >= max_depth`.
     DepthLimit {
         at: SimTime,
-        tenant: TenantId,
-        rule: String,
+        tenant: T,
+        rule: N,
         depth: Depth,
     },
     /// A fault fired. `on` names the message or action it hit; `event` is the bus event for
@@ -206,17 +214,14 @@ pub enum Record {
         /// The message or action it hit, and which occurrence of it (1-based): the identity
         /// an explicit `[[fault]]` schedule uses, so a run's faults can be written down.
         #[serde(flatten)]
-        on: FaultTarget,
+        on: X,
         nth: u32,
         event: Option<EventId>,
         delay_ms: u64,
     },
     /// Something worth a look that does not stop the run (a missing `params_from` field).
-    Warning { at: SimTime, message: String },
+    Warning { at: SimTime, message: N },
 }
 
-impl Record {
-    pub fn at(&self) -> SimTime {
-        self.view().at()
-    }
-}
+/// A [`Record`], borrowed: what the engine writes and the encoder and invariants read.
+pub type RecordRef<'a> = Record<&'a str, &'a str, &'a str, &'a str, &'a FaultTarget>;

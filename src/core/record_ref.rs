@@ -8,118 +8,14 @@
 //! record without a single allocation; [`RecordRef::to_record`] makes the owned record only
 //! when someone keeps it.
 //!
-//! The two types must stay in step: [`Record::view`] and [`RecordRef::to_record`] are
-//! exhaustive matches, so a field added to one and not the other does not compile, and the
-//! tests in `encode.rs` check that both encode to the same bytes.
+//! They are one type in two forms ([`Form`]): `RecordRef<'a>` is `Record<Borrowed<'a>>`.
+//! [`Record::view`] and [`RecordRef::to_record`] are the one exhaustive conversion
+//! (`Record::map`), so a field exists in both forms or in neither, and the tests in
+//! `encode.rs` check that both encode to the same bytes.
 
-use crate::core::SimTime;
-use crate::core::{Depth, EntityId, TenantId};
-use crate::core::{EventId, SubId};
-use crate::core::{FaultKind, FaultTarget, Origin, Record};
-use crate::core::{OutcomeKind, Severity};
-
-/// What caused a dispatch, borrowed (see [`Origin`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OriginRef<'a> {
-    Root { event: u32 },
-    Reflex { handler: &'a str, event: EventId },
-    Rule { rule: &'a str, copy: bool },
-}
-
-/// A [`Record`], borrowed. Field meanings are documented on [`Record`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RecordRef<'a> {
-    Input {
-        at: SimTime,
-        event: u32,
-    },
-    Publish {
-        at: SimTime,
-        event: EventId,
-        tenant: &'a str,
-        subject: &'a str,
-        depth: Depth,
-        subscribers: u32,
-    },
-    Deliver {
-        at: SimTime,
-        event: EventId,
-        sub: SubId,
-        handler: &'a str,
-    },
-    Outcome {
-        at: SimTime,
-        event: EventId,
-        handler: &'a str,
-        id: &'a str,
-        outcome: OutcomeKind,
-        severity: Severity,
-        target: Option<&'a str>,
-    },
-    Dispatch {
-        at: SimTime,
-        tenant: &'a str,
-        source_tenant: &'a str,
-        entity_type: &'a str,
-        id: &'a str,
-        action: &'a str,
-        depth: Depth,
-        origin: OriginRef<'a>,
-    },
-    Transition {
-        at: SimTime,
-        tenant: &'a str,
-        entity_type: &'a str,
-        id: &'a str,
-        action: &'a str,
-        from: &'a str,
-        to: &'a str,
-        created: bool,
-    },
-    ActionFailed {
-        at: SimTime,
-        tenant: &'a str,
-        entity_type: &'a str,
-        id: &'a str,
-        action: &'a str,
-        error: &'a str,
-    },
-    Reaction {
-        at: SimTime,
-        tenant: &'a str,
-        rule: &'a str,
-        depth: Depth,
-        success: bool,
-        target_type: &'a str,
-        target_id: Option<&'a str>,
-        target_status: Option<&'a str>,
-        error: Option<&'a str>,
-    },
-    GuardSkip {
-        at: SimTime,
-        tenant: &'a str,
-        rule: &'a str,
-        depth: Depth,
-    },
-    DepthLimit {
-        at: SimTime,
-        tenant: &'a str,
-        rule: &'a str,
-        depth: Depth,
-    },
-    Fault {
-        at: SimTime,
-        fault: FaultKind,
-        on: &'a FaultTarget,
-        nth: u32,
-        event: Option<EventId>,
-        delay_ms: u64,
-    },
-    Warning {
-        at: SimTime,
-        message: &'a str,
-    },
-}
+use crate::core::{EntityId, TenantId};
+use crate::core::{FaultTarget, Origin, OriginRef, Record, RecordRef};
+use crate::core::{SimTime, Subject};
 
 /// A record's kind, as a small number: for counting records without keeping them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -196,40 +92,62 @@ impl RecordCounts {
     }
 }
 
-impl Origin {
-    pub fn view(&self) -> OriginRef<'_> {
+impl<N> Origin<N> {
+    fn map<'s, N2>(&'s self, name: impl Fn(&'s N) -> N2) -> Origin<N2> {
         match self {
-            Origin::Root { event } => OriginRef::Root { event: *event },
-            Origin::Reflex { handler, event } => OriginRef::Reflex {
-                handler,
+            Origin::Root { event } => Origin::Root { event: *event },
+            Origin::Reflex { handler, event } => Origin::Reflex {
+                handler: name(handler),
                 event: *event,
             },
-            Origin::Rule { rule, copy } => OriginRef::Rule { rule, copy: *copy },
+            Origin::Rule { rule, copy } => Origin::Rule {
+                rule: name(rule),
+                copy: *copy,
+            },
         }
+    }
+}
+
+impl Origin {
+    /// The origin, borrowed.
+    pub fn view(&self) -> OriginRef<'_> {
+        self.map(String::as_str)
     }
 }
 
 impl OriginRef<'_> {
+    /// The owned origin.
     pub fn to_origin(self) -> Origin {
-        match self {
-            OriginRef::Root { event } => Origin::Root { event },
-            OriginRef::Reflex { handler, event } => Origin::Reflex {
-                handler: handler.to_string(),
-                event,
-            },
-            OriginRef::Rule { rule, copy } => Origin::Rule {
-                rule: rule.to_string(),
-                copy,
-            },
-        }
+        self.map(|n: &&str| n.to_string())
     }
 }
 
-impl Record {
-    /// The record, borrowed.
-    pub fn view(&self) -> RecordRef<'_> {
+/// How each kind of name becomes another form's, for [`Record::map`].
+struct Maps<FN, FT, FI, FS, FX> {
+    name: FN,
+    tenant: FT,
+    id: FI,
+    subject: FS,
+    fault: FX,
+}
+
+impl<N, T, I, S, X> Record<N, T, I, S, X> {
+    /// The same record in another form: the one exhaustive conversion, so that a field
+    /// cannot be forgotten in one direction.
+    fn map<'s, N2, T2, I2, S2, X2>(
+        &'s self,
+        m: Maps<
+            impl Fn(&'s N) -> N2,
+            impl Fn(&'s T) -> T2,
+            impl Fn(&'s I) -> I2,
+            impl Fn(&'s S) -> S2,
+            impl Fn(&'s X) -> X2,
+        >,
+    ) -> Record<N2, T2, I2, S2, X2> {
+        let c = &m;
+        let opt_name = |n: &'s Option<N>| n.as_ref().map(|n| (c.name)(n));
         match self {
-            Record::Input { at, event } => RecordRef::Input {
+            Record::Input { at, event } => Record::Input {
                 at: *at,
                 event: *event,
             },
@@ -240,11 +158,11 @@ impl Record {
                 subject,
                 depth,
                 subscribers,
-            } => RecordRef::Publish {
+            } => Record::Publish {
                 at: *at,
                 event: *event,
-                tenant: tenant.as_str(),
-                subject: subject.as_str(),
+                tenant: (c.tenant)(tenant),
+                subject: (c.subject)(subject),
                 depth: *depth,
                 subscribers: *subscribers,
             },
@@ -253,11 +171,11 @@ impl Record {
                 event,
                 sub,
                 handler,
-            } => RecordRef::Deliver {
+            } => Record::Deliver {
                 at: *at,
                 event: *event,
                 sub: *sub,
-                handler,
+                handler: (c.name)(handler),
             },
             Record::Outcome {
                 at,
@@ -267,14 +185,14 @@ impl Record {
                 outcome,
                 severity,
                 target,
-            } => RecordRef::Outcome {
+            } => Record::Outcome {
                 at: *at,
                 event: *event,
-                handler,
-                id,
+                handler: (c.name)(handler),
+                id: (c.name)(id),
                 outcome: *outcome,
                 severity: *severity,
-                target: target.as_deref(),
+                target: opt_name(target),
             },
             Record::Dispatch {
                 at,
@@ -285,15 +203,15 @@ impl Record {
                 action,
                 depth,
                 origin,
-            } => RecordRef::Dispatch {
+            } => Record::Dispatch {
                 at: *at,
-                tenant: tenant.as_str(),
-                source_tenant: source_tenant.as_str(),
-                entity_type,
-                id: id.as_str(),
-                action,
+                tenant: (c.tenant)(tenant),
+                source_tenant: (c.tenant)(source_tenant),
+                entity_type: (c.name)(entity_type),
+                id: (c.id)(id),
+                action: (c.name)(action),
                 depth: *depth,
-                origin: origin.view(),
+                origin: origin.map(&c.name),
             },
             Record::Transition {
                 at,
@@ -304,14 +222,14 @@ impl Record {
                 from,
                 to,
                 created,
-            } => RecordRef::Transition {
+            } => Record::Transition {
                 at: *at,
-                tenant: tenant.as_str(),
-                entity_type,
-                id: id.as_str(),
-                action,
-                from,
-                to,
+                tenant: (c.tenant)(tenant),
+                entity_type: (c.name)(entity_type),
+                id: (c.id)(id),
+                action: (c.name)(action),
+                from: (c.name)(from),
+                to: (c.name)(to),
                 created: *created,
             },
             Record::ActionFailed {
@@ -321,13 +239,13 @@ impl Record {
                 id,
                 action,
                 error,
-            } => RecordRef::ActionFailed {
+            } => Record::ActionFailed {
                 at: *at,
-                tenant: tenant.as_str(),
-                entity_type,
-                id: id.as_str(),
-                action,
-                error,
+                tenant: (c.tenant)(tenant),
+                entity_type: (c.name)(entity_type),
+                id: (c.id)(id),
+                action: (c.name)(action),
+                error: (c.name)(error),
             },
             Record::Reaction {
                 at,
@@ -339,26 +257,26 @@ impl Record {
                 target_id,
                 target_status,
                 error,
-            } => RecordRef::Reaction {
+            } => Record::Reaction {
                 at: *at,
-                tenant: tenant.as_str(),
-                rule,
+                tenant: (c.tenant)(tenant),
+                rule: (c.name)(rule),
                 depth: *depth,
                 success: *success,
-                target_type,
-                target_id: target_id.as_ref().map(EntityId::as_str),
-                target_status: target_status.as_deref(),
-                error: error.as_deref(),
+                target_type: (c.name)(target_type),
+                target_id: target_id.as_ref().map(|i| (c.id)(i)),
+                target_status: opt_name(target_status),
+                error: opt_name(error),
             },
             Record::GuardSkip {
                 at,
                 tenant,
                 rule,
                 depth,
-            } => RecordRef::GuardSkip {
+            } => Record::GuardSkip {
                 at: *at,
-                tenant: tenant.as_str(),
-                rule,
+                tenant: (c.tenant)(tenant),
+                rule: (c.name)(rule),
                 depth: *depth,
             },
             Record::DepthLimit {
@@ -366,10 +284,10 @@ impl Record {
                 tenant,
                 rule,
                 depth,
-            } => RecordRef::DepthLimit {
+            } => Record::DepthLimit {
                 at: *at,
-                tenant: tenant.as_str(),
-                rule,
+                tenant: (c.tenant)(tenant),
+                rule: (c.name)(rule),
                 depth: *depth,
             },
             Record::Fault {
@@ -379,54 +297,76 @@ impl Record {
                 nth,
                 event,
                 delay_ms,
-            } => RecordRef::Fault {
+            } => Record::Fault {
                 at: *at,
                 fault: *fault,
-                on,
+                on: (c.fault)(on),
                 nth: *nth,
                 event: *event,
                 delay_ms: *delay_ms,
             },
-            Record::Warning { at, message } => RecordRef::Warning { at: *at, message },
+            Record::Warning { at, message } => Record::Warning {
+                at: *at,
+                message: (c.name)(message),
+            },
         }
     }
-}
 
-impl<'a> RecordRef<'a> {
     pub fn kind(&self) -> RecordKind {
         match self {
-            RecordRef::Input { .. } => RecordKind::Input,
-            RecordRef::Publish { .. } => RecordKind::Publish,
-            RecordRef::Deliver { .. } => RecordKind::Deliver,
-            RecordRef::Outcome { .. } => RecordKind::Outcome,
-            RecordRef::Dispatch { .. } => RecordKind::Dispatch,
-            RecordRef::Transition { .. } => RecordKind::Transition,
-            RecordRef::ActionFailed { .. } => RecordKind::ActionFailed,
-            RecordRef::Reaction { .. } => RecordKind::Reaction,
-            RecordRef::GuardSkip { .. } => RecordKind::GuardSkip,
-            RecordRef::DepthLimit { .. } => RecordKind::DepthLimit,
-            RecordRef::Fault { .. } => RecordKind::Fault,
-            RecordRef::Warning { .. } => RecordKind::Warning,
+            Record::Input { .. } => RecordKind::Input,
+            Record::Publish { .. } => RecordKind::Publish,
+            Record::Deliver { .. } => RecordKind::Deliver,
+            Record::Outcome { .. } => RecordKind::Outcome,
+            Record::Dispatch { .. } => RecordKind::Dispatch,
+            Record::Transition { .. } => RecordKind::Transition,
+            Record::ActionFailed { .. } => RecordKind::ActionFailed,
+            Record::Reaction { .. } => RecordKind::Reaction,
+            Record::GuardSkip { .. } => RecordKind::GuardSkip,
+            Record::DepthLimit { .. } => RecordKind::DepthLimit,
+            Record::Fault { .. } => RecordKind::Fault,
+            Record::Warning { .. } => RecordKind::Warning,
         }
     }
 
     pub fn at(&self) -> SimTime {
         match self {
-            RecordRef::Input { at, .. }
-            | RecordRef::Publish { at, .. }
-            | RecordRef::Deliver { at, .. }
-            | RecordRef::Outcome { at, .. }
-            | RecordRef::Dispatch { at, .. }
-            | RecordRef::Transition { at, .. }
-            | RecordRef::ActionFailed { at, .. }
-            | RecordRef::Reaction { at, .. }
-            | RecordRef::GuardSkip { at, .. }
-            | RecordRef::DepthLimit { at, .. }
-            | RecordRef::Fault { at, .. }
-            | RecordRef::Warning { at, .. } => *at,
+            Record::Input { at, .. }
+            | Record::Publish { at, .. }
+            | Record::Deliver { at, .. }
+            | Record::Outcome { at, .. }
+            | Record::Dispatch { at, .. }
+            | Record::Transition { at, .. }
+            | Record::ActionFailed { at, .. }
+            | Record::Reaction { at, .. }
+            | Record::GuardSkip { at, .. }
+            | Record::DepthLimit { at, .. }
+            | Record::Fault { at, .. }
+            | Record::Warning { at, .. } => *at,
         }
     }
 
+    /// Whether this record starts a scheduler step's work (a root input or a delivery): no
+    /// rule before it belongs to what happens after it.
+    pub fn starts_step(&self) -> bool {
+        matches!(self, Record::Input { .. } | Record::Deliver { .. })
+    }
+}
+
+impl Record {
+    /// The record, borrowed.
+    pub fn view(&self) -> RecordRef<'_> {
+        self.map(Maps {
+            name: String::as_str,
+            tenant: TenantId::as_str,
+            id: EntityId::as_str,
+            subject: Subject::as_str,
+            fault: |f| f,
+        })
+    }
+}
+
+impl<'a> RecordRef<'a> {
     /// The rule this record shows acting, if any: a reaction result, a depth limit, or a
     /// dispatch by a rule. (A guard skip is a rule that did nothing.) A sweep's failure
     /// signature names the rule that acted last before a violation.
@@ -442,182 +382,14 @@ impl<'a> RecordRef<'a> {
         }
     }
 
-    /// Whether this record starts a scheduler step's work (a root input or a delivery): no
-    /// rule before it belongs to what happens after it.
-    pub fn starts_step(&self) -> bool {
-        matches!(self, RecordRef::Input { .. } | RecordRef::Deliver { .. })
-    }
-
     /// The owned record.
     pub fn to_record(self) -> Record {
-        let tenant = |t: &str| TenantId(t.to_string());
-        let id = |i: &str| EntityId(i.to_string());
-        match self {
-            RecordRef::Input { at, event } => Record::Input { at, event },
-            RecordRef::Publish {
-                at,
-                event,
-                tenant: t,
-                subject,
-                depth,
-                subscribers,
-            } => Record::Publish {
-                at,
-                event,
-                tenant: tenant(t),
-                subject: crate::core::Subject::new_unchecked(subject.to_string()),
-                depth,
-                subscribers,
-            },
-            RecordRef::Deliver {
-                at,
-                event,
-                sub,
-                handler,
-            } => Record::Deliver {
-                at,
-                event,
-                sub,
-                handler: handler.to_string(),
-            },
-            RecordRef::Outcome {
-                at,
-                event,
-                handler,
-                id,
-                outcome,
-                severity,
-                target,
-            } => Record::Outcome {
-                at,
-                event,
-                handler: handler.to_string(),
-                id: id.to_string(),
-                outcome,
-                severity,
-                target: target.map(str::to_string),
-            },
-            RecordRef::Dispatch {
-                at,
-                tenant: t,
-                source_tenant,
-                entity_type,
-                id: i,
-                action,
-                depth,
-                origin,
-            } => Record::Dispatch {
-                at,
-                tenant: tenant(t),
-                source_tenant: tenant(source_tenant),
-                entity_type: entity_type.to_string(),
-                id: id(i),
-                action: action.to_string(),
-                depth,
-                origin: origin.to_origin(),
-            },
-            RecordRef::Transition {
-                at,
-                tenant: t,
-                entity_type,
-                id: i,
-                action,
-                from,
-                to,
-                created,
-            } => Record::Transition {
-                at,
-                tenant: tenant(t),
-                entity_type: entity_type.to_string(),
-                id: id(i),
-                action: action.to_string(),
-                from: from.to_string(),
-                to: to.to_string(),
-                created,
-            },
-            RecordRef::ActionFailed {
-                at,
-                tenant: t,
-                entity_type,
-                id: i,
-                action,
-                error,
-            } => Record::ActionFailed {
-                at,
-                tenant: tenant(t),
-                entity_type: entity_type.to_string(),
-                id: id(i),
-                action: action.to_string(),
-                error: error.to_string(),
-            },
-            RecordRef::Reaction {
-                at,
-                tenant: t,
-                rule,
-                depth,
-                success,
-                target_type,
-                target_id,
-                target_status,
-                error,
-            } => Record::Reaction {
-                at,
-                tenant: tenant(t),
-                rule: rule.to_string(),
-                depth,
-                success,
-                target_type: target_type.to_string(),
-                target_id: target_id.map(id),
-                target_status: target_status.map(str::to_string),
-                error: error.map(str::to_string),
-            },
-            RecordRef::GuardSkip {
-                at,
-                tenant: t,
-                rule,
-                depth,
-            } => Record::GuardSkip {
-                at,
-                tenant: tenant(t),
-                rule: rule.to_string(),
-                depth,
-            },
-            RecordRef::DepthLimit {
-                at,
-                tenant: t,
-                rule,
-                depth,
-            } => Record::DepthLimit {
-                at,
-                tenant: tenant(t),
-                rule: rule.to_string(),
-                depth,
-            },
-            RecordRef::Fault {
-                at,
-                fault,
-                on,
-                nth,
-                event,
-                delay_ms,
-            } => Record::Fault {
-                at,
-                fault,
-                on: on.clone(),
-                nth,
-                event,
-                delay_ms,
-            },
-            RecordRef::Warning { at, message } => Record::Warning {
-                at,
-                message: message.to_string(),
-            },
-        }
-    }
-}
-
-impl Record {
-    pub fn kind(&self) -> RecordKind {
-        self.view().kind()
+        self.map(Maps {
+            name: |n: &&str| n.to_string(),
+            tenant: |t: &&str| TenantId(t.to_string()),
+            id: |i: &&str| EntityId(i.to_string()),
+            subject: |s: &&str| Subject::new_unchecked(s.to_string()),
+            fault: |f: &&FaultTarget| (*f).clone(),
+        })
     }
 }
