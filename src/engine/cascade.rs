@@ -84,38 +84,30 @@ pub trait Host {
     }
 }
 
-/// An action to apply.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionDispatch {
-    pub tenant: TenantId,
-    pub source_tenant: TenantId,
-    pub entity_type: String,
-    pub id: EntityId,
-    pub action: String,
-    pub params: Value,
+/// An action to apply. Its names are owned (`ActionDispatch`, the default types) or
+/// borrowed ([`DispatchRef`], what [`Engine::dispatch_ref`] takes, so that a caller that
+/// holds the names already, a root event of the scenario or a reflex's request, does not
+/// clone them for one dispatch): one type in two forms. `T` is the tenants' type, `N` the
+/// names', `I` the id's, `P` the params'.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActionDispatch<T = TenantId, N = String, I = EntityId, P = Value> {
+    pub tenant: T,
+    pub source_tenant: T,
+    pub entity_type: N,
+    pub id: I,
+    pub action: N,
+    pub params: P,
     /// Causal hops from the root input.
     pub depth: Depth,
-    pub origin: Origin,
+    pub origin: Origin<N>,
 }
 
-/// An [`ActionDispatch`], borrowed: what [`Engine::dispatch_ref`] takes, so that a caller
-/// that holds the names already (a root event of the scenario, a reflex's request) does not
-/// clone them for one dispatch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DispatchRef<'a> {
-    pub tenant: &'a TenantId,
-    pub source_tenant: &'a TenantId,
-    pub entity_type: &'a str,
-    pub id: &'a str,
-    pub action: &'a str,
-    pub params: &'a Value,
-    pub depth: Depth,
-    pub origin: OriginRef<'a>,
-}
+/// An [`ActionDispatch`], borrowed.
+pub type DispatchRef<'a> = ActionDispatch<&'a TenantId, &'a str, &'a str, &'a Value>;
 
 impl ActionDispatch {
     pub fn view(&self) -> DispatchRef<'_> {
-        DispatchRef {
+        ActionDispatch {
             tenant: &self.tenant,
             source_tenant: &self.source_tenant,
             entity_type: &self.entity_type,
