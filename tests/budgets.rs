@@ -113,3 +113,69 @@ fn the_command_line_reports_the_budget_and_exits_1() {
     assert!(stdout.contains("budget"), "{stdout}");
     assert!(stdout.contains("cascade_dispatches_max"), "{stdout}");
 }
+
+#[test]
+fn a_generator_past_until_costs_no_memory_and_keeps_its_draws() {
+    // Two million events, five of them before `until`: the rest are drawn, never built.
+    let text = r#"
+[scenario]
+name = "long_generator"
+until = "4s"
+
+[[tenant]]
+id = "t"
+
+[[generator]]
+tenant = "t"
+count = 2000000
+every = "1s"
+subject = "sensory.tick.{device}"
+payload = { device = "{device}", n = "{n}" }
+[generator.values]
+device = ["r1", "r2"]
+
+[[generator]]
+tenant = "t"
+count = 3
+every = "1s"
+subject = "sensory.after.{n}"
+"#;
+    let s = parse_scenario(text, Path::new("long.toml")).unwrap();
+    let outcome = Runner::new(&s).run(Seed(5));
+    assert_eq!(outcome.root_events, 2_000_003);
+    let inputs: Vec<u32> = outcome
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Input { event, .. } => Some(*event),
+            _ => None,
+        })
+        .collect();
+    // Five ticks (0s..4s) and the second generator's three, numbered after all two
+    // million of the first's.
+    let mut sorted = inputs.clone();
+    sorted.sort();
+    assert_eq!(sorted, [0, 1, 2, 3, 4, 2_000_000, 2_000_001, 2_000_002]);
+    // What is left is every tick after `until`.
+    assert_eq!(outcome.stop, Stop::TimeBudget);
+    assert_eq!(outcome.pending, 2_000_000 - 5);
+    // The ticks a run reaches are drawn as a generator of five draws them.
+    let short = parse_scenario(
+        &text.replace("count = 2000000", "count = 5"),
+        Path::new("long.toml"),
+    )
+    .unwrap();
+    let o2 = Runner::new(&short).run(Seed(5));
+    let subjects = |o: &ripple::RunOutcome| -> Vec<String> {
+        o.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Publish { subject, .. } if subject.as_str().starts_with("sensory.tick") => {
+                    Some(subject.to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(subjects(&outcome), subjects(&o2));
+}

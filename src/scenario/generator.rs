@@ -157,21 +157,36 @@ fn as_string(v: Value) -> String {
 impl Generator {
     /// Appends this generator's events (drawn from `rng`) to `out`.
     pub fn expand(&self, rng: &mut RngStream, out: &mut Vec<RootEvent>) {
+        self.expand_within(rng, SimTime(u64::MAX), &mut |_, e| out.push(e), &mut |_| {});
+    }
+
+    /// Draws this generator's events from `rng` in order; hands `kept` each event at or
+    /// before `until` with its number (0-based), and `beyond` the time of each later one,
+    /// which is drawn (so that every later draw is the same) but never built: a run never
+    /// reaches it, and a generator of millions of events after `until` costs no memory.
+    pub fn expand_within(
+        &self,
+        rng: &mut RngStream,
+        until: SimTime,
+        kept: &mut dyn FnMut(u64, RootEvent),
+        beyond: &mut dyn FnMut(SimTime),
+    ) {
         let mut at = self.start.ms();
+        let mut drawn: BTreeMap<&str, Value> = BTreeMap::new();
         for n in 0..self.count {
             if n > 0 {
                 at = at.saturating_add(match &self.spacing {
                     Spacing::Every {
                         interval_ms,
                         jitter_ms,
-                    } => interval_ms + rng.between(0, *jitter_ms),
+                    } => interval_ms.saturating_add(rng.between(0, *jitter_ms)),
                     Spacing::Rate { per_sec } => {
                         let u = 1.0 - rng.unit(); // in (0, 1]
                         (-u.ln() / per_sec * 1000.0).round() as u64
                     }
                 });
             }
-            let mut drawn: BTreeMap<&str, Value> = BTreeMap::new();
+            drawn.clear();
             drawn.insert("n", Value::from(n));
             for (name, pool) in &self.values {
                 let v = match pool {
@@ -181,6 +196,10 @@ impl Generator {
                     }
                 };
                 drawn.insert(name, v);
+            }
+            if SimTime(at) > until {
+                beyond(SimTime(at));
+                continue;
             }
             let input = match &self.template {
                 Template::Publish { subject, payload } => {
@@ -204,14 +223,64 @@ impl Generator {
                     params: render(params, &drawn),
                 },
             };
-            out.push(RootEvent {
-                at: SimTime(at),
-                tenant: self.tenant.clone(),
-                input,
-                vendor: None,
-            });
+            kept(
+                n,
+                RootEvent {
+                    at: SimTime(at),
+                    tenant: self.tenant.clone(),
+                    input,
+                    vendor: None,
+                },
+            );
         }
     }
+}
+
+/// A run's generated root inputs: those a run can reach, by number, and how many more
+/// there are after its `until`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Generated {
+    /// (number among all generated events, in generator order; the event), in number order.
+    pub events: Vec<(u32, RootEvent)>,
+    /// Every generated event, kept or not.
+    pub total: u64,
+    /// Events after `until`: drawn, never built.
+    pub beyond: u64,
+    /// The earliest of them.
+    pub first_beyond: Option<SimTime>,
+}
+
+impl Generated {
+    /// The kept event numbered `n`.
+    pub fn get(&self, n: u32) -> Option<&RootEvent> {
+        self.events
+            .binary_search_by_key(&n, |(i, _)| *i)
+            .ok()
+            .map(|at| &self.events[at].1)
+    }
+}
+
+/// Every generator's events for `seed` at or before `until`, numbered as
+/// [`expand_generators`] numbers them (the draws are the same: an event after `until` is
+/// drawn and counted, not built).
+pub fn expand_generators_within(generators: &[Generator], seed: Seed, until: SimTime) -> Generated {
+    let mut rng = RngStream::new(seed, Purpose::Generators);
+    let mut out = Generated::default();
+    for g in generators {
+        let base = out.total;
+        let (events, beyond, first) = (&mut out.events, &mut out.beyond, &mut out.first_beyond);
+        g.expand_within(
+            &mut rng,
+            until,
+            &mut |n, e| events.push(((base + n) as u32, e)),
+            &mut |at| {
+                *beyond += 1;
+                *first = Some(first.map_or(at, |f: SimTime| f.min(at)));
+            },
+        );
+        out.total += g.count;
+    }
+    out
 }
 
 /// Every generator's events for `seed`, in generator order.
@@ -310,5 +379,30 @@ mod tests {
         assert!(check_placeholders("x.{device", &values)
             .unwrap_err()
             .contains("closing"));
+    }
+
+    #[test]
+    fn events_after_until_are_drawn_but_not_built() {
+        let mut late = generator();
+        late.count = 30;
+        let gens = [generator(), late];
+        let all = expand_generators(&gens, Seed(7));
+        let until = SimTime(300);
+        let within = expand_generators_within(&gens, Seed(7), until);
+        assert_eq!(within.total, all.len() as u64);
+        let kept: Vec<(u32, RootEvent)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.at <= until)
+            .map(|(i, e)| (i as u32, e.clone()))
+            .collect();
+        assert!(!kept.is_empty() && kept.len() < all.len());
+        assert_eq!(within.events, kept, "same numbers, same draws");
+        assert_eq!(within.beyond as usize, all.len() - kept.len());
+        assert_eq!(
+            within.first_beyond,
+            all.iter().map(|e| e.at).filter(|&t| t > until).min()
+        );
+        assert_eq!(within.get(kept[3].0), Some(&kept[3].1));
     }
 }

@@ -15,7 +15,7 @@ use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{DispatchRef, Engine, Host};
 use crate::scenario::FaultConfig;
-use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
+use crate::scenario::{expand_generators_within, CheckAt, Generated, Input, RootEvent, Scenario};
 use crate::sim::host::{Ctx, Msg};
 use crate::sim::{registries, EntityRow, Library, Prepared, Retain, RunOptions, RunOutcome, Stop};
 use crate::sim::{FaultPlan, Faults, Queue};
@@ -38,11 +38,14 @@ pub struct Sim<'s> {
     /// The scripted root publications' payloads, from [`Prepared`].
     pub(super) root_payloads: Arc<Vec<Option<Arc<Value>>>>,
     pub(super) retain: Retain,
-    /// Generated root inputs (indices after the scripted ones).
-    pub(super) generated: Vec<RootEvent>,
+    /// Generated root inputs a run can reach (numbered after the scripted ones), and how
+    /// many there are after `until`.
+    pub(super) generated: Generated,
     pub(super) ctx: Ctx,
     pub(super) outcomes: Vec<Outcome>,
     pub(super) scheduler_steps: u64,
+    /// Root inputs still queued (not messages in flight: they are the scenario's script).
+    pub(super) roots_queued: u64,
     /// User invariants already reported (each is reported once per run).
     pub(super) reported: BTreeSet<String>,
 }
@@ -99,13 +102,13 @@ impl<'s> Sim<'s> {
                 .map(|c| Faults::random(FaultPlan::new(c, seed)))
         };
         let handlers = Arc::clone(&prepared.handlers);
-        let generated = expand_generators(&scenario.generators, seed);
+        let generated = expand_generators_within(&scenario.generators, seed, scenario.until);
         let invariants = prepared.invariants.clone();
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
             commit_subjects: Arc::clone(&prepared.commit_subjects),
-            queue: Queue::with_capacity((scenario.events.len() + generated.len()) * 2),
+            queue: Queue::with_capacity((scenario.events.len() + generated.events.len()) * 2),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
             seed,
@@ -134,20 +137,35 @@ impl<'s> Sim<'s> {
 
         // Root inputs that share a virtual time are concurrent: their order is drawn from
         // the seed (sorting on a random key keeps everything else in time order).
-        let mut order: Vec<(SimTime, u64, u32)> = scenario
-            .events
-            .iter()
-            .chain(generated.iter())
-            .enumerate()
-            .map(|(i, e)| {
-                // Drawn either way, so pinning the order does not shift later draws
-                // (fan-out order) on the scheduling stream.
-                let drawn = ctx.sched.next_u64();
-                let key = if scenario.file_order { i as u64 } else { drawn };
-                (e.at, key, i as u32)
-            })
-            .collect();
+        // One draw per root input, in number order, reached or not (a generated event after
+        // `until` is never queued but still draws), so that what is drawn later (fan-out
+        // order) does not depend on `until`; drawn either way, so pinning the order does not
+        // shift later draws either.
+        let scripted = scenario.events.len();
+        let mut order: Vec<(SimTime, u64, u32)> =
+            Vec::with_capacity(scripted + generated.events.len());
+        let key_of = |i: usize, ctx: &mut Ctx| {
+            let drawn = ctx.sched.next_u64();
+            if scenario.file_order {
+                i as u64
+            } else {
+                drawn
+            }
+        };
+        for (i, e) in scenario.events.iter().enumerate() {
+            let key = key_of(i, &mut ctx);
+            order.push((e.at, key, i as u32));
+        }
+        let mut kept = generated.events.iter().peekable();
+        for n in 0..generated.total {
+            let i = scripted + n as usize;
+            let key = key_of(i, &mut ctx);
+            if let Some((_, e)) = kept.next_if(|(k, _)| u64::from(*k) == n) {
+                order.push((e.at, key, i as u32));
+            }
+        }
         order.sort_unstable();
+        let roots_queued = order.len() as u64;
         for (at, _, i) in order {
             ctx.queue.push(at, Msg::Root(i));
         }
@@ -166,6 +184,7 @@ impl<'s> Sim<'s> {
             ctx,
             outcomes: Vec::new(),
             scheduler_steps: 0,
+            roots_queued,
             reported: BTreeSet::new(),
         }
     }
@@ -191,7 +210,12 @@ impl<'s> Sim<'s> {
             return Err(Stop::CascadeBudget);
         }
         let Some(at) = self.ctx.queue.peek_time() else {
-            return Err(Stop::Quiescent);
+            // Generated inputs after `until` are never queued: they are what is left.
+            return Err(if self.generated.beyond > 0 {
+                Stop::TimeBudget
+            } else {
+                Stop::Quiescent
+            });
         };
         if at > self.scenario.until {
             return Err(Stop::TimeBudget);
@@ -199,7 +223,7 @@ impl<'s> Sim<'s> {
         if self.scheduler_steps >= self.scenario.steps_max {
             return Err(Stop::StepBudget);
         }
-        if self.ctx.queue.len() as u64 > self.scenario.messages_max {
+        if self.in_flight() > self.scenario.messages_max {
             return Err(Stop::MessageBudget);
         }
         self.ctx.step_dispatches = 0;
@@ -212,7 +236,10 @@ impl<'s> Sim<'s> {
             i.on_step();
         }
         match msg {
-            Msg::Root(i) => self.root(i),
+            Msg::Root(i) => {
+                self.roots_queued -= 1;
+                self.root(i)
+            }
             Msg::Deliver { sub, event } => {
                 self.deliver(sub, &event);
                 self.ctx.delivered(event);
@@ -285,7 +312,9 @@ impl<'s> Sim<'s> {
         let event: &RootEvent = if i < scripted {
             &self.scenario.events[i]
         } else {
-            &self.generated[i - scripted]
+            self.generated
+                .get((i - scripted) as u32)
+                .expect("only reachable generated events are queued")
         };
         self.ctx.record_ref(RecordRef::Input {
             at: self.ctx.now,
@@ -389,16 +418,35 @@ impl<'s> Sim<'s> {
         }
     }
 
+    /// Messages in flight: what is queued but the root inputs not reached yet.
+    fn in_flight(&self) -> u64 {
+        self.ctx.queue.len() as u64 - self.roots_queued
+    }
+
+    /// Messages left: what is queued, and the generated inputs after `until`.
+    fn pending(&self) -> usize {
+        self.ctx.queue.len() + self.generated.beyond as usize
+    }
+
+    /// When the next message left is due.
+    fn next_due(&self) -> Option<SimTime> {
+        match (self.ctx.queue.peek_time(), self.generated.first_beyond) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// What a `budget` violation says: which budget, how far the run got, how to go on.
     fn budget_message(&self, stop: Stop) -> String {
-        let (now, steps, pending) = (self.ctx.now, self.scheduler_steps, self.ctx.queue.len());
+        let (now, steps, pending) = (self.ctx.now, self.scheduler_steps, self.pending());
         match stop {
             Stop::CascadeBudget => format!(
                 "step {steps} at {now} dispatched {} actions (cascade_dispatches_max) and was cut there, {pending} messages pending; a reaction fan-out or a loop the depth bound lets grow: check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
                 self.ctx.step_dispatches
             ),
             Stop::MessageBudget => format!(
-                "after step {steps} at {now}, {pending} messages were in flight (messages_max is {}): deliveries multiply faster than they drain (duplicates, a fan-out); raise messages_max in [scenario] if the scenario needs more",
+                "after step {steps} at {now}, {} messages were in flight (messages_max is {}): deliveries multiply faster than they drain (duplicates, a fan-out); raise messages_max in [scenario] if the scenario needs more",
+                self.in_flight(),
                 self.scenario.messages_max
             ),
             _ => unreachable!("not a work budget"),
@@ -423,9 +471,9 @@ impl<'s> Sim<'s> {
             store: self.engine.store(),
             // A work budget is its own violation, which says what was left.
             quiescent: stop == Stop::Quiescent || stop.is_work_budget(),
-            pending: self.ctx.queue.len(),
+            pending: self.pending(),
             now: self.ctx.now,
-            next_due: self.ctx.queue.peek_time(),
+            next_due: self.next_due(),
         };
         let mut found = self.ctx.invariants.at_end(&end);
         for i in &mut self.ctx.library {
@@ -445,10 +493,10 @@ impl<'s> Sim<'s> {
                 fields: e.fields,
             })
             .collect();
-        let pending = self.ctx.queue.len();
+        let pending = self.pending();
         let virtual_time = self.ctx.now;
         let faults = self.ctx.faults.as_ref().map(|f| f.describe());
-        let root_events = self.scenario.events.len() + self.generated.len();
+        let root_events = self.scenario.events.len() + self.generated.total as usize;
         let counts = self.ctx.trace.counts();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {
