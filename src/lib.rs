@@ -102,7 +102,7 @@ pub mod __private {
         Stopwatch, WorkloadConfig,
     };
     pub use crate::bus::{sanitize_token, Bus, Cause};
-    pub use crate::core::{Depth, EventId, Object};
+    pub use crate::core::{write_atomic, Depth, EventId, Object};
     pub use crate::corpus::{load_corpus_file, render_corpus_file, CorpusEntry, CorpusFile};
     pub use crate::engine::reflex::{HandlerIndex, ReflexRegistry};
     pub use crate::engine::{
@@ -113,7 +113,7 @@ pub mod __private {
     pub use crate::report::{
         render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
     };
-    pub use crate::scenario::{fault_table, Input, RootEvent};
+    pub use crate::scenario::{fault_table, parse_rules_file_located, Input, RootEvent};
     pub use crate::shrink::{planted_scenario, PLANTED_PARTS};
     pub use crate::sim::{preflight, run_scenario_retaining, Prepared, Queue, RunOptions};
 }

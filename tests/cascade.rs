@@ -428,3 +428,37 @@ fn concurrent_root_inputs_are_ordered_by_the_seed() {
         "20 seeds always ran the same input first: {firsts:?}"
     );
 }
+
+/// `params_from = { upload = "id" }` copies the source entity's id (temper's dispatcher does
+/// the same), with the inline cascade and with faults (a reaction as a message of its own).
+#[test]
+fn params_from_id_copies_the_source_entitys_own_id_to_a_created_target() {
+    for faults in ["", "[faults]\nreorder = true\n"] {
+        let text = format!(
+            "{HEADER}{}{}\
+             [[reaction]]\nname = \"upload_starts_job\"\n[reaction.when]\nentity_type = \"A\"\naction = \"Go\"\n\
+             [reaction.then]\nentity_type = \"B\"\naction = \"Go\"\nparams_from = {{ upload = \"id\", again = \"Id\" }}\n\
+             [reaction.resolve_target]\ntype = \"create\"\n{}{faults}",
+            entities(&["A", "B"]),
+            "",
+            root("A", "u1", "Go"),
+        );
+        let o = run(&text, 1);
+        let job = o
+            .entities
+            .iter()
+            .find(|e| e.entity_type == "B")
+            .unwrap_or_else(|| panic!("no job was created ({faults:?})"));
+        assert_ne!(job.id.as_str(), "u1", "a created id is fresh");
+        assert_eq!(
+            job.fields.get("upload"),
+            Some(&serde_json::json!("u1")),
+            "{faults:?}"
+        );
+        assert_eq!(
+            job.fields.get("again"),
+            Some(&serde_json::json!("u1")),
+            "{faults:?}"
+        );
+    }
+}

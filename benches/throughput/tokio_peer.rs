@@ -428,7 +428,9 @@ fn evaluate(world: &World, rule: &Rule, c: &Commit) -> Option<Dispatch> {
         return None;
     };
     let mut warnings = Vec::new();
-    let params = rule.then.build_params(&c.after.fields, &mut warnings);
+    let params = rule
+        .then
+        .build_params(&c.id.0, &c.after.fields, &mut warnings);
     counters.step(warnings.len() as u64);
     Some(Dispatch {
         tenant: c.tenant.clone(),

@@ -1,35 +1,58 @@
-//! `ripple init --temper APP_DIR`: a scenario wired to a temper app's specs and rule files.
+//! `ripple init`: a scenario to start from. `ripple init [NAME]` writes a commented starter
+//! scenario that runs and passes; `--from-trace TRACE` the scenario of a recorded run;
+//! `--temper APP_DIR` a scenario wired to a temper app's specs and rule files.
 
 use crate::cli::{bad_input, EXIT_PASS};
-use crate::core::{format_duration_ms, relative_path, same_file, write_atomic};
+use crate::core::{format_duration_ms, relative_path, same_file, write_atomic, Seed};
 use crate::scenario::temper::{
     load_spec, parse_runtime_rules, TemperSpec, INTEGRATION_DELAY_MS_MAX_DEFAULT,
     INTEGRATION_DELAY_MS_MIN_DEFAULT,
 };
-use crate::scenario::{parse_rules_file_located, parse_scenario, SourceError};
+use crate::scenario::{
+    emit_scenario_to, load_scenario, parse_rules_file_located, parse_scenario, SourceError,
+};
+use crate::shrink::make_concrete;
+use crate::sim::Runner;
+use crate::trace::read_trace_file;
 use std::path::{Path, PathBuf};
 
-/// Write a scenario that loads a temper app as it is.
+/// Write a scenario to start from.
 ///
-/// Finds the app's I/O-automaton specs (`*.ioa.toml`) and rule files (`*.reactions.toml`,
-/// `reactions*.toml`, `reactions/*.toml`) in APP_DIR and its subfolders (two levels), and
-/// writes a scenario with one tenant that loads them: each rule file for the engine that
-/// reads it (temper's runtime engine when it spells resolvers in PascalCase or keys rules on
-/// emitted events, the server's dispatcher otherwise), one commented sample `[[event]]` per
-/// input action, and every integration with its default answer weights and delays. The
-/// scenario is loaded before it is written: a spec Ripple cannot simulate is reported with
-/// its place, and nothing is written.
+/// With NAME (default `starter`): a commented starter scenario (two entity types, a rule, a
+/// reflex, two events, an invariant and an expectation) that runs and passes, as NAME.toml
+/// (in scenarios/ when there is such a folder).
 ///
-/// Exit status: 0 written; 2 bad input (no specs, a spec or rule file that does not load,
-/// the output exists without --force).
+/// With --from-trace TRACE: the scenario of a recorded run (`ripple run --trace`): its
+/// inputs in the order the run took them, generators expanded, and the faults the seed drew
+/// as an explicit schedule. The trace's scenario is run again first: if it no longer gives
+/// the recorded trace, nothing is written.
 ///
-/// Example: ripple init --temper ../temper/os-apps/temper-fs --out scenarios/temper_fs.toml
+/// With --temper APP_DIR: finds the app's I/O-automaton specs (`*.ioa.toml`) and rule files
+/// (`*.reactions.toml`, `reactions*.toml`, `reactions/*.toml`) in APP_DIR and its subfolders
+/// (two levels), and writes a scenario with one tenant that loads them: each rule file for
+/// the engine that reads it (temper's runtime engine when it spells resolvers in PascalCase
+/// or keys rules on emitted events, the server's dispatcher otherwise), one commented sample
+/// `[[event]]` per input action, and every integration with its default answer weights and
+/// delays. A spec Ripple cannot simulate is reported with its place, and nothing is written.
+///
+/// Every scenario is loaded before it is written. Exit status: 0 written; 2 bad input (no
+/// specs, a file that does not load, a trace its scenario no longer gives, the output exists
+/// without --force).
+///
+/// Examples: ripple init my_shop; ripple init --from-trace t.jsonl --out replayed.toml;
+/// ripple init --temper ../temper/os-apps/temper-fs --out scenarios/temper_fs.toml
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
+    /// The starter scenario's name (a plain name: letters, digits, `_`, `-`).
+    #[arg(value_name = "NAME", conflicts_with_all = ["temper", "from_trace"])]
+    pub name: Option<String>,
     /// The temper app's folder (its specs may be in it or in a subfolder such as specs/).
-    #[arg(long, value_name = "APP_DIR")]
-    pub temper: PathBuf,
-    /// Where to write the scenario [default: scenarios/<app>.toml, or ./<app>.toml without
+    #[arg(long, value_name = "APP_DIR", conflicts_with = "from_trace")]
+    pub temper: Option<PathBuf>,
+    /// A trace written by `ripple run --trace`: write the scenario of that run.
+    #[arg(long, value_name = "TRACE")]
+    pub from_trace: Option<PathBuf>,
+    /// Where to write the scenario [default: scenarios/<name>.toml, or ./<name>.toml without
     /// a scenarios/ folder].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -38,13 +61,158 @@ pub struct InitArgs {
     pub force: bool,
 }
 
+/// The starter scenario; `NAME` is replaced by the scenario's name.
+const STARTER: &str = include_str!("starter.toml");
+
+pub fn run(args: &InitArgs) -> u8 {
+    if let Some(app) = &args.temper {
+        return run_temper(args, app);
+    }
+    if let Some(trace) = &args.from_trace {
+        return run_from_trace(args, trace);
+    }
+    run_starter(args)
+}
+
+/// The default output for a scenario called `name`.
+fn default_out(name: &str) -> PathBuf {
+    let file = format!("{}.toml", name.replace('-', "_"));
+    if Path::new("scenarios").is_dir() {
+        Path::new("scenarios").join(file)
+    } else {
+        PathBuf::from(file)
+    }
+}
+
+/// Writes `text` to `out` (creating its folder), unless it exists and `force` is off.
+fn write_new(out: &Path, text: &str, force: bool) -> Result<(), u8> {
+    if out.exists() && !force {
+        return Err(bad_input(format!(
+            "failed to write {}: it exists\n  hint: pass --force to overwrite it, or --out to write elsewhere",
+            out.display()
+        )));
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Err(bad_input(format!(
+                "failed to create {}: {e}",
+                dir.display()
+            )));
+        }
+    }
+    write_atomic(out, text.as_bytes())
+        .map_err(|e| bad_input(format!("failed to write {}: {e}", out.display())))
+}
+
+fn print_next(out: &Path) {
+    let shown = out.display();
+    println!("init: wrote {shown}");
+    println!("next:");
+    println!("  ripple run {shown} --seed 1             # one run, its cascade and checks");
+    println!("  ripple sweep {shown} --seeds 0..100     # many seeds (add [faults] first)");
+    println!("  ripple check {shown}                    # model-check the rules and guards");
+}
+
+fn run_starter(args: &InitArgs) -> u8 {
+    let name = args.name.as_deref().unwrap_or("starter");
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return bad_input(format!(
+            "failed to name the scenario: {name:?} is not a plain name\n  hint: use letters, digits, '_' and '-', e.g. ripple init my_shop"
+        ));
+    }
+    let out = args.out.clone().unwrap_or_else(|| default_out(name));
+    let text = STARTER.replacen("name = \"NAME\"", &format!("name = {name:?}"), 1);
+    // The starter must load as written; a failure here is a bug of this file.
+    if let Err(e) = parse_scenario(&text, &out) {
+        return bad_input(e);
+    }
+    if let Err(code) = write_new(&out, &text, args.force) {
+        return code;
+    }
+    print_next(&out);
+    EXIT_PASS
+}
+
+fn run_from_trace(args: &InitArgs, trace: &Path) -> u8 {
+    let bytes = match crate::core::read_input(trace) {
+        Ok(b) => b.into_bytes(),
+        Err(e) => {
+            return bad_input(format!(
+                "{}: failed to read the trace: {e}",
+                trace.display()
+            ))
+        }
+    };
+    let (header, _) = match read_trace_file(&bytes) {
+        Ok(read) => read,
+        Err(e) => {
+            return bad_input(format!(
+            "{}:{}:1: {}\n  hint: write traces with `ripple run SCENARIO --seed N --trace FILE`",
+            trace.display(),
+            e.line,
+            e.message
+        ))
+        }
+    };
+    let Some(path) = crate::cli::replay::resolve_scenario(trace, &header.scenario) else {
+        return bad_input(format!(
+            "{}:1:1: the trace names the scenario {:?}, which is not a file beside the trace nor from here\n  hint: run init from the directory the trace was recorded in",
+            trace.display(),
+            header.scenario
+        ));
+    };
+    let scenario = match load_scenario(&path) {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let seed = Seed(header.seed);
+    let outcome = Runner::new(&scenario).swarm(header.swarm).run(seed);
+    if outcome.trace_hash.to_string() != header.trace_hash {
+        return bad_input(format!(
+            "{}:1:1: {} no longer gives this trace (recorded {}, now {})\n  hint: the scenario changed since the run was recorded; check out the version it was recorded with",
+            trace.display(),
+            path.display(),
+            header.trace_hash,
+            outcome.trace_hash
+        ));
+    }
+    let concrete = make_concrete(&scenario, seed, &outcome);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&format!("{}_seed{}", scenario.name, header.seed)));
+    let out_dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let swarm = if header.swarm { " --swarm" } else { "" };
+    let note = format!(
+        "The scenario of a recorded run: {} --seed {}{swarm} (trace {}).\nIts inputs in the order the run took them, its faults as an explicit schedule.",
+        path.display(),
+        header.seed,
+        header.trace_hash
+    );
+    let text = emit_scenario_to(&concrete, &note, out_dir);
+    if let Err(e) = parse_scenario(&text, &out) {
+        return bad_input(e);
+    }
+    if let Err(code) = write_new(&out, &text, args.force) {
+        return code;
+    }
+    print_next(&out);
+    EXIT_PASS
+}
+
 /// Files found in an app's folder, at most this deep below it.
 const SEARCH_DEPTH_MAX: usize = 2;
 /// At most this many files are looked at in an app's folder.
 const FILES_MAX: usize = 10_000;
 
-pub fn run(args: &InitArgs) -> u8 {
-    let app = &args.temper;
+fn run_temper(args: &InitArgs, app: &Path) -> u8 {
     if !app.is_dir() {
         return bad_input(format!(
             "failed to read the app: {} is not a folder\n  hint: point --temper at a temper app, e.g. os-apps/temper-fs",
@@ -78,7 +246,7 @@ pub fn run(args: &InitArgs) -> u8 {
         })
         .cloned()
         .collect();
-    let app_name = name_of(&std::fs::canonicalize(app).unwrap_or(app.clone())).replace(
+    let app_name = name_of(&std::fs::canonicalize(app).unwrap_or(app.to_path_buf())).replace(
         |c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-',
         "_",
     );

@@ -90,7 +90,7 @@ pub fn run(args: &ReplayArgs) -> u8 {
 /// The scenario a trace names: relative to the trace's own directory when that is a file
 /// (`ripple run --trace` writes it so), else as written, relative to here (older traces
 /// and the corpus's). Only regular files: a trace cannot make replay read a device.
-fn resolve_scenario(trace: &Path, named: &str) -> Option<PathBuf> {
+pub(crate) fn resolve_scenario(trace: &Path, named: &str) -> Option<PathBuf> {
     let named = Path::new(named);
     let beside = trace.parent().map(|dir| dir.join(named));
     beside

@@ -198,7 +198,7 @@ impl<'a> Act<'a> {
             params: match self.params {
                 Params::Value(v) => v.clone(),
                 Params::Rule { then, sources, .. } => {
-                    then.build_params(sources.fields(), &mut Vec::new())
+                    then.build_params(sources.source_id(), sources.fields(), &mut Vec::new())
                 }
             },
             depth: self.depth,
@@ -842,7 +842,7 @@ impl<'e> Cascade<'e> {
                 return;
             }
         };
-        let sources = plan.params.sources(&c.after.fields);
+        let sources = plan.params.sources(c.id, &c.after.fields);
         let mut warnings = Vec::new();
         plan.params.warnings_from(&sources, &mut warnings);
         for w in warnings {

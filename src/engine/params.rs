@@ -6,13 +6,23 @@
 //! the reaction still fires, as on the reaction server. Collisions between `params` and
 //! `params_from` are rejected when the rule is parsed (`rule.rs`), so here a copied field
 //! never overwrites a static param of a validated rule.
+//!
+//! `params_from = { order_id = "id" }` (or `"Id"`) copies the source entity's own id, not a
+//! field: temper's dispatcher does the same (`crates/temper-server/src/trigger/params.rs`,
+//! its test `id_alias_reads_source_entity_id`), even when the source has a field named `id`.
 
 use super::entity::set_field_hinted;
 use super::fields::Hint;
 use super::Fields;
 use crate::core::Value;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// A `params_from` source that names the source entity's own id rather than a field.
+pub fn reads_source_id(source: &str) -> bool {
+    source == "id" || source == "Id"
+}
 
 /// The action dispatched on the target, and how its params are built.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,9 +36,14 @@ pub struct Then {
 }
 
 impl Then {
-    /// Builds the params for one dispatch from the source's fields (after its action).
-    /// Warnings are appended to `warnings`, one sentence each.
-    pub fn build_params(&self, fields: &Fields, warnings: &mut Vec<String>) -> Value {
+    /// Builds the params for one dispatch from the source's id and fields (after its
+    /// action). Warnings are appended to `warnings`, one sentence each.
+    pub fn build_params(
+        &self,
+        source_id: &str,
+        fields: &Fields,
+        warnings: &mut Vec<String>,
+    ) -> Value {
         self.params_warnings(fields, warnings);
         let Value::Object(static_params) = &self.params else {
             // A non-table `params` goes to the target as it is; there is nowhere to put
@@ -38,7 +53,9 @@ impl Then {
         let mut params = static_params.clone();
         // BTreeMap iteration: key order, so params come out deterministically.
         for (target, source) in &self.params_from {
-            if let Some(value) = fields.get(source) {
+            if reads_source_id(source) {
+                params.insert(target.clone(), Value::String(source_id.to_string()));
+            } else if let Some(value) = fields.get(source) {
                 params.insert(target.clone(), value.clone());
             }
         }
@@ -55,7 +72,7 @@ impl Then {
             return;
         }
         for (target, source) in &self.params_from {
-            if fields.get(source).is_none() {
+            if !reads_source_id(source) && fields.get(source).is_none() {
                 warnings.push(missing_source(source, target));
             }
         }
@@ -93,6 +110,8 @@ pub struct ParamPlan {
 struct Copied {
     param: String,
     source: String,
+    /// `source` names the source entity's id ([`reads_source_id`]).
+    reads_id: bool,
     in_target: Hint,
     in_source: Hint,
 }
@@ -114,6 +133,7 @@ impl ParamPlan {
                 .map(|(param, source)| Copied {
                     param: param.clone(),
                     source: source.clone(),
+                    reads_id: reads_source_id(source),
                     in_target: Hint::default(),
                     in_source: Hint::default(),
                 })
@@ -124,17 +144,21 @@ impl ParamPlan {
 
     /// The source fields the copies read, looked up once, for both
     /// [`ParamPlan::warnings_from`] and [`ParamPlan::merge_sources_into`].
-    pub fn sources<'a>(&self, fields: &'a Fields) -> Sources<'a> {
+    pub fn sources<'a>(&self, source_id: &'a str, fields: &'a Fields) -> Sources<'a> {
         let kept = self.copies.len() <= SOURCES_KEPT;
         let mut sources = Sources {
             values: [None; SOURCES_KEPT],
             kept,
+            source_id,
             fields,
             complete: false,
         };
         if kept {
             let mut complete = true;
             for (slot, copy) in sources.values.iter_mut().zip(&self.copies) {
+                if copy.reads_id {
+                    continue;
+                }
                 *slot = fields.get_hinted(&copy.source, &copy.in_source);
                 complete &= slot.is_some();
             }
@@ -155,7 +179,7 @@ impl ParamPlan {
             return;
         }
         for (i, copy) in self.copies.iter().enumerate() {
-            if sources.get(i, &copy.source).is_none() {
+            if sources.get(i, copy).is_none() {
                 warnings.push(missing_source(&copy.source, &copy.param));
             }
         }
@@ -174,8 +198,8 @@ impl ParamPlan {
             set_field_hinted(target, k, v, hint);
         }
         for (i, copy) in self.copies.iter().enumerate() {
-            if let Some(value) = sources.get(i, &copy.source) {
-                set_field_hinted(target, &copy.param, value, &copy.in_target);
+            if let Some(value) = sources.get(i, copy) {
+                set_field_hinted(target, &copy.param, &value, &copy.in_target);
             }
         }
     }
@@ -190,8 +214,11 @@ pub const SOURCES_KEPT: usize = 8;
 pub struct Sources<'a> {
     /// By position in `params_from` (key order), when `kept`.
     values: [Option<&'a Value>; SOURCES_KEPT],
-    /// `params_from` has at most `SOURCES_KEPT` entries, so `values` holds them.
+    /// `params_from` has at most `SOURCES_KEPT` entries, so `values` holds them (but for
+    /// copies of the source's id, which are made from `source_id`).
     kept: bool,
+    /// The source entity's id.
+    source_id: &'a str,
     /// The source's fields.
     fields: &'a Fields,
     /// Every source was found (and kept in `values`): nothing to warn about.
@@ -199,13 +226,20 @@ pub struct Sources<'a> {
 }
 
 impl<'a> Sources<'a> {
-    /// The value of the `i`-th source (named `source`) of `params_from`.
-    fn get(&self, i: usize, source: &str) -> Option<&'a Value> {
-        if self.kept {
-            self.values[i]
+    /// The value of the `i`-th source (`copy`) of `params_from`.
+    fn get(&self, i: usize, copy: &Copied) -> Option<Cow<'a, Value>> {
+        if copy.reads_id {
+            Some(Cow::Owned(Value::String(self.source_id.to_string())))
+        } else if self.kept {
+            self.values[i].map(Cow::Borrowed)
         } else {
-            self.fields.get(source)
+            self.fields.get(&copy.source).map(Cow::Borrowed)
         }
+    }
+
+    /// The source entity's id.
+    pub fn source_id(&self) -> &'a str {
+        self.source_id
     }
 
     /// The source's fields, which the sources were looked up in.
@@ -244,7 +278,7 @@ mod tests {
         let f = fields(json!({"total": 12.5, "customer": {"id": "c1"}, "other": 1}));
         let mut warnings = vec![];
         assert_eq!(
-            t.build_params(&f, &mut warnings),
+            t.build_params("o1", &f, &mut warnings),
             json!({"origin": "e2e", "amount": 12.5, "who": {"id": "c1"}})
         );
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -255,7 +289,7 @@ mod tests {
         let t = then(json!({}), &[]);
         let mut warnings = vec![];
         assert_eq!(
-            t.build_params(&fields(json!({"total": 1})), &mut warnings),
+            t.build_params("o1", &fields(json!({"total": 1})), &mut warnings),
             json!({})
         );
         assert!(warnings.is_empty());
@@ -265,7 +299,7 @@ mod tests {
     fn missing_source_field_is_skipped_with_a_warning() {
         let t = then(json!({"origin": "e2e"}), &[("amount", "total"), ("b", "x")]);
         let mut warnings = vec!["earlier".to_string()];
-        let params = t.build_params(&fields(json!({"x": false})), &mut warnings);
+        let params = t.build_params("o1", &fields(json!({"x": false})), &mut warnings);
         assert_eq!(params, json!({"origin": "e2e", "b": false}));
         assert_eq!(
             warnings,
@@ -281,7 +315,7 @@ mod tests {
         let t = then(json!({}), &[("a", "total"), ("b", "total")]);
         let mut warnings = vec![];
         assert_eq!(
-            t.build_params(&fields(json!({"total": 3})), &mut warnings),
+            t.build_params("o1", &fields(json!({"total": 3})), &mut warnings),
             json!({"a": 3, "b": 3})
         );
     }
@@ -291,13 +325,13 @@ mod tests {
         let f = fields(json!({"total": 3}));
         let mut warnings = vec![];
         assert_eq!(
-            then(json!([1, 2]), &[]).build_params(&f, &mut warnings),
+            then(json!([1, 2]), &[]).build_params("o1", &f, &mut warnings),
             json!([1, 2])
         );
         assert!(warnings.is_empty());
 
         let t = then(json!("raw"), &[("amount", "total")]);
-        assert_eq!(t.build_params(&f, &mut warnings), json!("raw"));
+        assert_eq!(t.build_params("o1", &f, &mut warnings), json!("raw"));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("params_from ignored"), "{warnings:?}");
     }
@@ -343,13 +377,18 @@ mod tests {
             then(json!("not a table"), &[("amount", "total")]),
             then(json!(3), &[]),
             then(json!({"origin": "e2e"}), &many),
+            then(
+                json!({}),
+                &[("order", "id"), ("again", "Id"), ("lane", "lane")],
+            ),
+            then(json!("not a table"), &[("order", "id")]),
         ];
         for t in cases {
             let mut built = target.clone();
             let mut warnings = vec![];
-            crate::engine::merge_params(&mut built, &t.build_params(&source, &mut warnings));
+            crate::engine::merge_params(&mut built, &t.build_params("o1", &source, &mut warnings));
             let plan = ParamPlan::new(&t);
-            let sources = plan.sources(&source);
+            let sources = plan.sources("o1", &source);
             let mut merged = target.clone();
             plan.merge_sources_into(&sources, &mut merged);
             assert_eq!(merged, built, "{t:?}");
@@ -360,5 +399,27 @@ mod tests {
             plan.warnings_from(&sources, &mut planned);
             assert_eq!(planned, warnings, "{t:?}");
         }
+    }
+
+    /// As temper's dispatcher (`trigger/params.rs`, `id_alias_reads_source_entity_id`):
+    /// `id` and `Id` name the source entity's id, even when the source has a field `id`.
+    #[test]
+    fn params_from_id_copies_the_source_entitys_own_id() {
+        let t = then(json!({}), &[("last_version_id", "Id"), ("order_id", "id")]);
+        let f = fields(json!({"id": "a field", "total": 1}));
+        let mut warnings = vec![];
+        assert_eq!(
+            t.build_params("fv-123", &f, &mut warnings),
+            json!({"last_version_id": "fv-123", "order_id": "fv-123"})
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let plan = ParamPlan::new(&t);
+        let sources = plan.sources("fv-123", &f);
+        let mut merged = fields(json!({}));
+        plan.merge_sources_into(&sources, &mut merged);
+        assert_eq!(
+            merged,
+            fields(json!({"last_version_id": "fv-123", "order_id": "fv-123"}))
+        );
     }
 }

@@ -30,10 +30,21 @@ pub(super) struct GeneratorDef {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a value pool: a list of values, or an integer range { min = 1, max = 10 }"
+)]
 pub(super) enum ValuePoolDef {
     List(Vec<Value>),
-    Range { min: i64, max: i64 },
+    Range(RangeDef),
+}
+
+/// An integer range, inclusive. Unknown keys are errors, as everywhere in a scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RangeDef {
+    min: i64,
+    max: i64,
 }
 
 impl Loader<'_> {
@@ -94,8 +105,10 @@ impl Loader<'_> {
                             self.err(offset, format!("{place}: value pool {name:?} is empty"))
                         )
                     }
-                    ValuePoolDef::Range { min, max } if min <= max => ValuePool::Range { min, max },
-                    ValuePoolDef::Range { min, max } => {
+                    ValuePoolDef::Range(RangeDef { min, max }) if min <= max => {
+                        ValuePool::Range { min, max }
+                    }
+                    ValuePoolDef::Range(RangeDef { min, max }) => {
                         return Err(self.err(
                             offset,
                             format!("{place}: value range {name:?} has min {min} > max {max}"),
