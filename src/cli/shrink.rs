@@ -125,7 +125,7 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     match parse_scenario(&text, &out) {
         Ok(reloaded) => {
             let o = run_scenario(&reloaded, Seed(args.seed), RunOptions::default());
-            if failure_signature(&o).as_deref() != Some(result.signature.as_str()) {
+            if failure_signature(&o).as_ref() != Some(&result.signature) {
                 eprintln!("error: the written scenario does not reproduce the failure; please report this as a bug");
                 return EXIT_FAIL;
             }

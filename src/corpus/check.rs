@@ -202,7 +202,7 @@ fn entry_from(
         swarm,
         verdict: if o.passed() { "pass" } else { "fail" }.into(),
         trace_hash: o.trace_hash.to_string(),
-        signature: failure_signature(o),
+        signature: failure_signature(o).map(|s| s.to_string()),
         note: note.or_else(|| old.and_then(|e| e.note.clone())),
         minimal: old.and_then(|e| e.minimal.clone()),
     }

@@ -8,6 +8,7 @@ mod prepared;
 mod process_handler;
 mod queue;
 mod runner;
+mod signature;
 mod sweep;
 mod world;
 
@@ -17,5 +18,6 @@ pub use prepared::*;
 pub use process_handler::*;
 pub use queue::*;
 pub use runner::*;
+pub use signature::*;
 pub use sweep::*;
 pub use world::*;
