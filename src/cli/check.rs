@@ -52,7 +52,8 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let scenario = match load_scenario(&args.scenario) {
+    // Its --deny warnings covers the lint pass's warnings too (as bad input, exit 2).
+    let scenario = match crate::cli::load_linted(&args.scenario, args.deny.is_some()) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -1,8 +1,10 @@
 //! `ripple shrink SCENARIO --seed N`: the smallest scenario that fails the same way.
 
-use crate::cli::{bad_input, print_warnings, write_report_files, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{
+    bad_input, load_linted, print_warnings, write_report_files, EXIT_FAIL, EXIT_PASS,
+};
 use crate::core::{parse_duration_ms, Seed};
-use crate::scenario::{emit_scenario_to, load_scenario, parse_scenario};
+use crate::scenario::{emit_scenario_to, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
 use crate::sim::{failure_signature, preflight, run_scenario, RunOptions};
 use std::path::PathBuf;
@@ -47,6 +49,9 @@ pub struct ShrinkArgs {
     /// At most this much wall time (e.g. "30s", "2m").
     #[arg(long, default_value = "2m")]
     pub budget_time: String,
+    /// `warnings`: the lint pass's warnings (things that can never happen) are bad input.
+    #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
+    pub deny: Option<String>,
 }
 
 pub fn run(args: &ShrinkArgs) -> u8 {
@@ -54,7 +59,9 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         Ok(ms) => ms,
         Err(e) => return bad_input(format!("--budget-time: {e}")),
     };
-    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
+    let scenario = match load_linted(&args.scenario, args.deny.is_some())
+        .and_then(|s| preflight(&s).map(|()| s).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -29,6 +29,8 @@ pub struct RunReport<'a> {
     /// The failure signature (`null`: the run passed): what sweeps group by and what a
     /// shrunk scenario must fail with.
     pub signature: Option<SignatureRow>,
+    /// The scenario's warnings (load time and lint), one line each.
+    pub warnings: &'a [String],
 }
 
 /// A failure signature: its text and its parts.
@@ -123,6 +125,7 @@ pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport
             text: s.to_string(),
             violations: s.violations,
         }),
+        warnings: &outcome.warnings,
     }
 }
 

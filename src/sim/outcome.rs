@@ -109,6 +109,8 @@ pub struct RunOutcome {
     pub pending: usize,
     /// Root inputs: scripted then generated.
     pub root_events: usize,
+    /// The scenario's warnings (load time and lint), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl RunOutcome {

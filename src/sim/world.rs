@@ -458,6 +458,7 @@ impl<'s> Sim<'s> {
             stop,
             pending,
             root_events,
+            warnings: self.scenario.warnings.clone(),
         }
     }
 }
