@@ -395,7 +395,7 @@ impl Linter<'_> {
     /// Every subject something can publish, as tokens (`None`: any one token, from a
     /// generator's placeholder or a commit's id), with the payload keys it can carry (`None`:
     /// unknown).
-    fn subjects(&self) -> Vec<(Vec<Option<String>>, Option<BTreeSet<String>>)> {
+    fn subjects(&self) -> Vec<Published> {
         let mut out = Vec::new();
         let keys = |v: &Value| match v {
             Value::Object(m) => Some(m.keys().cloned().collect::<BTreeSet<String>>()),
@@ -498,6 +498,10 @@ impl Linter<'_> {
         }
     }
 }
+
+/// A subject something can publish, as tokens (`None`: any one token), with the payload keys
+/// it can carry (`None`: unknown).
+type Published = (Vec<Option<String>>, Option<BTreeSet<String>>);
 
 /// `{payload.KEY}` placeholders of a template (the top-level key only).
 fn payload_placeholders(text: &str) -> Vec<String> {
