@@ -268,7 +268,9 @@ impl<'s> Sim<'s> {
                     continue;
                 }
                 for tenant in &self.scenario.tenants {
-                    if let Some(message) = spec.check(self.engine.store(), tenant.as_str()) {
+                    if let Some((message, observed)) =
+                        spec.check_observed(self.engine.store(), tenant.as_str())
+                    {
                         let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
                         let (step, rule) = (
                             self.ctx.trace.len().saturating_sub(1),
@@ -278,7 +280,7 @@ impl<'s> Sim<'s> {
                             tenant: Some(tenant.to_string()),
                             entity_type: Some(spec.entity_type.clone()),
                             id: None,
-                            observed: "assert false".into(),
+                            observed,
                         };
                         self.ctx
                             .violation(&spec.name, message, step, rule, Some(observation));
