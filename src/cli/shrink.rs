@@ -13,12 +13,15 @@ use std::time::Duration;
 /// Shrink a failing seed to a minimal scenario that fails the same way.
 ///
 /// Runs the seed twice (refusing if the traces differ), takes its failure signature (the
-/// violated invariants and the rule at the violating step), makes the run concrete
+/// violated invariants or expectations, the rule at the violating step, the entity each was
+/// about and what was seen of it: a missing entity, another status, a field's value, the
+/// values an invariant read), makes the run concrete
 /// (generators become events, the faults the seed drew become an explicit [[fault]]
 /// schedule, concurrent inputs keep their order), then removes whatever is not needed: events
 /// after the violation, root events (ddmin), faults, shorter delays, rules, reflexes,
 /// checks, entity types, times and params. A candidate counts only if it fails with the same
-/// signature. Every accepted step is printed. When a budget runs out, the best scenario so far
+/// signature and, when the original passes with its faults removed, only if it still does
+/// (a failure that needed faults keeps needing them). Every accepted step is printed. When a budget runs out, the best scenario so far
 /// is still written.
 ///
 /// Exit status (the table of `ripple --help`): 0 the seed passes, so there is nothing to
