@@ -71,7 +71,7 @@ fn main() {
             let mut c = scenario.clone();
             c.events = subset;
             let o = Runner::new(&c).run(seed);
-            if failure_signature(&o).as_deref() == Some(signature.as_str()) {
+            if failure_signature(&o).as_ref() == Some(&signature) {
                 Err(TestCaseError::fail("fails"))
             } else {
                 Ok(())

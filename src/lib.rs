@@ -64,7 +64,8 @@ pub use crate::scenario::{
 };
 // Running: one way in, and what a run leaves.
 pub use crate::sim::{
-    failure_signature, EntityRow, ReactionResult, Retain, RunOutcome, Runner, SeedResult, Sim, Stop,
+    failure_signature, EntityRow, FailureSignature, ReactionResult, Retain, RunOutcome, Runner,
+    SeedResult, Sim, Stop, ViolationSignature,
 };
 // The vocabulary of runs and traces.
 pub use crate::check::{Invariant, RunEnd, Violation};

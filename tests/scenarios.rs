@@ -105,7 +105,7 @@ fn the_race_fails_on_some_seeds_with_delays_and_every_failure_reproduces() {
     for r in results.iter().filter(|r| !r.passed) {
         assert_eq!(
             r.signature.as_deref(),
-            Some("no_authorized_voided_payment@order_confirmed_authorizes_payment")
+            Some("no_authorized_voided_payment@order_confirmed_authorizes_payment [shop/o1: Payment[o1].status = \"Authorized\", Payment[o1].voided = true]")
         );
         // What the printed command runs: the same seed, alone, gives the same failure.
         let again = Runner::new(&s).run_twice(Seed(r.seed));

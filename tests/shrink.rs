@@ -65,7 +65,7 @@ fn check_planted(k: usize, n: usize) {
     let emitted = emit_scenario(min, "planted");
     let reloaded = parse_scenario(&emitted, Path::new("min.toml")).unwrap();
     let o = Runner::new(&reloaded).run(seed);
-    assert_eq!(failure_signature(&o).as_deref(), Some(signature.as_str()));
+    assert_eq!(failure_signature(&o), Some(signature));
     assert!(result.runs < 1_000, "k={k} n={n}: {} runs", result.runs);
 }
 

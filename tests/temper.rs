@@ -467,9 +467,12 @@ fn the_agent_loop_turn_budget_is_found_by_a_sweep_and_shrunk() {
     assert!(!failing.is_empty() && failing.len() < 150, "{failing:?}");
     for &seed in &failing {
         let o = run(&s, Seed(seed));
-        assert_eq!(
-            failure_signature(&o).as_deref(),
-            Some("spec:Agent.TurnBudget@tools_done_to_agent")
+        let signature = failure_signature(&o).map(|s| s.to_string());
+        assert!(
+            signature
+                .as_deref()
+                .is_some_and(|s| s.starts_with("spec:Agent.TurnBudget@tools_done_to_agent [")),
+            "{signature:?}"
         );
     }
     let seed = Seed(failing[0]);
@@ -485,10 +488,7 @@ fn the_agent_loop_turn_budget_is_found_by_a_sweep_and_shrunk() {
         result.after
     );
     let again = run(&result.minimal, seed);
-    assert_eq!(
-        failure_signature(&again).as_deref(),
-        Some(result.signature.as_str())
-    );
+    assert_eq!(failure_signature(&again), Some(result.signature));
 }
 
 /// The model checker explores every integration answer as a branch, finds the same bug,

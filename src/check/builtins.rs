@@ -3,8 +3,8 @@
 
 use crate::check::{
     CascadeTruncated, Delivery, DepthBound, ExpectCheck, FreshIds, GuardSkipSilent, Invariant,
-    Quiescence, RunEnd, SpecTransitions, TenantIsolation, TenantIsolationIndexed, ValidTransition,
-    ValidTransitionIndexed,
+    Observation, Quiescence, RunEnd, SpecTransitions, TenantIsolation, TenantIsolationIndexed,
+    ValidTransition, ValidTransitionIndexed,
 };
 use crate::core::{RecordKind, RecordRef};
 use crate::scenario::Scenario;
@@ -175,11 +175,23 @@ impl Builtins {
     }
 
     /// [`Invariant::at_end`] on each, with its name, in report order.
+    #[cfg(test)]
     pub fn at_end(&mut self, end: &RunEnd) -> Vec<(&'static str, String)> {
+        self.at_end_observed(end)
+            .into_iter()
+            .map(|(name, m, _)| (name, m))
+            .collect()
+    }
+
+    /// [`Invariant::at_end_observed`] on each, with its name, in report order.
+    pub fn at_end_observed(
+        &mut self,
+        end: &RunEnd,
+    ) -> Vec<(&'static str, String, Option<Observation>)> {
         let mut found = Vec::new();
         each_builtin!(self, i => {
             let name = i.name();
-            found.extend(i.at_end(end).into_iter().map(|m| (name, m)));
+            found.extend(i.at_end_observed(end).into_iter().map(|(m, o)| (name, m, o)));
         });
         found
     }

@@ -1,5 +1,6 @@
 //! The invariant interface and the violations it reports.
 
+use crate::check::Observation;
 use crate::core::SimTime;
 use crate::core::{Record, RecordKind, RecordRef};
 use crate::engine::Store;
@@ -39,6 +40,11 @@ pub trait Invariant: Send {
     /// Called once at the end of the run.
     fn at_end(&mut self, _end: &RunEnd) -> Vec<String> {
         Vec::new()
+    }
+    /// [`Invariant::at_end`] with what each violation was about, for its failure signature.
+    /// The default knows nothing more than the messages.
+    fn at_end_observed(&mut self, end: &RunEnd) -> Vec<(String, Option<Observation>)> {
+        self.at_end(end).into_iter().map(|m| (m, None)).collect()
     }
 }
 

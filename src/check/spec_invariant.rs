@@ -35,6 +35,14 @@ impl SpecInvariant {
     /// message. `None` when it holds (or is a history assert, which [`SpecTransitions`]
     /// checks).
     pub fn check(&self, store: &Store, tenant: &str) -> Option<String> {
+        self.check_observed(store, tenant)
+            .map(|(message, _)| message)
+    }
+
+    /// [`SpecInvariant::check`], with what a failure signature keeps of it: the status and
+    /// the values the assert reads (`Thinking: turns = 9`), not the entity's id, which a
+    /// spec's entities often mint.
+    pub fn check_observed(&self, store: &Store, tenant: &str) -> Option<(String, String)> {
         let SpecAssert::State(expr) = &self.assert else {
             return None;
         };
@@ -49,25 +57,29 @@ impl SpecInvariant {
                 "{}/{id} is {} and `{}` is false",
                 self.entity_type, e.status, self.text
             );
-            let vars = expr.vars();
-            if !vars.is_empty() {
-                message.push_str(" (");
-                for (i, var) in vars.iter().enumerate() {
-                    if i > 0 {
-                        message.push_str(", ");
+            let mut reads = String::new();
+            for (i, var) in expr.vars().iter().enumerate() {
+                if i > 0 {
+                    reads.push_str(", ");
+                }
+                match e.fields.get(var) {
+                    Some(v) => {
+                        let _ = write!(reads, "{var} = {v}");
                     }
-                    match e.fields.get(var) {
-                        Some(v) => {
-                            let _ = write!(message, "{var} = {v}");
-                        }
-                        None => {
-                            let _ = write!(message, "{var} missing");
-                        }
+                    None => {
+                        let _ = write!(reads, "{var} missing");
                     }
                 }
-                message.push(')');
             }
-            return Some(message);
+            if !reads.is_empty() {
+                let _ = write!(message, " ({reads})");
+            }
+            let observed = if reads.is_empty() {
+                e.status.clone()
+            } else {
+                format!("{}: {reads}", e.status)
+            };
+            return Some((message, observed));
         }
         None
     }

@@ -5,7 +5,6 @@ use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAI
 use crate::core::parse_duration_ms;
 use crate::model::{check_scenario, render_check_json, render_check_text, CheckOptions};
 use crate::scenario::load_scenario;
-use crate::sim::Library;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,9 +52,8 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let scenario = match load_scenario(&args.scenario)
-        .and_then(|s| Library::default().check(&s).map(|()| s))
-    {
+    // Its --deny warnings covers the lint pass's warnings too (as bad input, exit 2).
+    let scenario = match crate::cli::load_linted(&args.scenario, args.deny.is_some()) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -13,6 +13,7 @@ mod check;
 mod corpus;
 mod diff;
 mod init;
+mod lint;
 mod publish;
 mod record;
 mod replay;
@@ -37,7 +38,9 @@ const EXIT_STATUS_HELP: &str = "Exit status, for every command:
      was written (shrink); a counterexample (check; or incomplete with --require-complete);
      the replay differs (replay); the runs part (diff); a seed changed (corpus check)
   2  the input was bad: the message says where (file, line, column) and how to fix it; for
-     record and publish also an unreachable server, refused credentials, a lost connection";
+     record and publish also an unreachable server, refused credentials, a lost connection;
+     a lint error (every command lints the scenario first; `ripple lint` only lints), or a
+     lint warning under --deny warnings";
 
 /// Deterministic simulation testing for event-driven systems.
 ///
@@ -64,6 +67,7 @@ pub enum Command {
     Record(record::RecordArgs),
     Publish(publish::PublishArgs),
     Diff(diff::DiffArgs),
+    Lint(lint::LintArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,8 +91,40 @@ pub fn main() -> ExitCode {
         Command::Record(args) => record::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Lint(args) => lint::run(&args),
     };
     ExitCode::from(code)
+}
+
+/// Loads a scenario and lints it (`scenario/lint.rs`), before anything runs: what every
+/// command that runs a scenario calls. Lint errors are bad input; its warnings join the
+/// scenario's load-time warnings (printed by [`print_warnings`], carried by JSON reports),
+/// and with `deny_warnings` they are bad input too. The error is every message, one after
+/// the other, for [`bad_input`].
+fn load_linted(
+    path: &std::path::Path,
+    deny_warnings: bool,
+) -> Result<crate::scenario::Scenario, String> {
+    let mut scenario = crate::scenario::load_scenario(path).map_err(|e| e.to_string())?;
+    // The command line has no Rust handlers: a library reflex names nothing here.
+    crate::sim::Library::default()
+        .check(&scenario)
+        .map_err(|e| e.to_string())?;
+    let lints = crate::scenario::lint_scenario(&scenario);
+    let mut failures: Vec<String> = lints.errors.iter().map(|e| e.to_string()).collect();
+    let warnings = lints.warning_lines();
+    if deny_warnings {
+        failures.extend(
+            warnings
+                .iter()
+                .map(|w| format!("{w}\n  (an error under --deny warnings)")),
+        );
+    }
+    if !failures.is_empty() {
+        return Err(failures.join("\nerror: "));
+    }
+    scenario.warnings.extend(warnings);
+    Ok(scenario)
 }
 
 /// Prints the scenario's load-time warnings (constructs of temper files that Ripple reads

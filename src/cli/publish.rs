@@ -4,7 +4,6 @@ use crate::cli::record::{per_sec, ServerArgs};
 use crate::cli::{bad_input, EXIT_PASS};
 use crate::core::{format_duration_ms, Seed};
 use crate::live::{publications, publish, PublishPlan, Speed, TENANT_HEADER};
-use crate::scenario::load_scenario;
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -48,7 +47,7 @@ pub struct PublishArgs {
 }
 
 pub fn run(args: &PublishArgs) -> u8 {
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match crate::cli::load_linted(&args.scenario, false) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

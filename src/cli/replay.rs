@@ -2,8 +2,6 @@
 
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
-use crate::scenario::load_scenario;
-use crate::sim::Library;
 use crate::sim::Runner;
 use crate::trace::{first_difference, read_trace_file};
 use std::path::{Path, PathBuf};
@@ -53,9 +51,7 @@ pub fn run(args: &ReplayArgs) -> u8 {
             args.trace.parent().map(|d| d.display().to_string()).unwrap_or_default()
         ));
     };
-    let scenario = match load_scenario(&scenario_path)
-        .and_then(|s| Library::default().check(&s).map(|()| s))
-    {
+    let scenario = match crate::cli::load_linted(&scenario_path, false) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -1,9 +1,10 @@
 //! `ripple run SCENARIO --seed N`: one seeded run.
 
-use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{
+    bad_input, load_linted, print_warnings, write_report_files, Format, EXIT_FAIL, EXIT_PASS,
+};
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
-use crate::scenario::load_scenario;
 use crate::sim::{preflight, run_checked, RunOptions};
 use std::path::PathBuf;
 
@@ -38,10 +39,15 @@ pub struct RunArgs {
     /// browser), and a Markdown one beside it with a picture of each cascade.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// `warnings`: the lint pass's warnings (things that can never happen) are bad input.
+    #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
+    pub deny: Option<String>,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
-    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
+    let scenario = match load_linted(&args.scenario, args.deny.is_some())
+        .and_then(|s| preflight(&s).map(|()| s).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

@@ -1,8 +1,10 @@
 //! `ripple shrink SCENARIO --seed N`: the smallest scenario that fails the same way.
 
-use crate::cli::{bad_input, print_warnings, write_report_files, EXIT_FAIL, EXIT_PASS};
+use crate::cli::{
+    bad_input, load_linted, print_warnings, write_report_files, EXIT_FAIL, EXIT_PASS,
+};
 use crate::core::{parse_duration_ms, Seed};
-use crate::scenario::{emit_scenario_to, load_scenario, parse_scenario};
+use crate::scenario::{emit_scenario_to, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
 use crate::sim::{failure_signature, preflight, run_scenario, RunOptions};
 use std::path::PathBuf;
@@ -11,12 +13,15 @@ use std::time::Duration;
 /// Shrink a failing seed to a minimal scenario that fails the same way.
 ///
 /// Runs the seed twice (refusing if the traces differ), takes its failure signature (the
-/// violated invariants and the rule at the violating step), makes the run concrete
+/// violated invariants or expectations, the rule at the violating step, the entity each was
+/// about and what was seen of it: a missing entity, another status, a field's value, the
+/// values an invariant read), makes the run concrete
 /// (generators become events, the faults the seed drew become an explicit [[fault]]
 /// schedule, concurrent inputs keep their order), then removes whatever is not needed: events
 /// after the violation, root events (ddmin), faults, shorter delays, rules, reflexes,
 /// checks, entity types, times and params. A candidate counts only if it fails with the same
-/// signature. Every accepted step is printed. When a budget runs out, the best scenario so far
+/// signature and, when the original passes with its faults removed, only if it still does
+/// (a failure that needed faults keeps needing them). Every accepted step is printed. When a budget runs out, the best scenario so far
 /// is still written.
 ///
 /// Exit status (the table of `ripple --help`): 0 the seed passes, so there is nothing to
@@ -47,6 +52,9 @@ pub struct ShrinkArgs {
     /// At most this much wall time (e.g. "30s", "2m").
     #[arg(long, default_value = "2m")]
     pub budget_time: String,
+    /// `warnings`: the lint pass's warnings (things that can never happen) are bad input.
+    #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
+    pub deny: Option<String>,
 }
 
 pub fn run(args: &ShrinkArgs) -> u8 {
@@ -54,7 +62,9 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         Ok(ms) => ms,
         Err(e) => return bad_input(format!("--budget-time: {e}")),
     };
-    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
+    let scenario = match load_linted(&args.scenario, args.deny.is_some())
+        .and_then(|s| preflight(&s).map(|()| s).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
@@ -125,7 +135,7 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     match parse_scenario(&text, &out) {
         Ok(reloaded) => {
             let o = run_scenario(&reloaded, Seed(args.seed), RunOptions::default());
-            if failure_signature(&o).as_deref() != Some(result.signature.as_str()) {
+            if failure_signature(&o).as_ref() != Some(&result.signature) {
                 eprintln!("error: the written scenario does not reproduce the failure; please report this as a bug");
                 return EXIT_FAIL;
             }

@@ -5,7 +5,6 @@ use crate::report::{
     render_json, render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
     Timing,
 };
-use crate::scenario::load_scenario;
 use crate::sim::{
     parse_seed_range, preflight, sweep_retaining, Prepared, Retain, RunOptions, Shard,
 };
@@ -50,6 +49,9 @@ pub struct SweepArgs {
     /// failing seed of each signature.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// `warnings`: the lint pass's warnings (things that can never happen) are bad input.
+    #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
+    pub deny: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,7 +73,9 @@ pub fn run(args: &SweepArgs) -> u8 {
     if args.jobs == Some(0) {
         return bad_input("--jobs: use at least 1 thread");
     }
-    let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
+    let scenario = match crate::cli::load_linted(&args.scenario, args.deny.is_some())
+        .and_then(|s| preflight(&s).map(|()| s).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };

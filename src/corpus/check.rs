@@ -218,7 +218,7 @@ fn entry_from(
         swarm,
         verdict: if o.passed() { "pass" } else { "fail" }.into(),
         trace_hash: o.trace_hash.to_string(),
-        signature: failure_signature(o),
+        signature: failure_signature(o).map(|s| s.to_string()),
         note: note.or_else(|| old.and_then(|e| e.note.clone())),
         minimal: old.and_then(|e| e.minimal.clone()),
     }
@@ -235,8 +235,9 @@ pub fn add_to_corpus(
     minimal: Option<&Path>,
 ) -> Result<CorpusEntry, SourceError> {
     let scenario = load_scenario(scenario_path)?;
-    let stem = stem(scenario_path);
-    let corpus_path = dir.join(format!("{stem}.toml"));
+    // Keyed so that two scenarios with one file name never share a corpus file.
+    let corpus_path = crate::corpus::corpus_file_for(dir, scenario_path)?;
+    let stem = stem(&corpus_path);
     let mut file = if corpus_path.exists() {
         load_corpus_file(&corpus_path)?
     } else {

@@ -3,6 +3,8 @@
 
 mod check;
 mod file;
+mod key;
 
 pub use check::*;
 pub use file::*;
+pub use key::*;

@@ -3,7 +3,7 @@
 use crate::check::Violation;
 use crate::core::Record;
 use crate::engine::reflex::Outcome;
-use crate::sim::{EntityRow, Retain, RunOutcome, Stop};
+use crate::sim::{failure_signature, EntityRow, Retain, RunOutcome, Stop, ViolationSignature};
 use serde::Serialize;
 
 /// Bumped when a field changes meaning or is removed (adding fields does not bump it).
@@ -26,6 +26,18 @@ pub struct RunReport<'a> {
     pub reproduce: String,
     /// The fault configuration in force, human-readable (`null`: no faults).
     pub faults: Option<String>,
+    /// The failure signature (`null`: the run passed): what sweeps group by and what a
+    /// shrunk scenario must fail with.
+    pub signature: Option<SignatureRow>,
+    /// The scenario's warnings (load time and lint), one line each.
+    pub warnings: &'a [String],
+}
+
+/// A failure signature: its text and its parts.
+#[derive(Debug, Serialize)]
+pub struct SignatureRow {
+    pub text: String,
+    pub violations: Vec<ViolationSignature>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +121,11 @@ pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport
         entities: &outcome.entities,
         reproduce: reproduce_command(scenario_path, outcome.seed.0, outcome.swarm),
         faults: outcome.faults.clone(),
+        signature: failure_signature(outcome).map(|s| SignatureRow {
+            text: s.to_string(),
+            violations: s.violations,
+        }),
+        warnings: &outcome.warnings,
     }
 }
 

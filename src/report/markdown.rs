@@ -6,7 +6,8 @@
 //! reacted to a bus event, or the commit whose rule fired it (the latest commit one level
 //! up, exact for inline cascades). With faults on, every reaction is a message of its own
 //! that may arrive during a later input's cascade; it is drawn from a message node that
-//! says when it arrived, not linked to a guessed parent.
+//! says when it arrived, not linked to a guessed parent. The node drawn last when an
+//! invariant first failed is marked (⚠, a red border).
 
 use crate::core::{Origin, Record};
 use crate::report::reproduce_command;
@@ -57,9 +58,16 @@ pub fn render_markdown(outcome: &RunOutcome, scenario_path: &str) -> String {
     }
 
     out.push_str("## Cascades\n\n");
+    // The step where an invariant first failed, when it is a step of the trace (a check at
+    // the end points past it): its node is marked in the picture.
+    let first_failure = outcome
+        .violations
+        .iter()
+        .filter(|v| (v.step as usize) < outcome.records.len())
+        .min_by_key(|v| v.step);
     let mut pictures = 0;
     let mut current: Option<Picture> = None;
-    for r in &outcome.records {
+    for (i, r) in outcome.records.iter().enumerate() {
         if let Record::Input { at, event } = r {
             if let Some(p) = current.take() {
                 pictures += p.write(&mut out);
@@ -68,10 +76,13 @@ pub fn render_markdown(outcome: &RunOutcome, scenario_path: &str) -> String {
                 format!("event #{event} @{at}"),
                 outcome.faults.is_some(),
             ));
-            continue;
-        }
-        if let Some(p) = &mut current {
+        } else if let Some(p) = &mut current {
             p.add(r);
+        }
+        if let (Some(v), Some(p)) = (first_failure, &mut current) {
+            if v.step as usize == i {
+                p.mark(&format!("first violation: {} (step {i})", v.invariant));
+            }
         }
     }
     if let Some(p) = current.take() {
@@ -109,6 +120,8 @@ struct Picture {
     skipped: usize,
     /// Reactions are messages (faults mode).
     deferred: bool,
+    /// The node drawn last when an invariant first failed (`None`: the root), and what.
+    marked: Option<(Option<usize>, String)>,
 }
 
 impl Picture {
@@ -121,7 +134,13 @@ impl Picture {
             pending: None,
             skipped: 0,
             deferred,
+            marked: None,
         }
+    }
+
+    /// Marks the node drawn last (the root when none is yet) as where `what` happened.
+    fn mark(&mut self, what: &str) {
+        self.marked = Some((self.nodes.len().checked_sub(1), what.to_string()));
     }
 
     fn add(&mut self, r: &Record) {
@@ -225,16 +244,37 @@ impl Picture {
 
     /// Writes the picture; returns 1 if it had anything to show.
     fn write(self, out: &mut String) -> usize {
-        if self.nodes.is_empty() {
+        if self.nodes.is_empty() && self.marked.is_none() {
             return 0;
         }
         let _ = writeln!(out, "### {}\n\n```mermaid\nflowchart TD", self.title);
-        let _ = writeln!(out, "  root([\"{}\"])", label(&self.title));
+        let (marked_node, marked_what) = match &self.marked {
+            Some((node, what)) => (Some(*node), format!("<br/>⚠ {what}")),
+            None => (None, String::new()),
+        };
+        let root_mark = if marked_node == Some(None) {
+            marked_what.as_str()
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  root([\"{}{root_mark}\"])", label(&self.title));
         for (i, n) in self.nodes.iter().enumerate() {
-            let _ = writeln!(out, "  n{i}[\"{}\"]", label(n));
+            let mark = if marked_node == Some(Some(i)) {
+                marked_what.as_str()
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  n{i}[\"{}{mark}\"]", label(n));
         }
         for e in &self.edges {
             let _ = writeln!(out, "  {e}");
+        }
+        match marked_node {
+            Some(Some(i)) => {
+                let _ = writeln!(out, "  style n{i} stroke:#c00,stroke-width:3px");
+            }
+            Some(None) => out.push_str("  style root stroke:#c00,stroke-width:3px\n"),
+            None => {}
         }
         out.push_str("```\n\n");
         if self.skipped > 0 {

@@ -1,5 +1,8 @@
 //! The shrinker: gate, concretize, then reduce in passes, accepting a candidate only when it
-//! fails with the same signature.
+//! fails with the same signature ([`failure_signature`]: the invariant, the entity and what
+//! was seen of it) and, when the original failure needed its faults (the concrete scenario
+//! passes with them removed), only when the candidate still needs them: a failure that a
+//! fault caused must not slip to one that a missing rule causes.
 //!
 //! Passes, in order: drop events after the violation; ddmin over root events; minimise the
 //! fault schedule (fewer faults, then shorter delays); remove rules, reflexes, invariants,
@@ -12,7 +15,7 @@ use crate::core::Seed;
 use crate::core::Value;
 use crate::scenario::{Input, Scenario};
 use crate::shrink::{ddmin, make_concrete, Verdict};
-use crate::sim::{failure_signature, run_scenario, RunOptions, RunOutcome};
+use crate::sim::{failure_signature, run_scenario, FailureSignature, RunOptions, RunOutcome};
 use std::collections::BTreeSet;
 
 use std::time::{Duration, Instant};
@@ -88,7 +91,9 @@ pub enum ShrinkError {
 #[derive(Debug, Clone)]
 pub struct ShrinkResult {
     pub minimal: Scenario,
-    pub signature: String,
+    pub signature: FailureSignature,
+    /// The original failure needed its faults, and so does the minimal scenario.
+    pub needs_faults: bool,
     pub before: Size,
     pub after: Size,
     pub runs: u64,
@@ -99,7 +104,9 @@ pub struct ShrinkResult {
 
 struct Shrinker<'a> {
     seed: Seed,
-    signature: String,
+    signature: FailureSignature,
+    /// The concrete scenario passes with its faults removed: so must every candidate.
+    needs_faults: bool,
     runs: u64,
     budget: ShrinkBudget,
     started: Instant,
@@ -116,11 +123,22 @@ impl Shrinker<'_> {
         }
         self.runs += 1;
         let o = run_scenario(candidate, self.seed, RunOptions::default());
-        if failure_signature(&o).as_deref() == Some(self.signature.as_str()) {
-            Verdict::Fails
-        } else {
-            Verdict::Passes
+        if failure_signature(&o).as_ref() != Some(&self.signature) {
+            return Verdict::Passes;
         }
+        if self.needs_faults {
+            if self.runs >= self.budget.runs_max {
+                self.exhausted = true;
+                return Verdict::OutOfBudget;
+            }
+            self.runs += 1;
+            if !passes_without_faults(candidate, self.seed) {
+                // It fails without its faults: the failure no longer needs them, so it is
+                // not the one we are shrinking.
+                return Verdict::Passes;
+            }
+        }
+        Verdict::Fails
     }
 
     /// Tries `candidate`; on success it becomes the best and `what` is logged.
@@ -259,11 +277,7 @@ impl Shrinker<'_> {
 
     fn remove_checks(&mut self) {
         // Invariants that are not part of the failure are noise.
-        let named: BTreeSet<&str> = self
-            .signature
-            .split('+')
-            .map(|p| p.split('@').next().unwrap_or(p))
-            .collect();
+        let named: BTreeSet<&str> = self.signature.invariants().collect();
         let mut c = self.best.clone();
         c.invariants
             .retain(|i| named.contains(i.invariant.name.as_str()));
@@ -402,6 +416,25 @@ fn guard_types(g: &crate::engine::Guard) -> Vec<String> {
     }
 }
 
+/// Whether `scenario` injects any fault (random or scheduled).
+fn has_faults(scenario: &Scenario) -> bool {
+    scenario.faults.is_some() || scenario.schedule.is_some()
+}
+
+/// `scenario` with its faults removed: no `[faults]`, no `[[fault]]` schedule, so reactions
+/// run inline again.
+pub fn without_faults(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    s.faults = None;
+    s.schedule = None;
+    s
+}
+
+/// Whether `scenario` passes under `seed` with its faults removed.
+pub fn passes_without_faults(scenario: &Scenario, seed: Seed) -> bool {
+    run_scenario(&without_faults(scenario), seed, RunOptions::default()).passed()
+}
+
 /// Shrinks the failure of `seed` on `scenario` to a minimal concrete scenario. `log` hears
 /// every accepted step.
 pub fn shrink(
@@ -435,16 +468,25 @@ pub fn shrink(
         other => {
             return Err(ShrinkError::ConcreteDiffers {
                 seed: seed.0,
-                want: signature,
-                got: other.unwrap_or_else(|| "a pass".into()),
+                want: signature.to_string(),
+                got: other.map_or_else(|| "a pass".into(), |s| s.to_string()),
             });
         }
     }
-    log(&format!("concrete form: {before}; signature {signature}"));
+    let needs_faults = has_faults(&concrete) && passes_without_faults(&concrete, seed);
+    log(&format!(
+        "concrete form: {before}; signature {signature}{}",
+        if needs_faults {
+            "; it passes without its faults, so every candidate must too"
+        } else {
+            ""
+        }
+    ));
     let mut s = Shrinker {
         seed,
         signature,
-        runs: 3,
+        needs_faults,
+        runs: 4,
         budget,
         started,
         exhausted: false,
@@ -474,6 +516,7 @@ pub fn shrink(
         after: Size::of(&s.best),
         minimal: s.best,
         signature: s.signature,
+        needs_faults: s.needs_faults,
         before,
         runs: s.runs,
         elapsed: s.started.elapsed(),

@@ -3,7 +3,7 @@
 //! Every effect the engine asks for goes through here.
 
 use crate::bus::{commit_cause_into, Bus, Cause, CommitPayloads, Envelope};
-use crate::check::{Builtins, Invariant, Violation};
+use crate::check::{observe_record, Builtins, Invariant, Observation, Violation};
 use crate::core::{same_name, Depth, EntityId, TenantId, Value};
 use crate::core::{EventId, SubId, Subject};
 use crate::core::{FaultKind, FaultTarget, Origin, Record, RecordRef};
@@ -68,6 +68,8 @@ pub(super) struct Ctx {
     pub(super) found: Vec<(&'static str, String)>,
     pub(super) violations: Vec<Violation>,
     pub(super) violation_rules: Vec<Option<String>>,
+    /// For each violation, what it was about (its failure signature's entity and observation).
+    pub(super) violation_observations: Vec<Option<Observation>>,
     /// The rule a violation found now is signed with (see `sweep::rule_at`, which finds the
     /// same one in the records): the last rule that acted in this scheduler step, kept as
     /// the records go by so that a run that keeps no records has it. A reused buffer.
@@ -91,13 +93,15 @@ pub(super) struct Ctx {
 pub(super) const ENVELOPES_SPARE_MAX: usize = 64;
 
 impl Ctx {
-    /// Notes a violation at `step`, signed with `rule` (the acting rule there, if any).
+    /// Notes a violation at `step`, signed with `rule` (the acting rule there, if any) and
+    /// what it was about.
     pub(super) fn violation(
         &mut self,
         invariant: &str,
         message: String,
         step: u64,
         rule: Option<String>,
+        observation: Option<Observation>,
     ) {
         if self.violations.len() < VIOLATIONS_MAX {
             self.violations.push(Violation {
@@ -106,6 +110,7 @@ impl Ctx {
                 step,
             });
             self.violation_rules.push(rule);
+            self.violation_observations.push(observation);
         }
     }
 
@@ -145,7 +150,8 @@ impl Ctx {
             let mut found = std::mem::take(&mut self.found);
             for (name, message) in found.drain(..) {
                 let rule = self.acting_rule();
-                self.violation(name, message, step, rule);
+                let observation = observe_record(name, record);
+                self.violation(name, message, step, rule, observation);
             }
             self.found = found;
         }

@@ -9,6 +9,7 @@ mod prepared;
 mod process_handler;
 mod queue;
 mod runner;
+mod signature;
 mod sweep;
 mod world;
 
@@ -19,5 +20,6 @@ pub use prepared::*;
 pub use process_handler::*;
 pub use queue::*;
 pub use runner::*;
+pub use signature::*;
 pub use sweep::*;
 pub use world::*;

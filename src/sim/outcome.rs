@@ -1,7 +1,7 @@
 //! What a run leaves behind: how it stopped, what it kept, its violations, outcomes and
 //! final entities, and its trace file.
 
-use crate::check::Violation;
+use crate::check::{Observation, Violation};
 use crate::core::{Depth, EntityId, TenantId};
 use crate::core::{Record, RecordCounts};
 use crate::core::{Seed, SimTime};
@@ -102,6 +102,9 @@ pub struct RunOutcome {
     /// its step (`None`: none did), as the sweep's failure signature shows it. Noted during
     /// the run, so that it is there whatever the run kept.
     pub violation_rules: Vec<Option<String>>,
+    /// For each violation, in order: what it was about, as far as the invariant said (the
+    /// entity and the kind of observation; `None`: its name and rule say it all).
+    pub violation_observations: Vec<Option<Observation>>,
     /// Reflex outcomes (empty with [`Retain::Summary`]).
     pub outcomes: Vec<Outcome>,
     /// What the run kept.
@@ -118,6 +121,8 @@ pub struct RunOutcome {
     pub pending: usize,
     /// Root inputs: scripted then generated.
     pub root_events: usize,
+    /// The scenario's warnings (load time and lint), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl RunOutcome {

@@ -7,8 +7,7 @@
 
 use crate::check::Violation;
 use crate::core::Seed;
-use crate::core::{Origin, Record};
-use crate::sim::{Prepared, Retain, RunOptions, RunOutcome};
+use crate::sim::{failure_signature, Prepared, Retain, RunOptions, RunOutcome};
 use crate::trace::TraceHash;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -86,62 +85,12 @@ pub struct SeedResult {
     pub steps: u64,
     pub virtual_time_ms: u64,
     pub violations: Vec<Violation>,
-    /// The failure signature: the violated invariants (sorted, `+`-joined) and the rule at
-    /// the violating step when there is one, e.g. `cascade_truncated@ping_hits_pong`.
+    /// The failure signature ([`failure_signature`]), as text, e.g.
+    /// `cascade_truncated@ping_hits_pong [shop: truncated at depth 8]`.
     pub signature: Option<String>,
     pub faults: Option<String>,
     /// The JSON report, when the caller asked for it (json output).
     pub json: Option<String>,
-}
-
-/// The rule involved in the violation at `step`: the rule of that record when it names
-/// one acting (a reaction result, a depth limit, a dispatch by a rule); otherwise the last
-/// rule that acted earlier in the same scheduler step. Guard skips are passed over: a rule
-/// whose guard was false did nothing, and naming it would tie the signature to noise.
-fn rule_at(records: &[Record], step: u64) -> Option<&str> {
-    let upto = records.get(..=step as usize)?;
-    for r in upto.iter().rev() {
-        match r {
-            Record::Reaction { rule, .. } | Record::DepthLimit { rule, .. } => return Some(rule),
-            Record::Dispatch {
-                origin: Origin::Rule { rule, .. },
-                ..
-            } => return Some(rule),
-            // The start of a scheduler step: nothing before it belongs to this violation.
-            Record::Input { .. } | Record::Deliver { .. } => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The failure signature of a run (`None` when it passed). The rule of each violation is
-/// the one the run noted when it found it ([`RunOutcome::violation_rules`]), so a run that
-/// kept no records has the same signature; a violation added afterwards without a note is
-/// looked up in the records.
-pub fn failure_signature(outcome: &RunOutcome) -> Option<String> {
-    if outcome.violations.is_empty() {
-        return None;
-    }
-    let mut parts: Vec<String> = outcome
-        .violations
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let rule = match outcome.violation_rules.get(i) {
-                Some(noted) => noted.as_deref(),
-                None => rule_at(&outcome.records, v.step),
-            };
-            (v, rule)
-        })
-        .map(|(v, rule)| match rule {
-            Some(rule) => format!("{}@{rule}", v.invariant),
-            None => v.invariant.clone(),
-        })
-        .collect();
-    parts.sort();
-    parts.dedup();
-    Some(parts.join("+"))
 }
 
 pub fn summarize(outcome: &RunOutcome, json: Option<String>) -> SeedResult {
@@ -152,7 +101,7 @@ pub fn summarize(outcome: &RunOutcome, json: Option<String>) -> SeedResult {
         steps: outcome.steps(),
         virtual_time_ms: outcome.virtual_time.ms(),
         violations: outcome.violations.clone(),
-        signature: failure_signature(outcome),
+        signature: failure_signature(outcome).map(|s| s.to_string()),
         faults: outcome.faults.clone(),
         json,
     }

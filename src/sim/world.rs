@@ -7,7 +7,7 @@
 //! source.
 
 use crate::bus::{Cause, CommitPayloads, Envelope};
-use crate::check::RunEnd;
+use crate::check::{Observation, RunEnd};
 use crate::core::SubId;
 use crate::core::{Depth, TenantId, Value};
 use crate::core::{FaultKind, FaultTarget, OriginRef, RecordRef};
@@ -125,6 +125,7 @@ impl<'s> Sim<'s> {
             found: Vec::new(),
             violations: Vec::new(),
             violation_rules: Vec::new(),
+            violation_observations: Vec::new(),
             acting_rule: String::new(),
             acting: false,
             reactions: (retain == Retain::Report).then(Vec::new),
@@ -265,20 +266,37 @@ impl<'s> Sim<'s> {
                 if spec.tenant.as_ref().is_some_and(|t| t != tenant) {
                     continue;
                 }
-                if let Some(message) = spec.invariant.check(self.engine.store(), tenant.as_str()) {
+                if let Some(witness) = spec
+                    .invariant
+                    .check_witnessed(self.engine.store(), tenant.as_str())
+                {
                     // A step check points at the step's last record (the rule there is part of
                     // the failure signature); an end check points past the end, at no rule.
                     let step = match at {
                         CheckAt::Step => self.ctx.trace.len().saturating_sub(1),
                         CheckAt::End => self.ctx.trace.len(),
                     };
-                    let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
+                    let message =
+                        format!("{} (tenant {tenant}, at {})", witness.message, self.ctx.now);
                     let rule = match at {
                         CheckAt::Step => self.ctx.acting_rule(),
                         CheckAt::End => None,
                     };
-                    self.ctx
-                        .violation(&spec.invariant.name, message, step, rule);
+                    // The entity is the binding of the variable; the observation, the values
+                    // the predicate read under it.
+                    let observation = Observation {
+                        tenant: Some(tenant.to_string()),
+                        entity_type: None,
+                        id: witness.binding,
+                        observed: witness.reads,
+                    };
+                    self.ctx.violation(
+                        &spec.invariant.name,
+                        message,
+                        step,
+                        rule,
+                        Some(observation),
+                    );
                     self.reported.insert(spec.invariant.name.clone());
                     break;
                 }
@@ -291,13 +309,22 @@ impl<'s> Sim<'s> {
                     continue;
                 }
                 for tenant in &self.scenario.tenants {
-                    if let Some(message) = spec.check(self.engine.store(), tenant.as_str()) {
+                    if let Some((message, observed)) =
+                        spec.check_observed(self.engine.store(), tenant.as_str())
+                    {
                         let message = format!("{message} (tenant {tenant}, at {})", self.ctx.now);
                         let (step, rule) = (
                             self.ctx.trace.len().saturating_sub(1),
                             self.ctx.acting_rule(),
                         );
-                        self.ctx.violation(&spec.name, message, step, rule);
+                        let observation = Observation {
+                            tenant: Some(tenant.to_string()),
+                            entity_type: Some(spec.entity_type.clone()),
+                            id: None,
+                            observed,
+                        };
+                        self.ctx
+                            .violation(&spec.name, message, step, rule, Some(observation));
                         self.reported.insert(spec.name.clone());
                         break;
                     }
@@ -465,7 +492,19 @@ impl<'s> Sim<'s> {
         let step = self.ctx.trace.len();
         if stop.is_work_budget() {
             let message = self.budget_message(stop);
-            self.ctx.violation("budget", message, step, None);
+            // The signature names the budget, not how far the run got.
+            let observation = Observation {
+                tenant: None,
+                entity_type: None,
+                id: None,
+                observed: match stop {
+                    Stop::CascadeBudget => "cascade_dispatches_max",
+                    _ => "messages_max",
+                }
+                .to_string(),
+            };
+            self.ctx
+                .violation("budget", message, step, None, Some(observation));
         }
         let end = RunEnd {
             store: self.engine.store(),
@@ -475,13 +514,13 @@ impl<'s> Sim<'s> {
             now: self.ctx.now,
             next_due: self.next_due(),
         };
-        let mut found = self.ctx.invariants.at_end(&end);
+        let mut found = self.ctx.invariants.at_end_observed(&end);
         for i in &mut self.ctx.library {
             let name = i.name();
-            found.extend(i.at_end(&end).into_iter().map(|m| (name, m)));
+            found.extend(i.at_end(&end).into_iter().map(|m| (name, m, None)));
         }
-        for (name, message) in found {
-            self.ctx.violation(name, message, step, None);
+        for (name, message, observation) in found {
+            self.ctx.violation(name, message, step, None, observation);
         }
         let entities = std::mem::take(self.engine.store_mut())
             .into_entities()
@@ -509,6 +548,7 @@ impl<'s> Sim<'s> {
             trace_text,
             violations: self.ctx.violations,
             violation_rules: self.ctx.violation_rules,
+            violation_observations: self.ctx.violation_observations,
             outcomes: self.outcomes,
             retained: self.retain,
             counts,
@@ -519,6 +559,7 @@ impl<'s> Sim<'s> {
             stop,
             pending,
             root_events,
+            warnings: self.scenario.warnings.clone(),
         }
     }
 }
@@ -694,12 +735,15 @@ dispatch = {{ entity_type = "A", id = "{last}", action = "{}" }}
 
     #[test]
     fn a_violation_is_signed_with_the_rule_acting_in_its_own_step_only() {
-        for (last, signature) in [("b", "n_small"), ("a2", "n_small@go_bumps_b")] {
+        for (last, signature) in [
+            ("b", "n_small [t: A[b].n = 2]"),
+            ("a2", "n_small@go_bumps_b [t: A[b].n = 2]"),
+        ] {
             let s = bumps(last);
             for retain in [Retain::Records, Retain::Summary] {
                 let o = run_scenario_retaining(&s, Seed(0), RunOptions::default(), retain);
                 assert_eq!(
-                    failure_signature(&o).as_deref(),
+                    failure_signature(&o).map(|s| s.to_string()).as_deref(),
                     Some(signature),
                     "{last} {retain:?}: {:?}",
                     o.violations

@@ -66,6 +66,19 @@ impl Predicate {
         if let (Some(var), Some(id)) = (&self.variable, binding) {
             let _ = write!(out, "with {var} = {}: ", Value::from(id));
         }
+        out.push_str(&self.describe_reads(store, tenant, binding));
+        out
+    }
+
+    /// The values the predicate reads under `binding`, without the binding:
+    /// `Order[o1].status = "Cancelled", Payment[o1].status = "Authorized"`.
+    pub(crate) fn describe_reads(
+        &self,
+        store: &Store,
+        tenant: &str,
+        binding: Option<&str>,
+    ) -> String {
+        let mut out = String::new();
         if self.refs.is_empty() {
             out.push_str("(the predicate reads no entity)");
         }

@@ -3,6 +3,15 @@
 use super::{InvariantKind, Predicate, PredicateError};
 use crate::engine::Store;
 
+/// A violating binding of an invariant: the message, the binding of its variable (`None`
+/// without one) and the values the predicate read under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    pub message: String,
+    pub binding: Option<String>,
+    pub reads: String,
+}
+
 /// A scenario's `[[invariant]]`: a named predicate that must always or never hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserInvariant {
@@ -34,13 +43,23 @@ impl UserInvariant {
     ///
     /// An example is the test `a_never_invariant_names_the_violating_binding_and_what_it_read` below.
     pub fn check(&self, store: &Store, tenant: &str) -> Option<String> {
+        self.check_witnessed(store, tenant).map(|w| w.message)
+    }
+
+    /// [`UserInvariant::check`], with the violating binding and the values read apart from
+    /// the message: what a failure signature is made of.
+    pub fn check_witnessed(&self, store: &Store, tenant: &str) -> Option<Witness> {
         let violating = match self.kind {
             InvariantKind::Always => false,
             InvariantKind::Never => true,
         };
         self.predicate.first_binding(store, tenant, |binding| {
             if self.predicate.eval(store, tenant, binding) == violating {
-                Some(self.predicate.describe(store, tenant, binding))
+                Some(Witness {
+                    message: self.predicate.describe(store, tenant, binding),
+                    binding: binding.map(str::to_string),
+                    reads: self.predicate.describe_reads(store, tenant, binding),
+                })
             } else {
                 None
             }

@@ -56,6 +56,7 @@
 mod eval;
 mod invariant;
 mod lexer;
+mod names;
 mod parser;
 mod syntax;
 #[cfg(test)]
