@@ -66,8 +66,11 @@ pub struct ModelHost<'a> {
     /// Fail the next action applied (a fault the checker chose), once.
     pub fail: bool,
     /// A `[[fault]]` schedule and the occurrences counted so far on this path.
-    pub schedule: Option<(&'a [ScheduledFault], Vec<(String, u32)>)>,
+    pub schedule: Option<(&'a [ScheduledFault], Occurrences)>,
 }
+
+/// Occurrences of fault identities on a path, sorted by key.
+pub type Occurrences = Vec<(String, u32)>;
 
 /// Counts one more occurrence of `on` in `seen` (sorted by key) when the schedule names it,
 /// and returns its number (1-based; 0 when the schedule never names it, so nothing

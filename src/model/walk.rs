@@ -25,6 +25,9 @@ const CLOCK_EVERY: u64 = 64;
 /// The longest walk (a budget on a loop; cascades are finite, see `footprint.rs`).
 const WALK_STEPS_MAX: usize = 1_000_000;
 
+/// A walk: each state with the step taken from it (none from the last).
+pub type Path = Vec<(CascadeState, Option<Step>)>;
+
 /// What the walks covered and the first violation they met.
 #[derive(Debug, Default)]
 pub struct WalkReport {
@@ -36,7 +39,7 @@ pub struct WalkReport {
     /// Distinct terminal worlds reached.
     pub terminal_worlds: usize,
     /// The property broken and the path to it.
-    pub violation: Option<(String, Vec<(CascadeState, Option<Step>)>)>,
+    pub violation: Option<(String, Path)>,
 }
 
 /// The property `s` breaks, if any: a recorded violation or, when quiet, an end condition.
@@ -59,7 +62,7 @@ pub fn walk(model: &CascadeModel, seed: u64, deadline: Instant) -> WalkReport {
     let out_of_time = || Instant::now() >= deadline;
     while !out_of_time() {
         report.walks += 1;
-        let mut path: Vec<(CascadeState, Option<Step>)> = Vec::new();
+        let mut path: Path = Vec::new();
         let mut state = model.initial();
         for _ in 0..WALK_STEPS_MAX {
             report.states += 1;
@@ -88,7 +91,7 @@ pub fn walk(model: &CascadeModel, seed: u64, deadline: Instant) -> WalkReport {
             path.push((state, Some(step)));
             state = next;
             clock += 1;
-            if clock % CLOCK_EVERY == 0 && out_of_time() {
+            if clock.is_multiple_of(CLOCK_EVERY) && out_of_time() {
                 break;
             }
         }
