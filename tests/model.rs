@@ -1137,20 +1137,27 @@ fn action_failures_and_handler_crashes_are_explored_and_replay() {
 #[test]
 fn the_random_walk_finds_the_race_beyond_the_state_budget() {
     let scenario = shipped("race_crowd");
-    let report = check_scenario(
-        &scenario,
-        None,
-        &CheckOptions {
-            states_max: 40,
-            timeout: Duration::from_secs(20),
-            model: ripple::ModelConfig {
-                reduce: false,
-                ..ripple::ModelConfig::default()
+    let truncated = |walk_seed| {
+        check_scenario(
+            &scenario,
+            None,
+            &CheckOptions {
+                states_max: 40,
+                timeout: Duration::from_secs(20),
+                model: ripple::ModelConfig {
+                    reduce: false,
+                    ..ripple::ModelConfig::default()
+                },
+                walk_seed,
+                ..CheckOptions::default()
             },
-            walk_seed: Some(1),
-            ..CheckOptions::default()
-        },
-    );
+        )
+    };
+    // The truncated breadth of the exhaustive search alone does not reach the race.
+    let alone = truncated(None);
+    assert_eq!(alone.count(FindingKind::Violation), 0, "{:?}", alone.models);
+    assert!(!alone.complete());
+    let report = truncated(Some(1));
     let cascade = model(&report, "cascade");
     assert!(!cascade.complete);
     assert!(!report.complete());
@@ -1168,4 +1175,5 @@ fn the_random_walk_finds_the_race_beyond_the_state_budget() {
         .find(|f| f.property.as_deref() == Some("invariant"))
         .expect("the walk finds the race");
     assert!(found.message.contains("no_authorized_voided_payment"));
+    assert!(found.message.contains("found by the random walk (seed 1)"));
 }
