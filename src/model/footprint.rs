@@ -48,9 +48,11 @@
 //!
 //! Not reduced (every enabled step is explored): inline cascades (the only choices are the
 //! order of simultaneous roots and answers, each a whole cascade), messages without delays
-//! or with `reorder = false` (FIFO order is observable), and states in which a fault may
-//! still be injected (a fault budget is shared by every message of a path, so any two
-//! faultable steps are dependent).
+//! or with `reorder = false` (FIFO order is observable), scenarios with a `[[fault]]`
+//! schedule (it names the nth occurrence of a message, and which message is nth depends on
+//! the order of creation), and states in which a fault may still be injected (a fault
+//! budget is shared by every message of a path, so any two faultable steps are
+//! dependent).
 
 use crate::core::TenantId;
 use crate::engine::{Guard, Resolver, Rule};
