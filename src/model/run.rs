@@ -359,8 +359,11 @@ pub fn check_scenario(
                 Seed(seed),
             ));
             expanded.generators.clear();
-            // Counterexamples name the generated events one by one.
-            let concrete = crate::scenario::emit_scenario(&expanded, "");
+            // Counterexamples name the generated events one by one; the `[faults]` table
+            // is left out, as counterexamples leave it out (their `[[fault]]`s replace it).
+            let mut plain = expanded.clone();
+            plain.faults = None;
+            let concrete = crate::scenario::emit_scenario(&plain, "");
             models.push(cascade_report(
                 &expanded,
                 text.map(|_| concrete.as_str()),
