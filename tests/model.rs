@@ -919,6 +919,47 @@ iface = ["Gi0/1", "Gi0/2"]
     assert!(report.complete());
 }
 
+/// The race with a generator of orders beside it: the race is found for each seed and the
+/// counterexample, written with the generated events as `[[event]]`s, fails `ripple run`.
+#[test]
+fn a_generated_crowd_keeps_the_race_and_its_counterexample_replays() {
+    let dir = scratch_dir("generated");
+    let mut text = std::fs::read_to_string("scenarios/race.toml").unwrap();
+    text.push_str(
+        r#"
+[[generator]]
+tenant = "shop"
+count = 12
+every = "20ms"
+dispatch = { entity_type = "Order", id = "g{n}", action = "ConfirmOrder", params = { total = 5, paid = true } }
+"#,
+    );
+    let file = dir.join("race_generated.toml");
+    std::fs::write(&file, &text).unwrap();
+    let scenario = load_scenario(&file).unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(&text),
+        &CheckOptions {
+            out_dir: Some(dir.join("out")),
+            seeds: vec![3],
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade@seed=3");
+    assert!(cascade.complete);
+    let f = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant"))
+        .expect("the race");
+    assert_eq!(f.replays, Some(true), "{}", f.message);
+    let written = std::fs::read_to_string(f.scenario.as_ref().unwrap()).unwrap();
+    assert!(!written.contains("[[generator]]"), "{written}");
+    assert!(written.contains("id = \"g11\""), "{written}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 const SCHEDULED: &str = r#"
 [scenario]
 name = "scheduled"
