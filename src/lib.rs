@@ -79,7 +79,9 @@ pub use crate::bus::{Envelope, Pattern};
 pub use crate::engine::reflex::{ActionRequest, HandlerOutput, Outcome, ReflexHandler};
 // Shrinking, model checking, corpora and reports.
 pub use crate::corpus::{check_corpus_dir, check_corpus_file, Change, EntryCheck};
-pub use crate::model::{check_scenario, CheckOptions, CheckReport, Finding, FindingKind};
+pub use crate::model::{
+    check_scenario, CheckOptions, CheckReport, Finding, FindingKind, ModelConfig,
+};
 pub use crate::report::{render_html, render_json, render_markdown, render_text};
 pub use crate::shrink::{shrink, ShrinkBudget, ShrinkError, ShrinkResult};
 

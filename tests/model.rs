@@ -15,6 +15,7 @@ use std::time::Duration;
 fn options() -> CheckOptions {
     CheckOptions {
         timeout: Duration::from_secs(120),
+        walk_seed: None,
         ..CheckOptions::default()
     }
 }
@@ -518,7 +519,23 @@ fn shipped_scenarios_have_pinned_state_counts() {
                 ),
                 ("resolver:order_cancelled_voids_payment", 6, 6),
                 ("resolver:order_confirmed_authorizes_payment", 6, 6),
-                ("cascade", 28, 22),
+                ("cascade", 16, 16),
+            ],
+        ),
+        (
+            "race_crowd",
+            &[
+                ("guard:order_cancelled_voids_payment", 4, 4),
+                (
+                    "pair:order_confirmed_authorizes_payment+order_cancelled_voids_payment",
+                    11,
+                    8,
+                ),
+                ("resolver:order_cancelled_voids_payment", 6, 6),
+                ("resolver:order_confirmed_authorizes_payment", 6, 6),
+                // 376877 states, 57359 unique without the reduction (see
+                // `race_crowd_without_reduction_is_pinned`).
+                ("cascade", 88, 88),
             ],
         ),
         (
@@ -583,6 +600,66 @@ fn shipped_scenarios_have_pinned_state_counts() {
         assert_eq!(&got, models, "{name}");
         assert!(report.models.iter().all(|m| m.complete), "{name}");
     }
+}
+
+/// The cascade model without partial-order reduction: every interleaving (the counts
+/// before the reduction; `reports/CHECK.md` compares the two).
+#[test]
+fn shipped_cascades_without_reduction_have_pinned_state_counts() {
+    let expected: &[(&str, usize, usize)] = &[
+        ("agent_loop", 2130, 2130),
+        ("cycle", 6, 6),
+        ("netops", 21, 21),
+        ("order_payment", 8, 7),
+        ("pipeline", 6, 5),
+        ("race", 28, 22),
+        ("two_tenants", 9, 7),
+    ];
+    for &(name, states, unique) in expected {
+        let report = check_scenario(
+            &shipped(name),
+            None,
+            &CheckOptions {
+                model: ripple::ModelConfig {
+                    reduce: false,
+                    ..ripple::ModelConfig::default()
+                },
+                ..options()
+            },
+        );
+        let cascade = model(&report, "cascade");
+        assert_eq!(
+            (cascade.states, cascade.unique_states),
+            (states, unique),
+            "{name}"
+        );
+        assert!(cascade.complete, "{name}");
+    }
+}
+
+/// The crowd without the reduction: 4,300 times the states (half a minute in a release
+/// build; run with `cargo test --release -- --ignored`).
+#[test]
+#[ignore]
+fn race_crowd_without_reduction_is_pinned() {
+    let report = check_scenario(
+        &shipped("race_crowd"),
+        None,
+        &CheckOptions {
+            states_max: 10_000_000,
+            timeout: Duration::from_secs(600),
+            model: ripple::ModelConfig {
+                reduce: false,
+                ..ripple::ModelConfig::default()
+            },
+            walk_seed: None,
+            ..CheckOptions::default()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    assert!(cascade.complete);
+    assert_eq!((cascade.states, cascade.unique_states), (376_877, 57_359));
+    assert_eq!(report.count(FindingKind::OrderDependent), 1);
 }
 
 #[test]
@@ -711,30 +788,17 @@ fn duplicated_and_dropped_messages_are_explored_and_replay() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A scenario the cascade model cannot explore (more root events than it takes) is never
-/// reported as a pass: the verdict is `incomplete` in text and JSON, the exit status is 0,
-/// and `--require-complete` turns it into 1.
+/// A scenario the cascade model cannot explore within its budget is never reported as a
+/// pass: the verdict is `incomplete` in text and JSON, the exit status is 0, and
+/// `--require-complete` turns it into 1. The random walk that goes on after the state
+/// budget says what it covered.
 #[test]
 fn a_check_that_did_not_explore_everything_says_incomplete_not_pass() {
-    let dir = std::env::temp_dir().join(format!("ripple-incomplete-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml"))
-            .unwrap();
-    // A dozen unrelated orders beside the race: more roots than the cascade model takes.
-    for i in 0..12 {
-        text.push_str(&format!(
-            "\n[[event]]\nat = \"{}ms\"\ntenant = \"shop\"\ndispatch = {{ entity_type = \"Order\", id = \"x{i}\", action = \"CancelOrder\" }}\n",
-            100 + i
-        ));
-    }
-    let path = dir.join("race_plus.toml");
-    std::fs::write(&path, text).unwrap();
+    let dir = scratch_dir("incomplete");
     let check = |extra: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
-            .arg("check")
-            .arg(&path)
-            .args(["--out", dir.join("out").to_str().unwrap()])
+            .args(["check", "scenarios/order_payment.toml", "--max-states", "3"])
+            .args(["--timeout", "1s", "--out", dir.to_str().unwrap()])
             .args(extra)
             .output()
             .unwrap();
@@ -748,6 +812,7 @@ fn a_check_that_did_not_explore_everything_says_incomplete_not_pass() {
     assert!(stdout.contains("INCOMPLETE"), "{stdout}");
     assert!(stdout.contains("\nincomplete: "), "{stdout}");
     assert!(!stdout.contains("\npass: "), "{stdout}");
+    assert!(stdout.contains("random walk (seed 0)"), "{stdout}");
     let (code, stdout) = check(&["--format", "json"]);
     assert_eq!(code, Some(0), "{stdout}");
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
@@ -756,8 +821,400 @@ fn a_check_that_did_not_explore_everything_says_incomplete_not_pass() {
     assert!(json["incomplete"][0]
         .as_str()
         .unwrap()
-        .contains("root events"));
+        .contains("state budget"));
     let (code, stdout) = check(&["--require-complete"]);
     assert_eq!(code, Some(1), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Thirty root events, the race among them: checked completely within the default budget
+/// (partial-order reduction), the order dependence and the violation found, and the
+/// scenario written for each fails under `ripple run`.
+#[test]
+fn a_crowd_of_thirty_roots_is_checked_completely_and_its_race_replays() {
+    let dir = scratch_dir("crowd");
+    let scenario = shipped("race_crowd");
+    assert!(scenario.events.len() >= 30);
+    let text = std::fs::read_to_string("scenarios/race_crowd.toml").unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(&text),
+        &CheckOptions {
+            out_dir: Some(dir.clone()),
+            ..CheckOptions::default()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    assert!(cascade.complete, "{:?}", cascade.budget_exhausted);
+    assert!(report.complete());
+    let violation = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant"))
+        .expect("the race's violation");
+    assert!(
+        violation.message.contains("no_authorized_voided_payment"),
+        "{}",
+        violation.message
+    );
+    assert_eq!(violation.replays, Some(true), "{}", violation.message);
+    let order = cascade
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::OrderDependent)
+        .expect("order dependence");
+    assert_eq!(order.replays, Some(true), "{}", order.message);
+    for f in [violation, order] {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+            .args(["run", f.scenario.as_ref().unwrap().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            run.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Generators are expanded into root events, once per seed, and each seed's cascade is
+/// checked: thirty generated link-downs through netops' reflexes.
+#[test]
+fn generated_events_are_checked_for_each_seed() {
+    let mut text = std::fs::read_to_string("scenarios/netops.toml").unwrap();
+    text.push_str(
+        r#"
+[[generator]]
+tenant = "netops"
+count = 30
+every = "250ms"
+jitter = "100ms"
+subject = "sensory.link_down.snmp_trap.{device}|{iface}"
+payload = { device = "{device}", interface = "{iface}" }
+[generator.values]
+device = ["r1", "r2", "r3"]
+iface = ["Gi0/1", "Gi0/2"]
+"#,
+    );
+    let scenario = parse_scenario(&text, Path::new("scenarios/netops_generated.toml")).unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(&text),
+        &CheckOptions {
+            seeds: vec![0, 1],
+            ..options()
+        },
+    );
+    for name in ["cascade@seed=0", "cascade@seed=1"] {
+        let m = model(&report, name);
+        assert!(m.complete, "{name}: {:?} {:?}", m.budget_exhausted, m.notes);
+        assert!(
+            m.depth >= 30,
+            "{name}: every generated event is a root ({})",
+            m.depth
+        );
+    }
+    assert!(report.complete());
+}
+
+/// The race with a generator of orders beside it: the race is found for each seed and the
+/// counterexample, written with the generated events as `[[event]]`s, fails `ripple run`.
+#[test]
+fn a_generated_crowd_keeps_the_race_and_its_counterexample_replays() {
+    let dir = scratch_dir("generated");
+    let mut text = std::fs::read_to_string("scenarios/race.toml").unwrap();
+    text.push_str(
+        r#"
+[[generator]]
+tenant = "shop"
+count = 12
+every = "20ms"
+dispatch = { entity_type = "Order", id = "g{n}", action = "ConfirmOrder", params = { total = 5, paid = true } }
+"#,
+    );
+    let file = dir.join("race_generated.toml");
+    std::fs::write(&file, &text).unwrap();
+    let scenario = load_scenario(&file).unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(&text),
+        &CheckOptions {
+            out_dir: Some(dir.join("out")),
+            seeds: vec![3],
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade@seed=3");
+    assert!(cascade.complete);
+    let f = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant"))
+        .expect("the race");
+    assert_eq!(f.replays, Some(true), "{}", f.message);
+    let written = std::fs::read_to_string(f.scenario.as_ref().unwrap()).unwrap();
+    assert!(!written.contains("[[generator]]"), "{written}");
+    assert!(written.contains("id = \"g11\""), "{written}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const SCHEDULED: &str = r#"
+[scenario]
+name = "scheduled"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Source"
+states = ["Idle"]
+initial = "Idle"
+[[entity.action]]
+name = "Go"
+
+[[entity]]
+type = "Counter"
+states = ["Idle"]
+initial = "Idle"
+[[entity.action]]
+name = "Bump"
+effect = ["increment n"]
+
+[[reaction]]
+name = "go_bumps"
+[reaction.when]
+entity_type = "Source"
+action = "Go"
+[reaction.then]
+entity_type = "Counter"
+action = "Bump"
+[reaction.resolve_target]
+type = "same_id"
+
+[[invariant]]
+name = "bumped_at_most_once"
+never = "Counter[id].n > 1"
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Source", id = "c1", action = "Go" }
+
+[[fault]]
+kind = "duplicate"
+rule = "go_bumps"
+target = "Counter/c1"
+delay = "5ms"
+"#;
+
+/// A `[[fault]]` schedule (what `ripple shrink` writes) is followed exactly: its duplicate
+/// fails `ripple run` on every seed and fails `ripple check`; without the entry, both pass.
+#[test]
+fn a_scheduled_duplicate_that_fails_run_fails_check() {
+    let dir = scratch_dir("scheduled");
+    let file = dir.join("scheduled.toml");
+    std::fs::write(&file, SCHEDULED).unwrap();
+    let scenario = load_scenario(&file).unwrap();
+    let run = |path: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+            .args(["run", path.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(run(&file), Some(1), "the schedule's duplicate bumps twice");
+    let report = check_scenario(&scenario, Some(SCHEDULED), &options());
+    let cascade = model(&report, "cascade");
+    assert!(cascade.complete);
+    assert!(
+        cascade
+            .findings
+            .iter()
+            .any(|f| f.property.as_deref() == Some("invariant")),
+        "{:?}",
+        cascade.findings
+    );
+    assert!(report.failed(false));
+    // The same scenario without its schedule: one bump, no violation.
+    let plain = SCHEDULED.split("[[fault]]").next().unwrap();
+    let plain_file = dir.join("plain.toml");
+    std::fs::write(&plain_file, plain).unwrap();
+    assert_eq!(run(&plain_file), Some(0));
+    let report = check_scenario(&load_scenario(&plain_file).unwrap(), None, &options());
+    assert!(!report.failed(false), "{:?}", report.models);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const FAILURES: &str = r#"
+[scenario]
+name = "failures"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Order"
+states = ["Open", "Paid"]
+initial = "Open"
+[[entity.action]]
+name = "Pay"
+to = "Paid"
+
+[[entity]]
+type = "Receipt"
+states = ["None", "Sent"]
+initial = "None"
+[[entity.action]]
+name = "Send"
+to = "Sent"
+
+[[entity]]
+type = "Audit"
+states = ["Empty", "Logged"]
+initial = "Empty"
+[[entity.action]]
+name = "Log"
+to = "Logged"
+
+[[reaction]]
+name = "paid_sends_receipt"
+[reaction.when]
+entity_type = "Order"
+action = "Pay"
+[reaction.then]
+entity_type = "Receipt"
+action = "Send"
+[reaction.resolve_target]
+type = "same_id"
+
+[[reflex]]
+id = "audit"
+tenant = "t"
+pattern = "entity.Receipt.>"
+severity = "info"
+then = { entity_type = "Audit", action = "Log", id = "a1" }
+
+[faults]
+action_failure = 0.01
+handler_panic = 0.01
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Order", id = "o1", action = "Pay" }
+
+[[expect]]
+tenant = "t"
+entity_type = "Receipt"
+id = "o1"
+status = "Sent"
+
+[[expect]]
+tenant = "t"
+entity_type = "Audit"
+id = "a1"
+status = "Logged"
+"#;
+
+/// Action failures and handler crashes are choices of the search (one per path by
+/// default): a failed receipt and a crashed audit each break an expectation, and each
+/// counterexample replays under `ripple run`. With `--faults-max 0`, none is tried.
+#[test]
+fn action_failures_and_handler_crashes_are_explored_and_replay() {
+    let dir = scratch_dir("failures");
+    let file = dir.join("failures.toml");
+    std::fs::write(&file, FAILURES).unwrap();
+    let scenario = load_scenario(&file).unwrap();
+    let report = check_scenario(
+        &scenario,
+        Some(FAILURES),
+        &CheckOptions {
+            out_dir: Some(dir.join("out")),
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    assert!(cascade.complete);
+    let end = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant_at_end"))
+        .expect("an expectation broken by a fault");
+    assert!(
+        end.path
+            .iter()
+            .any(|s| s.contains("(its action fails)") || s.contains("(the handler crashes)")),
+        "{:?}",
+        end.path
+    );
+    assert_eq!(end.replays, Some(true), "{}", end.message);
+    let text = std::fs::read_to_string(end.scenario.as_ref().unwrap()).unwrap();
+    assert!(
+        text.contains("kind = \"action_failure\"") || text.contains("kind = \"handler_panic\""),
+        "{text}"
+    );
+    // Every path with one fault, both kinds: a terminal world for each.
+    let none = check_scenario(
+        &scenario,
+        None,
+        &CheckOptions {
+            model: ripple::ModelConfig {
+                faults_max: 0,
+                ..ripple::ModelConfig::default()
+            },
+            ..options()
+        },
+    );
+    assert!(!none.failed(false), "{:?}", none.models);
+    assert!(model(&none, "cascade").states < cascade.states);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Beyond the state budget, the random walk goes on until the timeout and finds the race
+/// that the truncated exhaustive search had not reached; the verdict stays incomplete.
+#[test]
+fn the_random_walk_finds_the_race_beyond_the_state_budget() {
+    let scenario = shipped("race_crowd");
+    let truncated = |walk_seed| {
+        check_scenario(
+            &scenario,
+            None,
+            &CheckOptions {
+                states_max: 40,
+                timeout: Duration::from_secs(20),
+                model: ripple::ModelConfig {
+                    reduce: false,
+                    ..ripple::ModelConfig::default()
+                },
+                walk_seed,
+                ..CheckOptions::default()
+            },
+        )
+    };
+    // The truncated breadth of the exhaustive search alone does not reach the race.
+    let alone = truncated(None);
+    assert_eq!(alone.count(FindingKind::Violation), 0, "{:?}", alone.models);
+    assert!(!alone.complete());
+    let report = truncated(Some(1));
+    let cascade = model(&report, "cascade");
+    assert!(!cascade.complete);
+    assert!(!report.complete());
+    assert!(
+        cascade
+            .notes
+            .iter()
+            .any(|n| n.starts_with("random walk (seed 1)")),
+        "{:?}",
+        cascade.notes
+    );
+    let found = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant"))
+        .expect("the walk finds the race");
+    assert!(found.message.contains("no_authorized_voided_payment"));
+    assert!(found.message.contains("found by the random walk (seed 1)"));
 }

@@ -501,6 +501,7 @@ fn the_model_checker_explores_integration_answers() {
         states_max: 100_000,
         timeout: Duration::from_secs(120),
         out_dir: Some(out.clone()),
+        ..CheckOptions::default()
     };
     let text = std::fs::read_to_string(&s.path).unwrap();
     let report = check_scenario(&s, Some(&text), &options);

@@ -3,10 +3,15 @@
 
 use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAIL, EXIT_PASS};
 use crate::core::parse_duration_ms;
-use crate::model::{check_scenario, render_check_json, render_check_text, CheckOptions};
+use crate::model::{
+    check_scenario, render_check_json, render_check_text, CheckOptions, ModelConfig,
+};
 use crate::scenario::load_scenario;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Seeds of one `ripple check --seeds` at most (each is a model of its own).
+const SEEDS_MAX: u64 = 1000;
 
 /// Explore every state of a scenario's guards, resolvers and small cascades.
 ///
@@ -24,6 +29,14 @@ use std::time::Duration;
 /// Exit status: 0 no violation (`pass`, or `incomplete` without --require-complete), 1 a
 /// violation or order dependence (or, with --deny warnings, any finding; or, with
 /// --require-complete, an incomplete check), 2 bad input.
+///
+/// The cascade model explores one order of deliveries that touch different things
+/// (partial-order reduction; --no-reduction explores every order), with up to --faults-max
+/// faults per path of the kinds `[faults]` enables (drops, duplicates, action failures,
+/// handler crashes, reflex restarts); a `[[fault]]` schedule is followed exactly. A scenario
+/// with generators is checked for each seed of --seeds, its generated events as roots. When
+/// the states run out before the timeout, a seeded random walk goes on looking for
+/// violations until the timeout; the verdict stays `incomplete`.
 ///
 /// Example: ripple check scenarios/race.toml --format json
 #[derive(Debug, clap::Args)]
@@ -45,6 +58,19 @@ pub struct CheckArgs {
     /// Exit 1 when the check is incomplete (some model did not explore its whole space).
     #[arg(long)]
     pub require_complete: bool,
+    /// Explore every interleaving of independent deliveries (no partial-order reduction).
+    #[arg(long)]
+    pub no_reduction: bool,
+    /// Faults injected per path at most, of the kinds the scenario's `[faults]` enables.
+    #[arg(long, value_name = "N", default_value_t = crate::model::FAULTS_MAX_DEFAULT)]
+    pub faults_max: u8,
+    /// Seeds whose generated events are checked (scenarios with `[[generator]]`s): one
+    /// seed (`7`) or a range (`0..10`).
+    #[arg(long, value_name = "A..B", default_value = "0")]
+    pub seeds: String,
+    /// The random walk's seed (after the states run out); `none`: no walk.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub walk_seed: String,
     /// Where counterexample scenarios are written, each with the HTML report of its run
     /// beside it (<counterexample>.html).
     #[arg(long, value_name = "DIR", default_value = "reports/check")]
@@ -65,11 +91,38 @@ pub fn run(args: &CheckArgs) -> u8 {
     if args.max_states == 0 {
         return bad_input("--max-states must be at least 1");
     }
+    let seeds = match crate::sim::parse_seed_range(&args.seeds) {
+        Ok(r) if r.end - r.start > SEEDS_MAX => {
+            return bad_input(format!(
+                "--seeds: {} seeds; at most {SEEDS_MAX} are checked at once",
+                r.end - r.start
+            ))
+        }
+        Ok(r) => r.collect(),
+        Err(e) => return bad_input(format!("--seeds: {e}")),
+    };
+    let walk_seed = match args.walk_seed.as_str() {
+        "none" => None,
+        text => match text.parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return bad_input(format!(
+                    "--walk-seed: {text:?} is neither a number nor `none`"
+                ))
+            }
+        },
+    };
     let text = std::fs::read_to_string(&args.scenario).ok();
     let options = CheckOptions {
         states_max: args.max_states,
         timeout: Duration::from_millis(timeout_ms),
         out_dir: Some(args.out.clone()),
+        model: ModelConfig {
+            reduce: !args.no_reduction,
+            faults_max: args.faults_max,
+        },
+        seeds,
+        walk_seed,
     };
     let report = check_scenario(&scenario, text.as_deref(), &options);
     if let Err(code) = write_counterexample_pages(&report) {

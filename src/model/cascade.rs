@@ -27,10 +27,22 @@
 //! messages of its instant, and a root may overtake it while the integration's longest
 //! delay allows.
 //!
+//! Faults are choices: with `[faults]`, up to `faults_max` per path (`--faults-max`) of the
+//! kinds it enables, each a branch: a message lost (`Drop`) or delivered twice
+//! (`Duplicate`), a delivery whose first action fails (`Fail`), a reflex that crashes on an
+//! event (`Panic`) or restarts and forgets what it remembered (`Restart`). A `[[fault]]`
+//! schedule (what `ripple shrink` writes) is followed exactly: the occurrences it names are
+//! dropped, duplicated, failed, crashed or restarted, counted per path as the simulator
+//! counts them; its delays are not, every order of the messages is explored instead.
+//!
+//! Partial-order reduction (`footprint.rs`) explores one order of independent deliveries;
+//! `ModelConfig::reduce = false` explores them all. Generators must be expanded into root
+//! events for a seed before a model is built (`run.rs` does, per seed).
+//!
 //! Not explored: exact message times (a message's creation time is taken as the latest
 //! root's time, a lower bound, so long chains of delays, answers' included, are
-//! under-approximated), fan-out order (subscription order), action failures, handler panics
-//! and reflex restarts, generated events, duplicated integration answers.
+//! under-approximated), fan-out order (subscription order), failures of root actions,
+//! duplicated integration answers.
 
 use crate::bus::{Bus, Cause, Envelope};
 use crate::check::{
@@ -39,12 +51,15 @@ use crate::check::{
 use crate::core::Depth;
 use crate::core::Origin;
 use crate::core::SimTime;
+use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
 use crate::engine::{ActionDispatch, Engine, Store};
 use crate::model::canonical::{hash_store, json_text};
-use crate::model::host::ModelHost;
+use crate::model::footprint::{conflict, reducible, Analysis};
+use crate::model::host::{count_occurrence, ModelHost};
 use crate::model::message::{envelope_eq, hash_envelope, Message};
 use crate::scenario::temper::SpecAssert;
+use crate::scenario::ScheduledFault;
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
 use crate::sim::{registries, rule_sets, runtime_rule_sets};
 use stateright::{Model, Property};
@@ -55,8 +70,36 @@ use std::sync::{Arc, Mutex};
 /// The first line of an outcome reached with integration answers.
 pub const ANSWERS_PREFIX: &str = "answers: ";
 
-/// Scenarios with more root events than this are not model-checked as cascades.
-pub const ROOTS_MAX: usize = 8;
+/// Faults per path explored by default (`--faults-max`).
+pub const FAULTS_MAX_DEFAULT: u8 = 1;
+
+/// How a cascade model is explored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// Partial-order reduction (see `footprint.rs`); `false` explores every interleaving.
+    pub reduce: bool,
+    /// Faults (of the kinds `[faults]` enables) injected per path at most.
+    pub faults_max: u8,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            reduce: true,
+            faults_max: FAULTS_MAX_DEFAULT,
+        }
+    }
+}
+
+/// The fault kinds a scenario's `[faults]` enables (probability above 0): each is a choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultKinds {
+    pub drop: bool,
+    pub duplicate: bool,
+    pub action_failure: bool,
+    pub handler_panic: bool,
+    pub reflex_restart: bool,
+}
 
 /// How messages may be scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,16 +126,20 @@ pub struct CascadeState {
     /// When each pending message was created (the model's `now` then), in step.
     pub born: Vec<SimTime>,
     pub minted: u32,
-    pub next_event: u64,
     /// The time of the latest root delivered.
     pub now: SimTime,
-    pub drops: u8,
-    pub duplicates: u8,
-    /// Deliveries to reflexes that keep memory (dedup windows), in order: replayed into a
-    /// fresh handler to rebuild its memory.
+    /// Faults injected on the way here (drops, duplicates, failures, panics, restarts).
+    pub faults: u8,
+    /// Deliveries to reflexes that keep memory (dedup windows), in order per subscription
+    /// (sorted by subscription, so that deliveries to two reflexes commute): replayed into
+    /// a fresh handler to rebuild its memory.
     pub memory: Vec<(u32, Arc<Envelope>, SimTime)>,
-    /// The first violation of each property on the way here.
+    /// The first violation of each property on the way here. Two states that broke the
+    /// same properties are equal whatever the messages say (any one is a witness), so
+    /// schedules that differ only in which violation came first meet again.
     pub violations: BTreeMap<String, String>,
+    /// With a `[[fault]]` schedule: occurrences so far of each identity it names.
+    pub seen: Vec<(String, u32)>,
     /// The integration answers chosen on the way here, sorted (`Type/id name#n Answer`):
     /// the outside world's part of the inputs. Order dependence compares the worlds that
     /// the same inputs and answers reach.
@@ -112,17 +159,16 @@ impl PartialEq for CascadeState {
             && self.pending == o.pending
             && self.born == o.born
             && self.minted == o.minted
-            && self.next_event == o.next_event
             && self.now == o.now
-            && self.drops == o.drops
-            && self.duplicates == o.duplicates
+            && self.faults == o.faults
+            && self.seen == o.seen
             && self.memory.len() == o.memory.len()
             && self
                 .memory
                 .iter()
                 .zip(&o.memory)
                 .all(|(a, b)| a.0 == b.0 && a.2 == b.2 && envelope_eq(&a.1, &b.1))
-            && self.violations == o.violations
+            && self.violations.keys().eq(o.violations.keys())
             && self.answers == o.answers
     }
 }
@@ -136,17 +182,17 @@ impl Hash for CascadeState {
         self.pending.hash(state);
         self.born.hash(state);
         self.minted.hash(state);
-        self.next_event.hash(state);
         self.now.hash(state);
-        self.drops.hash(state);
-        self.duplicates.hash(state);
+        self.faults.hash(state);
+        self.seen.hash(state);
         self.memory.len().hash(state);
         for (sub, e, at) in &self.memory {
             sub.hash(state);
             hash_envelope(e, state);
             at.hash(state);
         }
-        self.violations.hash(state);
+        self.violations.len().hash(state);
+        self.violations.keys().for_each(|k| k.hash(state));
         self.answers.hash(state);
     }
 }
@@ -164,6 +210,36 @@ pub enum Step {
     Duplicate(u16),
     /// Deliver pending integration call `i` with its answer `k`.
     Answer(u16, u16),
+    /// Deliver pending message `i`; the first action it applies fails (an injected fault).
+    Fail(u16),
+    /// Deliver pending bus event `i` to a reflex that crashes on it.
+    Panic(u16),
+    /// Restart the reflex of pending bus event `i` (its memory is lost), then deliver.
+    Restart(u16),
+}
+
+impl Step {
+    /// The pending message the step delivers or loses, if any.
+    pub fn message(self) -> Option<usize> {
+        match self {
+            Step::Root(_) => None,
+            Step::Deliver(i)
+            | Step::Drop(i)
+            | Step::Duplicate(i)
+            | Step::Answer(i, _)
+            | Step::Fail(i)
+            | Step::Panic(i)
+            | Step::Restart(i) => Some(i as usize),
+        }
+    }
+
+    /// Whether the step injects a fault.
+    pub fn is_fault(self) -> bool {
+        matches!(
+            self,
+            Step::Drop(_) | Step::Duplicate(_) | Step::Fail(_) | Step::Panic(_) | Step::Restart(_)
+        )
+    }
 }
 
 /// A reflex subscription: its tenant, its `[[reflex]]` entry and whether it remembers.
@@ -184,8 +260,11 @@ struct Worker {
 pub struct CascadeModel {
     pub scenario: Arc<Scenario>,
     pub mode: Mode,
-    pub drops_max: u8,
-    pub duplicates_max: u8,
+    pub config: ModelConfig,
+    /// The fault kinds explored as choices, up to `config.faults_max` per path.
+    pub kinds: FaultKinds,
+    /// An explicit `[[fault]]` schedule, followed exactly (empty: none).
+    pub schedule: Vec<ScheduledFault>,
     pub bus: Bus,
     pub subscribers: Vec<Subscriber>,
     /// Handler id per subscription (fault identities name handlers).
@@ -196,42 +275,53 @@ pub struct CascadeModel {
     pub outcomes: Mutex<BTreeMap<String, CascadeState>>,
     /// Second pass: find a path to this terminal world.
     pub target: Option<String>,
+    analysis: Analysis,
+    /// Per root event: the subscriptions its publication reaches (empty for an action).
+    root_routes: Vec<Vec<u32>>,
 }
 
 impl CascadeModel {
-    /// `Err` says why the scenario is not checked as a cascade.
-    pub fn new(scenario: Arc<Scenario>) -> Result<CascadeModel, String> {
+    /// `Err` says why the scenario is not checked as a cascade. Generators must have been
+    /// expanded into root events (for one seed) first.
+    pub fn new(scenario: Arc<Scenario>, config: ModelConfig) -> Result<CascadeModel, String> {
         if !scenario.generators.is_empty() {
-            return Err("the scenario has generators".into());
+            return Err("the scenario has generators: expand them for a seed first".into());
         }
-        if scenario.events.len() > ROOTS_MAX {
-            return Err(format!(
-                "{} root events (at most {ROOTS_MAX} are model-checked)",
-                scenario.events.len()
-            ));
+        if scenario.events.len() > u32::MAX as usize / 2 {
+            return Err(format!("{} root events", scenario.events.len()));
         }
-        let (mode, drops_max, duplicates_max) = match &scenario.faults {
+        let (mode, kinds) = match &scenario.faults {
             // An explicit `[[fault]]` schedule: reactions are messages that may overtake
-            // each other; the model explores every order, not only the listed one.
+            // each other (the model explores every order, not only the listed one); its
+            // drops, duplicates, failures, crashes and restarts hit exactly the occurrences
+            // it names.
             None if scenario.schedule.is_some() => (
                 Mode::Messages {
                     delay: true,
                     reorder: true,
                     delay_ms_max: u64::MAX,
                 },
-                0,
-                0,
+                FaultKinds::default(),
             ),
-            None => (Mode::Inline, 0, 0),
+            None => (Mode::Inline, FaultKinds::default()),
             Some(f) => (
                 Mode::Messages {
                     delay: f.delay_p > 0.0,
                     reorder: f.reorder,
                     delay_ms_max: f.delay_ms_max,
                 },
-                u8::from(f.drop_p > 0.0),
-                u8::from(f.duplicate_p > 0.0),
+                FaultKinds {
+                    drop: f.drop_p > 0.0,
+                    duplicate: f.duplicate_p > 0.0,
+                    action_failure: f.action_failure_p > 0.0,
+                    handler_panic: f.handler_panic_p > 0.0,
+                    reflex_restart: f.reflex_restart_p > 0.0,
+                },
             ),
+        };
+        let schedule = match (&scenario.faults, &scenario.schedule) {
+            (None, Some(list)) => list.clone(),
+            _ => Vec::new(),
         };
         if let Some(r) = scenario
             .reflexes
@@ -263,11 +353,36 @@ impl CascadeModel {
             });
         })?;
         let handlers = subscribers.iter().map(|s| s.handler.clone()).collect();
+        let patterns = (0..subscribers.len())
+            .map(|i| {
+                let sub = bus
+                    .subscription(crate::core::SubId(i as u32))
+                    .expect("subscriptions are dense");
+                (
+                    sub.tenant.clone(),
+                    sub.pattern.tokens().map(String::from).collect(),
+                )
+            })
+            .collect();
+        let analysis = Analysis::new(&scenario, &subscribers, patterns);
+        let mut route = Vec::new();
+        let root_routes = scenario
+            .events
+            .iter()
+            .map(|e| match &e.input {
+                Input::Publish { subject, .. } => {
+                    bus.route(&e.tenant, subject, &mut route);
+                    route.iter().map(|s| s.0).collect()
+                }
+                Input::Dispatch { .. } => Vec::new(),
+            })
+            .collect();
         Ok(CascadeModel {
             scenario,
             mode,
-            drops_max,
-            duplicates_max,
+            config,
+            kinds,
+            schedule,
             bus,
             subscribers,
             handlers,
@@ -275,12 +390,15 @@ impl CascadeModel {
             pool: Mutex::new(Vec::new()),
             outcomes: Mutex::new(BTreeMap::new()),
             target: None,
+            analysis,
+            root_routes,
         })
     }
 
     /// The same model, searching for a path to `target`.
     pub fn with_target(&self, target: String) -> CascadeModel {
-        let mut model = CascadeModel::new(self.scenario.clone()).expect("built once already");
+        let mut model =
+            CascadeModel::new(self.scenario.clone(), self.config).expect("built once already");
         model.target = Some(target);
         model
     }
@@ -353,33 +471,45 @@ impl CascadeModel {
         matches!(self.mode, Mode::Messages { delay: true, .. })
     }
 
-    /// The transition for `step`, and the messages it created (in creation order).
+    /// The transition for `step`, and the messages it created (in creation order; with a
+    /// `[[fault]]` schedule, before its drops and duplicates apply).
     pub fn transition(&self, s: &CascadeState, step: Step) -> (CascadeState, Vec<Message>) {
+        let (next, created, _) = self.transition_with_records(s, step);
+        (next, created)
+    }
+
+    /// [`CascadeModel::transition`], with the trace records the step wrote.
+    pub fn transition_with_records(
+        &self,
+        s: &CascadeState,
+        step: Step,
+    ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
         let mut next = s.clone();
         let mut worker = self.worker();
         *worker.engine.store_mut() = std::mem::take(&mut next.store);
         let messages = !matches!(self.mode, Mode::Inline);
         let mut delivered = None;
+        if step.is_fault() {
+            next.faults += 1;
+        }
         match step {
             Step::Root(r) => {
                 next.roots_left.retain(|&x| x != r);
                 next.now = next.now.max(self.root_at(r));
             }
-            Step::Deliver(i) => {
+            Step::Deliver(i) | Step::Fail(i) | Step::Panic(i) | Step::Restart(i) => {
                 next.born.remove(i as usize);
                 delivered = Some(next.pending.remove(i as usize));
             }
             Step::Drop(i) => {
                 next.born.remove(i as usize);
                 next.pending.remove(i as usize);
-                next.drops += 1;
             }
             Step::Duplicate(i) => {
                 let born = next.born.remove(i as usize);
                 let m = next.pending.remove(i as usize);
                 next.pending.push(m.as_copy());
                 next.born.push(born);
-                next.duplicates += 1;
                 delivered = Some(m);
             }
             Step::Answer(i, k) => {
@@ -404,7 +534,11 @@ impl CascadeModel {
                 delivered = Some(Message::Reaction(Box::new(answer)));
             }
         }
-        let mut host = ModelHost::new(next.now, messages, next.minted, next.next_event, &self.bus);
+        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus);
+        host.fail = matches!(step, Step::Fail(_));
+        if !self.schedule.is_empty() {
+            host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
+        }
         if let Step::Root(r) = step {
             self.root(&mut worker.engine, &mut host, r);
         }
@@ -412,7 +546,7 @@ impl CascadeModel {
             match m {
                 Message::Reaction(p) => worker.engine.deliver(&mut host, *p),
                 Message::Delivery { sub, event, .. } => {
-                    self.reflex(&mut worker.engine, &mut host, &mut next, sub, event)
+                    self.reflex(&mut worker.engine, &mut host, &mut next, sub, event, step)
                 }
                 Message::Answer { .. } => {
                     panic!("an integration call is delivered with its answer (Step::Answer)")
@@ -420,10 +554,29 @@ impl CascadeModel {
             }
         }
         next.minted = host.minted;
-        next.next_event = host.next_event;
-        let created = host.created;
-        next.pending.extend(created.iter().cloned());
-        next.born.extend(created.iter().map(|_| next.now));
+        let created = std::mem::take(&mut host.created);
+        if let Some((_, seen)) = host.schedule.take() {
+            next.seen = seen;
+        }
+        if self.schedule.is_empty() {
+            next.pending.extend(created.iter().cloned());
+            next.born.extend(created.iter().map(|_| next.now));
+        } else {
+            // A message the schedule drops never becomes pending; one it duplicates is
+            // pending twice (the second a copy).
+            for m in &created {
+                let (drop, duplicate) = self.scheduled_fate(&mut next.seen, m);
+                if drop {
+                    continue;
+                }
+                if duplicate {
+                    next.pending.push(m.as_copy());
+                    next.born.push(next.now);
+                }
+                next.pending.push(m.clone());
+                next.born.push(next.now);
+            }
+        }
         let mut truncated = (!self.scenario.allow_truncation)
             .then(|| CascadeTruncated::new(self.scenario.depth_max));
         for record in &host.records {
@@ -467,21 +620,32 @@ impl CascadeModel {
             }
         ) {
             // Order carries no meaning: one canonical order per set.
-            let mut order: Vec<(String, SimTime, usize)> = next
-                .pending
-                .iter()
-                .zip(&next.born)
-                .enumerate()
-                .map(|(i, (m, b))| (m.sort_key(), *b, i))
-                .collect();
-            order.sort();
-            next.pending = order
-                .iter()
-                .map(|(_, _, i)| next.pending[*i].clone())
-                .collect();
-            next.born = order.iter().map(|(_, b, _)| *b).collect();
+            let mut order: Vec<usize> = (0..next.pending.len()).collect();
+            order.sort_by(|&a, &b| {
+                next.pending[a]
+                    .canonical_cmp(&next.pending[b])
+                    .then(next.born[a].cmp(&next.born[b]))
+            });
+            if order.iter().enumerate().any(|(k, &i)| k != i) {
+                next.pending = order.iter().map(|&i| next.pending[i].clone()).collect();
+                next.born = order.iter().map(|&i| next.born[i]).collect();
+            }
         }
-        (next, created)
+        (next, created, host.records)
+    }
+
+    /// Counts one more occurrence of `m`'s identity; whether the schedule drops or
+    /// duplicates that occurrence.
+    fn scheduled_fate(&self, seen: &mut Vec<(String, u32)>, m: &Message) -> (bool, bool) {
+        let on = m.identity(&self.handlers);
+        let nth = count_occurrence(&self.schedule, seen, &on);
+        let hit = |k: FaultKind| {
+            self.schedule
+                .iter()
+                .any(|f| f.kind == k && f.nth == nth && f.on == on)
+        };
+        let drop = hit(FaultKind::Drop);
+        (drop, !drop && hit(FaultKind::Duplicate))
     }
 
     fn root(&self, engine: &mut Engine, host: &mut ModelHost, r: u32) {
@@ -504,7 +668,9 @@ impl CascadeModel {
     }
 
     /// A delivery to a reflex: a fresh handler, its memory rebuilt from the deliveries it
-    /// saw, handles the event; an action it asks for is dispatched.
+    /// saw, handles the event; an action it asks for is dispatched. `Step::Restart` loses
+    /// the memory first; `Step::Panic` crashes the handler (an `errored` outcome, nothing
+    /// remembered, nothing dispatched), as the simulator's faults do.
     fn reflex(
         &self,
         engine: &mut Engine,
@@ -512,21 +678,45 @@ impl CascadeModel {
         next: &mut CascadeState,
         sub: u32,
         event: Arc<Envelope>,
+        step: Step,
     ) {
         let subscriber = &self.subscribers[sub as usize];
+        let (mut restart, mut panic) = (
+            matches!(step, Step::Restart(_)),
+            matches!(step, Step::Panic(_)),
+        );
+        if let Some((schedule, seen)) = host.schedule.as_mut() {
+            let on = FaultTarget::Handler {
+                handler: subscriber.handler.clone(),
+                subject: event.subject.to_string(),
+            };
+            let nth = count_occurrence(schedule, seen, &on);
+            let hit = |k: FaultKind| {
+                schedule
+                    .iter()
+                    .any(|f| f.kind == k && f.nth == nth && f.on == on)
+            };
+            restart |= hit(FaultKind::ReflexRestart);
+            panic |= hit(FaultKind::HandlerPanic);
+        }
+        if restart {
+            next.memory.retain(|(s, _, _)| *s != sub);
+        }
         let mut registry = ReflexRegistry::new();
         let index = registry
             .register(self.scenario.reflexes[subscriber.spec].instantiate())
             .expect("an empty registry takes one handler");
-        if subscriber.remembers {
+        if subscriber.remembers && !panic {
             for (s, e, at) in &next.memory {
                 if *s == sub {
                     let _ = registry.handle(index, e, *at, false);
                 }
             }
-            next.memory.push((sub, event.clone(), host.now));
+            // Sorted by subscription, in delivery order within one.
+            let at = next.memory.partition_point(|(s, _, _)| *s <= sub);
+            next.memory.insert(at, (sub, event.clone(), host.now));
         }
-        let Some(output) = registry.handle(index, &event, host.now, false) else {
+        let Some(output) = registry.handle(index, &event, host.now, panic) else {
             return;
         };
         for req in output.dispatch {
@@ -638,12 +828,11 @@ impl CascadeModel {
             pending: Vec::new(),
             born: Vec::new(),
             minted: 0,
-            next_event: 0,
             now: SimTime::ZERO,
-            drops: 0,
-            duplicates: 0,
+            faults: 0,
             memory: Vec::new(),
             violations: BTreeMap::new(),
+            seen: Vec::new(),
             answers: Vec::new(),
         }
     }
@@ -668,6 +857,18 @@ impl CascadeModel {
                 format!("deliver {}", s.pending[i as usize].describe(&self.handlers))
             }
             Step::Drop(i) => format!("drop {}", s.pending[i as usize].describe(&self.handlers)),
+            Step::Fail(i) => format!(
+                "deliver {} (its action fails)",
+                s.pending[i as usize].describe(&self.handlers)
+            ),
+            Step::Panic(i) => format!(
+                "deliver {} (the handler crashes)",
+                s.pending[i as usize].describe(&self.handlers)
+            ),
+            Step::Restart(i) => format!(
+                "restart the reflex, then deliver {}",
+                s.pending[i as usize].describe(&self.handlers)
+            ),
             Step::Duplicate(i) => {
                 format!(
                     "duplicate {}",
@@ -687,17 +888,16 @@ impl CascadeModel {
             },
         }
     }
-}
 
-impl Model for CascadeModel {
-    type State = CascadeState;
-    type Action = Step;
-
-    fn init_states(&self) -> Vec<CascadeState> {
-        vec![self.initial()]
+    /// Whether partial-order reduction is on and applies to this model: not with a
+    /// `[[fault]]` schedule, whose faults hit the nth occurrence of an identity, so the
+    /// order in which independent deliveries create messages decides which one is hit.
+    pub fn reduces(&self) -> bool {
+        self.config.reduce && reducible(self.mode) && self.schedule.is_empty()
     }
 
-    fn actions(&self, s: &CascadeState, actions: &mut Vec<Step>) {
+    /// Every step enabled in `s`, unreduced.
+    pub fn enabled(&self, s: &CascadeState, actions: &mut Vec<Step>) {
         let deliverable = self.deliverable(s);
         for &i in &deliverable {
             match &s.pending[i] {
@@ -714,20 +914,7 @@ impl Model for CascadeModel {
         if let Some(min) = s.roots_left.iter().map(|&r| self.root_at(r)).min() {
             // A root may overtake a pending message only if that message could still be
             // delayed until the root's time.
-            let overtakable = s.pending.iter().zip(&s.born).all(|(m, b)| match m {
-                // An answer may still be on its way while its longest delay allows.
-                Message::Answer { integration, .. } => {
-                    b.saturating_add_ms(integration.delay_ms_max) >= min
-                }
-                _ => match self.mode {
-                    Mode::Messages {
-                        delay: true,
-                        delay_ms_max,
-                        ..
-                    } => b.saturating_add_ms(delay_ms_max) >= min,
-                    _ => false,
-                },
-            });
+            let overtakable = (0..s.pending.len()).all(|i| self.may_wait_until(s, i, min));
             if overtakable {
                 for &r in &s.roots_left {
                     if self.root_at(r) == min {
@@ -736,18 +923,142 @@ impl Model for CascadeModel {
                 }
             }
         }
-        if s.drops < self.drops_max {
+        if s.faults < self.config.faults_max {
             for &i in &deliverable {
-                if !s.pending[i].is_copy() {
+                let m = &s.pending[i];
+                let answer = matches!(m, Message::Answer { .. });
+                let reflex = match m {
+                    Message::Delivery { sub, .. } => Some(&self.subscribers[*sub as usize]),
+                    _ => None,
+                };
+                if self.kinds.drop && !m.is_copy() {
                     actions.push(Step::Drop(i as u16));
+                }
+                if self.kinds.duplicate && !m.is_copy() && !answer {
+                    actions.push(Step::Duplicate(i as u16));
+                }
+                // A failure needs an action to fail: a reaction's target, or what a
+                // declarative reflex dispatches.
+                let acts = match reflex {
+                    Some(sub) => matches!(
+                        &self.scenario.reflexes[sub.spec].kind,
+                        ReflexKind::Declarative { then: Some(_), .. }
+                    ),
+                    None => !answer,
+                };
+                if self.kinds.action_failure && acts {
+                    actions.push(Step::Fail(i as u16));
+                }
+                if let Some(sub) = reflex {
+                    if self.kinds.handler_panic {
+                        actions.push(Step::Panic(i as u16));
+                    }
+                    if self.kinds.reflex_restart && sub.remembers {
+                        actions.push(Step::Restart(i as u16));
+                    }
                 }
             }
         }
-        if s.duplicates < self.duplicates_max {
-            for &i in &deliverable {
-                if !s.pending[i].is_copy() && !matches!(s.pending[i], Message::Answer { .. }) {
-                    actions.push(Step::Duplicate(i as u16));
+    }
+
+    /// Whether pending message `i` may still be on its way at `at` (its longest delay).
+    fn may_wait_until(&self, s: &CascadeState, i: usize, at: SimTime) -> bool {
+        let born = s.born[i];
+        match &s.pending[i] {
+            // An answer may still be on its way while its longest delay allows.
+            Message::Answer { integration, .. } => {
+                born.saturating_add_ms(integration.delay_ms_max) >= at
+            }
+            _ => match self.mode {
+                Mode::Messages {
+                    delay: true,
+                    delay_ms_max,
+                    ..
+                } => born.saturating_add_ms(delay_ms_max) >= at,
+                _ => false,
+            },
+        }
+    }
+
+    /// A persistent subset of `enabled` (see `footprint.rs`), or `None` when every enabled
+    /// step must be explored.
+    pub fn persistent(&self, s: &CascadeState, enabled: &[Step]) -> Option<Vec<Step>> {
+        if !self.reduces() || enabled.len() < 2 {
+            return None;
+        }
+        // A fault still to spend couples every faultable step (one budget per path).
+        if s.faults < self.config.faults_max && enabled.iter().any(|a| a.is_fault()) {
+            return None;
+        }
+        let pending: Vec<_> = s.pending.iter().map(|m| self.analysis.message(m)).collect();
+        let roots: Vec<_> = s
+            .roots_left
+            .iter()
+            .map(|&r| {
+                self.analysis.root(
+                    &self.scenario.events[r as usize],
+                    &self.root_routes[r as usize],
+                )
+            })
+            .collect();
+        'message: for (i, f) in pending.iter().enumerate() {
+            for (j, g) in pending.iter().enumerate() {
+                if j != i && conflict(&f.step, &g.future) {
+                    continue 'message;
                 }
+            }
+            for (k, &r) in s.roots_left.iter().enumerate() {
+                if self.may_wait_until(s, i, self.root_at(r))
+                    && (f.timed || conflict(&f.step, &roots[k].future))
+                {
+                    continue 'message;
+                }
+            }
+            let set: Vec<Step> = enabled
+                .iter()
+                .copied()
+                .filter(|a| a.message() == Some(i))
+                .collect();
+            if !set.is_empty() && set.len() < enabled.len() {
+                return Some(set);
+            }
+        }
+        // One root of the earliest instant, when nothing pending reads the time.
+        if pending.iter().any(|f| f.timed) {
+            return None;
+        }
+        let min = s.roots_left.iter().map(|&r| self.root_at(r)).min()?;
+        'root: for &a in enabled {
+            let Step::Root(r) = a else { continue };
+            let k = s.roots_left.iter().position(|&x| x == r)?;
+            if pending.iter().any(|g| conflict(&roots[k].step, &g.future)) {
+                continue;
+            }
+            for (k2, &r2) in s.roots_left.iter().enumerate() {
+                if r2 != r && self.root_at(r2) == min && conflict(&roots[k].step, &roots[k2].future)
+                {
+                    continue 'root;
+                }
+            }
+            return Some(vec![a]);
+        }
+        None
+    }
+}
+
+impl Model for CascadeModel {
+    type State = CascadeState;
+    type Action = Step;
+
+    fn init_states(&self) -> Vec<CascadeState> {
+        vec![self.initial()]
+    }
+
+    fn actions(&self, s: &CascadeState, actions: &mut Vec<Step>) {
+        self.enabled(s, actions);
+        if self.reduces() {
+            if let Some(set) = self.persistent(s, actions) {
+                *actions = set;
             }
         }
         if actions.is_empty() && self.target.is_none() {

@@ -61,7 +61,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
     for (state, step) in path {
         let Some(step) = *step else { break };
         out.steps.push(model.describe_step(state, step));
-        let (_, created) = model.transition(state, step);
+        let (_, created, records) = model.transition_with_records(state, step);
         let mut now = last_ms.unwrap_or(0);
         let take = |pending: &mut Vec<Tracked>, i: u16| -> Tracked {
             let m = &state.pending[i as usize];
@@ -82,9 +82,36 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                 out.roots_ms.insert(r, now);
                 last_ms = Some(now);
             }
-            Step::Deliver(i) | Step::Duplicate(i) if messages => {
+            Step::Deliver(i)
+            | Step::Duplicate(i)
+            | Step::Fail(i)
+            | Step::Panic(i)
+            | Step::Restart(i)
+                if messages =>
+            {
                 now = next_ms(last_ms);
                 let t = take(&mut pending, i);
+                if let Message::Delivery { sub, event, .. } = &t.message {
+                    let on = FaultTarget::Handler {
+                        handler: model.handlers[*sub as usize].clone(),
+                        subject: event.subject.to_string(),
+                    };
+                    let n = seen.entry(on.key()).or_insert(0);
+                    *n += 1;
+                    let kind = match step {
+                        Step::Panic(_) => Some(FaultKind::HandlerPanic),
+                        Step::Restart(_) => Some(FaultKind::ReflexRestart),
+                        _ => None,
+                    };
+                    if let Some(kind) = kind {
+                        out.faults.push(ScheduledFault {
+                            kind,
+                            on,
+                            nth: *n,
+                            delay_ms: 0,
+                        });
+                    }
+                }
                 let kind = if t.message.is_copy() {
                     FaultKind::Duplicate
                 } else {
@@ -132,9 +159,43 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                 });
                 last_ms = Some(now);
             }
-            // Inline mode: deliveries run at their root's time, in order.
-            Step::Deliver(i) | Step::Duplicate(i) | Step::Drop(i) => {
+            // Inline mode: deliveries run at their root's time, in order (faults are
+            // choices only with `[faults]`, where every step is a message).
+            Step::Deliver(i)
+            | Step::Duplicate(i)
+            | Step::Drop(i)
+            | Step::Fail(i)
+            | Step::Panic(i)
+            | Step::Restart(i) => {
                 take(&mut pending, i);
+            }
+        }
+        // Every action applied counts one occurrence of its identity, as the simulator
+        // counts them; the one a `Fail` step failed is the first.
+        let mut failed = !matches!(step, Step::Fail(_));
+        for record in &records {
+            if let crate::core::Record::Dispatch {
+                entity_type,
+                id,
+                action,
+                ..
+            } = record
+            {
+                let on = FaultTarget::Action {
+                    target: format!("{entity_type}/{id}"),
+                    action: action.clone(),
+                };
+                let n = seen.entry(on.key()).or_insert(0);
+                *n += 1;
+                if !failed {
+                    failed = true;
+                    out.faults.push(ScheduledFault {
+                        kind: FaultKind::ActionFailure,
+                        on,
+                        nth: *n,
+                        delay_ms: 0,
+                    });
+                }
             }
         }
         for m in created {

@@ -5,16 +5,50 @@
 //! Ids are minted by a counter (`minted-1`, `minted-2`, ...): `create` ids are
 //! interchangeable, which is what lets symmetry reduction merge states that differ only in
 //! which id went to which entity. Time is the model's `now` (the latest root delivered).
-//! Action failures are not injected (not explored, see the cascade model's header).
+//!
+//! A bus event's id is a hash of what it is (tenant, subject, payload, cause, depth, time),
+//! not a counter: two publications by independent deliveries then get the same ids in
+//! either order, which partial-order reduction needs (see `footprint.rs`). Two events alike
+//! in all of these are indistinguishable to every handler anyway.
+//!
+//! An action failure the checker chose for this step (`fail`) is injected through
+//! [`Host::fail_action`] into the first action the step applies.
 
 use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope};
 use crate::core::Record;
 use crate::core::SimTime;
 use crate::core::{Depth, EntityId, TenantId, Value};
 use crate::core::{EventId, Subject};
+use crate::core::{FaultKind, FaultTarget};
 use crate::engine::{Host, IntegrationCall, PendingReaction};
+use crate::model::canonical::hash_value;
 use crate::model::message::Message;
+use crate::scenario::ScheduledFault;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+/// FNV-1a, 64 bits: a hash with no key and a fixed algorithm, so an event's id is the same
+/// in every run of the checker.
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
 
 /// The prefix of minted ids; symmetry reduction renames exactly these.
 pub const MINTED_PREFIX: &str = "minted-";
@@ -24,21 +58,52 @@ pub struct ModelHost<'a> {
     /// `true`: reactions are messages (the scenario has faults); `false`: inline cascades.
     pub messages: bool,
     pub minted: u32,
-    pub next_event: u64,
     pub bus: &'a Bus,
     /// What this transition created, in creation order.
     pub created: Vec<Message>,
     pub records: Vec<Record>,
     route: Vec<crate::core::SubId>,
+    /// Fail the next action applied (a fault the checker chose), once.
+    pub fail: bool,
+    /// A `[[fault]]` schedule and the occurrences counted so far on this path.
+    pub schedule: Option<(&'a [ScheduledFault], Occurrences)>,
+}
+
+/// Occurrences of fault identities on a path, sorted by key.
+pub type Occurrences = Vec<(String, u32)>;
+
+/// Counts one more occurrence of `on` in `seen` (sorted by key) when the schedule names it,
+/// and returns its number (1-based; 0 when the schedule never names it, so nothing
+/// matches).
+pub fn count_occurrence(
+    schedule: &[ScheduledFault],
+    seen: &mut Vec<(String, u32)>,
+    on: &FaultTarget,
+) -> u32 {
+    if !schedule.iter().any(|f| f.on == *on) {
+        return 0;
+    }
+    let key = on.key();
+    match seen.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+        Ok(i) => {
+            seen[i].1 += 1;
+            seen[i].1
+        }
+        Err(i) => {
+            seen.insert(i, (key, 1));
+            1
+        }
+    }
 }
 
 impl<'a> ModelHost<'a> {
-    pub fn new(now: SimTime, messages: bool, minted: u32, next_event: u64, bus: &'a Bus) -> Self {
+    pub fn new(now: SimTime, messages: bool, minted: u32, bus: &'a Bus) -> Self {
         ModelHost {
             now,
             messages,
             minted,
-            next_event,
+            fail: false,
+            schedule: None,
             bus,
             created: Vec::new(),
             records: Vec::new(),
@@ -56,13 +121,25 @@ impl<'a> ModelHost<'a> {
         depth: Depth,
         cause: Cause,
     ) {
-        let id = EventId(self.next_event);
-        self.next_event += 1;
         let mut route = std::mem::take(&mut self.route);
         self.bus.route(tenant, &subject, &mut route);
         if !route.is_empty() {
+            let mut h = Fnv64::default();
+            tenant.hash(&mut h);
+            subject.as_str().hash(&mut h);
+            hash_value(&payload, &mut h);
+            depth.hash(&mut h);
+            self.now.hash(&mut h);
+            match &cause {
+                Cause::Root { event } => (0u8, event).hash(&mut h),
+                Cause::Commit {
+                    entity_type,
+                    id,
+                    action,
+                } => (1u8, entity_type, id, action).hash(&mut h),
+            }
             let event = Arc::new(Envelope {
-                id,
+                id: EventId(h.finish()),
                 tenant: tenant.clone(),
                 subject,
                 payload: Arc::new(payload),
@@ -94,6 +171,23 @@ impl Host for ModelHost<'_> {
 
     fn record(&mut self, record: Record) {
         self.records.push(record);
+    }
+
+    fn fail_action(&mut self, d: &crate::engine::ActionDispatch) -> bool {
+        if std::mem::take(&mut self.fail) {
+            return true;
+        }
+        let Some((schedule, seen)) = self.schedule.as_mut() else {
+            return false;
+        };
+        let on = FaultTarget::Action {
+            target: format!("{}/{}", d.entity_type, d.id),
+            action: d.action.clone(),
+        };
+        let nth = count_occurrence(schedule, seen, &on);
+        schedule
+            .iter()
+            .any(|f| f.kind == FaultKind::ActionFailure && f.nth == nth && f.on == on)
     }
 
     fn committed(

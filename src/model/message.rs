@@ -142,6 +142,43 @@ impl Message {
         }
     }
 
+    /// A total order for canonicalizing the pending set, cheaper than comparing
+    /// [`Message::sort_key`]s: by kind, then names (rule, tenant, type, id, action of a
+    /// reaction; the subscription of a delivery), and only for messages alike in those, by
+    /// their keys. Messages that compare equal have equal keys.
+    pub fn canonical_cmp(&self, other: &Message) -> std::cmp::Ordering {
+        let names = match (self, other) {
+            (Message::Reaction(a), Message::Reaction(b)) => (
+                a.rule.name.as_str(),
+                a.dispatch.tenant.as_str(),
+                a.dispatch.entity_type.as_str(),
+                a.dispatch.id.as_str(),
+                a.dispatch.action.as_str(),
+            )
+                .cmp(&(
+                    b.rule.name.as_str(),
+                    b.dispatch.tenant.as_str(),
+                    b.dispatch.entity_type.as_str(),
+                    b.dispatch.id.as_str(),
+                    b.dispatch.action.as_str(),
+                )),
+            (Message::Delivery { sub: a, .. }, Message::Delivery { sub: b, .. }) => a.cmp(b),
+            _ => std::cmp::Ordering::Equal,
+        };
+        self.kind()
+            .cmp(&other.kind())
+            .then(names)
+            .then_with(|| self.sort_key().cmp(&other.sort_key()))
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Message::Reaction(_) => 0,
+            Message::Delivery { .. } => 1,
+            Message::Answer { .. } => 2,
+        }
+    }
+
     /// A total order used to canonicalize the pending set when order carries no meaning.
     pub fn sort_key(&self) -> String {
         match self {

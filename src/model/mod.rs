@@ -18,16 +18,21 @@ mod cascade;
 mod conflict;
 mod emit;
 mod finding;
+mod footprint;
 mod guard_space;
 mod host;
 mod inputs;
 mod message;
+#[cfg(test)]
+mod reduction_tests;
 mod reference;
 mod render;
 mod resolver_space;
 mod run;
 mod symmetry;
+mod walk;
 
+pub use cascade::{ModelConfig, FAULTS_MAX_DEFAULT};
 pub use finding::*;
 pub use render::*;
 pub use run::*;

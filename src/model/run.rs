@@ -5,18 +5,24 @@
 //!
 //! Budgets: `states_max` per model (stateright's target state count) and one wall-clock
 //! `timeout` for the whole check, shared in order; a model that runs out is reported as
-//! incomplete, never waited for.
+//! incomplete, never waited for. When the cascade model runs out of states before the
+//! timeout, a seeded random walk (`walk.rs`) goes on looking for violations until the
+//! timeout and reports what it covered; the verdict stays incomplete.
+//!
+//! A scenario with `[[generator]]`s is checked once per seed of `seeds`, its generators
+//! expanded into root events for that seed (`cascade@seed=N`).
 
 use crate::core::Seed;
 use crate::core::TenantId;
 use crate::engine::{EngineEvaluator, GuardEvaluator, Rule};
-use crate::model::cascade::{CascadeModel, CascadeState, Step, ANSWERS_PREFIX};
+use crate::model::cascade::{CascadeModel, CascadeState, ModelConfig, Step, ANSWERS_PREFIX};
 use crate::model::conflict::{is_candidate_pair, resolver_field, PairModel};
 use crate::model::emit::{scenario_text, schedule};
 use crate::model::finding::{CheckReport, Finding, FindingKind, ModelReport};
 use crate::model::guard_space::GuardModel;
 use crate::model::inputs::{input_space, trigger_outcomes};
 use crate::model::resolver_space::ResolverModel;
+use crate::model::walk::walk;
 use crate::scenario::Scenario;
 use crate::sim::{run_scenario, RunOptions};
 use stateright::{Checker, Model, Path as SrPath};
@@ -44,6 +50,13 @@ pub struct CheckOptions {
     pub timeout: Duration,
     /// Where counterexample scenarios go (`None`: not written).
     pub out_dir: Option<PathBuf>,
+    /// How the cascade model is explored: partial-order reduction, faults per path.
+    pub model: ModelConfig,
+    /// The seeds whose generated events are checked (scenarios with generators only).
+    pub seeds: Vec<u64>,
+    /// After an exhaustive search that ran out of states, a random walk from this seed
+    /// until the timeout (`None`: no walk).
+    pub walk_seed: Option<u64>,
 }
 
 impl Default for CheckOptions {
@@ -52,6 +65,9 @@ impl Default for CheckOptions {
             states_max: STATES_MAX_DEFAULT,
             timeout: TIMEOUT_DEFAULT,
             out_dir: None,
+            model: ModelConfig::default(),
+            seeds: vec![0],
+            walk_seed: Some(0),
         }
     }
 }
@@ -327,7 +343,36 @@ pub fn check_scenario(
             models.push(resolver_report(model, &budget));
         }
     }
-    models.push(cascade_report(scenario, text, options, &budget));
+    if scenario.generators.is_empty() {
+        models.push(cascade_report(
+            scenario,
+            text,
+            options,
+            &budget,
+            "cascade".into(),
+        ));
+    } else {
+        for &seed in &options.seeds {
+            let mut expanded = scenario.clone();
+            expanded.events.extend(crate::scenario::expand_generators(
+                &scenario.generators,
+                Seed(seed),
+            ));
+            expanded.generators.clear();
+            // Counterexamples name the generated events one by one; the `[faults]` table
+            // is left out, as counterexamples leave it out (their `[[fault]]`s replace it).
+            let mut plain = expanded.clone();
+            plain.faults = None;
+            let concrete = crate::scenario::emit_scenario(&plain, "");
+            models.push(cascade_report(
+                &expanded,
+                text.map(|_| concrete.as_str()),
+                options,
+                &budget,
+                format!("cascade@seed={seed}"),
+            ));
+        }
+    }
     let name = scenario.name.clone();
     CheckReport {
         scenario: name,
@@ -429,13 +474,14 @@ fn cascade_report(
     text: Option<&str>,
     options: &CheckOptions,
     budget: &Budget,
+    name: String,
 ) -> ModelReport {
     let shared = Arc::new(scenario.clone());
-    let model = match CascadeModel::new(shared.clone()) {
+    let model = match CascadeModel::new(shared.clone(), options.model) {
         Ok(m) => m,
         Err(why) => {
             return ModelReport {
-                name: "cascade".into(),
+                name,
                 states: 0,
                 unique_states: 0,
                 depth: 0,
@@ -462,43 +508,78 @@ fn cascade_report(
         out_dir: options.out_dir.clone(),
     };
     let mut outcomes = BTreeMap::new();
-    let mut report = explore(
-        "cascade".into(),
-        model,
-        budget,
-        true,
-        |m, _, discoveries| {
-            outcomes = m.outcomes.lock().expect("outcomes").clone();
-            let mut findings = Vec::new();
-            let mut props: Vec<_> = discoveries.into_iter().collect();
-            props.sort_by_key(|(k, _)| *k);
-            for (property, path) in props {
-                let path = path.into_vec();
-                let last = &path.last().expect("a path has a state").0;
-                let message = match property {
-                    "invariant_at_end" => m.end_violation(last).unwrap_or_default(),
-                    "quiescence" => "a schedule never goes quiet".to_string(),
-                    p => last.violations.get(p).cloned().unwrap_or_default(),
-                };
-                let mut f = Finding::new(FindingKind::Violation, None, message);
-                f.property = Some(property.to_string());
-                f.path = describe_path(m, &path);
-                emitter.write(m, &path, property, &mut f, true);
-                findings.push(f);
-            }
-            (findings, Vec::new())
-        },
-    );
-    // Order dependence needs every terminal state: only from a complete exploration.
-    let model_again = CascadeModel::new(shared).expect("built once already");
-    if report.complete {
-        order_dependence(&model_again, &outcomes, &emitter, budget, &mut report);
-    } else {
+    let mut report = explore(name, model, budget, true, |m, _, discoveries| {
+        outcomes = m.outcomes.lock().expect("outcomes").clone();
+        let mut findings = Vec::new();
+        let mut props: Vec<_> = discoveries.into_iter().collect();
+        props.sort_by_key(|(k, _)| *k);
+        for (property, path) in props {
+            findings.push(violation_finding(m, &emitter, property, &path.into_vec()));
+        }
+        (findings, Vec::new())
+    });
+    let model_again = CascadeModel::new(shared, options.model).expect("built once already");
+    if model_again.reduces() {
         report
             .notes
-            .push("incomplete: order dependence not judged".into());
+            .push("partial-order reduction: one order of independent deliveries explored".into());
+    }
+    // Order dependence needs every terminal state: only from a complete exploration.
+    if report.complete {
+        order_dependence(&model_again, &outcomes, &emitter, budget, &mut report);
+        return report;
     }
     report
+        .notes
+        .push("incomplete: order dependence not judged".into());
+    // Out of states with time left: walk at random until the timeout.
+    let time_left = budget.left();
+    let (Some(seed), true) = (options.walk_seed, time_left > Duration::from_millis(1)) else {
+        return report;
+    };
+    let found_already: Vec<String> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.property.clone())
+        .collect();
+    #[allow(clippy::disallowed_methods)] // Wall time of the checker, never inside a run.
+    let started = Instant::now();
+    let walked = walk(&model_again, seed, started + time_left);
+    let seconds = started.elapsed().as_secs_f64();
+    report.notes.push(format!(
+        "random walk (seed {seed}) for {seconds:.1}s beyond the state budget: {} walks, {} states, {} unique, {} terminal worlds, deepest {} steps; coverage, not a proof",
+        walked.walks, walked.states, walked.unique_states, walked.terminal_worlds, walked.depth_max
+    ));
+    if let Some((property, path)) = walked.violation {
+        if !found_already.contains(&property) {
+            let mut f = violation_finding(&model_again, &emitter, &property, &path);
+            f.message.push_str(&format!(
+                "\n  found by the random walk (seed {seed}) beyond the state budget"
+            ));
+            report.findings.push(f);
+        }
+    }
+    report
+}
+
+/// A violation of `property` at the end of `path`, written as a scenario that replays it.
+fn violation_finding(
+    m: &CascadeModel,
+    emitter: &Emitter,
+    property: &str,
+    path: &[(CascadeState, Option<Step>)],
+) -> Finding {
+    let last = &path.last().expect("a path has a state").0;
+    let message = match property {
+        "invariant_at_end" => m.end_violation(last).unwrap_or_default(),
+        "quiescence" => "a schedule never goes quiet".to_string(),
+        p => last.violations.get(p).cloned().unwrap_or_default(),
+    };
+    let mut f = Finding::new(FindingKind::Violation, None, message);
+    f.property = Some(property.to_string());
+    f.path = describe_path(m, path);
+    emitter.write(m, path, property, &mut f, true);
+    f
 }
 
 fn describe_path(m: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> Vec<String> {
@@ -513,7 +594,7 @@ fn canonical_path(m: &CascadeModel) -> Vec<(CascadeState, Option<Step>)> {
     let mut state = m.initial();
     for _ in 0..CANONICAL_STEPS_MAX {
         let mut actions = Vec::new();
-        m.actions(&state, &mut actions);
+        m.enabled(&state, &mut actions);
         let Some(&step) = actions.first() else { break };
         let next = m.transition(&state, step).0;
         path.push((state, Some(step)));

@@ -142,4 +142,19 @@ impl Predicate {
     pub fn bound_types(&self) -> &[String] {
         &self.bound_types
     }
+
+    /// The types written with a literal id (`Order['o1']`), sorted and deduplicated: a
+    /// change to one of those entities can change the predicate under every binding (the
+    /// model checker's partial-order reduction reads this).
+    pub fn literal_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self
+            .refs
+            .iter()
+            .filter(|r| matches!(r.id, RefId::Literal(_)))
+            .map(|r| r.entity_type.clone())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
 }
