@@ -179,3 +179,26 @@ subject = "sensory.after.{n}"
     };
     assert_eq!(subjects(&outcome), subjects(&o2));
 }
+
+#[test]
+fn the_model_checker_cuts_a_fan_out_at_the_same_budget() {
+    let dir = std::env::temp_dir().join(format!("ripple-budget-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fan_out.toml");
+    let text = std::fs::read_to_string(FAN_OUT).unwrap().replacen(
+        "name = \"fan_out\"\n",
+        "name = \"fan_out\"\ncascade_dispatches_max = 500\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["check", path.to_str().unwrap(), "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("budget"), "{stdout}");
+    assert!(stdout.contains("cascade_dispatches_max"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

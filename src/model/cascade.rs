@@ -535,6 +535,7 @@ impl CascadeModel {
             }
         }
         let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus);
+        host.dispatches_max = self.scenario.cascade_dispatches_max;
         host.fail = matches!(step, Step::Fail(_));
         if !self.schedule.is_empty() {
             host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
@@ -576,6 +577,14 @@ impl CascadeModel {
                 next.pending.push(m.clone());
                 next.born.push(next.now);
             }
+        }
+        if host.dispatches >= host.dispatches_max {
+            next.violations.entry("budget".to_string()).or_insert_with(|| {
+                format!(
+                    "one step dispatched {} actions (cascade_dispatches_max) and was cut there: a reaction fan-out; check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
+                    host.dispatches
+                )
+            });
         }
         let mut truncated = (!self.scenario.allow_truncation)
             .then(|| CascadeTruncated::new(self.scenario.depth_max));
@@ -1094,6 +1103,7 @@ impl Model for CascadeModel {
             Property::always("tenant_isolation", |_, s| clean(s, "tenant_isolation")),
             Property::always("valid_transition", |_, s| clean(s, "valid_transition")),
             Property::always("cascade_truncated", |_, s| clean(s, "cascade_truncated")),
+            Property::always("budget", |_, s| clean(s, "budget")),
             Property::always("invariant", |_, s| clean(s, "invariant")),
             Property::always("invariant_at_end", |m: &CascadeModel, s: &CascadeState| {
                 !s.is_quiescent() || m.end_violation(s).is_none()

@@ -67,6 +67,10 @@ pub struct ModelHost<'a> {
     pub fail: bool,
     /// A `[[fault]]` schedule and the occurrences counted so far on this path.
     pub schedule: Option<(&'a [ScheduledFault], Occurrences)>,
+    /// Actions this transition dispatched, and the most it may (the scenario's
+    /// `cascade_dispatches_max`): a fan-out is cut there, as the simulator cuts it.
+    pub dispatches: u64,
+    pub dispatches_max: u64,
 }
 
 /// Occurrences of fault identities on a path, sorted by key.
@@ -104,6 +108,8 @@ impl<'a> ModelHost<'a> {
             minted,
             fail: false,
             schedule: None,
+            dispatches: 0,
+            dispatches_max: u64::MAX,
             bus,
             created: Vec::new(),
             records: Vec::new(),
@@ -170,7 +176,14 @@ impl Host for ModelHost<'_> {
     }
 
     fn record(&mut self, record: Record) {
+        if let Record::Dispatch { .. } = record {
+            self.dispatches += 1;
+        }
         self.records.push(record);
+    }
+
+    fn exhausted(&self) -> bool {
+        self.dispatches >= self.dispatches_max
     }
 
     fn fail_action(&mut self, d: &crate::engine::ActionDispatch) -> bool {
