@@ -64,7 +64,8 @@ pub use crate::scenario::{
 };
 // Running: one way in, and what a run leaves.
 pub use crate::sim::{
-    failure_signature, EntityRow, ReactionResult, Retain, RunOutcome, Runner, SeedResult, Sim, Stop,
+    failure_signature, EntityRow, ReactionResult, Retain, RunOutcome, Runner, SeedPlan, SeedResult,
+    SeedStream, Shard, Sim, Stop, SweepEnd, SweepTally,
 };
 // The vocabulary of runs and traces.
 pub use crate::check::Violation;
@@ -115,5 +116,6 @@ pub mod __private {
     };
     pub use crate::scenario::{fault_table, Input, RootEvent};
     pub use crate::shrink::{planted_scenario, PLANTED_PARTS};
+    pub use crate::sim::sweep_stream;
     pub use crate::sim::{preflight, run_scenario_retaining, Prepared, Queue, RunOptions};
 }
