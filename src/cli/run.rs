@@ -4,7 +4,8 @@ use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAI
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
-use crate::sim::{preflight, run_checked, RunOptions};
+use crate::sim::{preflight, run_checked, run_checked_streaming, RunOptions};
+use crate::trace::trace_file_bytes;
 use std::path::PathBuf;
 
 /// Run a scenario under one seed and report what happened.
@@ -40,6 +41,39 @@ pub struct RunArgs {
     pub report: Option<PathBuf>,
 }
 
+/// Runs the seed with its trace text streamed to a scratch file beside `file` as the run
+/// goes (none of it held in memory), then writes `file`: the header, known only at the end,
+/// and the records copied from the scratch file, atomically. The bytes are the ones a kept
+/// trace gives.
+fn run_streaming_trace(
+    scenario: &crate::scenario::Scenario,
+    args: &RunArgs,
+    file: &std::path::Path,
+    options: RunOptions,
+) -> std::io::Result<crate::sim::RunOutcome> {
+    let body_path = crate::core::scratch_beside(file, "records");
+    if let Some(dir) = body_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let body = std::fs::File::create(&body_path)?;
+    let result = (|| {
+        let out = std::io::BufWriter::with_capacity(64 * 1024, body);
+        let outcome = run_checked_streaming(scenario, Seed(args.seed), options, Box::new(out));
+        if let Some(e) = &outcome.trace_error {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        // The header names the scenario from the trace's directory, so that `ripple
+        // replay` finds it wherever it is run from.
+        let trace_dir = file.parent().unwrap_or(std::path::Path::new(""));
+        let named = crate::core::relative_path(trace_dir, &args.scenario);
+        let head = trace_file_bytes(&outcome.trace_header(&named.display().to_string()), &[]);
+        crate::core::write_atomic_parts(file, &head, &mut std::fs::File::open(&body_path)?)?;
+        Ok(outcome)
+    })();
+    let _ = std::fs::remove_file(&body_path);
+    result
+}
+
 pub fn run(args: &RunArgs) -> u8 {
     let scenario = match load_scenario(&args.scenario).and_then(|s| preflight(&s).map(|()| s)) {
         Ok(s) => s,
@@ -58,25 +92,21 @@ pub fn run(args: &RunArgs) -> u8 {
     }
     let path = args.scenario.display().to_string();
     let options = RunOptions {
-        keep_trace: args.trace.is_some(),
+        keep_trace: false,
         swarm: args.swarm,
     };
-    let outcome = run_checked(&scenario, Seed(args.seed), options);
-    if let Some(file) = &args.trace {
-        // The header names the scenario from the trace's directory, so that `ripple
-        // replay` finds it wherever it is run from.
-        let trace_dir = file.parent().unwrap_or(std::path::Path::new(""));
-        let named = crate::core::relative_path(trace_dir, &args.scenario);
-        let bytes = outcome
-            .trace_file(&named.display().to_string())
-            .expect("trace kept when asked for");
-        if let Err(e) = crate::core::write_atomic(file, &bytes) {
-            return bad_input(format!(
-                "failed to write the trace to {}: {e}",
-                file.display()
-            ));
-        }
-    }
+    let outcome = match &args.trace {
+        Some(file) => match run_streaming_trace(&scenario, args, file, options) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return bad_input(format!(
+                    "failed to write the trace to {}: {e}",
+                    file.display()
+                ))
+            }
+        },
+        None => run_checked(&scenario, Seed(args.seed), options),
+    };
     if let Some(dir) = &args.report {
         let stem = args
             .scenario

@@ -156,21 +156,52 @@ pub fn run_scenario_retaining(
 /// Runs the seed twice and adds a `determinism` violation if the two traces differ. This is
 /// what `ripple run` does: a run that does not reproduce is the first thing to know.
 pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
-    let mut first = run_scenario(scenario, seed, options);
-    let second = run_scenario(
-        scenario,
-        seed,
-        RunOptions {
-            keep_trace: false,
-            ..options
-        },
-    );
+    let first = run_scenario(scenario, seed, options);
+    check_determinism(scenario, seed, options, first)
+}
+
+/// [`run_checked`], the first run streaming its trace text to `out` as it goes
+/// ([`Sim::stream_trace`]) instead of keeping it: `ripple run --trace FILE`.
+pub fn run_checked_streaming(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    out: Box<dyn std::io::Write + Send>,
+) -> RunOutcome {
+    let quiet = RunOptions {
+        keep_trace: false,
+        ..options
+    };
+    let first = Sim::retaining(scenario, seed, quiet, Retain::Records)
+        .stream_trace(out)
+        .run();
+    check_determinism(scenario, seed, options, first)
+}
+
+/// Runs the seed a second time, from scratch, and adds a `determinism` violation to `first`
+/// if the traces differ. The second run keeps only its hash; only when the hashes differ
+/// does a third run keep its records, to say where the runs part.
+fn check_determinism(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    mut first: RunOutcome,
+) -> RunOutcome {
+    let quiet = RunOptions {
+        keep_trace: false,
+        ..options
+    };
+    let second = run_scenario_retaining(scenario, seed, quiet, Retain::Summary);
+    if second.trace_hash == first.trace_hash {
+        return first;
+    }
+    let again = run_scenario(scenario, seed, quiet);
     if let Some(mut v) = compare_runs(
         seed.0,
         (&first.trace_hash, &first.records),
-        (&second.trace_hash, &second.records),
+        (&second.trace_hash, &again.records),
     ) {
-        name_process_handler(scenario, &first, &second, &mut v);
+        name_process_handler(scenario, &first, &again, &mut v);
         // No rule noted: `failure_signature` finds it in the records.
         first.violations.push(v);
     }

@@ -375,6 +375,14 @@ impl<'s> Sim<'s> {
         }
     }
 
+    /// Streams the run's canonical trace text to `out` as it is written, a chunk at a time,
+    /// instead of keeping it ([`RunOutcome::trace_error`] says if writing failed). The
+    /// bytes are those [`RunOptions::keep_trace`] would keep. Call it before the first step.
+    pub fn stream_trace(mut self, out: Box<dyn std::io::Write + Send>) -> Sim<'s> {
+        self.ctx.trace.stream_to(out);
+        self
+    }
+
     /// Runs to the end and reports.
     pub fn run(mut self) -> RunOutcome {
         let stop = loop {
@@ -411,6 +419,7 @@ impl<'s> Sim<'s> {
         let faults = self.ctx.faults.as_ref().map(|f| f.describe());
         let root_events = self.scenario.events.len() + self.generated.len();
         let counts = self.ctx.trace.counts();
+        let trace_error = self.ctx.trace.finish_stream().err();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {
             scenario: self.scenario.name.clone(),
@@ -420,6 +429,7 @@ impl<'s> Sim<'s> {
             trace_hash,
             records,
             trace_text,
+            trace_error,
             violations: self.ctx.violations,
             violation_rules: self.ctx.violation_rules,
             outcomes: self.outcomes,
