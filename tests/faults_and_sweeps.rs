@@ -180,6 +180,7 @@ fn race_sweep() -> (SweepInfo, ripple::SweepTally) {
         master_seed: None,
         stopped: None,
         timing: None,
+        declared: None,
     };
     (info, results)
 }

@@ -13,6 +13,7 @@ mod check;
 mod corpus;
 mod diff;
 mod init;
+mod merge;
 mod publish;
 mod record;
 mod replay;
@@ -64,6 +65,7 @@ pub enum Command {
     Record(record::RecordArgs),
     Publish(publish::PublishArgs),
     Diff(diff::DiffArgs),
+    Merge(merge::MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => record::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Merge(args) => merge::run(&args),
     };
     ExitCode::from(code)
 }

@@ -62,8 +62,11 @@ pub struct SweepArgs {
     /// Threads to use (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Run only shard I of N (0-based): seeds whose position in the sweep is I mod N. The
-    /// shards' JSON lines concatenate into the whole sweep.
+    /// Run only shard I of N (0-based): seeds whose position in the sweep is I mod N.
+    /// `ripple merge` makes the shards' JSON lines into the whole sweep's summary. Without
+    /// it, the shard comes from the environment when set there: JOB_COMPLETION_INDEX
+    /// (a Kubernetes Indexed Job) or RIPPLE_SHARD_INDEX (a CI matrix), with
+    /// RIPPLE_SHARD_COUNT.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
     /// Output: a text summary, JSON lines (one per seed, then a summary line), or JUnit XML.
@@ -82,6 +85,33 @@ pub enum SweepFormat {
     Text,
     Json,
     Junit,
+}
+
+/// The shard index and count a batch scheduler gives, when `--shard` is not given: a
+/// Kubernetes Indexed Job's `JOB_COMPLETION_INDEX` with `RIPPLE_SHARD_COUNT`, or a CI
+/// matrix's `RIPPLE_SHARD_INDEX` and `RIPPLE_SHARD_COUNT`. Returns the shard and the names
+/// it came from.
+pub fn shard_from_env(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(Shard, &'static str)>, String> {
+    let (index_var, index) = match (var("JOB_COMPLETION_INDEX"), var("RIPPLE_SHARD_INDEX")) {
+        (Some(i), _) => ("JOB_COMPLETION_INDEX", i),
+        (None, Some(i)) => ("RIPPLE_SHARD_INDEX", i),
+        (None, None) => return Ok(None),
+    };
+    let from = if index_var == "JOB_COMPLETION_INDEX" {
+        "JOB_COMPLETION_INDEX and RIPPLE_SHARD_COUNT"
+    } else {
+        "RIPPLE_SHARD_INDEX and RIPPLE_SHARD_COUNT"
+    };
+    let Some(count) = var("RIPPLE_SHARD_COUNT") else {
+        return Err(format!(
+            "{index_var} is set ({index}) but RIPPLE_SHARD_COUNT is not: set it to the number of shards (the Job's completions, the matrix's size), or pass --shard I/N"
+        ));
+    };
+    Shard::parse(&format!("{index}/{count}"))
+        .map(|s| Some((s, from)))
+        .map_err(|e| format!("{from}: {e}"))
 }
 
 /// A master seed nobody chose: the wall clock and the process id, mixed. Printed, so the
@@ -141,9 +171,19 @@ pub fn run(args: &SweepArgs) -> u8 {
         Ok(b) => b.map(std::time::Duration::from_millis),
         Err(e) => return bad_input(format!("--for: {e}")),
     };
-    let shard = match args.shard.as_deref().map(Shard::parse).transpose() {
-        Ok(s) => s,
-        Err(e) => return bad_input(format!("--shard: {e}")),
+    let shard = match args.shard.as_deref() {
+        Some(text) => match Shard::parse(text) {
+            Ok(s) => Some(s),
+            Err(e) => return bad_input(format!("--shard: {e}")),
+        },
+        None => match shard_from_env(&|k| std::env::var(k).ok()) {
+            Ok(Some((s, from))) => {
+                eprintln!("sweep: shard {}/{} (from {from})", s.index, s.count);
+                Some(s)
+            }
+            Ok(None) => None,
+            Err(e) => return bad_input(e),
+        },
     };
     if args.jobs == Some(0) {
         return bad_input("--jobs: use at least 1 thread");
@@ -262,6 +302,7 @@ pub fn run(args: &SweepArgs) -> u8 {
             seeds_per_sec: tally.total as f64 / secs,
             steps_per_sec: tally.steps as f64 / secs,
         }),
+        declared: Some(crate::report::Declared::of(&scenario)),
     };
     if let Some(dir) = &args.report {
         if let Err(code) = write_reports(dir, &args.scenario, &scenario, &info, &tally) {
@@ -324,4 +365,40 @@ fn write_reports(
         crate::report::render_sweep_html(info, tally, &groups).into_bytes(),
     ));
     write_report_files(&files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn shards_come_from_an_indexed_job_or_a_ci_matrix() {
+        assert_eq!(shard_from_env(&env(&[])), Ok(None));
+        let job = shard_from_env(&env(&[
+            ("JOB_COMPLETION_INDEX", "2"),
+            ("RIPPLE_SHARD_COUNT", "4"),
+        ]));
+        assert_eq!(job.unwrap().unwrap().0, Shard { index: 2, count: 4 });
+        let matrix = shard_from_env(&env(&[
+            ("RIPPLE_SHARD_INDEX", "0"),
+            ("RIPPLE_SHARD_COUNT", "3"),
+        ]));
+        assert_eq!(matrix.unwrap().unwrap().0, Shard { index: 0, count: 3 });
+        let no_count = shard_from_env(&env(&[("JOB_COMPLETION_INDEX", "1")])).unwrap_err();
+        assert!(no_count.contains("RIPPLE_SHARD_COUNT"), "{no_count}");
+        let out_of_range = shard_from_env(&env(&[
+            ("RIPPLE_SHARD_INDEX", "3"),
+            ("RIPPLE_SHARD_COUNT", "3"),
+        ]));
+        assert!(out_of_range.is_err());
+    }
 }

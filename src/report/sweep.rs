@@ -1,7 +1,9 @@
 //! Sweep reports: a text summary, a JSON summary line (after one JSON line per seed), and
 //! JUnit XML that CI systems render.
 
-use crate::report::reproduce_command;
+use crate::report::{
+    coverage_report, render_coverage_text, reproduce_command, CoverageReport, Declared,
+};
 use crate::sim::{failure_signature, RunOutcome, SweepTally};
 use serde::Serialize;
 use std::fmt::Write;
@@ -49,6 +51,9 @@ pub struct SweepInfo {
     pub stopped: Option<String>,
     /// Wall-clock figures; `None` in tests (they are not deterministic).
     pub timing: Option<Timing>,
+    /// What the scenario declares, for the coverage table (`None`: no coverage shown).
+    #[serde(skip)]
+    pub declared: Option<Declared>,
 }
 
 impl SweepInfo {
@@ -118,9 +123,11 @@ pub struct SweepSummary<'a> {
     pub distinct_trace_hashes_capped: bool,
     pub steps: u64,
     pub failures: Vec<SignatureGroup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageReport<'a>>,
 }
 
-pub fn summarize_sweep<'a>(info: &'a SweepInfo, tally: &SweepTally) -> SweepSummary<'a> {
+pub fn summarize_sweep<'a>(info: &'a SweepInfo, tally: &'a SweepTally) -> SweepSummary<'a> {
     let mut failures: Vec<SignatureGroup> = tally
         .groups
         .iter()
@@ -144,6 +151,10 @@ pub fn summarize_sweep<'a>(info: &'a SweepInfo, tally: &SweepTally) -> SweepSumm
         distinct_trace_hashes_capped: tally.hashes_capped,
         steps: tally.steps,
         failures,
+        coverage: info
+            .declared
+            .as_ref()
+            .map(|d| coverage_report(d, &tally.coverage)),
     }
 }
 
@@ -225,6 +236,9 @@ pub fn render_sweep_text(info: &SweepInfo, tally: &SweepTally) -> String {
                 let _ = writeln!(out, "  faults: {f}");
             }
         }
+    }
+    if let Some(d) = &info.declared {
+        out.push_str(&render_coverage_text(d, &tally.coverage));
     }
     out
 }

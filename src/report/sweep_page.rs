@@ -252,7 +252,11 @@ pub fn render_sweep_html(info: &SweepInfo, tally: &SweepTally, groups: &[SweepGr
         &times,
         "hist-time",
     ));
-    out.push_str("</section>\n<footer>Written by <code>ripple sweep --report</code>. The page is self-contained: it loads nothing but the run reports it links to.</footer>\n");
+    out.push_str("</section>\n");
+    if let Some(d) = &info.declared {
+        out.push_str(&crate::report::render_coverage_html(d, &tally.coverage));
+    }
+    out.push_str("<footer>Written by <code>ripple sweep --report</code>. The page is self-contained: it loads nothing but the run reports it links to.</footer>\n");
 
     let data = serde_json::json!({
         "groups": groups.iter().map(|g| serde_json::json!({

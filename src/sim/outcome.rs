@@ -87,6 +87,8 @@ pub struct RunOutcome {
     pub trace_text: Option<Vec<u8>>,
     /// Why the streamed trace text ([`crate::sim::Sim::stream_trace`]) could not be written.
     pub trace_error: Option<String>,
+    /// What the run reached, when it counted it ([`crate::sim::Sim::count_coverage`]).
+    pub coverage: Option<crate::core::Coverage>,
     pub violations: Vec<Violation>,
     /// For each violation, in order: the rule that acted last in its scheduler step, up to
     /// its step (`None`: none did), as the sweep's failure signature shows it. Noted during

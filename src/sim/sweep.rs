@@ -11,7 +11,7 @@
 //! `stop` callback of [`sweep_stream`], which the driver (the CLI) owns; no run sees it.
 
 use crate::check::Violation;
-use crate::core::{Origin, Purpose, Record, RngStream, Seed};
+use crate::core::{Coverage, Origin, Purpose, Record, RngStream, Seed};
 use crate::scenario::Scenario;
 use crate::sim::{Prepared, Retain, RunOptions, RunOutcome};
 use crate::trace::TraceHash;
@@ -216,6 +216,8 @@ pub struct SeedResult {
     /// Wall time the run took on its thread (microseconds): for JUnit's times only, never
     /// in anything compared or hashed.
     pub wall_us: u64,
+    /// What the run reached (a sweep counts it for every seed).
+    pub coverage: Option<Coverage>,
 }
 
 /// The rule involved in the violation at `step`: the rule of that record when it names
@@ -281,6 +283,7 @@ pub fn summarize(outcome: &RunOutcome, position: u64, json: Option<String>) -> S
         faults: outcome.faults.clone(),
         json,
         wall_us: 0,
+        coverage: outcome.coverage.clone(),
     }
 }
 
@@ -340,9 +343,14 @@ pub fn sweep_stream(
         // The harness times each run from outside it, for JUnit; the run never sees it.
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
-        let outcome = prepared.run(Seed(seed), options, retain);
+        let mut outcome = prepared
+            .sim(Seed(seed), options, retain)
+            .count_coverage()
+            .run();
         let json = render(&outcome, position);
+        let coverage = outcome.coverage.take();
         let mut r = summarize(&outcome, position, json);
+        r.coverage = coverage;
         r.wall_us = started.elapsed().as_micros() as u64;
         r
     };
@@ -483,6 +491,8 @@ pub struct SweepTally {
     pub samples: Vec<(u64, u64, bool)>,
     /// Wall time of the seeds that passed, summed (microseconds; not deterministic).
     pub passed_wall_us: u64,
+    /// What the seeds reached, summed.
+    pub coverage: Coverage,
 }
 
 impl SweepTally {
@@ -498,6 +508,9 @@ impl SweepTally {
     /// Adds the next result of the sweep.
     pub fn add(&mut self, r: &SeedResult) {
         self.total += 1;
+        if let Some(c) = &r.coverage {
+            self.coverage.merge(c);
+        }
         self.steps += r.steps;
         if r.passed {
             self.passed += 1;

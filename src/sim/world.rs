@@ -383,6 +383,13 @@ impl<'s> Sim<'s> {
         self
     }
 
+    /// Counts what the run reaches ([`RunOutcome::coverage`]): rules, guards, resolvers,
+    /// handler outcomes, transitions, faults. Call it before the first step.
+    pub fn count_coverage(mut self) -> Sim<'s> {
+        self.ctx.trace.count_coverage();
+        self
+    }
+
     /// Runs to the end and reports.
     pub fn run(mut self) -> RunOutcome {
         let stop = loop {
@@ -420,6 +427,7 @@ impl<'s> Sim<'s> {
         let root_events = self.scenario.events.len() + self.generated.len();
         let counts = self.ctx.trace.counts();
         let trace_error = self.ctx.trace.finish_stream().err();
+        let coverage = self.ctx.trace.take_coverage();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {
             scenario: self.scenario.name.clone(),
@@ -430,6 +438,7 @@ impl<'s> Sim<'s> {
             records,
             trace_text,
             trace_error,
+            coverage,
             violations: self.ctx.violations,
             violation_rules: self.ctx.violation_rules,
             outcomes: self.outcomes,

@@ -15,7 +15,7 @@
 //! every trace hash and every corpus seed depends on is not worth that; reports/BENCH.md
 //! (fifth pass) has the figures.
 
-use crate::core::{Record, RecordCounts, RecordRef};
+use crate::core::{Coverage, Record, RecordCounts, RecordRef};
 use crate::trace::Encoder;
 use std::io::Write;
 use xxhash_rust::xxh3::Xxh3;
@@ -53,6 +53,8 @@ pub struct TraceSink {
     stream_error: Option<String>,
     /// Bytes hashed (and, when streaming, written) so far.
     flushed: u64,
+    /// What the records reached, when counted ([`TraceSink::count_coverage`]).
+    coverage: Option<Box<Coverage>>,
 }
 
 impl TraceSink {
@@ -70,7 +72,18 @@ impl TraceSink {
             stream: None,
             stream_error: None,
             flushed: 0,
+            coverage: None,
         }
+    }
+
+    /// Counts the coverage of the records from now on ([`TraceSink::take_coverage`]).
+    pub fn count_coverage(&mut self) {
+        self.coverage.get_or_insert_with(Box::default);
+    }
+
+    /// The coverage counted, if it was.
+    pub fn take_coverage(&mut self) -> Option<Coverage> {
+        self.coverage.take().map(|c| *c)
     }
 
     /// Writes the canonical text to `out` a chunk at a time as records come, keeping none
@@ -132,6 +145,9 @@ impl TraceSink {
 
     fn encode(&mut self, record: &RecordRef<'_>) {
         self.counts.add(record.kind());
+        if let Some(c) = &mut self.coverage {
+            c.observe(record);
+        }
         match &mut self.text {
             Some(text) => {
                 self.encoder.encode_line(record, text);
