@@ -114,6 +114,7 @@ fn comparable(s: &Value) -> Vec<(&'static str, Value)> {
         "steps",
         "failures",
         "coverage",
+        "sometimes",
         "scenario_path",
         "seeds",
         "swarm",
@@ -176,10 +177,12 @@ fn two_shards_merged_are_the_one_sweep_counts_groups_and_coverage() {
     // A missing shard is said, not hidden.
     let (_, text, _) = ripple(&["merge", &a], &[]);
     assert!(text.contains("shards missing: 1/2"), "{text}");
-    // JUnit from the merge: one case per failure group, plus the passing seeds.
+    // JUnit from the merge: one case per failure group and per `sometimes` invariant, plus
+    // the passing seeds.
     let (_, xml, _) = ripple(&["merge", &a, &b, "--format", "junit"], &[]);
     let groups = whole["failures"].as_array().unwrap().len();
-    assert_eq!(xml.matches("<testcase ").count(), groups + 1, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), groups + 1 + 1, "{xml}");
+    assert!(xml.contains("name=\"sometimes a_payment_is_voided\""));
     assert!(xml.contains("name=\"reproduce\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -192,4 +195,98 @@ fn an_indexed_job_without_a_shard_count_is_bad_input() {
     );
     assert_eq!(code, Some(2));
     assert!(err.contains("RIPPLE_SHARD_COUNT"), "{err}");
+}
+
+/// order_payment with a `sometimes` invariant no run can satisfy (no action leads to
+/// `Failed`), written beside a copy of its rules.
+fn unreachable_sometimes(dir: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("reactions")).unwrap();
+    std::fs::copy(
+        root.join("scenarios/reactions/shop.toml"),
+        dir.join("reactions/shop.toml"),
+    )
+    .unwrap();
+    let mut text = std::fs::read_to_string(root.join("scenarios/order_payment.toml")).unwrap();
+    text.push_str(
+        "\n[[invariant]]\nname = \"a_payment_fails\"\nsometimes = \"Payment[id].status == 'Failed'\"\n",
+    );
+    let path = dir.join("unreachable.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_sometimes_invariant_that_no_seed_reaches_fails_the_sweep_and_the_run() {
+    let dir = scratch("sometimes");
+    let scenario = unreachable_sometimes(&dir);
+    let (code, out, err) = ripple(&["sweep", &scenario, "--seeds", "0..20"], &[]);
+    assert_eq!(
+        code,
+        Some(1),
+        "every seed passes, the sweep does not: {out}{err}"
+    );
+    assert!(out.contains("0 failed"), "{out}");
+    assert!(
+        out.contains("FAIL sometimes a_payment_fails: \"Payment[id].status == 'Failed'\" held in no state of any of the 20 seeds"),
+        "{out}"
+    );
+    let (_, json, _) = ripple(
+        &["sweep", &scenario, "--seeds", "0..20", "--format", "json"],
+        &[],
+    );
+    let s = summary(&json);
+    assert_eq!(s["sometimes"][0]["name"], "a_payment_fails");
+    assert_eq!(s["sometimes"][0]["seeds"], 0);
+    // Merged shards say the same.
+    let a = shard_file(
+        &dir,
+        "a.jsonl",
+        &[
+            "sweep", &scenario, "--seeds", "0..20", "--shard", "0/2", "--format", "json",
+        ],
+        &[],
+    );
+    let b = shard_file(
+        &dir,
+        "b.jsonl",
+        &[
+            "sweep", &scenario, "--seeds", "0..20", "--shard", "1/2", "--format", "json",
+        ],
+        &[],
+    );
+    let (code, text, _) = ripple(&["merge", &a, &b], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("FAIL sometimes a_payment_fails"), "{text}");
+    // One run taken alone: the invariant is a violation of that run.
+    let (code, out, _) = ripple(&["run", &scenario, "--seed", "3", "--format", "json"], &[]);
+    assert_eq!(code, Some(1));
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        run["violations"][0]["invariant"], "a_payment_fails",
+        "{run}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_race_sweep_reaches_its_sometimes_invariant() {
+    let (_, out, err) = ripple(
+        &[
+            "sweep",
+            "scenarios/race.toml",
+            "--seeds",
+            "0..30",
+            "--swarm",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let s = summary(&out);
+    let row = &s["sometimes"][0];
+    assert_eq!(row["name"], "a_payment_is_voided", "{err}");
+    assert!(row["seeds"].as_u64().unwrap() > 0, "{row}");
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(first["sometimes_held"].is_array());
 }

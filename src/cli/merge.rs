@@ -83,7 +83,7 @@ pub fn run(args: &MergeArgs) -> u8 {
         SweepFormat::Json => writeln!(stdout, "{}", render_sweep_json_summary(&info, &tally)),
         SweepFormat::Junit => write!(stdout, "{}", render_sweep_junit(&info, &tally)),
     };
-    if tally.failed == 0 {
+    if crate::report::sweep_passed(&info, &tally) {
         EXIT_PASS
     } else {
         EXIT_FAIL

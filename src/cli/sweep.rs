@@ -315,7 +315,7 @@ pub fn run(args: &SweepArgs) -> u8 {
         SweepFormat::Junit => write!(stdout, "{}", render_sweep_junit(&info, &tally)),
     };
     let _ = stdout.flush();
-    if tally.failed == 0 {
+    if crate::report::sweep_passed(&info, &tally) {
         EXIT_PASS
     } else {
         EXIT_FAIL

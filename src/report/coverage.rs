@@ -25,6 +25,8 @@ pub struct Declared {
     /// `(entity type, "From -> To")` of every action with a `to`, from each of its states.
     pub transitions: BTreeSet<(String, String)>,
     pub handlers: BTreeSet<String>,
+    /// `sometimes` invariants: name -> predicate.
+    pub sometimes: std::collections::BTreeMap<String, String>,
 }
 
 impl Declared {
@@ -52,6 +54,12 @@ impl Declared {
         }
         for r in &scenario.reflexes {
             d.handlers.insert(r.id.clone());
+        }
+        for spec in &scenario.invariants {
+            if spec.invariant.kind == crate::scenario::InvariantKind::Sometimes {
+                d.sometimes
+                    .insert(spec.invariant.name.clone(), spec.invariant.text.clone());
+            }
         }
         d
     }

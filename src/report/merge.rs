@@ -94,6 +94,14 @@ fn seed_line(v: &Value) -> Option<(u64, SeedResult)> {
         json: None,
         wall_us: 0,
         coverage: None,
+        sometimes_held: v["sometimes_held"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     Some((position, r))
 }

@@ -17,6 +17,8 @@ pub struct SweepLine<'a> {
     pub position: u64,
     pub signature: Option<String>,
     pub swarm: bool,
+    /// The `sometimes` invariants that held in some state of the run.
+    pub sometimes_held: &'a [String],
 }
 
 pub fn render_sweep_line(outcome: &RunOutcome, scenario_path: &str, position: u64) -> String {
@@ -25,6 +27,7 @@ pub fn render_sweep_line(outcome: &RunOutcome, scenario_path: &str, position: u6
         position,
         signature: failure_signature(outcome),
         swarm: outcome.swarm,
+        sometimes_held: &outcome.sometimes_held,
     };
     serde_json::to_string(&line).expect("reports serialize")
 }
@@ -123,8 +126,41 @@ pub struct SweepSummary<'a> {
     pub distinct_trace_hashes_capped: bool,
     pub steps: u64,
     pub failures: Vec<SignatureGroup>,
+    /// The `sometimes` invariants: each must hold in some state of at least one seed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sometimes: Vec<SometimesRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageReport<'a>>,
+}
+
+/// A `sometimes` invariant over a sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct SometimesRow {
+    pub name: String,
+    pub predicate: String,
+    /// Seeds in which it held in some state; 0 fails the sweep.
+    pub seeds: u64,
+}
+
+/// The `sometimes` invariants of the sweep with the seeds that saw each.
+pub fn sometimes_rows(info: &SweepInfo, tally: &SweepTally) -> Vec<SometimesRow> {
+    let Some(d) = &info.declared else {
+        return Vec::new();
+    };
+    d.sometimes
+        .iter()
+        .map(|(name, predicate)| SometimesRow {
+            name: name.clone(),
+            predicate: predicate.clone(),
+            seeds: tally.sometimes.get(name).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Whether the sweep passed: no seed failed, and every `sometimes` invariant held in some
+/// seed.
+pub fn sweep_passed(info: &SweepInfo, tally: &SweepTally) -> bool {
+    tally.failed == 0 && sometimes_rows(info, tally).iter().all(|r| r.seeds > 0)
 }
 
 pub fn summarize_sweep<'a>(info: &'a SweepInfo, tally: &'a SweepTally) -> SweepSummary<'a> {
@@ -151,6 +187,7 @@ pub fn summarize_sweep<'a>(info: &'a SweepInfo, tally: &'a SweepTally) -> SweepS
         distinct_trace_hashes_capped: tally.hashes_capped,
         steps: tally.steps,
         failures,
+        sometimes: sometimes_rows(info, tally),
         coverage: info
             .declared
             .as_ref()
@@ -237,6 +274,21 @@ pub fn render_sweep_text(info: &SweepInfo, tally: &SweepTally) -> String {
             }
         }
     }
+    for row in &s.sometimes {
+        if row.seeds == 0 {
+            let _ = writeln!(
+                out,
+                "\nFAIL sometimes {}: {:?} held in no state of any of the {} seeds",
+                row.name, row.predicate, s.total
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  sometimes {}: held in {} of {} seeds",
+                row.name, row.seeds, s.total
+            );
+        }
+    }
     if let Some(d) = &info.declared {
         out.push_str(&render_coverage_text(d, &tally.coverage));
     }
@@ -310,6 +362,21 @@ pub fn render_sweep_junit(info: &SweepInfo, tally: &SweepTally) -> String {
         suite.add_test_case(case);
     }
     // A name that does not change with the count, so CI tracks one test across runs.
+    for row in &s.sometimes {
+        let status = if row.seeds > 0 {
+            TestCaseStatus::success()
+        } else {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(format!("held in no state of any of the {} seeds", s.total));
+            st.set_type("sometimes");
+            st
+        };
+        let mut case = TestCase::new(format!("sometimes {}", row.name), status);
+        case.set_classname(info.scenario.clone());
+        case.add_property(Property::new("predicate", row.predicate.clone()));
+        case.add_property(Property::new("seeds", row.seeds.to_string()));
+        suite.add_test_case(case);
+    }
     let mut case = TestCase::new("passing seeds", TestCaseStatus::success());
     case.set_classname(info.scenario.clone());
     case.add_property(Property::new("count", s.passed.to_string()));

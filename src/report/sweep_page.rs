@@ -151,7 +151,7 @@ fn histogram(
 pub fn render_sweep_html(info: &SweepInfo, tally: &SweepTally, groups: &[SweepGroup]) -> String {
     let s = summarize_sweep(info, tally);
     let mut out = String::new();
-    let (verdict, class) = if s.failed == 0 {
+    let (verdict, class) = if crate::report::sweep_passed(info, tally) {
         ("PASS", "pass")
     } else {
         ("FAIL", "fail")
@@ -253,6 +253,21 @@ pub fn render_sweep_html(info: &SweepInfo, tally: &SweepTally, groups: &[SweepGr
         "hist-time",
     ));
     out.push_str("</section>\n");
+    if !s.sometimes.is_empty() {
+        out.push_str("<section id=\"sometimes\">\n<h2>Sometimes</h2>\n<p class=\"note\">Each must hold in some state of at least one seed.</p>\n<ul>\n");
+        for row in &s.sometimes {
+            let _ = writeln!(
+                out,
+                "<li class=\"{}\"><code>{}</code>: <code>{}</code> held in {} of {} seeds</li>",
+                if row.seeds > 0 { "pass" } else { "fail" },
+                escape_html(&row.name),
+                escape_html(&row.predicate),
+                row.seeds,
+                s.total
+            );
+        }
+        out.push_str("</ul>\n</section>\n");
+    }
     if let Some(d) = &info.declared {
         out.push_str(&crate::report::render_coverage_html(d, &tally.coverage));
     }

@@ -104,6 +104,7 @@ struct InvariantDef {
     name: Spanned<String>,
     always: Option<Spanned<String>>,
     never: Option<Spanned<String>>,
+    sometimes: Option<Spanned<String>>,
     at: Option<Spanned<String>>,
     tenant: Option<Spanned<String>>,
 }
@@ -705,12 +706,13 @@ impl Loader<'_> {
                     format!("invariant {name:?} is declared twice"),
                 ));
             }
-            let (kind, expr) = match (d.always, d.never) {
-                (Some(a), None) => (InvariantKind::Always, a),
-                (None, Some(n)) => (InvariantKind::Never, n),
+            let (kind, expr) = match (d.always, d.never, d.sometimes) {
+                (Some(a), None, None) => (InvariantKind::Always, a),
+                (None, Some(n), None) => (InvariantKind::Never, n),
+                (None, None, Some(s)) => (InvariantKind::Sometimes, s),
                 _ => {
                     return Err(self
-                        .err(d.name.span().start, format!("invariant {name:?} needs exactly one of `always` or `never`"))
+                        .err(d.name.span().start, format!("invariant {name:?} needs exactly one of `always`, `never` or `sometimes`"))
                         .with_hint("e.g. never = \"Order[id].status == 'Cancelled' && Payment[id].status == 'Authorized'\""))
                 }
             };

@@ -89,6 +89,8 @@ pub struct RunOutcome {
     pub trace_error: Option<String>,
     /// What the run reached, when it counted it ([`crate::sim::Sim::count_coverage`]).
     pub coverage: Option<crate::core::Coverage>,
+    /// The `sometimes` invariants that held in some checked state of the run, by name.
+    pub sometimes_held: Vec<String>,
     pub violations: Vec<Violation>,
     /// For each violation, in order: the rule that acted last in its scheduler step, up to
     /// its step (`None`: none did), as the sweep's failure signature shows it. Noted during

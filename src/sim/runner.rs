@@ -15,7 +15,7 @@
 
 use crate::check::{compare_runs, handler_at, Violation};
 use crate::core::Seed;
-use crate::scenario::{ReflexKind, Scenario};
+use crate::scenario::{InvariantKind, ReflexKind, Scenario};
 use crate::sim::{sweep_retaining, Prepared, Retain, RunOptions, RunOutcome, SeedResult, Sim};
 use std::cell::OnceCell;
 
@@ -191,6 +191,7 @@ fn check_determinism(
         keep_trace: false,
         ..options
     };
+    add_sometimes_violations(scenario, &mut first);
     let second = run_scenario_retaining(scenario, seed, quiet, Retain::Summary);
     if second.trace_hash == first.trace_hash {
         return first;
@@ -206,6 +207,23 @@ fn check_determinism(
         first.violations.push(v);
     }
     first
+}
+
+/// For one run taken alone (`ripple run`, the corpus): a `sometimes` invariant that held in
+/// no checked state of it is a violation, at the end of the run. (A sweep asks it of the
+/// sweep instead: see [`crate::sim::SweepTally::sometimes`].)
+pub fn add_sometimes_violations(scenario: &Scenario, outcome: &mut RunOutcome) {
+    for spec in &scenario.invariants {
+        let inv = &spec.invariant;
+        if inv.kind == InvariantKind::Sometimes && !outcome.sometimes_held.contains(&inv.name) {
+            outcome.violations.push(Violation {
+                invariant: inv.name.clone(),
+                message: format!("sometimes {:?} held in no state of this run", inv.text),
+                step: outcome.steps(),
+            });
+            outcome.violation_rules.push(None);
+        }
+    }
 }
 
 /// When two runs parted at a process handler's record, says so in the `determinism`

@@ -218,6 +218,8 @@ pub struct SeedResult {
     pub wall_us: u64,
     /// What the run reached (a sweep counts it for every seed).
     pub coverage: Option<Coverage>,
+    /// The `sometimes` invariants that held in some state of the run.
+    pub sometimes_held: Vec<String>,
 }
 
 /// The rule involved in the violation at `step`: the rule of that record when it names
@@ -284,6 +286,7 @@ pub fn summarize(outcome: &RunOutcome, position: u64, json: Option<String>) -> S
         json,
         wall_us: 0,
         coverage: outcome.coverage.clone(),
+        sometimes_held: outcome.sometimes_held.clone(),
     }
 }
 
@@ -493,6 +496,8 @@ pub struct SweepTally {
     pub passed_wall_us: u64,
     /// What the seeds reached, summed.
     pub coverage: Coverage,
+    /// `sometimes` invariant -> seeds in which it held (those that never held are absent).
+    pub sometimes: BTreeMap<String, u64>,
 }
 
 impl SweepTally {
@@ -510,6 +515,9 @@ impl SweepTally {
         self.total += 1;
         if let Some(c) = &r.coverage {
             self.coverage.merge(c);
+        }
+        for name in &r.sometimes_held {
+            *self.sometimes.entry(name.clone()).or_insert(0) += 1;
         }
         self.steps += r.steps;
         if r.passed {

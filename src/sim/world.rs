@@ -15,7 +15,7 @@ use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{DispatchRef, Engine, Host};
 use crate::scenario::FaultConfig;
-use crate::scenario::{expand_generators, CheckAt, Input, RootEvent, Scenario};
+use crate::scenario::{expand_generators, CheckAt, Input, InvariantKind, RootEvent, Scenario};
 use crate::sim::host::{Ctx, Msg};
 use crate::sim::{registries, EntityRow, Prepared, Retain, RunOptions, RunOutcome, Stop};
 use crate::sim::{FaultPlan, Faults, Queue};
@@ -45,6 +45,8 @@ pub struct Sim<'s> {
     pub(super) scheduler_steps: u64,
     /// User invariants already reported (each is reported once per run).
     pub(super) reported: BTreeSet<String>,
+    /// `sometimes` invariants that have held in a checked state of this run.
+    pub(super) sometimes_held: BTreeSet<String>,
 }
 
 impl<'s> Sim<'s> {
@@ -164,6 +166,7 @@ impl<'s> Sim<'s> {
             outcomes: Vec::new(),
             scheduler_steps: 0,
             reported: BTreeSet::new(),
+            sometimes_held: BTreeSet::new(),
         }
     }
 
@@ -218,6 +221,19 @@ impl<'s> Sim<'s> {
             if (spec.at == CheckAt::End) != (at == CheckAt::End)
                 || self.reported.contains(&spec.invariant.name)
             {
+                continue;
+            }
+            if spec.invariant.kind == InvariantKind::Sometimes {
+                // Looked for until seen once; never a violation here (the run or the sweep
+                // decides, from `RunOutcome::sometimes_held`).
+                if !self.sometimes_held.contains(&spec.invariant.name)
+                    && self.scenario.tenants.iter().any(|tenant| {
+                        spec.tenant.as_ref().is_none_or(|t| t == tenant)
+                            && spec.invariant.holds(self.engine.store(), tenant.as_str())
+                    })
+                {
+                    self.sometimes_held.insert(spec.invariant.name.clone());
+                }
                 continue;
             }
             for tenant in &self.scenario.tenants {
@@ -439,6 +455,7 @@ impl<'s> Sim<'s> {
             trace_text,
             trace_error,
             coverage,
+            sometimes_held: self.sometimes_held.into_iter().collect(),
             violations: self.ctx.violations,
             violation_rules: self.ctx.violation_rules,
             outcomes: self.outcomes,
