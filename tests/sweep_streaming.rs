@@ -292,3 +292,17 @@ fn ctrl_c_prints_the_summary_of_the_seeds_that_ran() {
         (0..per_seed.len() as u64).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_and_know_the_new_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = ripple(&["completions", shell]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.contains("merge") && out.contains("until-fail"),
+            "{shell}"
+        );
+    }
+    let (code, _, _) = ripple(&["completions", "tcsh"]);
+    assert_eq!(code, Some(2), "an unknown shell is bad input");
+}
