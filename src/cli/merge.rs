@@ -79,7 +79,14 @@ pub fn run(args: &MergeArgs) -> u8 {
     }
     let mut stdout = std::io::stdout().lock();
     let _ = match args.format {
-        SweepFormat::Text => write!(stdout, "{}", render_sweep_text(&info, &tally)),
+        SweepFormat::Text => write!(
+            stdout,
+            "{}",
+            crate::cli::sweep::paint(
+                &render_sweep_text(&info, &tally),
+                crate::cli::sweep::color_on_stdout()
+            )
+        ),
         SweepFormat::Json => writeln!(stdout, "{}", render_sweep_json_summary(&info, &tally)),
         SweepFormat::Junit => write!(stdout, "{}", render_sweep_junit(&info, &tally)),
     };

@@ -114,6 +114,49 @@ pub fn shard_from_env(
         .map_err(|e| format!("{from}: {e}"))
 }
 
+/// Colour only for a person at a terminal, and never when `NO_COLOR` is set (no-color.org).
+pub fn color_on_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The text summary with its verdict words coloured: failures and `FAIL` lines red, the
+/// passed count green. Without `color`, the text as it is.
+pub fn paint(text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let red = |t: &str| format!("\x1b[31m{t}\x1b[0m");
+    let green = |t: &str| format!("\x1b[32m{t}\x1b[0m");
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let end = &line[body.len()..];
+        if body.starts_with("FAIL") || body == "failures by signature" {
+            out.push_str(&red(body));
+        } else if let Some((passed, rest)) = body
+            .strip_prefix("  ")
+            .and_then(|b| b.split_once(" passed, "))
+            .filter(|(p, _)| p.chars().all(|c| c.is_ascii_digit()))
+        {
+            let (failed, tail) = rest.split_once(" failed").unwrap_or((rest, ""));
+            let failed = format!("{failed} failed");
+            let failed = if failed.starts_with("0 ") {
+                failed
+            } else {
+                red(&failed)
+            };
+            out.push_str(&format!(
+                "  {} {failed}{tail}",
+                green(&format!("{passed} passed,"))
+            ));
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(end);
+    }
+    out
+}
+
 /// A master seed nobody chose: the wall clock and the process id, mixed. Printed, so the
 /// sweep it starts can be run again.
 fn fresh_master_seed() -> u64 {
@@ -310,7 +353,11 @@ pub fn run(args: &SweepArgs) -> u8 {
         }
     }
     let _ = match args.format {
-        SweepFormat::Text => write!(stdout, "{}", render_sweep_text(&info, &tally)),
+        SweepFormat::Text => write!(
+            stdout,
+            "{}",
+            paint(&render_sweep_text(&info, &tally), color_on_stdout())
+        ),
         SweepFormat::Json => writeln!(stdout, "{}", render_sweep_json_summary(&info, &tally)),
         SweepFormat::Junit => write!(stdout, "{}", render_sweep_junit(&info, &tally)),
     };
@@ -378,6 +425,21 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn colour_marks_the_verdict_and_nothing_else() {
+        let text = "sweep x: 3 seeds\n  2 passed, 1 failed, 3 distinct\n\nfailures by signature\n  a (1 seeds)\n";
+        assert_eq!(paint(text, false), text);
+        let painted = paint(text, true);
+        assert!(painted.contains("\x1b[31m1 failed\x1b[0m"), "{painted}");
+        assert!(painted.contains("\x1b[32m2 passed,\x1b[0m"), "{painted}");
+        // Without the escapes it is the same text.
+        let plain = painted
+            .replace("\x1b[31m", "")
+            .replace("\x1b[32m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(plain, text);
     }
 
     #[test]
