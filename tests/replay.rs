@@ -147,3 +147,40 @@ fn a_streamed_trace_file_is_the_kept_trace_byte_for_byte() {
         "{out}"
     );
 }
+
+/// A long run with `--trace`: the text report keeps only its first records (the file has
+/// them all), and says so, with the same totals as a run that kept everything.
+#[test]
+fn a_long_run_with_a_trace_keeps_a_reports_worth_of_records_and_the_same_totals() {
+    use ripple::__private::{generated_workload, WorkloadConfig};
+    let dir = scratch("long");
+    let config = WorkloadConfig {
+        root_events: 1_000,
+        ..WorkloadConfig::default()
+    };
+    let scenario = dir.join("gen.toml");
+    std::fs::write(
+        &scenario,
+        ripple::emit_scenario(&generated_workload(&config), "test workload"),
+    )
+    .unwrap();
+    let s = scenario.to_str().unwrap();
+    let trace = dir.join("t.jsonl");
+    let (code, with_trace) = ripple(
+        &["run", s, "--seed", "1", "--trace", trace.to_str().unwrap()],
+        &dir,
+    );
+    assert_eq!(code, Some(0), "{with_trace}");
+    let (_, kept) = ripple(&["run", s, "--seed", "1"], &dir);
+    assert!(with_trace.contains("(the first 20000 of "), "{with_trace}");
+    let totals = |t: &str| {
+        t.lines()
+            .find(|l| l.contains(" reactions, "))
+            .map(str::to_string)
+    };
+    assert!(totals(&kept).is_some());
+    assert_eq!(totals(&with_trace), totals(&kept));
+    let (code, out) = ripple(&["replay", trace.to_str().unwrap()], &dir);
+    assert_eq!(code, Some(0), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

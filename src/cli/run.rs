@@ -4,7 +4,7 @@ use crate::cli::{bad_input, print_warnings, write_report_files, Format, EXIT_FAI
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
 use crate::scenario::load_scenario;
-use crate::sim::{preflight, run_checked, run_checked_streaming, RunOptions};
+use crate::sim::{preflight, run_checked, run_checked_streaming, Retain, RunOptions};
 use crate::trace::trace_file_bytes;
 use std::path::PathBuf;
 
@@ -41,6 +41,10 @@ pub struct RunArgs {
     pub report: Option<PathBuf>,
 }
 
+/// Records a text report keeps when the trace goes to a file: far more than its cascade
+/// lines need.
+const TEXT_RECORDS_MAX: usize = 20_000;
+
 /// Runs the seed with its trace text streamed to a scratch file beside `file` as the run
 /// goes (none of it held in memory), then writes `file`: the header, known only at the end,
 /// and the records copied from the scratch file, atomically. The bytes are the ones a kept
@@ -58,7 +62,21 @@ fn run_streaming_trace(
     let body = std::fs::File::create(&body_path)?;
     let result = (|| {
         let out = std::io::BufWriter::with_capacity(64 * 1024, body);
-        let outcome = run_checked_streaming(scenario, Seed(args.seed), options, Box::new(out));
+        // The file gets every record: memory keeps what the output needs. A report page
+        // needs them all; the text, its first lines' worth; the JSON, the reaction results.
+        let (retain, records_max) = match (&args.report, args.format) {
+            (Some(_), _) => (Retain::Records, usize::MAX),
+            (None, Format::Text) => (Retain::Records, TEXT_RECORDS_MAX),
+            (None, Format::Json) => (Retain::Report, 0),
+        };
+        let outcome = run_checked_streaming(
+            scenario,
+            Seed(args.seed),
+            options,
+            retain,
+            records_max,
+            Box::new(out),
+        );
         if let Some(e) = &outcome.trace_error {
             return Err(std::io::Error::other(e.clone()));
         }

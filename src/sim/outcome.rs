@@ -140,6 +140,12 @@ impl RunOutcome {
         }
     }
 
+    /// Whether [`RunOutcome::records`] holds every record of the run (with
+    /// [`Retain::Records`] and no cap, [`crate::sim::Sim::keep_records_max`]).
+    pub fn records_complete(&self) -> bool {
+        self.retained == Retain::Records && self.records.len() as u64 == self.steps()
+    }
+
     /// Trace records, one per step (counted whether or not they were kept).
     pub fn steps(&self) -> u64 {
         self.counts.total()

@@ -161,18 +161,23 @@ pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunO
 }
 
 /// [`run_checked`], the first run streaming its trace text to `out` as it goes
-/// ([`Sim::stream_trace`]) instead of keeping it: `ripple run --trace FILE`.
+/// ([`Sim::stream_trace`]) instead of keeping it, and keeping what `retain` says of its
+/// records, at most `records_max` of them: `ripple run --trace FILE`, whose memory then
+/// does not grow with the run.
 pub fn run_checked_streaming(
     scenario: &Scenario,
     seed: Seed,
     options: RunOptions,
+    retain: Retain,
+    records_max: usize,
     out: Box<dyn std::io::Write + Send>,
 ) -> RunOutcome {
     let quiet = RunOptions {
         keep_trace: false,
         ..options
     };
-    let first = Sim::retaining(scenario, seed, quiet, Retain::Records)
+    let first = Sim::retaining(scenario, seed, quiet, retain)
+        .keep_records_max(records_max)
         .stream_trace(out)
         .run();
     check_determinism(scenario, seed, options, first)
@@ -197,12 +202,16 @@ fn check_determinism(
         return first;
     }
     let again = run_scenario(scenario, seed, quiet);
+    // A first run that kept only some of its records (its trace went to a file) is run once
+    // more with all of them, to say where the runs part.
+    let whole = (!first.records_complete()).then(|| run_scenario(scenario, seed, quiet));
+    let first_whole = whole.as_ref().unwrap_or(&first);
     if let Some(mut v) = compare_runs(
         seed.0,
-        (&first.trace_hash, &first.records),
+        (&first.trace_hash, &first_whole.records),
         (&second.trace_hash, &again.records),
     ) {
-        name_process_handler(scenario, &first, &again, &mut v);
+        name_process_handler(scenario, first_whole, &again, &mut v);
         // No rule noted: `failure_signature` finds it in the records.
         first.violations.push(v);
     }

@@ -399,6 +399,13 @@ impl<'s> Sim<'s> {
         self
     }
 
+    /// Keeps only the first `n` records ([`RunOutcome::records_complete`] then says so):
+    /// with [`Sim::stream_trace`], the file has them all and memory holds a report's worth.
+    pub fn keep_records_max(mut self, n: usize) -> Sim<'s> {
+        self.ctx.trace.keep_records_max(n);
+        self
+    }
+
     /// Counts what the run reaches ([`RunOutcome::coverage`]): rules, guards, resolvers,
     /// handler outcomes, transitions, faults. Call it before the first step.
     pub fn count_coverage(mut self) -> Sim<'s> {

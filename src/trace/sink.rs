@@ -55,6 +55,8 @@ pub struct TraceSink {
     flushed: u64,
     /// What the records reached, when counted ([`TraceSink::count_coverage`]).
     coverage: Option<Box<Coverage>>,
+    /// Records kept at most (the first ones); the rest are encoded, hashed and counted.
+    records_max: usize,
 }
 
 impl TraceSink {
@@ -73,7 +75,14 @@ impl TraceSink {
             stream_error: None,
             flushed: 0,
             coverage: None,
+            records_max: usize::MAX,
         }
+    }
+
+    /// Keeps only the first `n` records (when it keeps records at all): a readable report's
+    /// worth of a run whose whole trace goes to a file.
+    pub fn keep_records_max(&mut self, n: usize) {
+        self.records_max = n;
     }
 
     /// Counts the coverage of the records from now on ([`TraceSink::take_coverage`]).
@@ -122,7 +131,7 @@ impl TraceSink {
     /// Appends a record; returns its step number (0-based).
     pub fn push(&mut self, record: Record) -> u64 {
         self.encode(&record.view());
-        if let Some(records) = &mut self.records {
+        if let Some(records) = self.records.as_mut().filter(|r| r.len() < self.records_max) {
             records.push(record);
         }
         self.step()
@@ -132,7 +141,7 @@ impl TraceSink {
     /// step number (0-based).
     pub fn push_ref(&mut self, record: &RecordRef<'_>) -> u64 {
         self.encode(record);
-        if let Some(records) = &mut self.records {
+        if let Some(records) = self.records.as_mut().filter(|r| r.len() < self.records_max) {
             records.push(record.to_record());
         }
         self.step()
