@@ -169,16 +169,13 @@ pub fn render_sweep_html(info: &SweepInfo, tally: &SweepTally, groups: &[SweepGr
     );
     let _ = writeln!(
         out,
-        "<div class=\"counts\"><div class=\"count\" id=\"count-total\"><b>{}</b>seeds</div><div class=\"count pass\" id=\"count-passed\"><b>{}</b>passed</div><div class=\"count fail\" id=\"count-failed\"><b>{}</b>failed</div><div class=\"count\"><b>{}</b>signatures</div><div class=\"count\"><b>{}</b>distinct traces</div></div>",
+        "<div class=\"counts\"><div class=\"count\" id=\"count-total\"><b>{}</b>seeds</div><div class=\"count pass\" id=\"count-passed\"><b>{}</b>passed</div><div class=\"count fail\" id=\"count-failed\"><b>{}</b>failed</div><div class=\"count\"><b>{}</b>signatures</div><div class=\"count\"><b>{}{}</b>distinct traces</div></div>",
         s.total,
         s.passed,
         s.failed,
         s.failures.len(),
-        format!(
-            "{}{}",
-            s.distinct_trace_hashes,
-            if s.distinct_trace_hashes_capped { "+" } else { "" }
-        )
+        s.distinct_trace_hashes,
+        if s.distinct_trace_hashes_capped { "+" } else { "" }
     );
     let _ = writeln!(
         out,

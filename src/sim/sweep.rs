@@ -70,7 +70,7 @@ impl SeedPlan {
     }
 
     /// How many seeds the plan has, when that fits in a u64 (`None`: endless).
-    pub fn len(&self) -> Option<u64> {
+    pub fn seeds_max(&self) -> Option<u64> {
         match self {
             SeedPlan::Range(r) => Some(r.end - r.start),
             SeedPlan::Random { .. } => None,
@@ -120,7 +120,7 @@ impl SeedStream {
     /// How many seeds of the whole sweep (every shard) there are at most: the range and
     /// `--count`, whichever is smaller (`None`: endless).
     pub fn sweep_len(&self) -> Option<u64> {
-        match (self.plan.len(), self.count_max) {
+        match (self.plan.seeds_max(), self.count_max) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
