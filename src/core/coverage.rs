@@ -16,6 +16,11 @@ use crate::core::{FaultTarget, OutcomeKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+thread_local! {
+    /// `From -> To`, rebuilt for each transition record without allocating.
+    static TRANSITION_KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// Counts by name.
 pub type Counts = BTreeMap<String, u64>;
 
@@ -121,11 +126,16 @@ impl Coverage {
                 to,
                 ..
             } => {
-                // A creation goes from the initial state like any other first action.
-                bump(
-                    entry(&mut self.transitions, entity_type),
-                    &format!("{from} -> {to}"),
-                );
+                // A creation goes from the initial state like any other first action. The key
+                // is built in a buffer kept across calls: a sweep sees millions of these.
+                let counts = entry(&mut self.transitions, entity_type);
+                TRANSITION_KEY.with_borrow_mut(|key| {
+                    key.clear();
+                    key.push_str(from);
+                    key.push_str(" -> ");
+                    key.push_str(to);
+                    bump(counts, key);
+                });
             }
             RecordRef::ActionFailed {
                 entity_type,
