@@ -65,7 +65,7 @@ pub use crate::scenario::{
 // Running: one way in, and what a run leaves.
 pub use crate::sim::{
     failure_signature, EntityRow, FailureSignature, ReactionResult, Retain, RunOutcome, Runner,
-    SeedResult, Sim, Stop, ViolationSignature,
+    SeedPlan, SeedResult, SeedStream, Shard, Sim, Stop, SweepEnd, SweepTally, ViolationSignature,
 };
 // The vocabulary of runs and traces.
 pub use crate::check::{Invariant, RunEnd, Violation};
@@ -118,5 +118,6 @@ pub mod __private {
     };
     pub use crate::scenario::{fault_table, parse_rules_file_located, Input, RootEvent};
     pub use crate::shrink::{planted_scenario, PLANTED_PARTS};
+    pub use crate::sim::sweep_stream;
     pub use crate::sim::{preflight, run_scenario_retaining, Prepared, Queue, RunOptions};
 }

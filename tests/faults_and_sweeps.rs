@@ -166,10 +166,10 @@ fn a_run_stopped_by_its_budget_is_a_quiescence_violation() {
     assert!(v[0].message.contains("messages pending"));
 }
 
-fn race_sweep() -> (SweepInfo, Vec<ripple::SeedResult>) {
+fn race_sweep() -> (SweepInfo, ripple::SweepTally) {
     let s = scenario("race.toml");
     let seeds: Vec<u64> = (0..40).collect();
-    let results = Runner::new(&s).sweep(&seeds, 2);
+    let results = ripple::SweepTally::of(&Runner::new(&s).sweep(&seeds, 2));
     let info = SweepInfo {
         scenario: s.name.clone(),
         scenario_path: "scenarios/race.toml".into(),
@@ -177,7 +177,10 @@ fn race_sweep() -> (SweepInfo, Vec<ripple::SeedResult>) {
         shard: None,
         jobs: 2,
         swarm: false,
+        master_seed: None,
+        stopped: None,
         timing: None,
+        declared: None,
     };
     (info, results)
 }

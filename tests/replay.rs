@@ -103,3 +103,84 @@ fn a_trace_naming_a_device_does_not_read_it() {
     assert!(out.contains("/dev/zero"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `run --trace` streams the records to the file as the run goes (issue 19); the file is
+/// byte for byte the trace a run that kept its text gives, and nothing is left beside it.
+#[test]
+fn a_streamed_trace_file_is_the_kept_trace_byte_for_byte() {
+    let dir = scratch("streamed");
+    let trace = record(&dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = ripple::load_scenario(&root.join("scenarios/netops.toml")).unwrap();
+    let kept = ripple::Runner::new(&scenario)
+        .trace_text(true)
+        .run(ripple::Seed(7));
+    let named = format!("{}/scenarios/netops.toml", root.display());
+    let written = std::fs::read(&trace).unwrap();
+    // The header names the scenario relative to the trace's directory: compare the records
+    // byte for byte, and the header's hash and count.
+    let expected = kept.trace_file(&named).unwrap();
+    let split = |b: &[u8]| b.iter().position(|c| *c == b'\n').unwrap();
+    assert_eq!(
+        written[split(&written)..],
+        expected[split(&expected)..],
+        "records differ"
+    );
+    let header: serde_json::Value = serde_json::from_slice(&written[..split(&written)]).unwrap();
+    assert_eq!(header["trace_hash"], kept.trace_hash.to_string());
+    assert_eq!(header["steps"], kept.steps());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["t.jsonl"], "no scratch file left");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A trace that cannot be written is bad input, and says so.
+    let (code, out) = ripple(
+        &["run", "scenarios/netops.toml", "--trace", "/dev/full"],
+        root,
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("failed to write the trace to /dev/full"),
+        "{out}"
+    );
+}
+
+/// A long run with `--trace`: the text report keeps only its first records (the file has
+/// them all), and says so, with the same totals as a run that kept everything.
+#[test]
+fn a_long_run_with_a_trace_keeps_a_reports_worth_of_records_and_the_same_totals() {
+    use ripple::__private::{generated_workload, WorkloadConfig};
+    let dir = scratch("long");
+    let config = WorkloadConfig {
+        root_events: 1_000,
+        ..WorkloadConfig::default()
+    };
+    let scenario = dir.join("gen.toml");
+    std::fs::write(
+        &scenario,
+        ripple::emit_scenario(&generated_workload(&config), "test workload"),
+    )
+    .unwrap();
+    let s = scenario.to_str().unwrap();
+    let trace = dir.join("t.jsonl");
+    let (code, with_trace) = ripple(
+        &["run", s, "--seed", "1", "--trace", trace.to_str().unwrap()],
+        &dir,
+    );
+    assert_eq!(code, Some(0), "{with_trace}");
+    let (_, kept) = ripple(&["run", s, "--seed", "1"], &dir);
+    assert!(with_trace.contains("(the first 20000 of "), "{with_trace}");
+    let totals = |t: &str| {
+        t.lines()
+            .find(|l| l.contains(" reactions, "))
+            .map(str::to_string)
+    };
+    assert!(totals(&kept).is_some());
+    assert_eq!(totals(&with_trace), totals(&kept));
+    let (code, out) = ripple(&["replay", trace.to_str().unwrap()], &dir);
+    assert_eq!(code, Some(0), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -14,6 +14,7 @@ mod corpus;
 mod diff;
 mod init;
 mod lint;
+mod merge;
 mod publish;
 mod record;
 mod replay;
@@ -68,6 +69,21 @@ pub enum Command {
     Publish(publish::PublishArgs),
     Diff(diff::DiffArgs),
     Lint(lint::LintArgs),
+    Merge(merge::MergeArgs),
+    Completions(CompletionsArgs),
+}
+
+/// Print a shell completion script.
+///
+/// Examples:
+///   ripple completions bash > ~/.local/share/bash-completion/completions/ripple
+///   ripple completions zsh > "${fpath[1]}/_ripple"
+///   ripple completions fish > ~/.config/fish/completions/ripple.fish
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +108,17 @@ pub fn main() -> ExitCode {
         Command::Publish(args) => publish::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "ripple",
+                &mut std::io::stdout(),
+            );
+            EXIT_PASS
+        }
     };
     ExitCode::from(code)
 }

@@ -5,7 +5,8 @@ use crate::cli::{
 };
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
-use crate::sim::{preflight, run_checked, RunOptions};
+use crate::sim::{preflight, run_checked, run_checked_streaming, Retain, RunOptions};
+use crate::trace::trace_file_bytes;
 use std::path::PathBuf;
 
 /// Run a scenario under one seed and report what happened.
@@ -44,6 +45,57 @@ pub struct RunArgs {
     pub deny: Option<String>,
 }
 
+/// Records a text report keeps when the trace goes to a file: far more than its cascade
+/// lines need.
+const TEXT_RECORDS_MAX: usize = 20_000;
+
+/// Runs the seed with its trace text streamed to a scratch file beside `file` as the run
+/// goes (none of it held in memory), then writes `file`: the header, known only at the end,
+/// and the records copied from the scratch file, atomically. The bytes are the ones a kept
+/// trace gives.
+fn run_streaming_trace(
+    scenario: &crate::scenario::Scenario,
+    args: &RunArgs,
+    file: &std::path::Path,
+    options: RunOptions,
+) -> std::io::Result<crate::sim::RunOutcome> {
+    let body_path = crate::core::scratch_beside(file, "records");
+    if let Some(dir) = body_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let body = std::fs::File::create(&body_path)?;
+    let result = (|| {
+        let out = std::io::BufWriter::with_capacity(64 * 1024, body);
+        // The file gets every record: memory keeps what the output needs. A report page
+        // needs them all; the text, its first lines' worth; the JSON, the reaction results.
+        let (retain, records_max) = match (&args.report, args.format) {
+            (Some(_), _) => (Retain::Records, usize::MAX),
+            (None, Format::Text) => (Retain::Records, TEXT_RECORDS_MAX),
+            (None, Format::Json) => (Retain::Report, 0),
+        };
+        let outcome = run_checked_streaming(
+            scenario,
+            Seed(args.seed),
+            options,
+            retain,
+            records_max,
+            Box::new(out),
+        );
+        if let Some(e) = &outcome.trace_error {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        // The header names the scenario from the trace's directory, so that `ripple
+        // replay` finds it wherever it is run from.
+        let trace_dir = file.parent().unwrap_or(std::path::Path::new(""));
+        let named = crate::core::relative_path(trace_dir, &args.scenario);
+        let head = trace_file_bytes(&outcome.trace_header(&named.display().to_string()), &[]);
+        crate::core::write_atomic_parts(file, &head, &mut std::fs::File::open(&body_path)?)?;
+        Ok(outcome)
+    })();
+    let _ = std::fs::remove_file(&body_path);
+    result
+}
+
 pub fn run(args: &RunArgs) -> u8 {
     let scenario = match load_linted(&args.scenario, args.deny.is_some())
         .and_then(|s| preflight(&s).map(|()| s).map_err(|e| e.to_string()))
@@ -64,25 +116,21 @@ pub fn run(args: &RunArgs) -> u8 {
     }
     let path = args.scenario.display().to_string();
     let options = RunOptions {
-        keep_trace: args.trace.is_some(),
+        keep_trace: false,
         swarm: args.swarm,
     };
-    let outcome = run_checked(&scenario, Seed(args.seed), options);
-    if let Some(file) = &args.trace {
-        // The header names the scenario from the trace's directory, so that `ripple
-        // replay` finds it wherever it is run from.
-        let trace_dir = file.parent().unwrap_or(std::path::Path::new(""));
-        let named = crate::core::relative_path(trace_dir, &args.scenario);
-        let bytes = outcome
-            .trace_file(&named.display().to_string())
-            .expect("trace kept when asked for");
-        if let Err(e) = crate::core::write_atomic(file, &bytes) {
-            return bad_input(format!(
-                "failed to write the trace to {}: {e}",
-                file.display()
-            ));
-        }
-    }
+    let outcome = match &args.trace {
+        Some(file) => match run_streaming_trace(&scenario, args, file, options) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return bad_input(format!(
+                    "failed to write the trace to {}: {e}",
+                    file.display()
+                ))
+            }
+        },
+        None => run_checked(&scenario, Seed(args.seed), options),
+    };
     if let Some(dir) = &args.report {
         let stem = args
             .scenario

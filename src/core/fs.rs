@@ -20,10 +20,23 @@ const TEMP_TAG: &str = "ripple-";
 
 /// Writes `bytes` to `path` as the module header says.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_parts(path, bytes, &mut std::io::empty())
+}
+
+/// Writes `head` then everything `body` reads to `path`, as [`write_atomic`] does, without
+/// holding the body in memory (a streamed trace: its header is known only at the end).
+pub fn write_atomic_parts(
+    path: &Path,
+    head: &[u8],
+    body: &mut dyn std::io::Read,
+) -> std::io::Result<()> {
+    let write = |out: &mut dyn Write, body: &mut dyn std::io::Read| -> std::io::Result<()> {
+        out.write_all(head)?;
+        std::io::copy(body, out)?;
+        out.flush()
+    };
     if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        return out.flush();
+        return write(&mut std::io::stdout().lock(), body);
     }
     // Follow a symlink to what it names (a dangling one: to the file it would name).
     let target = match std::fs::symlink_metadata(path) {
@@ -49,8 +62,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         if !m.is_file() {
             // A FIFO, a device, a socket: write to it as it is.
             let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
-            f.write_all(bytes)?;
-            return f.flush();
+            return write(&mut f, body);
         }
     }
     let dir = target
@@ -65,9 +77,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     remove_stale_temps(dir, &name);
     let tmp = dir.join(format!(".{name}.{TEMP_TAG}{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut f, body)?;
+        f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, &target)?;
         // The rename is durable once the directory is.
         if let Ok(d) = std::fs::File::open(dir) {
@@ -79,6 +91,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A scratch file's name beside `path` (in the temp directory, for `-`): the caller removes
+/// it on every path (a killed process leaves it, under a name that says whose it was).
+pub fn scratch_beside(path: &Path, purpose: &str) -> PathBuf {
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        _ if path.as_os_str() == "-" => std::env::temp_dir(),
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    dir.join(format!(
+        ".{name}-{purpose}.{TEMP_TAG}{}.tmp",
+        std::process::id()
+    ))
 }
 
 /// Removes `.{name}.ripple-{pid}.tmp` files in `dir` whose process is gone (a killed

@@ -2,6 +2,7 @@
 //! and names, JSON values, subjects, severities, and the trace record types. It is owned by
 //! no layer and imports from none: everything above builds on it.
 
+mod coverage;
 mod fs;
 mod ids;
 mod lookup;
@@ -16,6 +17,7 @@ mod time;
 mod uuid;
 
 pub use self::uuid::*;
+pub use coverage::*;
 pub use fs::*;
 pub use ids::*;
 pub use lookup::*;

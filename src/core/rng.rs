@@ -37,6 +37,8 @@ pub enum Purpose {
     Swarm = 5,
     /// Integration answers (which one, and when), drawn per call ([`RngStream::keyed`]).
     Integrations = 6,
+    /// The seeds of a `--seeds random` sweep, drawn from its master seed.
+    SweepSeeds = 7,
 }
 
 /// One purpose's stream.

@@ -9,7 +9,7 @@
 use crate::core::{FaultKind, Record, Seed};
 use crate::report::{escape_html, page, reproduce_command, summarize_sweep, SweepInfo};
 use crate::scenario::Scenario;
-use crate::sim::{RunOutcome, Runner, SeedResult};
+use crate::sim::{RunOutcome, Runner, SweepTally};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -23,6 +23,9 @@ pub const GROUP_SEEDS_LISTED_MAX: usize = 200;
 /// One failure signature of a sweep, with a run of its first seed.
 pub struct SweepGroup {
     pub signature: String,
+    /// Seeds with this signature.
+    pub count: u64,
+    /// The first of them, in sweep order.
     pub seeds: Vec<u64>,
     /// The first seed's run, every record kept (for its run report).
     pub first: RunOutcome,
@@ -39,10 +42,10 @@ pub struct SweepGroup {
 pub fn sweep_groups(
     scenario: &Scenario,
     info: &SweepInfo,
-    results: &[SeedResult],
+    tally: &SweepTally,
     stem: &str,
 ) -> Vec<SweepGroup> {
-    let summary = summarize_sweep(info, results);
+    let summary = summarize_sweep(info, tally);
     let runner = Runner::new(scenario).swarm(info.swarm);
     let mut quiet = scenario.clone();
     quiet.faults = None;
@@ -65,6 +68,7 @@ pub fn sweep_groups(
                 faults_in_play.then(|| !quiet_runner.run(Seed(seed)).passed());
             SweepGroup {
                 signature: g.signature.clone(),
+                count: g.count,
                 seeds: g.seeds.clone(),
                 first,
                 faults_fired,
@@ -144,14 +148,10 @@ fn histogram(
 }
 
 /// The sweep overview. `groups` come from [`sweep_groups`].
-pub fn render_sweep_html(
-    info: &SweepInfo,
-    results: &[SeedResult],
-    groups: &[SweepGroup],
-) -> String {
-    let s = summarize_sweep(info, results);
+pub fn render_sweep_html(info: &SweepInfo, tally: &SweepTally, groups: &[SweepGroup]) -> String {
+    let s = summarize_sweep(info, tally);
     let mut out = String::new();
-    let (verdict, class) = if s.failed == 0 {
+    let (verdict, class) = if crate::report::sweep_passed(info, tally) {
         ("PASS", "pass")
     } else {
         ("FAIL", "fail")
@@ -169,21 +169,24 @@ pub fn render_sweep_html(
     );
     let _ = writeln!(
         out,
-        "<div class=\"counts\"><div class=\"count\" id=\"count-total\"><b>{}</b>seeds</div><div class=\"count pass\" id=\"count-passed\"><b>{}</b>passed</div><div class=\"count fail\" id=\"count-failed\"><b>{}</b>failed</div><div class=\"count\"><b>{}</b>signatures</div><div class=\"count\"><b>{}</b>distinct traces</div></div>",
+        "<div class=\"counts\"><div class=\"count\" id=\"count-total\"><b>{}</b>seeds</div><div class=\"count pass\" id=\"count-passed\"><b>{}</b>passed</div><div class=\"count fail\" id=\"count-failed\"><b>{}</b>failed</div><div class=\"count\"><b>{}</b>signatures</div><div class=\"count\"><b>{}{}</b>distinct traces</div></div>",
         s.total,
         s.passed,
         s.failed,
         s.failures.len(),
-        s.distinct_trace_hashes
+        s.distinct_trace_hashes,
+        if s.distinct_trace_hashes_capped { "+" } else { "" }
     );
     let _ = writeln!(
         out,
-        "<p class=\"note\">Scenario <code>{}</code>, {} steps in all. Run it again: <code>ripple sweep {} --seeds {}{}</code></p>\n</header>",
+        "<p class=\"note\">Scenario <code>{}</code>, {} steps in all{}. Run it again: <code>{}</code></p>\n</header>",
         escape_html(&info.scenario_path),
         s.steps,
-        escape_html(&info.scenario_path),
-        escape_html(&info.seeds),
-        if info.swarm { " --swarm" } else { "" }
+        info.stopped
+            .as_ref()
+            .map(|why| format!("; stopped early ({}) after {} seeds", escape_html(why), s.total))
+            .unwrap_or_default(),
+        escape_html(&info.rerun_command(s.total)),
     );
 
     out.push_str("<section id=\"failures\">\n<h2>Failures by signature</h2>\n");
@@ -216,7 +219,7 @@ pub fn render_sweep_html(
                 out,
                 "<tr class=\"group\" id=\"group-{n}\" data-group=\"{n}\"><td><code>{}</code></td><td>{}</td><td><a class=\"run-report\" href=\"{}\">seed {}</a></td><td>{fired}</td><td>{needs}</td><td>{}</td></tr>",
                 escape_html(&g.signature),
-                g.seeds.len(),
+                g.count,
                 escape_html(&g.report),
                 g.seeds[0],
                 escape_html(&violation)
@@ -226,12 +229,14 @@ pub fn render_sweep_html(
     }
     out.push_str("</section>\n");
 
-    out.push_str("<section id=\"histograms\">\n<h2>Steps and virtual time per seed</h2>\n<p class=\"note\">Green: seeds that passed; red: seeds that failed. Hover a bar for its range.</p>\n");
-    let steps: Vec<(u64, bool)> = results.iter().map(|r| (r.steps, r.passed)).collect();
-    let times: Vec<(u64, bool)> = results
-        .iter()
-        .map(|r| (r.virtual_time_ms, r.passed))
-        .collect();
+    let sampled = if tally.samples.len() as u64 == s.total {
+        String::new()
+    } else {
+        format!(" Of the first {} seeds.", tally.samples.len())
+    };
+    let _ = writeln!(out, "<section id=\"histograms\">\n<h2>Steps and virtual time per seed</h2>\n<p class=\"note\">Green: seeds that passed; red: seeds that failed. Hover a bar for its range.{sampled}</p>");
+    let steps: Vec<(u64, bool)> = tally.samples.iter().map(|r| (r.0, r.2)).collect();
+    let times: Vec<(u64, bool)> = tally.samples.iter().map(|r| (r.1, r.2)).collect();
     out.push_str(&histogram(
         "trace steps",
         &|v| v.to_string(),
@@ -244,12 +249,31 @@ pub fn render_sweep_html(
         &times,
         "hist-time",
     ));
-    out.push_str("</section>\n<footer>Written by <code>ripple sweep --report</code>. The page is self-contained: it loads nothing but the run reports it links to.</footer>\n");
+    out.push_str("</section>\n");
+    if !s.sometimes.is_empty() {
+        out.push_str("<section id=\"sometimes\">\n<h2>Sometimes</h2>\n<p class=\"note\">Each must hold in some state of at least one seed.</p>\n<ul>\n");
+        for row in &s.sometimes {
+            let _ = writeln!(
+                out,
+                "<li class=\"{}\"><code>{}</code>: <code>{}</code> held in {} of {} seeds</li>",
+                if row.seeds > 0 { "pass" } else { "fail" },
+                escape_html(&row.name),
+                escape_html(&row.predicate),
+                row.seeds,
+                s.total
+            );
+        }
+        out.push_str("</ul>\n</section>\n");
+    }
+    if let Some(d) = &info.declared {
+        out.push_str(&crate::report::render_coverage_html(d, &tally.coverage));
+    }
+    out.push_str("<footer>Written by <code>ripple sweep --report</code>. The page is self-contained: it loads nothing but the run reports it links to.</footer>\n");
 
     let data = serde_json::json!({
         "groups": groups.iter().map(|g| serde_json::json!({
             "signature": g.signature,
-            "count": g.seeds.len(),
+            "count": g.count,
             "seeds": g.seeds.iter().take(GROUP_SEEDS_LISTED_MAX).collect::<Vec<_>>(),
             "reproduce": reproduce_command(&info.scenario_path, g.seeds[0], info.swarm),
             "report": g.report,

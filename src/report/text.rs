@@ -2,7 +2,7 @@
 //! violations, and the command that reproduces the run.
 
 use crate::core::escape_controls;
-use crate::core::{Origin, Record};
+use crate::core::{Origin, Record, RecordKind};
 use crate::report::reproduce_command;
 use crate::sim::RunOutcome;
 use std::fmt::Write;
@@ -160,7 +160,21 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
     for l in lines.iter().take(CASCADE_LINES_MAX) {
         out.push_str(l);
     }
-    if lines.len() > CASCADE_LINES_MAX {
+    // A run that kept only its first records (its trace went to a file) counts from the
+    // record counts, which cover the whole run.
+    let complete = outcome.records_complete();
+    if !complete {
+        reactions = outcome.counts.get(RecordKind::Reaction) as usize;
+        skips = outcome.counts.get(RecordKind::GuardSkip) as usize;
+    }
+    if !complete && (lines.len() > CASCADE_LINES_MAX || !outcome.records.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  ... (the first {} of {} records shown; the trace file has them all)",
+            outcome.records.len(),
+            outcome.steps()
+        );
+    } else if lines.len() > CASCADE_LINES_MAX {
         let _ = writeln!(
             out,
             "  ... {} more lines (use --format json or --trace FILE)",

@@ -97,6 +97,12 @@ pub struct RunOutcome {
     /// Every record, when the run kept them ([`Retain::Records`]); empty otherwise.
     pub records: Vec<Record>,
     pub trace_text: Option<Vec<u8>>,
+    /// Why the streamed trace text ([`crate::sim::Sim::stream_trace`]) could not be written.
+    pub trace_error: Option<String>,
+    /// What the run reached, when it counted it ([`crate::sim::Sim::count_coverage`]).
+    pub coverage: Option<crate::core::Coverage>,
+    /// The `sometimes` invariants that held in some checked state of the run, by name.
+    pub sometimes_held: Vec<String>,
     pub violations: Vec<Violation>,
     /// For each violation, in order: the rule that acted last in its scheduler step, up to
     /// its step (`None`: none did), as the sweep's failure signature shows it. Noted during
@@ -152,7 +158,13 @@ impl RunOutcome {
     /// the run did not keep its trace text.
     pub fn trace_file(&self, scenario_path: &str) -> Option<Vec<u8>> {
         let text = self.trace_text.as_ref()?;
-        let header = TraceHeader {
+        Some(trace_file_bytes(&self.trace_header(scenario_path), text))
+    }
+
+    /// The header of the run's trace file, naming `scenario_path`: what goes before the
+    /// records, whether they were kept or streamed.
+    pub fn trace_header(&self, scenario_path: &str) -> TraceHeader {
+        TraceHeader {
             ripple_trace: TRACE_FILE_VERSION,
             scenario: scenario_path.to_string(),
             scenario_name: self.scenario.clone(),
@@ -160,8 +172,13 @@ impl RunOutcome {
             swarm: self.swarm,
             trace_hash: self.trace_hash.to_string(),
             steps: self.steps(),
-        };
-        Some(trace_file_bytes(&header, text))
+        }
+    }
+
+    /// Whether [`RunOutcome::records`] holds every record of the run (with
+    /// [`Retain::Records`] and no cap, [`crate::sim::Sim::keep_records_max`]).
+    pub fn records_complete(&self) -> bool {
+        self.retained == Retain::Records && self.records.len() as u64 == self.steps()
     }
 
     /// Trace records, one per step (counted whether or not they were kept).

@@ -16,7 +16,7 @@
 use crate::check::{compare_runs, handler_at, Invariant, Violation};
 use crate::core::Seed;
 use crate::engine::reflex::ReflexHandler;
-use crate::scenario::{ReflexKind, Scenario, SourceError};
+use crate::scenario::{InvariantKind, ReflexKind, Scenario, SourceError};
 use crate::sim::{
     sweep_retaining, Library, Prepared, Retain, RunOptions, RunOutcome, SeedResult, Sim,
 };
@@ -243,25 +243,83 @@ pub fn run_scenario_retaining(
 /// Runs the seed twice and adds a `determinism` violation if the two traces differ. This is
 /// what `ripple run` does: a run that does not reproduce is the first thing to know.
 pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
-    let mut first = run_scenario(scenario, seed, options);
-    let second = run_scenario(
-        scenario,
-        seed,
-        RunOptions {
-            keep_trace: false,
-            ..options
-        },
-    );
+    let first = run_scenario(scenario, seed, options);
+    check_determinism(scenario, seed, options, first)
+}
+
+/// [`run_checked`], the first run streaming its trace text to `out` as it goes
+/// ([`Sim::stream_trace`]) instead of keeping it, and keeping what `retain` says of its
+/// records, at most `records_max` of them: `ripple run --trace FILE`, whose memory then
+/// does not grow with the run.
+pub fn run_checked_streaming(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    retain: Retain,
+    records_max: usize,
+    out: Box<dyn std::io::Write + Send>,
+) -> RunOutcome {
+    let quiet = RunOptions {
+        keep_trace: false,
+        ..options
+    };
+    let first = Sim::retaining(scenario, seed, quiet, retain)
+        .keep_records_max(records_max)
+        .stream_trace(out)
+        .run();
+    check_determinism(scenario, seed, options, first)
+}
+
+/// Runs the seed a second time, from scratch, and adds a `determinism` violation to `first`
+/// if the traces differ. The second run keeps only its hash; only when the hashes differ
+/// does a third run keep its records, to say where the runs part.
+fn check_determinism(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    mut first: RunOutcome,
+) -> RunOutcome {
+    let quiet = RunOptions {
+        keep_trace: false,
+        ..options
+    };
+    add_sometimes_violations(scenario, &mut first);
+    let second = run_scenario_retaining(scenario, seed, quiet, Retain::Summary);
+    if second.trace_hash == first.trace_hash {
+        return first;
+    }
+    let again = run_scenario(scenario, seed, quiet);
+    // A first run that kept only some of its records (its trace went to a file) is run once
+    // more with all of them, to say where the runs part.
+    let whole = (!first.records_complete()).then(|| run_scenario(scenario, seed, quiet));
+    let first_whole = whole.as_ref().unwrap_or(&first);
     if let Some(mut v) = compare_runs(
         seed.0,
-        (&first.trace_hash, &first.records),
-        (&second.trace_hash, &second.records),
+        (&first.trace_hash, &first_whole.records),
+        (&second.trace_hash, &again.records),
     ) {
-        name_process_handler(scenario, &first, &second, &mut v);
+        name_process_handler(scenario, first_whole, &again, &mut v);
         // No rule noted: `failure_signature` finds it in the records.
         first.violations.push(v);
     }
     first
+}
+
+/// For one run taken alone (`ripple run`, the corpus): a `sometimes` invariant that held in
+/// no checked state of it is a violation, at the end of the run. (A sweep asks it of the
+/// sweep instead: see [`crate::sim::SweepTally::sometimes`].)
+pub fn add_sometimes_violations(scenario: &Scenario, outcome: &mut RunOutcome) {
+    for spec in &scenario.invariants {
+        let inv = &spec.invariant;
+        if inv.kind == InvariantKind::Sometimes && !outcome.sometimes_held.contains(&inv.name) {
+            outcome.violations.push(Violation {
+                invariant: inv.name.clone(),
+                message: format!("sometimes {:?} held in no state of this run", inv.text),
+                step: outcome.steps(),
+            });
+            outcome.violation_rules.push(None);
+        }
+    }
 }
 
 /// When two runs parted at a process handler's record, says so in the `determinism`

@@ -15,7 +15,9 @@ use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{DispatchRef, Engine, Host};
 use crate::scenario::FaultConfig;
-use crate::scenario::{expand_generators_within, CheckAt, Generated, Input, RootEvent, Scenario};
+use crate::scenario::{
+    expand_generators_within, CheckAt, Generated, Input, InvariantKind, RootEvent, Scenario,
+};
 use crate::sim::host::{Ctx, Msg};
 use crate::sim::{registries, EntityRow, Library, Prepared, Retain, RunOptions, RunOutcome, Stop};
 use crate::sim::{FaultPlan, Faults, Queue};
@@ -48,6 +50,8 @@ pub struct Sim<'s> {
     pub(super) roots_queued: u64,
     /// User invariants already reported (each is reported once per run).
     pub(super) reported: BTreeSet<String>,
+    /// `sometimes` invariants that have held in a checked state of this run.
+    pub(super) sometimes_held: BTreeSet<String>,
 }
 
 impl<'s> Sim<'s> {
@@ -187,6 +191,7 @@ impl<'s> Sim<'s> {
             scheduler_steps: 0,
             roots_queued,
             reported: BTreeSet::new(),
+            sometimes_held: BTreeSet::new(),
         }
     }
 
@@ -260,6 +265,19 @@ impl<'s> Sim<'s> {
             if (spec.at == CheckAt::End) != (at == CheckAt::End)
                 || self.reported.contains(&spec.invariant.name)
             {
+                continue;
+            }
+            if spec.invariant.kind == InvariantKind::Sometimes {
+                // Looked for until seen once; never a violation here (the run or the sweep
+                // decides, from `RunOutcome::sometimes_held`).
+                if !self.sometimes_held.contains(&spec.invariant.name)
+                    && self.scenario.tenants.iter().any(|tenant| {
+                        spec.tenant.as_ref().is_none_or(|t| t == tenant)
+                            && spec.invariant.holds(self.engine.store(), tenant.as_str())
+                    })
+                {
+                    self.sometimes_held.insert(spec.invariant.name.clone());
+                }
                 continue;
             }
             for tenant in &self.scenario.tenants {
@@ -480,6 +498,28 @@ impl<'s> Sim<'s> {
         }
     }
 
+    /// Streams the run's canonical trace text to `out` as it is written, a chunk at a time,
+    /// instead of keeping it ([`RunOutcome::trace_error`] says if writing failed). The
+    /// bytes are those [`RunOptions::keep_trace`] would keep. Call it before the first step.
+    pub fn stream_trace(mut self, out: Box<dyn std::io::Write + Send>) -> Sim<'s> {
+        self.ctx.trace.stream_to(out);
+        self
+    }
+
+    /// Keeps only the first `n` records ([`RunOutcome::records_complete`] then says so):
+    /// with [`Sim::stream_trace`], the file has them all and memory holds a report's worth.
+    pub fn keep_records_max(mut self, n: usize) -> Sim<'s> {
+        self.ctx.trace.keep_records_max(n);
+        self
+    }
+
+    /// Counts what the run reaches ([`RunOutcome::coverage`]): rules, guards, resolvers,
+    /// handler outcomes, transitions, faults. Call it before the first step.
+    pub fn count_coverage(mut self) -> Sim<'s> {
+        self.ctx.trace.count_coverage();
+        self
+    }
+
     /// Runs to the end and reports.
     pub fn run(mut self) -> RunOutcome {
         let stop = loop {
@@ -537,6 +577,8 @@ impl<'s> Sim<'s> {
         let faults = self.ctx.faults.as_ref().map(|f| f.describe());
         let root_events = self.scenario.events.len() + self.generated.total as usize;
         let counts = self.ctx.trace.counts();
+        let trace_error = self.ctx.trace.finish_stream().err();
+        let coverage = self.ctx.trace.take_coverage();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
         RunOutcome {
             scenario: self.scenario.name.clone(),
@@ -546,6 +588,9 @@ impl<'s> Sim<'s> {
             trace_hash,
             records,
             trace_text,
+            trace_error,
+            coverage,
+            sometimes_held: self.sometimes_held.into_iter().collect(),
             violations: self.ctx.violations,
             violation_rules: self.ctx.violation_rules,
             violation_observations: self.ctx.violation_observations,

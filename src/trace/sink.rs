@@ -4,7 +4,9 @@
 //! Lines are encoded into a small buffer (or straight into the kept text) and hashed a chunk
 //! at a time: xxh3's streaming digest does not depend on how the input is split, and one
 //! `update` per few hundred lines costs less than one per line. A run that keeps neither
-//! records nor text holds one chunk of trace, whatever its length.
+//! records nor text holds one chunk of trace, whatever its length; a run that streams its
+//! text ([`TraceSink::stream_to`], `ripple run --trace`) writes each chunk out once it is
+//! hashed, and holds no more.
 //!
 //! The hasher is `xxhash_rust`'s streaming [`Xxh3`], with the SIMD loop the crate is compiled
 //! with (SSE2 on a generic x86-64 build). A hand-written xxh3 with an AVX2 loop chosen at run
@@ -13,8 +15,9 @@
 //! every trace hash and every corpus seed depends on is not worth that; reports/BENCH.md
 //! (fifth pass) has the figures.
 
-use crate::core::{Record, RecordCounts, RecordRef};
+use crate::core::{Coverage, Record, RecordCounts, RecordRef};
 use crate::trace::Encoder;
+use std::io::Write;
 use xxhash_rust::xxh3::Xxh3;
 
 /// The identity of a run: xxh3-128 over the canonical JSON lines of its trace.
@@ -44,6 +47,16 @@ pub struct TraceSink {
     len: u64,
     counts: RecordCounts,
     encoder: Encoder,
+    /// Where the text goes as it is hashed, instead of being kept.
+    stream: Option<Box<dyn std::io::Write + Send>>,
+    /// The first error writing to `stream` (later chunks are not written).
+    stream_error: Option<String>,
+    /// Bytes hashed (and, when streaming, written) so far.
+    flushed: u64,
+    /// What the records reached, when counted ([`TraceSink::count_coverage`]).
+    coverage: Option<Box<Coverage>>,
+    /// Records kept at most (the first ones); the rest are encoded, hashed and counted.
+    records_max: usize,
 }
 
 impl TraceSink {
@@ -58,6 +71,55 @@ impl TraceSink {
             len: 0,
             counts: RecordCounts::default(),
             encoder: Encoder::default(),
+            stream: None,
+            stream_error: None,
+            flushed: 0,
+            coverage: None,
+            records_max: usize::MAX,
+        }
+    }
+
+    /// Keeps only the first `n` records (when it keeps records at all): a readable report's
+    /// worth of a run whose whole trace goes to a file.
+    pub fn keep_records_max(&mut self, n: usize) {
+        self.records_max = n;
+    }
+
+    /// Counts the coverage of the records from now on ([`TraceSink::take_coverage`]).
+    pub fn count_coverage(&mut self) {
+        self.coverage.get_or_insert_with(Box::default);
+    }
+
+    /// The coverage counted, if it was.
+    pub fn take_coverage(&mut self) -> Option<Coverage> {
+        self.coverage.take().map(|c| *c)
+    }
+
+    /// Writes the canonical text to `out` a chunk at a time as records come, keeping none
+    /// of it: the bytes written are the ones a kept text would hold. Call it before the
+    /// first chunk is hashed, on a sink that keeps no text.
+    pub fn stream_to(&mut self, out: Box<dyn std::io::Write + Send>) {
+        assert!(
+            self.text.is_none() && self.flushed == 0,
+            "a trace streams from its first byte, and is not also kept"
+        );
+        self.stream = Some(out);
+    }
+
+    /// Writes what is left of a streamed text and flushes it; the error, if writing failed
+    /// at any point. `Ok` when nothing streams.
+    pub fn finish_stream(&mut self) -> Result<(), String> {
+        if let Some(out) = &mut self.stream {
+            if self.stream_error.is_none() {
+                if let Err(e) = out.write_all(&self.pending).and_then(|()| out.flush()) {
+                    self.stream_error = Some(e.to_string());
+                }
+            }
+            self.stream = None;
+        }
+        match self.stream_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
@@ -69,7 +131,7 @@ impl TraceSink {
     /// Appends a record; returns its step number (0-based).
     pub fn push(&mut self, record: Record) -> u64 {
         self.encode(&record.view());
-        if let Some(records) = &mut self.records {
+        if let Some(records) = self.records.as_mut().filter(|r| r.len() < self.records_max) {
             records.push(record);
         }
         self.step()
@@ -79,7 +141,7 @@ impl TraceSink {
     /// step number (0-based).
     pub fn push_ref(&mut self, record: &RecordRef<'_>) -> u64 {
         self.encode(record);
-        if let Some(records) = &mut self.records {
+        if let Some(records) = self.records.as_mut().filter(|r| r.len() < self.records_max) {
             records.push(record.to_record());
         }
         self.step()
@@ -92,11 +154,15 @@ impl TraceSink {
 
     fn encode(&mut self, record: &RecordRef<'_>) {
         self.counts.add(record.kind());
+        if let Some(c) = &mut self.coverage {
+            c.observe(record);
+        }
         match &mut self.text {
             Some(text) => {
                 self.encoder.encode_line(record, text);
                 if text.len() - self.text_hashed >= CHUNK_BYTES {
                     self.hasher.update(&text[self.text_hashed..]);
+                    self.flushed += (text.len() - self.text_hashed) as u64;
                     self.text_hashed = text.len();
                 }
             }
@@ -104,6 +170,12 @@ impl TraceSink {
                 self.encoder.encode_line(record, &mut self.pending);
                 if self.pending.len() >= CHUNK_BYTES {
                     self.hasher.update(&self.pending);
+                    self.flushed += self.pending.len() as u64;
+                    if let (Some(out), None) = (&mut self.stream, &self.stream_error) {
+                        if let Err(e) = out.write_all(&self.pending) {
+                            self.stream_error = Some(e.to_string());
+                        }
+                    }
                     self.pending.clear();
                 }
             }
@@ -194,5 +266,57 @@ mod tests {
                 assert_eq!(kept_text, text);
             }
         }
+    }
+
+    /// A `Write` whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_text_is_the_kept_text_byte_for_byte_and_is_not_held() {
+        let mut kept = TraceSink::with_records(true, false);
+        let mut streamed = TraceSink::with_records(false, false);
+        let out = Shared::default();
+        streamed.stream_to(Box::new(out.clone()));
+        for i in 0..2_000 {
+            kept.push(warning(i));
+            streamed.push_ref(&warning(i).view());
+            // Never more than a chunk and a line of it held.
+            assert!(streamed.pending.len() < CHUNK_BYTES + 1024);
+        }
+        assert!(!out.0.lock().unwrap().is_empty(), "written as it came");
+        assert_eq!(streamed.finish_stream(), Ok(()));
+        let (hash, _, text) = kept.into_parts();
+        let (streamed_hash, _, none) = streamed.into_parts();
+        assert_eq!(streamed_hash, hash);
+        assert!(none.is_none());
+        assert_eq!(*out.0.lock().unwrap(), text.unwrap());
+    }
+
+    #[test]
+    fn a_failed_stream_write_is_reported_not_lost() {
+        let mut sink = TraceSink::with_records(false, false);
+        sink.stream_to(Box::new(std::io::BufWriter::with_capacity(
+            1,
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )));
+        for i in 0..200 {
+            sink.push(warning(i));
+        }
+        let err = sink.finish_stream().unwrap_err();
+        assert!(err.contains("space"), "{err}");
     }
 }

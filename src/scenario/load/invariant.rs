@@ -16,6 +16,7 @@ pub(super) struct InvariantDef {
     pub(super) name: Spanned<String>,
     pub(super) always: Option<Spanned<String>>,
     pub(super) never: Option<Spanned<String>>,
+    pub(super) sometimes: Option<Spanned<String>>,
     pub(super) at: Option<Spanned<String>>,
     pub(super) tenant: Option<Spanned<String>>,
 }
@@ -39,12 +40,13 @@ impl Loader<'_> {
                     format!("invariant {name:?} is declared twice"),
                 ));
             }
-            let (kind, expr) = match (d.always, d.never) {
-                (Some(a), None) => (InvariantKind::Always, a),
-                (None, Some(n)) => (InvariantKind::Never, n),
+            let (kind, expr) = match (d.always, d.never, d.sometimes) {
+                (Some(a), None, None) => (InvariantKind::Always, a),
+                (None, Some(n), None) => (InvariantKind::Never, n),
+                (None, None, Some(s)) => (InvariantKind::Sometimes, s),
                 _ => {
                     return Err(self
-                        .err(d.name.span().start, format!("invariant {name:?} needs exactly one of `always` or `never`"))
+                        .err(d.name.span().start, format!("invariant {name:?} needs exactly one of `always`, `never` or `sometimes`"))
                         .with_hint("e.g. never = \"Order[id].status == 'Cancelled' && Payment[id].status == 'Authorized'\""))
                 }
             };

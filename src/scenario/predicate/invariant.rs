@@ -52,6 +52,8 @@ impl UserInvariant {
         let violating = match self.kind {
             InvariantKind::Always => false,
             InvariantKind::Never => true,
+            // A state where it does not hold breaks nothing: [`UserInvariant::holds`].
+            InvariantKind::Sometimes => return None,
         };
         self.predicate.first_binding(store, tenant, |binding| {
             if self.predicate.eval(store, tenant, binding) == violating {
@@ -64,6 +66,18 @@ impl UserInvariant {
                 None
             }
         })
+    }
+}
+
+impl UserInvariant {
+    /// Whether the predicate holds under some binding in `tenant` (what a `sometimes`
+    /// invariant waits for).
+    pub fn holds(&self, store: &Store, tenant: &str) -> bool {
+        self.predicate
+            .first_binding(store, tenant, |binding| {
+                self.predicate.eval(store, tenant, binding).then_some(())
+            })
+            .is_some()
     }
 }
 

@@ -19,14 +19,18 @@ pub enum InvariantKind {
     Always,
     /// The predicate holds under no binding.
     Never,
+    /// The predicate holds under some binding in at least one checked state: of the run
+    /// (`ripple run`), of at least one seed (a sweep). Never a violation of one state.
+    Sometimes,
 }
 
 impl InvariantKind {
-    /// The scenario key: `always` or `never`.
+    /// The scenario key: `always`, `never` or `sometimes`.
     pub fn as_str(self) -> &'static str {
         match self {
             InvariantKind::Always => "always",
             InvariantKind::Never => "never",
+            InvariantKind::Sometimes => "sometimes",
         }
     }
 }
