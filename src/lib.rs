@@ -78,7 +78,9 @@ pub use crate::trace::TraceHash;
 pub use crate::bus::{Envelope, Pattern};
 pub use crate::engine::reflex::{ActionRequest, HandlerOutput, Outcome, ReflexHandler};
 // Shrinking, model checking, corpora and reports.
-pub use crate::corpus::{check_corpus_dir, check_corpus_file, Change, EntryCheck};
+pub use crate::corpus::{
+    check_corpus_dir, check_corpus_file, corpus_cases, Change, CorpusCase, EntryCheck,
+};
 pub use crate::model::{
     check_scenario, CheckOptions, CheckReport, Finding, FindingKind, ModelConfig,
 };

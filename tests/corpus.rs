@@ -167,3 +167,21 @@ fn a_corpus_write_interrupted_by_a_kill_is_finished_before_the_next_read() {
     assert!(!staged.exists() && !dir.join(".ripple-journal").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn each_seed_is_a_case_of_its_own_and_a_changed_one_says_what_changed() {
+    let dir = scratch("cases", "race");
+    let path = dir.join("race.toml");
+    let mut file = load_corpus_file(&path).unwrap();
+    file.seed[1].trace_hash = "00000000000000000000000000000000".into();
+    std::fs::write(&path, render_corpus_file(&file)).unwrap();
+    let cases = ripple::corpus_cases(&dir).unwrap();
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    assert!(names.contains(&"race::seed_0"), "{names:?}");
+    let failing: Vec<_> = cases.iter().filter(|c| c.check().is_err()).collect();
+    assert_eq!(failing.len(), 1, "{names:?}");
+    let message = failing[0].check().unwrap_err();
+    assert_eq!(failing[0].seed, file.seed[1].seed);
+    assert!(message.contains("bless"), "{message}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -112,42 +112,117 @@ pub fn check_corpus_file(path: &Path) -> Result<Vec<EntryCheck>, SourceError> {
     let file = load_corpus_file(path)?;
     let (scenario, _) = corpus_scenario(path, &file)?;
     let stem = stem(path);
-    let mut out = Vec::new();
-    for e in &file.seed {
-        let o = run_entry(&scenario, e);
-        let mut changes = Vec::new();
-        let verdict = if o.passed() { "pass" } else { "fail" };
-        if verdict != e.verdict {
-            changes.push(Change::Verdict {
-                expected: e.verdict.clone(),
-                actual: verdict.into(),
-            });
-        }
-        let hash = o.trace_hash.to_string();
-        if hash != e.trace_hash {
-            let diff = recorded_trace(dir, &stem, e)
-                .zip(o.trace_text.as_ref())
-                .and_then(|(old, new)| first_difference(&old, new));
-            changes.push(Change::Hash {
-                expected: e.trace_hash.clone(),
-                actual: hash,
-                diff,
-            });
-        }
-        if let Some(m) = &e.minimal {
-            if let Some(problem) = minimal_problem(&dir.join(m), e.seed) {
-                changes.push(Change::Minimal {
-                    path: m.clone(),
-                    problem,
-                });
-            }
-        }
-        out.push(EntryCheck {
-            file: path.to_path_buf(),
-            seed: e.seed,
-            swarm: e.swarm,
-            changes,
+    Ok(file
+        .seed
+        .iter()
+        .map(|e| check_entry(path, dir, &stem, &scenario, e))
+        .collect())
+}
+
+/// Replays one entry of the corpus file at `path` (in `dir`, named `stem`).
+fn check_entry(
+    path: &Path,
+    dir: &Path,
+    stem: &str,
+    scenario: &Scenario,
+    e: &CorpusEntry,
+) -> EntryCheck {
+    let o = run_entry(scenario, e);
+    let mut changes = Vec::new();
+    let verdict = if o.passed() { "pass" } else { "fail" };
+    if verdict != e.verdict {
+        changes.push(Change::Verdict {
+            expected: e.verdict.clone(),
+            actual: verdict.into(),
         });
+    }
+    let hash = o.trace_hash.to_string();
+    if hash != e.trace_hash {
+        let diff = recorded_trace(dir, stem, e)
+            .zip(o.trace_text.as_ref())
+            .and_then(|(old, new)| first_difference(&old, new));
+        changes.push(Change::Hash {
+            expected: e.trace_hash.clone(),
+            actual: hash,
+            diff,
+        });
+    }
+    if let Some(m) = &e.minimal {
+        if let Some(problem) = minimal_problem(&dir.join(m), e.seed) {
+            changes.push(Change::Minimal {
+                path: m.clone(),
+                problem,
+            });
+        }
+    }
+    EntryCheck {
+        file: path.to_path_buf(),
+        seed: e.seed,
+        swarm: e.swarm,
+        changes,
+    }
+}
+
+/// One seed of a corpus, as a test case of its own: what [`corpus_cases`] lists for a test
+/// harness (one `cargo test` / nextest case per seed, named `<corpus file>::seed_<n>`, with
+/// `_swarm` for a swarm seed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorpusCase {
+    pub name: String,
+    pub file: PathBuf,
+    pub seed: u64,
+    pub swarm: bool,
+}
+
+impl CorpusCase {
+    /// Replays the seed: `Err` says what changed (verdict, trace hash with the first
+    /// differing step, a minimal scenario that no longer fails) and how to accept it.
+    pub fn check(&self) -> Result<(), String> {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        recover(dir).map_err(|e| e.to_string())?;
+        let file = load_corpus_file(&self.file).map_err(|e| e.to_string())?;
+        let (scenario, _) = corpus_scenario(&self.file, &file).map_err(|e| e.to_string())?;
+        let entry = file
+            .seed
+            .iter()
+            .find(|e| e.seed == self.seed && e.swarm == self.swarm)
+            .ok_or_else(|| {
+                format!(
+                    "{}: seed {} is no longer in the corpus",
+                    self.file.display(),
+                    self.seed
+                )
+            })?;
+        let check = check_entry(&self.file, dir, &stem(&self.file), &scenario, entry);
+        if check.changes.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{check}\n(accept an intended change with `ripple corpus bless`)"
+            ))
+        }
+    }
+}
+
+/// Every seed of every corpus file in `dir`, as test cases, in file and seed order.
+pub fn corpus_cases(dir: &Path) -> Result<Vec<CorpusCase>, SourceError> {
+    recover(dir)?;
+    let mut out = Vec::new();
+    for path in corpus_files(dir)? {
+        let file = load_corpus_file(&path)?;
+        let stem = stem(&path);
+        for e in &file.seed {
+            out.push(CorpusCase {
+                name: format!(
+                    "{stem}::seed_{}{}",
+                    e.seed,
+                    if e.swarm { "_swarm" } else { "" }
+                ),
+                file: path.clone(),
+                seed: e.seed,
+                swarm: e.swarm,
+            });
+        }
     }
     Ok(out)
 }
