@@ -19,7 +19,6 @@ use crate::core::SimTime;
 use crate::core::{Object, Value};
 use crate::core::{OutcomeKind, Severity};
 use crate::engine::reflex::common::{not_a_dict, Sensory};
-use crate::engine::reflex::link_down::source_only;
 use crate::engine::reflex::python::{
     get_or, push_py_str, py_repr_opt, py_repr_str, py_repr_str_opt, truthy,
 };
@@ -53,22 +52,7 @@ impl FirstPartySpec for BgpDrop {
         let sensory = Sensory::parse(event.subject.as_str());
         let target = BgpDropHandler::target(payload);
         if dedup.seen(&sensory, target.as_deref(), None) {
-            let rationale = format!(
-                "duplicate bgp_drop within {}s dedup window (source={})",
-                dedup.window_seconds(),
-                py_repr_str(sensory.source)
-            );
-            let mut outcome = new_outcome(
-                BgpDrop::ID,
-                event,
-                now,
-                OutcomeKind::Skipped,
-                Severity::Info,
-                target,
-                rationale,
-            );
-            outcome.payload = source_only(sensory.source);
-            return Ok(outcome);
+            return Ok(dedup.duplicate(BgpDrop::ID, event, &sensory, target, ""));
         }
         let last_state = get_or(payload, &LAST_STATE_KEYS);
         let rationale = format!(

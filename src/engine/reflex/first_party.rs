@@ -16,10 +16,13 @@
 
 use crate::bus::{Envelope, Pattern};
 use crate::core::SimTime;
+use crate::core::{Object, OutcomeKind, Severity, Value};
+use crate::engine::reflex::common::new_outcome;
 use crate::engine::reflex::common::{concat, DedupWindow, Sensory};
-use crate::engine::reflex::python::py_float_repr;
+use crate::engine::reflex::python::{py_float_repr, py_repr_str};
 use crate::engine::reflex::{HandlerOutput, Outcome, ReflexHandler};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// One first-party handler's identity and reading of events.
 pub trait FirstPartySpec: Send + 'static {
@@ -64,6 +67,37 @@ impl Dedup<'_> {
     /// The window in seconds as netcortex's rationales print its float (`60.0`).
     pub fn window_seconds(&self) -> String {
         py_float_repr(self.window.window_ms as f64 / 1000.0)
+    }
+
+    /// The `skipped` outcome of a duplicate, as every netcortex handler writes it: the
+    /// rationale `duplicate <handler> within <window>s dedup window (source=<source><more>)`
+    /// and a payload of `{source}` (a handler that reports more replaces it).
+    pub fn duplicate(
+        &self,
+        handler: &str,
+        event: &Envelope,
+        sensory: &Sensory<'_>,
+        target: Option<String>,
+        more: &str,
+    ) -> Outcome {
+        let rationale = format!(
+            "duplicate {handler} within {}s dedup window (source={}{more})",
+            self.window_seconds(),
+            py_repr_str(sensory.source)
+        );
+        let mut outcome = new_outcome(
+            handler,
+            event,
+            self.now,
+            OutcomeKind::Skipped,
+            Severity::Info,
+            target,
+            rationale,
+        );
+        let mut source = Object::new();
+        source.insert("source".into(), Value::String(sensory.source.to_string()));
+        outcome.payload = Arc::new(Value::Object(source));
+        outcome
     }
 }
 

@@ -52,22 +52,7 @@ impl FirstPartySpec for LinkDown {
         let interface = get_or(payload, &INTERFACE_KEYS);
         let target = LinkDownHandler::target(payload);
         if dedup.seen(&sensory, target.as_deref(), None) {
-            let rationale = format!(
-                "duplicate link_down within {}s dedup window (source={})",
-                dedup.window_seconds(),
-                py_repr_str(sensory.source)
-            );
-            let mut outcome = new_outcome(
-                LinkDown::ID,
-                event,
-                now,
-                OutcomeKind::Skipped,
-                Severity::Info,
-                target,
-                rationale,
-            );
-            outcome.payload = source_only(sensory.source);
-            return Ok(outcome);
+            return Ok(dedup.duplicate(LinkDown::ID, event, &sensory, target, ""));
         }
         let rationale = format!(
             "link_down on {} from {}; dev3 dedup wired, no remediation yet",
@@ -96,13 +81,6 @@ impl FirstPartySpec for LinkDown {
         outcome.payload = Arc::new(Value::Object(built));
         Ok(outcome)
     }
-}
-
-/// `{"source": source}`, the payload of a skipped outcome.
-pub(crate) fn source_only(source: &str) -> Arc<Value> {
-    let mut map = Object::new();
-    map.insert("source".into(), Value::String(source.to_string()));
-    Arc::new(Value::Object(map))
 }
 
 impl LinkDownHandler {

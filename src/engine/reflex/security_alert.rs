@@ -58,21 +58,8 @@ impl FirstPartySpec for SecurityAlert {
         let event_type = get_or(payload, &EVENT_TYPE_KEYS);
         let extra = event_type.filter(|v| truthy(v)).map(py_str);
         if dedup.seen(&sensory, target.as_deref(), extra.as_deref()) {
-            let rationale = format!(
-                "duplicate security_alert within {}s dedup window (source={}, event_type={})",
-                dedup.window_seconds(),
-                py_repr_str(sensory.source),
-                py_repr_opt(event_type)
-            );
-            let mut outcome = new_outcome(
-                SecurityAlert::ID,
-                event,
-                now,
-                OutcomeKind::Skipped,
-                Severity::Info,
-                target,
-                rationale,
-            );
+            let more = format!(", event_type={}", py_repr_opt(event_type));
+            let mut outcome = dedup.duplicate(SecurityAlert::ID, event, &sensory, target, &more);
             let mut built = Object::new();
             built.insert("source".into(), Value::String(sensory.source.to_string()));
             built.insert(
