@@ -24,31 +24,9 @@ use crate::engine::{Host, IntegrationCall, PendingReaction};
 use crate::model::canonical::hash_value;
 use crate::model::message::Message;
 use crate::scenario::ScheduledFault;
+use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-
-/// FNV-1a, 64 bits: a hash with no key and a fixed algorithm, so an event's id is the same
-/// in every run of the checker.
-struct Fnv64(u64);
-
-impl Default for Fnv64 {
-    fn default() -> Self {
-        Fnv64(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv64 {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
 
 /// The prefix of minted ids; symmetry reduction renames exactly these.
 pub const MINTED_PREFIX: &str = "minted-";
@@ -130,7 +108,9 @@ impl<'a> ModelHost<'a> {
         let mut route = std::mem::take(&mut self.route);
         self.bus.route(tenant, &subject, &mut route);
         if !route.is_empty() {
-            let mut h = Fnv64::default();
+            // rustc-hash's FxHasher: a fixed algorithm with no random key, so an event's id is the
+            // same in every run of the checker.
+            let mut h = FxHasher::default();
             tenant.hash(&mut h);
             subject.as_str().hash(&mut h);
             hash_value(&payload, &mut h);
