@@ -70,7 +70,7 @@ pub(super) struct Ctx {
     pub(super) violation_rules: Vec<Option<String>>,
     /// For each violation, what it was about (its failure signature's entity and observation).
     pub(super) violation_observations: Vec<Option<Observation>>,
-    /// The rule a violation found now is signed with (see `sweep::rule_at`, which finds the
+    /// The rule a violation found now is signed with (see `signature::rule_at`, which finds the
     /// same one in the records): the last rule that acted in this scheduler step, kept as
     /// the records go by so that a run that keeps no records has it. A reused buffer.
     pub(super) acting_rule: String,

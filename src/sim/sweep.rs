@@ -221,7 +221,9 @@ pub struct SeedResult {
     pub sometimes_held: Vec<String>,
 }
 
-pub fn summarize(outcome: &RunOutcome, position: u64, json: Option<String>) -> SeedResult {
+/// A seed's result, taking what it keeps from the run (nothing is copied).
+pub fn summarize(outcome: RunOutcome, position: u64, json: Option<String>) -> SeedResult {
+    let signature = failure_signature(&outcome).map(|s| s.to_string());
     SeedResult {
         position,
         seed: outcome.seed.0,
@@ -229,13 +231,13 @@ pub fn summarize(outcome: &RunOutcome, position: u64, json: Option<String>) -> S
         trace_hash: outcome.trace_hash,
         steps: outcome.steps(),
         virtual_time_ms: outcome.virtual_time.ms(),
-        violations: outcome.violations.clone(),
-        signature: failure_signature(outcome).map(|s| s.to_string()),
-        faults: outcome.faults.clone(),
+        signature,
+        violations: outcome.violations,
+        faults: outcome.faults,
         json,
         wall_us: 0,
-        coverage: outcome.coverage.clone(),
-        sometimes_held: outcome.sometimes_held.clone(),
+        coverage: outcome.coverage,
+        sometimes_held: outcome.sometimes_held,
     }
 }
 
@@ -295,14 +297,12 @@ pub fn sweep_stream<'s>(
         // The harness times each run from outside it, for JUnit; the run never sees it.
         #[allow(clippy::disallowed_methods)]
         let started = std::time::Instant::now();
-        let mut outcome = prepared
+        let outcome = prepared
             .sim(Seed(seed), options, retain)
             .count_coverage()
             .run();
         let json = render(&outcome, position);
-        let coverage = outcome.coverage.take();
-        let mut r = summarize(&outcome, position, json);
-        r.coverage = coverage;
+        let mut r = summarize(outcome, position, json);
         r.wall_us = started.elapsed().as_micros() as u64;
         r
     };
