@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 thread_local! {
-    /// `From -> To`, rebuilt for each transition record without allocating.
-    static TRANSITION_KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// A count's key (`From -> To`, a fault's site), rebuilt for each record without
+    /// allocating: a sweep sees millions of them.
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// Counts by name.
@@ -129,7 +130,7 @@ impl Coverage {
                 // A creation goes from the initial state like any other first action. The key
                 // is built in a buffer kept across calls: a sweep sees millions of these.
                 let counts = entry(&mut self.transitions, entity_type);
-                TRANSITION_KEY.with_borrow_mut(|key| {
+                KEY.with_borrow_mut(|key| {
                     key.clear();
                     key.push_str(from);
                     key.push_str(" -> ");
@@ -143,7 +144,12 @@ impl Coverage {
                 ..
             } => bump(entry(&mut self.action_failures, entity_type), action),
             RecordRef::Fault { fault, on, .. } => {
-                bump(entry(&mut self.faults, fault.as_str()), &fault_site(on));
+                let counts = entry(&mut self.faults, fault.as_str());
+                KEY.with_borrow_mut(|key| {
+                    key.clear();
+                    fault_site_into(on, key);
+                    bump(counts, key);
+                });
             }
             RecordRef::Input { .. }
             | RecordRef::Publish { .. }
@@ -196,15 +202,20 @@ fn outcome_name(kind: OutcomeKind) -> &'static str {
 }
 
 /// What a fault hit, by name and not by id: the rule, the handler, or `Type.Action`.
-fn fault_site(on: &FaultTarget) -> String {
+fn fault_site_into(on: &FaultTarget, out: &mut String) {
     match on {
-        FaultTarget::Reaction { rule, .. } => format!("rule {rule}"),
+        FaultTarget::Reaction { rule, .. } => {
+            out.push_str("rule ");
+            out.push_str(rule);
+        }
         FaultTarget::Delivery { handler, .. } | FaultTarget::Handler { handler, .. } => {
-            format!("handler {handler}")
+            out.push_str("handler ");
+            out.push_str(handler);
         }
         FaultTarget::Action { target, action } => {
-            let ty = target.split('/').next().unwrap_or(target);
-            format!("{ty}.{action}")
+            out.push_str(target.split('/').next().unwrap_or(target));
+            out.push('.');
+            out.push_str(action);
         }
     }
 }
@@ -266,5 +277,43 @@ mod tests {
         let mut empty = Coverage::default();
         empty.merge(&a);
         assert_eq!(empty, a, "merging into nothing gives the same coverage");
+    }
+
+    #[test]
+    fn a_faults_site_is_its_rule_its_handler_or_its_type_and_action() {
+        let mut c = Coverage::default();
+        let sites = [
+            FaultTarget::Reaction {
+                rule: "r1".into(),
+                target: "Payment/o1".into(),
+            },
+            FaultTarget::Delivery {
+                subject: "sensory.x".into(),
+                handler: "link_down".into(),
+            },
+            FaultTarget::Handler {
+                handler: "link_down".into(),
+                subject: "sensory.y".into(),
+            },
+            FaultTarget::Action {
+                target: "Order/o2".into(),
+                action: "Pay".into(),
+            },
+        ];
+        for on in &sites {
+            c.observe(&RecordRef::Fault {
+                at: SimTime(0),
+                fault: FaultKind::Delay,
+                on,
+                nth: 1,
+                event: None,
+                delay_ms: 5,
+            });
+        }
+        let delays = &c.faults[FaultKind::Delay.as_str()];
+        assert_eq!(delays["rule r1"], 1);
+        assert_eq!(delays["handler link_down"], 2);
+        assert_eq!(delays["Order.Pay"], 1);
+        assert_eq!(delays.len(), 3);
     }
 }
