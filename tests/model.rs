@@ -687,11 +687,15 @@ fn json_report_has_the_documented_shape() {
     assert!(guard["findings"][0]["scenario"].is_null());
 }
 
-const DUPLICATES: &str = r#"
-[scenario]
-name = "dup"
-
-[[tenant]]
+/// Two entity types and a rule that bumps a counter once per `Go`, an invariant that it is
+/// bumped at most once, and one `Go`: the scenarios below add their faults to it.
+macro_rules! counter_scenario {
+    ($name:literal, $tail:literal) => {
+        concat!(
+            "\n[scenario]\nname = \"",
+            $name,
+            "\"\n\n",
+            r#"[[tenant]]
 id = "t"
 
 [[entity]]
@@ -720,10 +724,6 @@ action = "Bump"
 [reaction.resolve_target]
 type = "same_id"
 
-[faults]
-duplicate = 0.01
-drop = 0.01
-
 [[invariant]]
 name = "bumped_at_most_once"
 never = "Counter[id].n > 1"
@@ -733,12 +733,25 @@ at = "0ms"
 tenant = "t"
 dispatch = { entity_type = "Source", id = "c1", action = "Go" }
 
+"#,
+            $tail
+        )
+    };
+}
+
+const DUPLICATES: &str = counter_scenario!(
+    "dup",
+    r#"[faults]
+duplicate = 0.01
+drop = 0.01
+
 [[expect]]
 tenant = "t"
 entity_type = "Counter"
 id = "c1"
 fields = { n = 1 }
-"#;
+"#
+);
 
 #[test]
 fn duplicated_and_dropped_messages_are_explored_and_replay() {
@@ -960,54 +973,15 @@ dispatch = { entity_type = "Order", id = "g{n}", action = "ConfirmOrder", params
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-const SCHEDULED: &str = r#"
-[scenario]
-name = "scheduled"
-
-[[tenant]]
-id = "t"
-
-[[entity]]
-type = "Source"
-states = ["Idle"]
-initial = "Idle"
-[[entity.action]]
-name = "Go"
-
-[[entity]]
-type = "Counter"
-states = ["Idle"]
-initial = "Idle"
-[[entity.action]]
-name = "Bump"
-effect = ["increment n"]
-
-[[reaction]]
-name = "go_bumps"
-[reaction.when]
-entity_type = "Source"
-action = "Go"
-[reaction.then]
-entity_type = "Counter"
-action = "Bump"
-[reaction.resolve_target]
-type = "same_id"
-
-[[invariant]]
-name = "bumped_at_most_once"
-never = "Counter[id].n > 1"
-
-[[event]]
-at = "0ms"
-tenant = "t"
-dispatch = { entity_type = "Source", id = "c1", action = "Go" }
-
-[[fault]]
+const SCHEDULED: &str = counter_scenario!(
+    "scheduled",
+    r#"[[fault]]
 kind = "duplicate"
 rule = "go_bumps"
 target = "Counter/c1"
 delay = "5ms"
-"#;
+"#
+);
 
 /// A `[[fault]]` schedule (what `ripple shrink` writes) is followed exactly: its duplicate
 /// fails `ripple run` on every seed and fails `ripple check`; without the entry, both pass.
