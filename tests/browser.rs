@@ -346,14 +346,17 @@ fn the_race_report_highlights_the_failing_step_and_shows_a_clicked_step() {
         produced.contains("order_confirmed_authorizes_payment"),
         "the rule is shown: {produced}"
     );
-    // Its cause is the delay fault recorded as o1 was confirmed: follow the link.
+    // Its cause is o1's confirmation, whose rule sent it (the trace records it): follow the
+    // link.
     let cause_step = js_str(
         &tab,
         "document.querySelector('#detail button.link').getAttribute('data-step')",
     );
     click(&tab, "#detail button.link", "the cause link");
     let title = js_str(&tab, "document.getElementById('detail-title').textContent");
-    assert_eq!(title, format!("step {cause_step} \u{b7} fault"));
+    assert_eq!(title, format!("step {cause_step} \u{b7} transition"));
+    let record = js_str(&tab, "document.getElementById('detail-record').textContent");
+    assert!(record.contains("ConfirmOrder"), "{record}");
 
     // Zoom to the whole run and back: still drawn, still no error.
     click(&tab, "#zoom-fit", "fit");

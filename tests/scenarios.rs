@@ -124,3 +124,63 @@ fn markdown_report_of_a_failing_run_is_pinned() {
     assert!(md.contains("```mermaid"));
     insta::assert_snapshot!(md);
 }
+
+/// Race seed 0: o1's authorization is delayed 22 ms and arrives after the cancellation (at
+/// 110 ms) voided the payment. The picture draws it under o1's confirmation, where its rule
+/// fired, says when it was delivered, and marks it as the step where the invariant failed:
+/// not under the cancellation that happened to be running.
+#[test]
+fn race_picture_draws_the_late_authorization_under_its_confirmation() {
+    let s =
+        load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml")).unwrap();
+    let o = Runner::new(&s).run(Seed(0));
+    let md = ripple::render_markdown(&o, "scenarios/race.toml");
+    let picture = |title: &str| {
+        let start = md.find(&format!("### {title}")).expect(title);
+        let end = md[start..].find("```\n\n").unwrap() + start;
+        md[start..end].to_string()
+    };
+    let confirmation = picture("event #0 @100ms");
+    let cancellation = picture("event #1 @110ms");
+    let node = |p: &str, what: &str| {
+        p.lines()
+            .find(|l| l.contains(what))
+            .and_then(|l| l.trim().split('[').next().map(str::to_string))
+            .unwrap_or_else(|| panic!("no {what} in\n{p}"))
+    };
+    let confirm = node(&confirmation, "Order/o1.ConfirmOrder");
+    let authorize = node(&confirmation, "Payment/o1.AuthorizePayment");
+    assert!(
+        confirmation.contains(&format!(
+            "{confirm} -->|\"order_confirmed_authorizes_payment\"| {authorize}"
+        )),
+        "{confirmation}"
+    );
+    let line = confirmation
+        .lines()
+        .find(|l| l.contains("Payment/o1.AuthorizePayment"))
+        .unwrap();
+    assert!(line.contains("Voided → Authorized"), "{line}");
+    assert!(line.contains("delivered @122ms"), "{line}");
+    assert!(
+        line.contains("⚠ first violation: no_authorized_voided_payment"),
+        "{line}"
+    );
+    assert!(confirmation.contains(&format!("style {authorize} stroke:#c00")));
+    assert!(!cancellation.contains("AuthorizePayment"), "{cancellation}");
+    // The text tree says the same.
+    let text = ripple::render_text(&o, "scenarios/race.toml");
+    let under = text
+        .split("@100ms event #0")
+        .nth(1)
+        .and_then(|t| t.split("@105ms event #4").next())
+        .unwrap();
+    assert!(
+        under.contains("    @122ms shop: Payment/o1.AuthorizePayment: Voided -> Authorized"),
+        "{under}"
+    );
+    assert!(
+        under.contains("no_authorized_voided_payment first fails here"),
+        "{under}"
+    );
+}

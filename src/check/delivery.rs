@@ -134,6 +134,7 @@ mod tests {
     fn publish(n: u32) -> Record {
         Record::Publish {
             at: SimTime(0),
+            cause: 0,
             event: EventId(1),
             tenant: TenantId::new("t"),
             subject: Subject::new("a.b").unwrap(),
@@ -144,6 +145,7 @@ mod tests {
     fn deliver() -> Record {
         Record::Deliver {
             at: SimTime(0),
+            cause: 0,
             event: EventId(1),
             sub: SubId(0),
             handler: "h".into(),
@@ -152,6 +154,7 @@ mod tests {
     fn fault(kind: FaultKind) -> Record {
         Record::Fault {
             at: SimTime(0),
+            cause: 0,
             fault: kind,
             on: crate::core::FaultTarget::Delivery {
                 subject: "a.b".into(),
@@ -221,6 +224,7 @@ mod tests {
                 ..
             } => Record::Publish {
                 at,
+                cause: 0,
                 event: EventId(id),
                 tenant,
                 subject,

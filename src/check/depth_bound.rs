@@ -59,6 +59,7 @@ mod tests {
     fn dispatch(depth: u32) -> Record {
         Record::Dispatch {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("t"),
             source_tenant: TenantId::new("t"),
             entity_type: "A".into(),

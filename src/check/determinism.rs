@@ -88,6 +88,7 @@ mod tests {
         use crate::core::{EventId, OutcomeKind, Severity};
         let outcome = |target: &str| Record::Outcome {
             at: SimTime(0),
+            cause: 0,
             event: EventId(0),
             handler: "flap".into(),
             id: "0".into(),

@@ -97,6 +97,7 @@ mod tests {
     fn dispatch(id: &str, copy: bool) -> Record {
         Record::Dispatch {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("t"),
             source_tenant: TenantId::new("t"),
             entity_type: "Job".into(),

@@ -79,6 +79,7 @@ mod tests {
     fn skip() -> Record {
         Record::GuardSkip {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("t"),
             rule: "r".into(),
             depth: Depth(0),
@@ -88,6 +89,7 @@ mod tests {
     fn reaction(rule: &str) -> Record {
         Record::Reaction {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("t"),
             rule: rule.into(),
             depth: Depth(0),
@@ -102,6 +104,7 @@ mod tests {
     fn dispatch(rule: &str) -> Record {
         Record::Dispatch {
             at: SimTime(5),
+            cause: 0,
             tenant: TenantId::new("t"),
             source_tenant: TenantId::new("t"),
             entity_type: "X".into(),

@@ -189,6 +189,7 @@ mod tests {
     fn a_duplicate_delivery_is_observed_with_its_handler() {
         let r = RecordRef::Deliver {
             at: SimTime::ZERO,
+            cause: 0,
             event: crate::core::EventId(3),
             sub: crate::core::SubId(0),
             handler: "link_down",
@@ -198,6 +199,7 @@ mod tests {
         assert_eq!(o.entity(), "");
         let d = RecordRef::DepthLimit {
             at: SimTime::ZERO,
+            cause: 0,
             tenant: "t",
             rule: "r",
             depth: Depth(8),

@@ -212,6 +212,7 @@ mod tests {
     fn transition<'a>(id: &'a str, from: &'a str, to: &'a str) -> RecordRef<'a> {
         RecordRef::Transition {
             at: SimTime::ZERO,
+            cause: 0,
             tenant: "t",
             entity_type: "File",
             id,

@@ -155,6 +155,7 @@ mod tests {
         let mut indexed = TenantIsolation { rules }.indexed();
         let ok = Record::Dispatch {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("a"),
             source_tenant: TenantId::new("a"),
             entity_type: "X".into(),
@@ -177,6 +178,7 @@ mod tests {
             .contains("in tenant a by something in tenant b"));
         let foreign = Record::GuardSkip {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("b"),
             rule: "r".into(),
             depth: Depth(0),
@@ -184,6 +186,7 @@ mod tests {
         assert!(c.on_record(&foreign).unwrap().contains("did not register"));
         let reaction = |tenant: &str, rule: &str| Record::Reaction {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new(tenant),
             rule: rule.into(),
             depth: Depth(0),

@@ -210,6 +210,7 @@ mod tests {
     fn transition(from: &str, to: &str) -> Record {
         Record::Transition {
             at: SimTime(0),
+            cause: 0,
             tenant: TenantId::new("t"),
             entity_type: "X".into(),
             id: EntityId::new("1"),
@@ -255,6 +256,7 @@ mod tests {
             {
                 cases.push(Record::Transition {
                     at,
+                    cause: 0,
                     tenant,
                     entity_type: ty.into(),
                     id,

@@ -228,6 +228,7 @@ mod tests {
     fn reaction(rule: &str, depth: u32, success: bool, resolved: bool) -> RecordRef<'_> {
         RecordRef::Reaction {
             at: SimTime(0),
+            cause: 0,
             tenant: "t",
             rule,
             depth: Depth(depth),
@@ -246,6 +247,7 @@ mod tests {
         a.observe(&reaction("r1", 1, false, false));
         a.observe(&RecordRef::GuardSkip {
             at: SimTime(0),
+            cause: 0,
             tenant: "t",
             rule: "r2",
             depth: Depth(0),
@@ -256,6 +258,7 @@ mod tests {
         };
         a.observe(&RecordRef::Fault {
             at: SimTime(0),
+            cause: 0,
             fault: FaultKind::Drop,
             on: &target,
             nth: 0,
@@ -303,6 +306,7 @@ mod tests {
         for on in &sites {
             c.observe(&RecordRef::Fault {
                 at: SimTime(0),
+                cause: 0,
                 fault: FaultKind::Delay,
                 on,
                 nth: 1,

@@ -115,6 +115,22 @@ impl FaultKind {
 /// one conversion between them (`Record::map`), so a field exists in both or in neither.
 /// `N` is for names (handlers, rules, types, actions, states, messages), `T` tenants, `I`
 /// entity ids, `S` subjects, `X` fault targets.
+///
+/// Every record but an `Input` names its cause: `cause` is the step (0-based position in
+/// the trace) of the record that made it happen, always an earlier one. Following causes
+/// from any record ends at the `Input` of the root event it belongs to, whenever it was
+/// delivered:
+///
+/// | record | its cause |
+/// |---|---|
+/// | `dispatch` | the `input` (a root action), the reflex's `outcome`, or the source's `transition` whose rule fired it (for an integration's answer, the commit that called it) |
+/// | `transition`, `action_failed` | its `dispatch` |
+/// | `reaction` | the source's `transition` (the same as its dispatch's cause) |
+/// | `guard_skip`, `depth_limit`, `warning` | the `transition` whose rule it is about (a dispatch beyond the bound: that dispatch's cause) |
+/// | `publish` | the `transition` that committed (an entity event) or the `input` (a scripted publication) |
+/// | `deliver` | its `publish` |
+/// | `outcome` | its `deliver` |
+/// | `fault` | the cause of the message or action it hit (a handler fault: the `deliver`; a failed action: its `dispatch`) |
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTarget> {
@@ -123,6 +139,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// A publication on the bus, routed to `subscribers` subscriptions.
     Publish {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         event: EventId,
         tenant: T,
         subject: S,
@@ -132,6 +150,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// A publication reaches one reflex handler.
     Deliver {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         event: EventId,
         sub: SubId,
         handler: N,
@@ -139,6 +159,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// A reflex handler's outcome (the full outcome is in the run's `outcomes`).
     Outcome {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         event: EventId,
         handler: N,
         id: N,
@@ -151,6 +173,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// caused it.
     Dispatch {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         tenant: T,
         source_tenant: T,
         entity_type: N,
@@ -163,6 +187,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// An action committed: the entity moved `from` -> `to` (equal when it keeps its state).
     Transition {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         tenant: T,
         entity_type: N,
         id: I,
@@ -174,6 +200,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// An action was rejected; the entity is unchanged.
     ActionFailed {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         tenant: T,
         entity_type: N,
         id: I,
@@ -183,6 +211,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// A reaction's result, recorded before its subtree runs (pre-order).
     Reaction {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         tenant: T,
         rule: N,
         depth: Depth,
@@ -195,6 +225,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// A rule's guard was false: the rule did not fire and records no reaction result.
     GuardSkip {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         tenant: T,
         rule: N,
         depth: Depth,
@@ -202,6 +234,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// A rule (or reflex dispatch) was dropped because it would fire at `depth >= max_depth`.
     DepthLimit {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         tenant: T,
         rule: N,
         depth: Depth,
@@ -210,6 +244,8 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
     /// delivery faults.
     Fault {
         at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
         fault: FaultKind,
         /// The message or action it hit, and which occurrence of it (1-based): the identity
         /// an explicit `[[fault]]` schedule uses, so a run's faults can be written down.
@@ -220,7 +256,32 @@ pub enum Record<N = String, T = TenantId, I = EntityId, S = Subject, X = FaultTa
         delay_ms: u64,
     },
     /// Something worth a look that does not stop the run (a missing `params_from` field).
-    Warning { at: SimTime, message: N },
+    Warning {
+        at: SimTime,
+        /// The step of the record that caused this one (see [`Record::cause`]).
+        cause: u64,
+        message: N,
+    },
+}
+
+impl<N, T, I, S, X> Record<N, T, I, S, X> {
+    /// The step of the record that caused this one; `None` for an `Input` (a root).
+    pub fn cause(&self) -> Option<u64> {
+        match self {
+            Record::Input { .. } => None,
+            Record::Publish { cause, .. }
+            | Record::Deliver { cause, .. }
+            | Record::Outcome { cause, .. }
+            | Record::Dispatch { cause, .. }
+            | Record::Transition { cause, .. }
+            | Record::ActionFailed { cause, .. }
+            | Record::Reaction { cause, .. }
+            | Record::GuardSkip { cause, .. }
+            | Record::DepthLimit { cause, .. }
+            | Record::Fault { cause, .. }
+            | Record::Warning { cause, .. } => Some(*cause),
+        }
+    }
 }
 
 /// A [`Record`], borrowed: what the engine writes and the encoder and invariants read.

@@ -153,6 +153,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::Publish {
                 at,
+                cause,
                 event,
                 tenant,
                 subject,
@@ -160,6 +161,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 subscribers,
             } => Record::Publish {
                 at: *at,
+                cause: *cause,
                 event: *event,
                 tenant: (c.tenant)(tenant),
                 subject: (c.subject)(subject),
@@ -168,17 +170,20 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::Deliver {
                 at,
+                cause,
                 event,
                 sub,
                 handler,
             } => Record::Deliver {
                 at: *at,
+                cause: *cause,
                 event: *event,
                 sub: *sub,
                 handler: (c.name)(handler),
             },
             Record::Outcome {
                 at,
+                cause,
                 event,
                 handler,
                 id,
@@ -187,6 +192,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 target,
             } => Record::Outcome {
                 at: *at,
+                cause: *cause,
                 event: *event,
                 handler: (c.name)(handler),
                 id: (c.name)(id),
@@ -196,6 +202,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::Dispatch {
                 at,
+                cause,
                 tenant,
                 source_tenant,
                 entity_type,
@@ -205,6 +212,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 origin,
             } => Record::Dispatch {
                 at: *at,
+                cause: *cause,
                 tenant: (c.tenant)(tenant),
                 source_tenant: (c.tenant)(source_tenant),
                 entity_type: (c.name)(entity_type),
@@ -215,6 +223,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::Transition {
                 at,
+                cause,
                 tenant,
                 entity_type,
                 id,
@@ -224,6 +233,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 created,
             } => Record::Transition {
                 at: *at,
+                cause: *cause,
                 tenant: (c.tenant)(tenant),
                 entity_type: (c.name)(entity_type),
                 id: (c.id)(id),
@@ -234,6 +244,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::ActionFailed {
                 at,
+                cause,
                 tenant,
                 entity_type,
                 id,
@@ -241,6 +252,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 error,
             } => Record::ActionFailed {
                 at: *at,
+                cause: *cause,
                 tenant: (c.tenant)(tenant),
                 entity_type: (c.name)(entity_type),
                 id: (c.id)(id),
@@ -249,6 +261,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::Reaction {
                 at,
+                cause,
                 tenant,
                 rule,
                 depth,
@@ -259,6 +272,7 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 error,
             } => Record::Reaction {
                 at: *at,
+                cause: *cause,
                 tenant: (c.tenant)(tenant),
                 rule: (c.name)(rule),
                 depth: *depth,
@@ -270,28 +284,33 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
             },
             Record::GuardSkip {
                 at,
+                cause,
                 tenant,
                 rule,
                 depth,
             } => Record::GuardSkip {
                 at: *at,
+                cause: *cause,
                 tenant: (c.tenant)(tenant),
                 rule: (c.name)(rule),
                 depth: *depth,
             },
             Record::DepthLimit {
                 at,
+                cause,
                 tenant,
                 rule,
                 depth,
             } => Record::DepthLimit {
                 at: *at,
+                cause: *cause,
                 tenant: (c.tenant)(tenant),
                 rule: (c.name)(rule),
                 depth: *depth,
             },
             Record::Fault {
                 at,
+                cause,
                 fault,
                 on,
                 nth,
@@ -299,14 +318,16 @@ impl<N, T, I, S, X> Record<N, T, I, S, X> {
                 delay_ms,
             } => Record::Fault {
                 at: *at,
+                cause: *cause,
                 fault: *fault,
                 on: (c.fault)(on),
                 nth: *nth,
                 event: *event,
                 delay_ms: *delay_ms,
             },
-            Record::Warning { at, message } => Record::Warning {
+            Record::Warning { at, cause, message } => Record::Warning {
                 at: *at,
+                cause: *cause,
                 message: (c.name)(message),
             },
         }

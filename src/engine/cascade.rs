@@ -38,12 +38,14 @@ pub trait Host {
     fn now(&self) -> SimTime;
     /// A fresh id for a `create` resolver.
     fn mint_id(&mut self) -> String;
-    fn record(&mut self, record: Record);
+    /// Writes a record; returns its step (its 0-based position in the run's trace), which
+    /// the records it causes name as their `cause`.
+    fn record(&mut self, record: Record) -> u64;
     /// A record, borrowed from the engine (which writes every record through this). The
     /// default makes it owned and calls [`Host::record`]; a host that encodes or checks
     /// records without keeping them all implements this to skip the copy.
-    fn record_ref(&mut self, record: RecordRef<'_>) {
-        self.record(record.to_record());
+    fn record_ref(&mut self, record: RecordRef<'_>) -> u64 {
+        self.record(record.to_record())
     }
     /// An action committed at causal depth `depth`; the host publishes
     /// `entity.<Type>.<Action>.<id>` on the bus. Everything is borrowed from the engine.
@@ -100,6 +102,9 @@ pub struct ActionDispatch<T = TenantId, N = String, I = EntityId, P = Value> {
     /// Causal hops from the root input.
     pub depth: Depth,
     pub origin: Origin<N>,
+    /// The step of the record that caused it: the root's `input`, the reflex's `outcome`, or
+    /// the source's `transition` (see [`Record::cause`]).
+    pub cause: u64,
 }
 
 /// An [`ActionDispatch`], borrowed.
@@ -116,6 +121,7 @@ impl ActionDispatch {
             params: &self.params,
             depth: self.depth,
             origin: self.origin.view(),
+            cause: self.cause,
         }
     }
 }
@@ -157,6 +163,7 @@ struct Act<'a> {
     params: Params<'a>,
     depth: Depth,
     origin: OriginRef<'a>,
+    cause: u64,
     /// The owned dispatch this is, when there is one (for [`Host::fail_action`]).
     owned: Option<&'a ActionDispatch>,
     /// The target's spec, action and next rules, when a rule's plan knows them (otherwise
@@ -175,6 +182,7 @@ impl<'a> Act<'a> {
             params: Params::Value(d.params),
             depth: d.depth,
             origin: d.origin,
+            cause: d.cause,
             owned: None,
             target: None,
         }
@@ -203,6 +211,7 @@ impl<'a> Act<'a> {
             },
             depth: self.depth,
             origin: self.origin.to_origin(),
+            cause: self.cause,
         }
     }
 }
@@ -214,6 +223,9 @@ struct Commit<'a> {
     id: &'a str,
     action: &'a str,
     depth: Depth,
+    /// The step of the commit's `transition` record: what its rules' records name as their
+    /// cause.
+    cause: u64,
     /// The source after the commit: every rule of this commit sees this snapshot, even if
     /// an earlier sibling's subtree changed the entity since.
     after: Arc<Entity>,
@@ -512,6 +524,7 @@ impl<'e> Cascade<'e> {
             };
             host.record_ref(RecordRef::DepthLimit {
                 at: host.now(),
+                cause: d.cause,
                 tenant: d.tenant.as_str(),
                 rule: &rule,
                 depth: Depth(d.depth.0 - 1),
@@ -547,6 +560,7 @@ impl<'e> Cascade<'e> {
         let error = result.as_ref().err().map(ActionError::to_string);
         host.record_ref(RecordRef::Reaction {
             at: host.now(),
+            cause: d.cause,
             tenant: d.tenant.as_str(),
             rule,
             depth,
@@ -574,8 +588,9 @@ impl<'e> Cascade<'e> {
     {
         let at = host.now();
         let tenant = d.tenant.as_str();
-        host.record_ref(RecordRef::Dispatch {
+        let dispatched = host.record_ref(RecordRef::Dispatch {
             at,
+            cause: d.cause,
             tenant,
             source_tenant: d.source_tenant.as_str(),
             entity_type: d.entity_type,
@@ -591,8 +606,9 @@ impl<'e> Cascade<'e> {
                 after,
                 commands,
             }) => {
-                host.record_ref(RecordRef::Transition {
+                let cause = host.record_ref(RecordRef::Transition {
                     at,
+                    cause: dispatched,
                     tenant,
                     entity_type: d.entity_type,
                     id: d.id,
@@ -615,6 +631,7 @@ impl<'e> Cascade<'e> {
                     id: d.id,
                     action: d.action,
                     depth: d.depth,
+                    cause,
                     after,
                     next: d.target.map(|t| t.next.as_slice()),
                     commands,
@@ -624,6 +641,7 @@ impl<'e> Cascade<'e> {
                 let error = e.to_string();
                 host.record_ref(RecordRef::ActionFailed {
                     at,
+                    cause: dispatched,
                     tenant,
                     entity_type: d.entity_type,
                     id: d.id,
@@ -765,6 +783,7 @@ impl<'e> Cascade<'e> {
                     action: c.action,
                     integration,
                     depth: c.depth,
+                    cause: c.cause,
                 });
             }
         }
@@ -800,6 +819,7 @@ impl<'e> Cascade<'e> {
         if depth.0 >= self.depth_max {
             host.record_ref(RecordRef::DepthLimit {
                 at: host.now(),
+                cause: c.cause,
                 tenant,
                 rule: &rule.name,
                 depth,
@@ -810,6 +830,7 @@ impl<'e> Cascade<'e> {
             if !guard_passes(store, guard, c) {
                 host.record_ref(RecordRef::GuardSkip {
                     at: host.now(),
+                    cause: c.cause,
                     tenant,
                     rule: &rule.name,
                     depth,
@@ -830,6 +851,7 @@ impl<'e> Cascade<'e> {
             Err(error) => {
                 host.record_ref(RecordRef::Reaction {
                     at: host.now(),
+                    cause: c.cause,
                     tenant,
                     rule: &rule.name,
                     depth,
@@ -849,6 +871,7 @@ impl<'e> Cascade<'e> {
             let message = format!("rule {}: {w}", rule.name);
             host.record_ref(RecordRef::Warning {
                 at: host.now(),
+                cause: c.cause,
                 message: &message,
             });
         }
@@ -868,6 +891,7 @@ impl<'e> Cascade<'e> {
                 rule: &rule.name,
                 copy: false,
             },
+            cause: c.cause,
             owned: None,
             target: plan.target.as_ref(),
         };

@@ -151,7 +151,8 @@ impl Integration {
 
     /// The answer `k`, on its way to `id` in `tenant`: a reaction of depth 0 (see the
     /// module header).
-    pub fn answer(&self, k: usize, tenant: &TenantId, id: &str) -> PendingReaction {
+    /// `cause` is the step of the commit that called it.
+    pub fn answer(&self, k: usize, tenant: &TenantId, id: &str, cause: u64) -> PendingReaction {
         let a = &self.answers[k];
         PendingReaction {
             rule: a.rule.clone(),
@@ -168,6 +169,7 @@ impl Integration {
                     rule: a.rule.name.clone(),
                     copy: false,
                 },
+                cause,
             },
         }
     }
@@ -184,6 +186,8 @@ pub struct IntegrationCall<'a> {
     pub integration: &'a Arc<Integration>,
     /// The triggering commit's depth (for the record; the answer starts at depth 0).
     pub depth: Depth,
+    /// The step of the triggering commit's `transition`: the answer's cause.
+    pub cause: u64,
 }
 
 #[cfg(test)]
@@ -220,7 +224,7 @@ mod tests {
     #[test]
     fn an_answer_is_a_depth_zero_reaction_on_the_same_entity() {
         let i = llm(&[1, 1, 1]);
-        let p = i.answer(2, &TenantId::new("t"), "a1");
+        let p = i.answer(2, &TenantId::new("t"), "a1", 0);
         assert_eq!(p.rule.name, "integration:invoke_llm/Failed");
         assert_eq!(p.depth, Depth(0));
         assert_eq!(p.dispatch.depth, Depth(1));

@@ -523,7 +523,7 @@ impl CascadeModel {
                 else {
                     panic!("Step::Answer names a pending integration call");
                 };
-                let answer = integration.answer(k as usize, &tenant, id.as_str());
+                let answer = integration.answer(k as usize, &tenant, id.as_str(), 0);
                 let call = format!("{}/{id} {}#", integration.entity_type, integration.name);
                 let n = next.answers.iter().filter(|a| a.starts_with(&call)).count() + 1;
                 next.answers.push(format!(
@@ -670,7 +670,7 @@ impl CascadeModel {
             Input::Dispatch { .. } => {
                 // A failed root action is recorded by the engine; the model goes on. Borrowed,
                 // as the simulator dispatches its roots: nothing is copied per state.
-                let d = event.dispatch(r).expect("an action input");
+                let d = event.dispatch(r, 0).expect("an action input");
                 let _ = engine.dispatch_ref(host, d);
             }
         }
@@ -743,6 +743,7 @@ impl CascadeModel {
                         handler: subscriber.handler.clone(),
                         event: event.id,
                     },
+                    cause: 0,
                 },
             );
         }

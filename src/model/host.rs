@@ -155,11 +155,14 @@ impl Host for ModelHost<'_> {
         format!("{MINTED_PREFIX}{}", self.minted)
     }
 
-    fn record(&mut self, record: Record) {
+    /// The model keeps no trace, and a state must not depend on how many records the path
+    /// to it wrote: every record is step 0 here, so every cause is 0.
+    fn record(&mut self, record: Record) -> u64 {
         if let Record::Dispatch { .. } = record {
             self.dispatches += 1;
         }
         self.records.push(record);
+        0
     }
 
     fn exhausted(&self) -> bool {

@@ -92,8 +92,10 @@ impl Host for RecordingHost {
     fn mint_id(&mut self) -> String {
         self.ids.sim_uuid(SimTime::ZERO).to_string()
     }
-    fn record(&mut self, record: Record) {
+    /// No trace here: every cause is 0 (see the model checker's host).
+    fn record(&mut self, record: Record) -> u64 {
         self.records.push(record);
+        0
     }
     fn committed(&mut self, _: &TenantId, _: &str, _: &str, _: &str, _: &str, _: Depth) {}
 }
@@ -236,6 +238,7 @@ impl ResolverModel {
                 params: Value::from(fields.clone()),
                 depth: Depth(0),
                 origin: Origin::Root { event: k as u32 },
+                cause: 0,
             };
             let run = catch_unwind(AssertUnwindSafe(|| engine.dispatch(&mut host, d)));
             if run.is_err() {

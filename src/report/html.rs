@@ -243,7 +243,7 @@ pub fn render_html(outcome: &RunOutcome, scenario: &Scenario, scenario_path: &st
         "an HTML report draws every record"
     );
     let records = &outcome.records;
-    let tl = timeline(records, &scenario.rules, outcome.faults.is_none());
+    let tl = timeline(records);
     let trail = world_trail(scenario, outcome);
     let mut strings = Strings::default();
     let (shapes, rows) = encode_records(records, &mut strings);
@@ -253,19 +253,11 @@ pub fn render_html(outcome: &RunOutcome, scenario: &Scenario, scenario_path: &st
         .iter()
         .map(|l| serde_json::json!([l.kind as u8, strings.code(&l.tenant), strings.code(&l.name)]))
         .collect();
-    let mut cause = Vec::with_capacity(records.len());
-    let mut inferred = Vec::new();
-    for (i, c) in tl.cause_of.iter().enumerate() {
-        match c {
-            Some(link) => {
-                cause.push(link.cause as i64);
-                if link.inferred {
-                    inferred.push(i);
-                }
-            }
-            None => cause.push(-1),
-        }
-    }
+    let cause: Vec<i64> = tl
+        .cause_of
+        .iter()
+        .map(|c| c.map_or(-1, |link| link.cause as i64))
+        .collect();
     // Entity states, as parallel arrays: record index, before, after (0 absent, 1 unknown).
     let (mut state_at, mut state_before, mut state_after) = (vec![], vec![], vec![]);
     for (i, (before, after)) in &trail.states {
@@ -302,7 +294,6 @@ pub fn render_html(outcome: &RunOutcome, scenario: &Scenario, scenario_path: &st
         "lanes": lanes,
         "lane": tl.lane_of,
         "cause": cause,
-        "inferred": inferred,
         "state_at": state_at,
         "state_before": state_before,
         "state_after": state_after,
@@ -539,7 +530,7 @@ const TIMELINE_SECTION: &str = r#"<section id="timeline-section">
 <span class="lg k-fault">fault</span>
 <span class="lg k-action_failed">failed</span>
 <span class="lg arrow">cause &rarr; effect</span>
-<span class="lg arrow inferred">inferred cause</span>
+
 </span>
 </div>
 <div class="timeline-wrap">

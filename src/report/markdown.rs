@@ -2,14 +2,15 @@
 //! cascade (a Mermaid flowchart, which GitHub and GitLab render), the violations, the final
 //! entities and the command that reproduces the run.
 //!
-//! The picture links each dispatch to what caused it: the root input, the reflex that
-//! reacted to a bus event, or the commit whose rule fired it (the latest commit one level
-//! up, exact for inline cascades). With faults on, every reaction is a message of its own
-//! that may arrive during a later input's cascade; it is drawn from a message node that
-//! says when it arrived, not linked to a guessed parent. The node drawn last when an
-//! invariant first failed is marked (⚠, a red border).
+//! The picture links each dispatch to what caused it, from the causes the trace records
+//! carry: the root input, the commit whose event a reflex heard, or the commit whose rule
+//! fired it. With faults on, a reaction is a message of its own that may arrive during a
+//! later input's cascade: it is still drawn under its cause, in its root input's picture,
+//! and says when it was delivered. The node of the step where an invariant first failed is
+//! marked (⚠, a red border).
 
-use crate::core::{Origin, Record};
+use crate::core::{Origin, Record, SimTime};
+use crate::report::causes::CauseTree;
 use crate::report::reproduce_command;
 use crate::sim::RunOutcome;
 use std::fmt::Write;
@@ -65,28 +66,17 @@ pub fn render_markdown(outcome: &RunOutcome, scenario_path: &str) -> String {
         .iter()
         .filter(|v| (v.step as usize) < outcome.records.len())
         .min_by_key(|v| v.step);
+    let tree = CauseTree::new(&outcome.records);
+    let marked = first_failure.and_then(|v| {
+        let node = tree.node_of(v.step as usize)?;
+        Some((
+            node,
+            format!("first violation: {} (step {})", v.invariant, v.step),
+        ))
+    });
     let mut pictures = 0;
-    let mut current: Option<Picture> = None;
-    for (i, r) in outcome.records.iter().enumerate() {
-        if let Record::Input { at, event } = r {
-            if let Some(p) = current.take() {
-                pictures += p.write(&mut out);
-            }
-            current = Some(Picture::new(
-                format!("event #{event} @{at}"),
-                outcome.faults.is_some(),
-            ));
-        } else if let Some(p) = &mut current {
-            p.add(r);
-        }
-        if let (Some(v), Some(p)) = (first_failure, &mut current) {
-            if v.step as usize == i {
-                p.mark(&format!("first violation: {} (step {i})", v.invariant));
-            }
-        }
-    }
-    if let Some(p) = current.take() {
-        pictures += p.write(&mut out);
+    for &root in &tree.roots {
+        pictures += picture(&outcome.records, &tree, root, marked.as_ref(), &mut out);
     }
     if pictures == 0 {
         out.push_str("No root input dispatched anything.\n\n");
@@ -109,181 +99,115 @@ pub fn render_markdown(outcome: &RunOutcome, scenario_path: &str) -> String {
     out
 }
 
-/// One root input's cascade.
-struct Picture {
-    title: String,
-    nodes: Vec<String>,
-    edges: Vec<String>,
-    /// The latest committed node at each depth (the parent of the next level).
-    by_depth: Vec<Option<usize>>,
-    pending: Option<(usize, String)>,
-    skipped: usize,
-    /// Reactions are messages (faults mode).
-    deferred: bool,
-    /// The node drawn last when an invariant first failed (`None`: the root), and what.
-    marked: Option<(Option<usize>, String)>,
-}
-
-impl Picture {
-    fn new(title: String, deferred: bool) -> Picture {
-        Picture {
-            title,
-            nodes: vec![],
-            edges: vec![],
-            by_depth: vec![],
-            pending: None,
-            skipped: 0,
-            deferred,
-            marked: None,
-        }
-    }
-
-    /// Marks the node drawn last (the root when none is yet) as where `what` happened.
-    fn mark(&mut self, what: &str) {
-        self.marked = Some((self.nodes.len().checked_sub(1), what.to_string()));
-    }
-
-    fn add(&mut self, r: &Record) {
+/// The picture of one root input's cascade: each dispatch under its cause (the commit whose
+/// rule fired it, or the commit whose event a reflex heard), with the instant it was
+/// delivered when that is later than its cause's. Returns 1 if it drew anything.
+fn picture(
+    records: &[Record],
+    tree: &CauseTree,
+    root: usize,
+    marked: Option<&(usize, String)>,
+    out: &mut String,
+) -> usize {
+    let Record::Input { at, event } = &records[root] else {
+        return 0;
+    };
+    let title = format!("event #{event} @{at}");
+    let mut nodes: Vec<String> = Vec::new();
+    let mut edges: Vec<String> = Vec::new();
+    let mut skipped = 0usize;
+    // Per depth of the walk: the drawn node that stands for it (its mermaid name) and when
+    // that node happened.
+    let mut drawn: Vec<(String, SimTime)> = Vec::new();
+    // The drawn node the marked step belongs to (`root` for the root itself).
+    let mut marked_node: Option<String> = None;
+    for (node, depth) in tree.walk(root) {
+        drawn.truncate(depth);
+        let r = &records[node];
+        let parent = drawn.last().cloned();
+        let mut this = parent.clone();
         match r {
+            Record::Input { at, .. } => this = Some(("root".to_string(), *at)),
             Record::Dispatch {
-                depth,
-                entity_type,
-                id,
-                action,
-                origin: Origin::Rule { rule, .. },
-                at,
-                ..
-            } if self.deferred => {
-                if self.nodes.len() + 1 >= CASCADE_NODES_MAX {
-                    self.skipped += 1;
-                    return;
-                }
-                let m = self.nodes.len();
-                self.nodes.push(format!("message @{at}: {rule}"));
-                let n = self.nodes.len();
-                self.nodes.push(format!("{entity_type}/{id}.{action}"));
-                self.edges.push(format!("n{m} --> n{n}"));
-                self.pending = Some((n, String::new()));
-                let d = depth.0 as usize;
-                if self.by_depth.len() <= d {
-                    self.by_depth.resize(d + 1, None);
-                }
-                self.by_depth[d] = Some(n);
-            }
-            Record::Dispatch {
-                depth,
                 entity_type,
                 id,
                 action,
                 origin,
+                at,
                 ..
-            } => {
-                if self.nodes.len() >= CASCADE_NODES_MAX {
-                    self.skipped += 1;
-                    return;
-                }
-                let n = self.nodes.len();
-                self.nodes.push(format!("{entity_type}/{id}.{action}"));
-                let d = depth.0 as usize;
-                let (from, how) = match origin {
-                    Origin::Root { .. } => (None, String::new()),
-                    // The commit at depth d - 1 published the event the reflex heard.
-                    Origin::Reflex { handler, .. } => (
-                        d.checked_sub(1)
-                            .and_then(|p| self.by_depth.get(p).copied().flatten()),
-                        format!("reflex {handler}"),
-                    ),
-                    Origin::Rule { rule, .. } => (
-                        d.checked_sub(1)
-                            .and_then(|p| self.by_depth.get(p).copied().flatten()),
-                        rule.clone(),
-                    ),
+            } if nodes.len() < CASCADE_NODES_MAX => {
+                let n = format!("n{}", nodes.len());
+                let result = match tree.result(node).map(|s| &records[s]) {
+                    Some(Record::Transition { from, to, .. }) => format!("<br/>{from} → {to}"),
+                    Some(Record::ActionFailed { error, .. }) => format!("<br/>FAILED: {error}"),
+                    _ => String::new(),
                 };
-                match from {
-                    Some(p) => self
-                        .edges
-                        .push(format!("n{p} -->|\"{}\"| n{n}", label(&how))),
-                    None if how.is_empty() => self.edges.push(format!("root --> n{n}")),
-                    None => self
-                        .edges
-                        .push(format!("root -->|\"{}\"| n{n}", label(&how))),
+                let (from, from_at) = parent.clone().unwrap_or(("root".to_string(), *at));
+                let late = if from_at != *at {
+                    format!("<br/>delivered @{at}")
+                } else {
+                    String::new()
+                };
+                nodes.push(format!("{entity_type}/{id}.{action}{result}{late}"));
+                let how = match origin {
+                    Origin::Root { .. } => String::new(),
+                    Origin::Reflex { handler, .. } => format!("reflex {handler}"),
+                    Origin::Rule { rule, copy: false } => rule.clone(),
+                    Origin::Rule { rule, copy: true } => format!("{rule} (duplicate)"),
+                };
+                if how.is_empty() {
+                    edges.push(format!("{from} --> {n}"));
+                } else {
+                    edges.push(format!("{from} -->|\"{}\"| {n}", label(&how)));
                 }
-                self.pending = Some((n, String::new()));
-                if self.by_depth.len() <= d {
-                    self.by_depth.resize(d + 1, None);
-                }
-                self.by_depth[d] = Some(n);
-                self.by_depth.truncate(d + 1);
+                this = Some((n, *at));
             }
-            Record::Transition { from, to, .. } => {
-                if let Some((n, _)) = self.pending.take() {
-                    self.nodes[n] = format!("{}<br/>{from} → {to}", self.nodes[n]);
-                }
-            }
-            Record::ActionFailed { error, .. } => {
-                if let Some((n, _)) = self.pending.take() {
-                    self.nodes[n] = format!("{}<br/>FAILED: {error}", self.nodes[n]);
-                    // A failed action fires nothing: it is no parent.
-                    if let Some(slot) = self.by_depth.iter_mut().rev().find(|s| **s == Some(n)) {
-                        *slot = None;
-                    }
-                }
-            }
-            Record::DepthLimit { rule, depth, .. } if self.nodes.len() < CASCADE_NODES_MAX => {
-                let n = self.nodes.len();
-                self.nodes.push(format!("dropped at max_depth ({rule})"));
-                let from = self.by_depth.get(depth.0 as usize).copied().flatten();
-                match from {
-                    Some(p) => self.edges.push(format!("n{p} -.-> n{n}")),
-                    None => self.edges.push(format!("root -.-> n{n}")),
-                }
+            Record::Dispatch { .. } => skipped += 1,
+            Record::DepthLimit { rule, .. } if nodes.len() < CASCADE_NODES_MAX => {
+                let n = format!("n{}", nodes.len());
+                nodes.push(format!("dropped at max_depth ({rule})"));
+                let from = parent.as_ref().map_or("root", |(p, _)| p.as_str());
+                edges.push(format!("{from} -.-> {n}"));
+                this = Some((n, r.at()));
             }
             _ => {}
         }
+        if marked.is_some_and(|(m, _)| *m == node) {
+            marked_node = this.as_ref().map(|(n, _)| n.clone());
+        }
+        drawn.push(this.unwrap_or_else(|| ("root".to_string(), r.at())));
     }
-
-    /// Writes the picture; returns 1 if it had anything to show.
-    fn write(self, out: &mut String) -> usize {
-        if self.nodes.is_empty() && self.marked.is_none() {
-            return 0;
-        }
-        let _ = writeln!(out, "### {}\n\n```mermaid\nflowchart TD", self.title);
-        let (marked_node, marked_what) = match &self.marked {
-            Some((node, what)) => (Some(*node), format!("<br/>⚠ {what}")),
-            None => (None, String::new()),
-        };
-        let root_mark = if marked_node == Some(None) {
-            marked_what.as_str()
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "  root([\"{}{root_mark}\"])", label(&self.title));
-        for (i, n) in self.nodes.iter().enumerate() {
-            let mark = if marked_node == Some(Some(i)) {
-                marked_what.as_str()
-            } else {
-                ""
-            };
-            let _ = writeln!(out, "  n{i}[\"{}{mark}\"]", label(n));
-        }
-        for e in &self.edges {
-            let _ = writeln!(out, "  {e}");
-        }
-        match marked_node {
-            Some(Some(i)) => {
-                let _ = writeln!(out, "  style n{i} stroke:#c00,stroke-width:3px");
-            }
-            Some(None) => out.push_str("  style root stroke:#c00,stroke-width:3px\n"),
-            None => {}
-        }
-        out.push_str("```\n\n");
-        if self.skipped > 0 {
-            let _ = writeln!(
-                out,
-                "({} more dispatches not drawn; see the trace)\n",
-                self.skipped
-            );
-        }
-        1
+    if nodes.is_empty() && marked_node.is_none() {
+        return 0;
     }
+    let mark_text = marked.map(|(_, what)| format!("<br/>⚠ {what}"));
+    let mark_of = |name: &str| match (&marked_node, &mark_text) {
+        (Some(m), Some(t)) if m == name => t.as_str(),
+        _ => "",
+    };
+    let _ = writeln!(out, "### {title}\n\n```mermaid\nflowchart TD");
+    let _ = writeln!(
+        out,
+        "  root([\"{}{}\"])",
+        label(&title),
+        label(mark_of("root"))
+    );
+    for (i, n) in nodes.iter().enumerate() {
+        let name = format!("n{i}");
+        let _ = writeln!(out, "  {name}[\"{}{}\"]", label(n), label(mark_of(&name)));
+    }
+    for e in &edges {
+        let _ = writeln!(out, "  {e}");
+    }
+    if let Some(m) = &marked_node {
+        let _ = writeln!(out, "  style {m} stroke:#c00,stroke-width:3px");
+    }
+    out.push_str("```\n\n");
+    if skipped > 0 {
+        let _ = writeln!(
+            out,
+            "({skipped} more dispatches not drawn; see the trace)\n"
+        );
+    }
+    1
 }

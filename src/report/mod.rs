@@ -1,6 +1,7 @@
 //! Reporters: they render what a run produced (text, JSON, Markdown, HTML); the engine knows
 //! nothing of them.
 
+mod causes;
 mod coverage;
 mod diff;
 mod html;

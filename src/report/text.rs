@@ -2,7 +2,8 @@
 //! violations, and the command that reproduces the run.
 
 use crate::core::escape_controls;
-use crate::core::{Origin, Record, RecordKind};
+use crate::core::{Origin, Record, RecordKind, SimTime};
+use crate::report::causes::CauseTree;
 use crate::report::reproduce_command;
 use crate::sim::RunOutcome;
 use std::fmt::Write;
@@ -39,134 +40,21 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
         );
     }
     out.push_str("\ncascade\n");
-    let mut lines: Vec<String> = Vec::new();
-    let mut reactions = 0usize;
-    let mut skips = 0usize;
-    // A dispatch line waits for its result (transition or failure), then names its cause.
-    let mut pending: Option<(usize, String, String)> = None;
-    // Messages delivered later than the input they came from say when they ran.
-    let mut shown_at = None;
-    for r in &outcome.records {
-        let indent = |depth: u32, extra: usize| depth as usize + extra;
-        match r {
-            Record::Input { at, event } => {
-                shown_at = Some(*at);
-                lines.push(line(0, format!("@{at} event #{event}")));
-            }
-            Record::Dispatch {
-                depth,
-                entity_type,
-                id,
-                action,
-                origin,
-                tenant,
-                at,
-                ..
-            } => {
-                let when = if shown_at != Some(*at) {
-                    shown_at = Some(*at);
-                    format!("@{at} ")
-                } else {
-                    String::new()
-                };
-                let by = match origin {
-                    Origin::Root { .. } => String::new(),
-                    Origin::Reflex { handler, .. } => format!("  <- reflex {handler}"),
-                    Origin::Rule { rule, .. } => {
-                        format!("  <- rule {rule} [depth {}]", depth.0.saturating_sub(1))
-                    }
-                };
-                pending = Some((
-                    indent(depth.0, 1),
-                    format!("{when}{tenant}: {entity_type}/{id}.{action}"),
-                    by,
-                ));
-            }
-            Record::Transition {
-                from, to, created, ..
-            } => {
-                if let Some((i, head, by)) = pending.take() {
-                    let new = if *created { " (created)" } else { "" };
-                    lines.push(line(i, format!("{head}: {from} -> {to}{new}{by}")));
-                }
-            }
-            Record::ActionFailed { error, .. } => {
-                if let Some((i, head, by)) = pending.take() {
-                    lines.push(line(i, format!("{head}: FAILED: {error}{by}")));
-                }
-            }
-            Record::Reaction {
-                rule,
-                depth,
-                error,
-                target_id: None,
-                ..
-            } => {
-                reactions += 1;
-                let error = error.as_deref().unwrap_or("");
-                lines.push(line(
-                    indent(depth.0, 2),
-                    format!("x {rule} [depth {depth}]: {error}"),
-                ));
-            }
-            Record::Reaction { .. } => reactions += 1,
-            Record::GuardSkip { rule, depth, .. } => {
-                skips += 1;
-                lines.push(line(
-                    indent(depth.0, 2),
-                    format!("- {rule} [depth {depth}]: guard false, not fired"),
-                ));
-            }
-            Record::DepthLimit { rule, depth, .. } => {
-                lines.push(line(
-                    indent(depth.0, 2),
-                    format!("! {rule}: dropped at depth {depth} (max_depth)"),
-                ));
-            }
-            Record::Outcome {
-                handler,
-                outcome: kind,
-                severity,
-                target,
-                ..
-            } => {
-                let target = target.as_ref().map(|t| format!(" {t}")).unwrap_or_default();
-                lines.push(line(
-                    1,
-                    format!(
-                        "reflex {handler}: {} {}{target}",
-                        kind.as_str(),
-                        severity.as_str()
-                    ),
-                ));
-            }
-            Record::Warning { message, .. } => lines.push(line(1, format!("warning: {message}"))),
-            Record::Fault {
-                fault,
-                on,
-                delay_ms,
-                ..
-            } => {
-                let delay = if *delay_ms > 0 {
-                    format!(" +{delay_ms}ms")
-                } else {
-                    String::new()
-                };
-                lines.push(line(1, format!("fault {}{delay}: {on}", fault.as_str())));
-            }
-            Record::Publish { .. } | Record::Deliver { .. } => {}
-        }
-    }
+    let (lines, reactions, skips) = cascade_lines(outcome);
     for l in lines.iter().take(CASCADE_LINES_MAX) {
         out.push_str(l);
     }
     // A run that kept only its first records (its trace went to a file) counts from the
     // record counts, which cover the whole run.
     let complete = outcome.records_complete();
-    if !complete {
-        reactions = outcome.counts.get(RecordKind::Reaction) as usize;
-        skips = outcome.counts.get(RecordKind::GuardSkip) as usize;
-    }
+    let (reactions, skips) = if complete {
+        (reactions, skips)
+    } else {
+        (
+            outcome.counts.get(RecordKind::Reaction) as usize,
+            outcome.counts.get(RecordKind::GuardSkip) as usize,
+        )
+    };
     if !complete && (lines.len() > CASCADE_LINES_MAX || !outcome.records.is_empty()) {
         let _ = writeln!(
             out,
@@ -215,6 +103,138 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
         std::borrow::Cow::Borrowed(_) => out,
         std::borrow::Cow::Owned(escaped) => escaped,
     }
+}
+
+/// The cascade as a tree of causes (see `report/causes.rs`): under each root input what it
+/// caused, each dispatch under the commit whose rule fired it or the reflex outcome that asked
+/// for it, however late its message was delivered. A line delivered at another instant than
+/// its parent says when (`@115ms`); the line where an invariant first failed is marked.
+/// Returns the lines and the reactions and guard skips counted.
+fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize) {
+    let records = &outcome.records;
+    let tree = CauseTree::new(records);
+    let first_failure = outcome
+        .violations
+        .iter()
+        .filter(|v| (v.step as usize) < records.len())
+        .min_by_key(|v| v.step)
+        .and_then(|v| Some((tree.node_of(v.step as usize)?, v)));
+    let reactions = records
+        .iter()
+        .filter(|r| matches!(r, Record::Reaction { .. }))
+        .count();
+    let skips = records
+        .iter()
+        .filter(|r| matches!(r, Record::GuardSkip { .. }))
+        .count();
+    let mut lines = Vec::new();
+    // The instants of the node's ancestors, to say when a child happened later.
+    let mut parent_at: Vec<SimTime> = Vec::new();
+    for &root in &tree.roots {
+        parent_at.clear();
+        for (node, depth) in tree.walk(root) {
+            let r = &records[node];
+            let at = r.at();
+            parent_at.truncate(depth);
+            let when = match parent_at.last() {
+                Some(p) if *p != at => format!("@{at} "),
+                _ => String::new(),
+            };
+            parent_at.push(at);
+            let Some(text) = node_text(records, &tree, node) else {
+                continue;
+            };
+            let mark = match first_failure {
+                Some((n, v)) if n == node => {
+                    format!("   <== {} first fails here (step {})", v.invariant, v.step)
+                }
+                _ => String::new(),
+            };
+            lines.push(line(depth, format!("{when}{text}{mark}")));
+        }
+    }
+    (lines, reactions, skips)
+}
+
+/// What a node of the cause tree says (`None`: nothing to draw).
+fn node_text(records: &[Record], tree: &CauseTree, node: usize) -> Option<String> {
+    Some(match &records[node] {
+        Record::Input { at, event } => format!("@{at} event #{event}"),
+        Record::Dispatch {
+            depth,
+            entity_type,
+            id,
+            action,
+            origin,
+            tenant,
+            ..
+        } => {
+            let by = match origin {
+                Origin::Root { .. } => String::new(),
+                Origin::Reflex { handler, .. } => format!("  <- reflex {handler}"),
+                Origin::Rule { rule, copy } => format!(
+                    "  <- rule {rule}{} [depth {}]",
+                    if *copy { " (duplicate)" } else { "" },
+                    depth.0.saturating_sub(1)
+                ),
+            };
+            let result = match tree.result(node).map(|s| &records[s]) {
+                Some(Record::Transition {
+                    from, to, created, ..
+                }) => {
+                    let new = if *created { " (created)" } else { "" };
+                    format!("{from} -> {to}{new}")
+                }
+                Some(Record::ActionFailed { error, .. }) => format!("FAILED: {error}"),
+                _ => "(no result recorded)".to_string(),
+            };
+            format!("{tenant}: {entity_type}/{id}.{action}: {result}{by}")
+        }
+        Record::Reaction {
+            rule, depth, error, ..
+        } => {
+            let error = error.as_deref().unwrap_or("");
+            format!("x {rule} [depth {depth}]: {error}")
+        }
+        Record::GuardSkip { rule, depth, .. } => {
+            format!("- {rule} [depth {depth}]: guard false, not fired")
+        }
+        Record::DepthLimit { rule, depth, .. } => {
+            format!("! {rule}: dropped at depth {depth} (max_depth)")
+        }
+        Record::Outcome {
+            handler,
+            outcome: kind,
+            severity,
+            target,
+            ..
+        } => {
+            let target = target.as_ref().map(|t| format!(" {t}")).unwrap_or_default();
+            format!(
+                "reflex {handler}: {} {}{target}",
+                kind.as_str(),
+                severity.as_str()
+            )
+        }
+        Record::Warning { message, .. } => format!("warning: {message}"),
+        Record::Fault {
+            fault,
+            on,
+            delay_ms,
+            ..
+        } => {
+            let delay = if *delay_ms > 0 {
+                format!(" +{delay_ms}ms")
+            } else {
+                String::new()
+            };
+            format!("fault {}{delay}: {on}", fault.as_str())
+        }
+        Record::Publish { .. }
+        | Record::Deliver { .. }
+        | Record::Transition { .. }
+        | Record::ActionFailed { .. } => return None,
+    })
 }
 
 fn line(indent: usize, text: String) -> String {

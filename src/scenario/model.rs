@@ -241,8 +241,9 @@ pub enum VendorKind {
 
 impl RootEvent {
     /// The dispatch of an entity-action input (root event number `index`), borrowed: in its
-    /// tenant, at depth 0. `None` for a publication.
-    pub fn dispatch(&self, index: u32) -> Option<crate::engine::DispatchRef<'_>> {
+    /// tenant, at depth 0, caused by the `input` record at step `cause`. `None` for a
+    /// publication.
+    pub fn dispatch(&self, index: u32, cause: u64) -> Option<crate::engine::DispatchRef<'_>> {
         let Input::Dispatch {
             entity_type,
             id,
@@ -261,6 +262,7 @@ impl RootEvent {
             params,
             depth: crate::core::Depth(0),
             origin: crate::core::OriginRef::Root { event: index },
+            cause,
         })
     }
 }

@@ -22,8 +22,12 @@ use std::sync::Arc;
 pub(super) enum Msg {
     /// The root input with this index (scripted events first, then generated ones).
     Root(u32),
-    /// A publication reaches one subscription.
-    Deliver { sub: SubId, event: Arc<Envelope> },
+    /// A publication reaches one subscription. `cause` is the step of its `publish`.
+    Deliver {
+        sub: SubId,
+        event: Arc<Envelope>,
+        cause: u64,
+    },
     /// A deferred reaction's message arrives (faults mode).
     Reaction(Box<PendingReaction>),
 }
@@ -188,6 +192,7 @@ impl Ctx {
         subject: &str,
         routed: bool,
         depth: Depth,
+        cause: u64,
         message: impl FnOnce(&mut Cause, &mut CommitPayloads) -> Arc<Value>,
     ) {
         let id = EventId(self.next_event);
@@ -204,8 +209,9 @@ impl Ctx {
         if route.len() > 1 {
             self.sched.shuffle(&mut route);
         }
-        self.record_ref(RecordRef::Publish {
+        let published = self.record_ref(RecordRef::Publish {
             at: self.now,
+            cause,
             event: id,
             tenant: tenant.as_str(),
             subject,
@@ -242,6 +248,7 @@ impl Ctx {
                 let msg = Msg::Deliver {
                     sub,
                     event: envelope.clone(),
+                    cause: published,
                 };
                 if self.faults.is_some() {
                     let on = FaultTarget::Delivery {
@@ -293,8 +300,15 @@ impl Ctx {
         let (nth, fate, dup_delay) = faults.message(&on);
         let reorder = faults.reorder();
         let now = self.now;
+        // A fault on a message is caused by what sent it.
+        let cause = match &msg {
+            Msg::Root(_) => 0,
+            Msg::Deliver { cause, .. } => *cause,
+            Msg::Reaction(p) => p.dispatch.cause,
+        };
         let fault = |fault, on: &FaultTarget, delay_ms| Record::Fault {
             at: now,
+            cause,
             fault,
             on: on.clone(),
             nth,
@@ -366,14 +380,14 @@ impl Host for Ctx {
         self.ids.sim_uuid(self.now).to_string()
     }
 
-    fn record(&mut self, record: Record) {
+    fn record(&mut self, record: Record) -> u64 {
         self.observe(&record.view());
-        self.trace.push(record);
+        self.trace.push(record)
     }
 
-    fn record_ref(&mut self, record: RecordRef<'_>) {
+    fn record_ref(&mut self, record: RecordRef<'_>) -> u64 {
         self.observe(&record);
-        self.trace.push_ref(&record);
+        self.trace.push_ref(&record)
     }
 
     fn committed(
@@ -390,10 +404,19 @@ impl Host for Ctx {
         let routed = self
             .commit_subjects
             .write(entity_type, action, id, &mut subject);
-        self.publish(tenant, &subject, routed, depth, |cause, payloads| {
-            commit_cause_into(cause, entity_type, id, action);
-            payloads.get(entity_type, id, action, status)
-        });
+        // The engine calls this right after it recorded the commit's transition.
+        let committed = self.trace.len().saturating_sub(1);
+        self.publish(
+            tenant,
+            &subject,
+            routed,
+            depth,
+            committed,
+            |cause, payloads| {
+                commit_cause_into(cause, entity_type, id, action);
+                payloads.get(entity_type, id, action, status)
+            },
+        );
         self.subject = subject;
     }
 
@@ -443,7 +466,7 @@ impl Host for Ctx {
         let Some(k) = chosen else {
             return;
         };
-        let pending = i.answer(k, call.tenant, call.id);
+        let pending = i.answer(k, call.tenant, call.id, call.cause);
         let due = self.now.saturating_add_ms(delay_ms);
         if self.faults.is_some() {
             let d = &pending.dispatch;
@@ -478,8 +501,11 @@ impl Host for Ctx {
         };
         let (nth, hit) = faults.action_fails(&on);
         if hit {
+            // The engine asks right after it recorded the action's dispatch.
+            let dispatched = self.trace.len().saturating_sub(1);
             self.record(Record::Fault {
                 at: self.now,
+                cause: dispatched,
                 fault: FaultKind::ActionFailure,
                 on,
                 nth,

@@ -246,8 +246,8 @@ impl<'s> Sim<'s> {
                 self.roots_queued -= 1;
                 self.root(i)
             }
-            Msg::Deliver { sub, event } => {
-                self.deliver(sub, &event);
+            Msg::Deliver { sub, event, cause } => {
+                self.deliver(sub, &event, cause);
                 self.ctx.delivered(event);
             }
             Msg::Reaction(p) => self.engine.deliver(&mut self.ctx, *p),
@@ -361,7 +361,7 @@ impl<'s> Sim<'s> {
                 .get((i - scripted) as u32)
                 .expect("only reachable generated events are queued")
         };
-        self.ctx.record_ref(RecordRef::Input {
+        let input = self.ctx.record_ref(RecordRef::Input {
             at: self.ctx.now,
             event: index,
         });
@@ -373,6 +373,7 @@ impl<'s> Sim<'s> {
                     subject.as_str(),
                     true,
                     Depth(0),
+                    input,
                     |cause, _| {
                         *cause = Cause::Root { event: index };
                         // A scripted event's payload was built when the scenario was
@@ -383,19 +384,21 @@ impl<'s> Sim<'s> {
             }
             Input::Dispatch { .. } => {
                 // A failed root action is recorded by the engine; the run goes on.
-                let d = event.dispatch(index).expect("an action input");
+                let d = event.dispatch(index, input).expect("an action input");
                 let _ = self.engine.dispatch_ref(&mut self.ctx, d);
             }
         }
     }
 
-    pub(super) fn deliver(&mut self, sub: SubId, event: &Envelope) {
+    /// `cause`: the step of the event's `publish`.
+    pub(super) fn deliver(&mut self, sub: SubId, event: &Envelope, cause: u64) {
         let (tenant, index) = &self.subscribers[sub.0 as usize];
         let registry = self.reflexes.get_mut(tenant).expect("registry per tenant");
         let handler = self.handlers[sub.0 as usize].as_str();
         let now = self.ctx.now;
-        self.ctx.record_ref(RecordRef::Deliver {
+        let delivered = self.ctx.record_ref(RecordRef::Deliver {
             at: now,
+            cause,
             event: event.id,
             sub,
             handler,
@@ -410,6 +413,7 @@ impl<'s> Sim<'s> {
             inject_panic = panic;
             let fault = |fault| RecordRef::Fault {
                 at: now,
+                cause: delivered,
                 fault,
                 on: &on,
                 nth,
@@ -431,8 +435,9 @@ impl<'s> Sim<'s> {
         else {
             return;
         };
-        self.ctx.record_ref(RecordRef::Outcome {
+        let decided = self.ctx.record_ref(RecordRef::Outcome {
             at: now,
+            cause: delivered,
             event: event.id,
             handler,
             id: &outcome.id,
@@ -458,6 +463,7 @@ impl<'s> Sim<'s> {
                         handler,
                         event: event.id,
                     },
+                    cause: decided,
                 },
             );
         }

@@ -97,6 +97,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::Publish {
+            cause,
             event,
             tenant,
             subject,
@@ -106,6 +107,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
         } => {
             let mut w = Cursor::new(out, &[tenant, subject]);
             w.head(head!("publish"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_u64(key!("event"), event.0);
             w.key_str(key_quote!("tenant"), tenant);
             w.key_str(key_quote!("subject"), subject);
@@ -114,6 +116,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::Deliver {
+            cause,
             event,
             sub,
             handler,
@@ -121,12 +124,14 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
         } => {
             let mut w = Cursor::new(out, &[handler]);
             w.head(head!("deliver"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_u64(key!("event"), event.0);
             w.key_u64(key!("sub"), u64::from(sub.0));
             w.key_str(key_quote!("handler"), handler);
             w.close();
         }
         RecordRef::Outcome {
+            cause,
             event,
             handler,
             id,
@@ -141,6 +146,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
                 &[handler, id, outcome, severity, target.unwrap_or_default()],
             );
             w.head(head!("outcome"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_u64(key!("event"), event.0);
             w.key_str(key_quote!("handler"), handler);
             w.key_str(key_quote!("id"), id);
@@ -150,6 +156,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::Dispatch {
+            cause,
             tenant,
             source_tenant,
             entity_type,
@@ -166,6 +173,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             };
             let mut w = Cursor::new(out, &[tenant, source_tenant, entity_type, id, action, by]);
             w.head(head!("dispatch"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("tenant"), tenant);
             w.key_str(key_quote!("source_tenant"), source_tenant);
             w.key_str(key_quote!("entity_type"), entity_type);
@@ -193,6 +201,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::Transition {
+            cause,
             tenant,
             entity_type,
             id,
@@ -204,6 +213,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
         } => {
             let mut w = Cursor::new(out, &[tenant, entity_type, id, action, from, to]);
             w.head(head!("transition"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("tenant"), tenant);
             w.key_str(key_quote!("entity_type"), entity_type);
             w.key_str(key_quote!("id"), id);
@@ -214,6 +224,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::ActionFailed {
+            cause,
             tenant,
             entity_type,
             id,
@@ -223,6 +234,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
         } => {
             let mut w = Cursor::new(out, &[tenant, entity_type, id, action, error]);
             w.head(head!("action_failed"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("tenant"), tenant);
             w.key_str(key_quote!("entity_type"), entity_type);
             w.key_str(key_quote!("id"), id);
@@ -231,6 +243,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::Reaction {
+            cause,
             tenant,
             rule,
             depth,
@@ -253,6 +266,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
                 ],
             );
             w.head(head!("reaction"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("tenant"), tenant);
             w.key_str(key_quote!("rule"), rule);
             w.key_u64(key!("depth"), u64::from(depth.0));
@@ -264,12 +278,14 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.close();
         }
         RecordRef::GuardSkip {
+            cause,
             tenant,
             rule,
             depth,
             ..
         }
         | RecordRef::DepthLimit {
+            cause,
             tenant,
             rule,
             depth,
@@ -281,12 +297,14 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             };
             let mut w = Cursor::new(out, &[tenant, rule]);
             w.head(head, at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("tenant"), tenant);
             w.key_str(key_quote!("rule"), rule);
             w.key_u64(key!("depth"), u64::from(depth.0));
             w.close();
         }
         RecordRef::Fault {
+            cause,
             fault,
             on,
             nth,
@@ -303,6 +321,7 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             };
             let mut w = Cursor::new(out, &[fault, a, b]);
             w.head(head!("fault"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("fault"), fault);
             match on {
                 FaultTarget::Reaction { .. } => {
@@ -334,9 +353,10 @@ fn encode_with_at(record: &RecordRef<'_>, at: &Digits, out: &mut Vec<u8>) {
             w.key_u64(key!("delay_ms"), delay_ms);
             w.close();
         }
-        RecordRef::Warning { message, .. } => {
+        RecordRef::Warning { cause, message, .. } => {
             let mut w = Cursor::new(out, &[message]);
             w.head(head!("warning"), at);
+            w.key_u64(key!("cause"), cause);
             w.key_str(key_quote!("message"), message);
             w.close();
         }
@@ -480,6 +500,7 @@ mod tests {
             Record::Input { at, event: 0 },
             Record::Publish {
                 at: SimTime(0),
+                cause: 0,
                 event: EventId(12),
                 tenant: t("shop"),
                 subject: Subject::new("entity.Order.Confirm.o\"1").unwrap(),
@@ -488,12 +509,14 @@ mod tests {
             },
             Record::Deliver {
                 at,
+                cause: 0,
                 event: EventId(1),
                 sub: SubId(u32::MAX),
                 handler: "h\\1".into(),
             },
             Record::Outcome {
                 at,
+                cause: 0,
                 event: EventId(1),
                 handler: "h".into(),
                 id: "abc".into(),
@@ -503,6 +526,7 @@ mod tests {
             },
             Record::Outcome {
                 at,
+                cause: 0,
                 event: EventId(1),
                 handler: "h".into(),
                 id: "abc".into(),
@@ -512,6 +536,7 @@ mod tests {
             },
             Record::Warning {
                 at,
+                cause: 0,
                 message: "rule x: \u{1}".into(),
             },
         ];
@@ -547,6 +572,7 @@ mod tests {
                 for event in [None, Some(EventId(7))] {
                     same(&Record::Fault {
                         at,
+                        cause: 0,
                         fault: kind,
                         on: on.clone(),
                         nth: 3,
@@ -570,6 +596,7 @@ mod tests {
             ] {
                 same(&Record::Outcome {
                     at,
+                    cause: 0,
                     event: EventId(0),
                     handler: "h".into(),
                     id: "i".into(),
@@ -592,6 +619,7 @@ mod tests {
             Record::Input { at, event: n32 },
             Record::Publish {
                 at,
+                cause: 0,
                 event: EventId(n),
                 tenant: TenantId(s()),
                 subject: Subject::new(name).unwrap_or_else(|_| Subject::new("s").unwrap()),
@@ -600,12 +628,14 @@ mod tests {
             },
             Record::Deliver {
                 at,
+                cause: 0,
                 event: EventId(n),
                 sub: SubId(n32),
                 handler: s(),
             },
             Record::Outcome {
                 at,
+                cause: 0,
                 event: EventId(n),
                 handler: s(),
                 id: s(),
@@ -615,6 +645,7 @@ mod tests {
             },
             Record::Transition {
                 at,
+                cause: 0,
                 tenant: TenantId(s()),
                 entity_type: s(),
                 id: EntityId(s()),
@@ -625,6 +656,7 @@ mod tests {
             },
             Record::ActionFailed {
                 at,
+                cause: 0,
                 tenant: TenantId(s()),
                 entity_type: s(),
                 id: EntityId(s()),
@@ -633,21 +665,28 @@ mod tests {
             },
             Record::GuardSkip {
                 at,
+                cause: 0,
                 tenant: TenantId(s()),
                 rule: s(),
                 depth: Depth(n32),
             },
             Record::DepthLimit {
                 at,
+                cause: 0,
                 tenant: TenantId(s()),
                 rule: s(),
                 depth: Depth(n32),
             },
-            Record::Warning { at, message: s() },
+            Record::Warning {
+                at,
+                cause: 0,
+                message: s(),
+            },
         ];
         for target in [None, Some(s())] {
             records.push(Record::Reaction {
                 at,
+                cause: 0,
                 tenant: TenantId(s()),
                 rule: s(),
                 depth: Depth(n32),
@@ -671,6 +710,7 @@ mod tests {
         ] {
             records.push(Record::Dispatch {
                 at,
+                cause: 0,
                 tenant: TenantId(s()),
                 source_tenant: TenantId(s()),
                 entity_type: s(),
@@ -701,6 +741,7 @@ mod tests {
             for event in [None, Some(EventId(n))] {
                 records.push(Record::Fault {
                     at,
+                    cause: 0,
                     fault: FaultKind::ReflexRestart,
                     on: on.clone(),
                     nth: n32,
@@ -823,6 +864,7 @@ mod tests {
                 .prop_map(|(at, e, tenant, subject, depth, subscribers)| {
                     Record::Publish {
                         at,
+                        cause: at.0.rotate_left(17),
                         event: EventId(e),
                         tenant: TenantId(tenant),
                         subject,
@@ -833,6 +875,7 @@ mod tests {
             (at.clone(), any::<u64>(), any::<u32>(), name()).prop_map(|(at, e, s, handler)| {
                 Record::Deliver {
                     at,
+                    cause: at.0.rotate_left(17),
                     event: EventId(e),
                     sub: SubId(s),
                     handler,
@@ -847,6 +890,7 @@ mod tests {
                 .prop_map(|(at, (t, s, ty, id, action), depth, origin)| {
                     Record::Dispatch {
                         at,
+                        cause: at.0.rotate_left(17),
                         tenant: TenantId(t),
                         source_tenant: TenantId(s),
                         entity_type: ty,
@@ -864,6 +908,7 @@ mod tests {
                 .prop_map(|(at, (t, ty, id, action, from, to), created)| {
                     Record::Transition {
                         at,
+                        cause: at.0.rotate_left(17),
                         tenant: TenantId(t),
                         entity_type: ty,
                         id: EntityId(id),
@@ -876,6 +921,7 @@ mod tests {
             (at.clone(), (name(), name(), name(), name(), name())).prop_map(
                 |(at, (t, ty, id, action, error))| Record::ActionFailed {
                     at,
+                    cause: at.0.rotate_left(17),
                     tenant: TenantId(t),
                     entity_type: ty,
                     id: EntityId(id),
@@ -894,6 +940,7 @@ mod tests {
                     |(at, (t, rule, ty), depth, success, (id, status, error))| {
                         Record::Reaction {
                             at,
+                            cause: at.0.rotate_left(17),
                             tenant: TenantId(t),
                             rule,
                             depth,
@@ -911,6 +958,7 @@ mod tests {
                     if skip {
                         Record::GuardSkip {
                             at,
+                            cause: at.0.rotate_left(17),
                             tenant,
                             rule,
                             depth,
@@ -918,6 +966,7 @@ mod tests {
                     } else {
                         Record::DepthLimit {
                             at,
+                            cause: at.0.rotate_left(17),
                             tenant,
                             rule,
                             depth,
@@ -925,7 +974,11 @@ mod tests {
                     }
                 }
             ),
-            (at.clone(), name()).prop_map(|(at, message)| Record::Warning { at, message }),
+            (at.clone(), name()).prop_map(|(at, message)| Record::Warning {
+                at,
+                cause: at.0.rotate_left(17),
+                message
+            }),
             (
                 at,
                 (name(), name(), name(), opt()),
@@ -953,6 +1006,7 @@ mod tests {
                     if outcome_record {
                         Record::Outcome {
                             at,
+                            cause: at.0.rotate_left(17),
                             event: EventId(delay_ms),
                             handler: ty,
                             id: format!("{nth:x}"),
@@ -963,6 +1017,7 @@ mod tests {
                     } else {
                         Record::Fault {
                             at,
+                            cause: at.0.rotate_left(17),
                             fault: FaultKind::Duplicate,
                             on,
                             nth,

@@ -223,6 +223,7 @@ mod tests {
         Record::Warning {
             // Runs of records at one instant, as in a run (the encoder keeps the last `at`).
             at: SimTime(i / 3),
+            cause: 0,
             message: format!("warning number {i} {}", "x".repeat((i % 97) as usize)),
         }
     }

@@ -70,7 +70,6 @@
     var label = l[0] === 0 ? 'root inputs' : (l[0] === 2 ? 'reflex ' + name : name);
     return { kind: l[0], tenant: tenant, name: name, label: label };
   });
-  var inferred = new Set(D.inferred);
   var effects = new Map();
   for (var i0 = 0; i0 < N; i0++) {
     var c0 = D.cause[i0];
@@ -205,7 +204,7 @@
       if (le === lc) { var lift = Math.min(ROW_H * 0.7, 6 + (ex - cx) / 8); d = 'M' + cx + ',' + (y1 - 4) + 'C' + cx + ',' + (y1 - lift - 4) + ' ' + ex + ',' + (y2 - lift - 4) + ' ' + ex + ',' + (y2 - 5); }
       else { var mx = (cx + ex) / 2; d = 'M' + cx + ',' + y1 + 'C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + (ex - (ex >= cx ? 5 : -5)) + ',' + y2; }
       var hot = selected >= 0 && (e === selected || c === selected);
-      layer.links.appendChild(el('path', { 'class': 'link' + (inferred.has(e) ? ' inferred' : '') + (hot ? ' hot' : ''), d: d, 'marker-end': 'url(#arrow)', 'data-from': c, 'data-to': e }));
+      layer.links.appendChild(el('path', { 'class': 'link' + (hot ? ' hot' : ''), d: d, 'marker-end': 'url(#arrow)', 'data-from': c, 'data-to': e }));
       drawn++;
     }
     // Marks in view, at most one per few pixels of a lane (the failing and the selected always).
@@ -311,7 +310,7 @@
     var c = D.cause[i];
     detail.appendChild(h('h4', 'caused by'));
     if (c >= 0) {
-      detail.appendChild(stepLink(c, inferred.has(i) ? ' (inferred from the rule\u2019s when: the trace does not name this message\u2019s source)' : ''));
+      detail.appendChild(stepLink(c, ''));
     } else { detail.appendChild(h('p', o.kind === 'input' ? 'the scenario (a root input)' : 'nothing recorded', 'note')); }
     var table = h('table'), body = h('tbody');
     Object.keys(o).forEach(function (k) {
@@ -339,7 +338,7 @@
     var fx = effects.get(i) || [];
     if (fx.length) {
       detail.appendChild(h('h4', 'led to'));
-      fx.slice(0, 25).forEach(function (e) { detail.appendChild(stepLink(e, inferred.has(e) ? ' (inferred)' : '')); detail.appendChild(h('br')); });
+      fx.slice(0, 25).forEach(function (e) { detail.appendChild(stepLink(e, '')); detail.appendChild(h('br')); });
       if (fx.length > 25) { detail.appendChild(h('p', (fx.length - 25) + ' more', 'note')); }
     }
   }
