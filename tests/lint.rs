@@ -93,16 +93,25 @@ fn a_typo_in_an_invariant_field_stops_every_command_with_its_place_and_a_guess()
         "line {line} in: {err}"
     );
     assert!(err.contains("did you mean \"pages\"?"), "{err}");
+    let corpus_dir = path.with_extension("corpus");
+    let corpus = format!("--dir={}", corpus_dir.display());
     for cmd in [
         vec!["run", p(&path)],
         vec!["sweep", p(&path), "--seeds", "0..3"],
         vec!["shrink", p(&path), "--seed", "0"],
         vec!["check", p(&path)],
+        vec!["bench", p(&path), "--seeds", "0..2"],
+        vec!["diff", p(&path), "--seed", "0", "--seed", "1"],
+        vec!["corpus", "add", p(&path), "--seed", "0", &corpus],
     ] {
         let (code, out, err) = ripple(&cmd);
         assert_eq!(code, Some(2), "{cmd:?}: {out}{err}");
         assert!(err.contains("pagse"), "{cmd:?}: {err}");
     }
+    assert!(
+        !corpus_dir.exists(),
+        "corpus add wrote a corpus for a scenario that fails lint"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ use crate::bench::{
     bench_seeds_retaining, generated_workload, BenchFigures, Stopwatch, WorkloadConfig,
 };
 use crate::cli::{bad_input, Format, EXIT_FAIL, EXIT_PASS};
-use crate::scenario::{load_scenario, Scenario};
+use crate::scenario::Scenario;
 use crate::sim::{parse_seed_range, Retain};
 use serde::Serialize;
 use std::ops::Range;
@@ -73,7 +73,7 @@ struct JsonReport<'a> {
 
 pub fn run(args: &BenchArgs) -> u8 {
     let (scenario, label, seeds) = match &args.scenario {
-        Some(path) => match load_scenario(path) {
+        Some(path) => match crate::cli::load_linted(path, false) {
             Ok(s) => (s, path.display().to_string(), SEEDS_DEFAULT_FILE),
             Err(e) => return bad_input(e),
         },

@@ -99,25 +99,34 @@ pub fn run(args: &CorpusArgs) -> u8 {
             note,
             minimal,
             dir,
-        } => match add_to_corpus(
-            dir,
-            scenario,
-            *seed,
-            *swarm,
-            note.clone(),
-            minimal.as_deref(),
-        ) {
-            Err(e) => bad_input(e),
-            Ok(e) => {
-                println!(
-                    "corpus: added seed {} ({}, trace {}) to {}",
-                    e.seed,
-                    e.verdict,
-                    e.trace_hash,
-                    dir.display()
-                );
-                EXIT_PASS
+        } => match crate::cli::load_linted(scenario, false).and_then(|_| {
+            // A minimal scenario is linted as well: it is what the corpus will replay.
+            match minimal {
+                Some(m) => crate::cli::load_linted(m, false).map(|_| ()),
+                None => Ok(()),
             }
+        }) {
+            Err(e) => bad_input(e),
+            Ok(()) => match add_to_corpus(
+                dir,
+                scenario,
+                *seed,
+                *swarm,
+                note.clone(),
+                minimal.as_deref(),
+            ) {
+                Err(e) => bad_input(e),
+                Ok(e) => {
+                    println!(
+                        "corpus: added seed {} ({}, trace {}) to {}",
+                        e.seed,
+                        e.verdict,
+                        e.trace_hash,
+                        dir.display()
+                    );
+                    EXIT_PASS
+                }
+            },
         },
         CorpusCommand::Bless { dir } => match bless_corpus_dir(dir) {
             Err(e) => bad_input(e),

@@ -3,7 +3,6 @@
 use crate::cli::{bad_input, write_report_files, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
 use crate::report::{render_diff_html, render_diff_text, DiffSide, DIFF_PAGE_STEPS_MAX};
-use crate::scenario::load_scenario;
 use crate::sim::{run_scenario, RunOptions};
 use crate::trace::{first_difference_within, read_trace_file};
 use std::io::IsTerminal;
@@ -93,7 +92,7 @@ fn read_side(path: &Path) -> Result<Side, String> {
 }
 
 fn run_side(scenario_path: &Path, seed: u64, swarm: bool) -> Result<Side, String> {
-    let scenario = load_scenario(scenario_path).map_err(|e| e.to_string())?;
+    let scenario = crate::cli::load_linted(scenario_path, false)?;
     let outcome = run_scenario(
         &scenario,
         Seed(seed),

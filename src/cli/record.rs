@@ -7,7 +7,7 @@ use crate::live::{
     append_text, covering_pattern, decode, new_scenario_text, record, Auth, Capture, Lossy,
     Provenance, RecordPlan, ServerSpec, StopReason,
 };
-use crate::scenario::{load_scenario, parse_scenario, Scenario};
+use crate::scenario::{parse_scenario, Scenario};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,7 +139,7 @@ fn record_command(args: &RecordArgs) -> Result<(), String> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("{}: failed to read the scenario: {e}", path.display()))?;
-            let scenario = load_scenario(path).map_err(|e| e.to_string())?;
+            let scenario = crate::cli::load_linted(path, false)?;
             Some((path.clone(), text, scenario))
         }
     };
