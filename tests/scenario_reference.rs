@@ -128,7 +128,7 @@ fn probe_text(path: &str) -> Option<(String, bool)> {
         "reflex.then" => scenario("[[reflex]]\n[reflex.then]\nPROBE\n"),
         "event" => scenario("[[event]]\nPROBE\n"),
         "event.dispatch" => scenario("[[event]]\n[event.dispatch]\nPROBE\n"),
-        "event.dispatch.target" => scenario("[[event]]\n[event.dispatch.target]\nPROBE\n"),
+        "event.dispatch.created_by" => scenario("[[event]]\n[event.dispatch.created_by]\nPROBE\n"),
         "generator" => scenario("[[generator]]\nPROBE\n"),
         "generator.values" => scenario("[[generator]]\n[generator.values]\nv = { PROBE }\n"),
         "expect" => scenario("[[expect]]\nPROBE\n"),

@@ -250,11 +250,13 @@ async fn run_async(scenario: &Scenario) -> PeerCounts {
                     cause: Cause::Root { event: 0 },
                 },
             ),
+            // The generated workload names every target by id.
             Input::Dispatch {
                 entity_type,
                 id,
                 action,
                 params,
+                ..
             } => world.inflight.send(
                 &entity_tx,
                 Dispatch {

@@ -329,6 +329,7 @@ fn root_event(config: &WorkloadConfig, tenants: &[TenantId], i: u32) -> RootEven
         id: EntityId(entity_id(j)),
         action: action.into(),
         params,
+        created_by: None,
     };
     // Per 16 events: 8 touches, 4 publications, 1 arm, 3 disarms. Disarming three times
     // as often keeps about a quarter of the entities `Armed` however long the run, so the

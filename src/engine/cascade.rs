@@ -26,7 +26,7 @@ use crate::core::{get_named, Depth, EntityId, TenantId, Value};
 use crate::core::{Origin, OriginRef, Record, RecordRef};
 use crate::engine::{
     merge_params, ActionError, ActionSpec, Command, Entity, EntitySpec, Fields, Guard,
-    IntegrationCall, LookupKey, ParamPlan, Rule, RuleSet, Sources, Store, Then,
+    IntegrationCall, LookupKey, ParamPlan, Resolver, Rule, RuleSet, Sources, Store, Then,
 };
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -260,6 +260,8 @@ pub struct Engine {
     /// The cascade's slot cache (see `Cascade::slots`), kept here so that entering the
     /// engine allocates nothing; emptied at every entry.
     slots: SlotCache,
+    /// Note the entities `create` rules make in the store ([`Engine::track_created`]).
+    track_created: bool,
 }
 
 /// The engine's slot cache: it holds nothing between entries, so `Debug` shows nothing of it.
@@ -377,6 +379,8 @@ struct Cascade<'e> {
     runtime_rules: Option<(&'e RuleSet, &'e [RulePlan])>,
     /// That tenant (checked in debug builds).
     tenant: Option<&'e TenantId>,
+    /// [`Engine::track_created`].
+    track_created: bool,
     /// Per entity type (by [`Target::type_ix`]): the store slot of its table in the tenant,
     /// once a planned reaction has looked it up.
     slots: &'e [Cell<Option<usize>>],
@@ -409,7 +413,15 @@ impl Engine {
             depth_max,
             plan: Arc::new(plan),
             slots: SlotCache::default(),
+            track_created: false,
         }
+    }
+
+    /// Notes, in the store, every entity a `create` rule mints, by rule and source
+    /// ([`Store::created_by`]): for scenarios whose events name an entity that way. Off by
+    /// default (nothing is noted).
+    pub fn track_created(&mut self) {
+        self.track_created = true;
     }
 
     /// An engine with the same specs, rules and depth bound (shared, not copied) and an
@@ -423,6 +435,7 @@ impl Engine {
             depth_max: self.depth_max,
             plan: Arc::clone(&self.plan),
             slots: SlotCache::default(),
+            track_created: self.track_created,
         }
     }
 
@@ -477,6 +490,7 @@ impl Engine {
                 tenant_rules,
                 runtime_rules,
                 tenant: cfg!(debug_assertions).then_some(tenant),
+                track_created: self.track_created,
                 slots: Cell::from_mut(self.slots.0.as_mut_slice()).as_slice_of_cells(),
             },
             &mut self.store,
@@ -847,6 +861,15 @@ impl<'e> Cascade<'e> {
                 .resolve_ref(c.id, &c.after.fields, &mut || host.mint_id())
         };
         let target_id = match target {
+            Ok(id) if self.track_created && matches!(rule.resolve_target, Resolver::Create) => {
+                store.note_created(
+                    c.tenant,
+                    &rule.name,
+                    format!("{}/{}", c.entity_type, c.id),
+                    &id,
+                );
+                id
+            }
             Ok(id) => id,
             Err(error) => {
                 host.record_ref(RecordRef::Reaction {

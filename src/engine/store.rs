@@ -30,13 +30,17 @@ pub struct Store {
     /// cascade can remember where its tenant's tables are (see [`Store::slot`]).
     tables: Vec<Table>,
     len: usize,
+    /// The entities `create` rules made, per (tenant, rule, source `Type/id`), in the order
+    /// they were minted: what an event's `created_by` looks up. Kept only when the engine
+    /// tracks them ([`crate::engine::Engine::track_created`]).
+    created: std::collections::BTreeMap<(TenantId, String, String), Vec<EntityId>>,
 }
 
 /// Stores are equal when they hold the same entities (whatever order their tables were
 /// created in).
 impl PartialEq for Store {
     fn eq(&self, other: &Store) -> bool {
-        self.len == other.len && self.iter().eq(other.iter())
+        self.len == other.len && self.iter().eq(other.iter()) && self.created == other.created
     }
 }
 
@@ -99,6 +103,32 @@ impl std::fmt::Debug for Table {
 }
 
 impl Store {
+    /// Notes that rule `rule` minted `id` for the source `source` (`Type/id`) in `tenant`.
+    pub fn note_created(&mut self, tenant: &TenantId, rule: &str, source: String, id: &str) {
+        self.created
+            .entry((tenant.clone(), rule.to_string(), source))
+            .or_default()
+            .push(EntityId::new(id));
+    }
+
+    /// The id of the `nth` (1-based) entity rule `rule` minted for `source` (`Type/id`) in
+    /// `tenant`, when it did.
+    pub fn created_by(
+        &self,
+        tenant: &TenantId,
+        rule: &str,
+        source: &str,
+        nth: u32,
+    ) -> Option<&EntityId> {
+        let key = (tenant.clone(), rule.to_string(), source.to_string());
+        self.created.get(&key)?.get((nth as usize).checked_sub(1)?)
+    }
+
+    /// Every id noted by [`Store::note_created`], in key order (for a model state's hash).
+    pub fn created(&self) -> impl Iterator<Item = (&(TenantId, String, String), &[EntityId])> {
+        self.created.iter().map(|(k, v)| (k, v.as_slice()))
+    }
+
     pub fn get(&self, tenant: &str, entity_type: &str, id: &str) -> Option<&Entity> {
         self.get_shared(tenant, entity_type, id).map(Arc::as_ref)
     }

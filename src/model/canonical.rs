@@ -80,6 +80,11 @@ pub fn hash_store<H: Hasher>(store: &Store, state: &mut H) {
         entity.status.hash(state);
         hash_fields(&entity.fields, state);
     }
+    // Empty unless a scenario's event names an entity by `created_by`.
+    for (key, ids) in store.created() {
+        key.hash(state);
+        ids.hash(state);
+    }
 }
 
 /// Renders a value as compact JSON (object keys in order): the text used in paths and

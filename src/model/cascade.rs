@@ -334,12 +334,15 @@ impl CascadeModel {
             ));
         }
         let rules = rule_sets(&scenario)?;
-        let template = Engine::with_runtime_rules(
+        let mut template = Engine::with_runtime_rules(
             scenario.entities.clone(),
             rules,
             runtime_rule_sets(&scenario)?,
             scenario.depth_max,
         );
+        if scenario.names_created_entities() {
+            template.track_created();
+        }
         // Subscriptions exactly as the simulator's world makes them.
         let mut bus = Bus::new();
         let mut subscribers = Vec::new();
@@ -667,10 +670,25 @@ impl CascadeModel {
                 Depth(0),
                 Cause::Root { event: r },
             ),
-            Input::Dispatch { .. } => {
+            Input::Dispatch { id, .. } => {
+                let created = match event.created_target(r, engine.store()) {
+                    Ok(created) => created,
+                    Err(message) => {
+                        crate::engine::Host::record(
+                            host,
+                            crate::core::Record::Warning {
+                                at: host.now,
+                                cause: 0,
+                                message,
+                            },
+                        );
+                        return;
+                    }
+                };
+                let id = created.as_ref().unwrap_or(id).as_str();
                 // A failed root action is recorded by the engine; the model goes on. Borrowed,
                 // as the simulator dispatches its roots: nothing is copied per state.
-                let d = event.dispatch(r, 0).expect("an action input");
+                let d = event.dispatch(r, 0, id).expect("an action input");
                 let _ = engine.dispatch_ref(host, d);
             }
         }

@@ -247,15 +247,27 @@ impl Analysis {
     pub fn root(&self, event: &RootEvent, route: &[u32]) -> Arc<Footprint> {
         match &event.input {
             Input::Dispatch {
-                entity_type, id, ..
+                entity_type,
+                id,
+                created_by,
+                ..
             } => {
-                let f = self.node(Node::Entity(
-                    event.tenant.clone(),
-                    entity_type.clone(),
-                    Some(id.as_str().to_string()),
-                ));
+                // A target named by `created_by` is any entity of its type, found through
+                // what `create` rules minted (read as the minted counter's resource).
+                let id = match created_by {
+                    None => Some(id.as_str().to_string()),
+                    Some(_) => None,
+                };
+                let f = self.node(Node::Entity(event.tenant.clone(), entity_type.clone(), id));
+                let mut step = f.step.clone();
+                if created_by.is_some() {
+                    step.push(Access {
+                        res: Res::Minted,
+                        write: false,
+                    });
+                }
                 Arc::new(Footprint {
-                    step: f.step.clone(),
+                    step,
                     future: f.future.clone(),
                     timed: true,
                 })

@@ -457,14 +457,29 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
                     id,
                     action,
                     params,
+                    created_by,
                 },
                 None,
             ) => {
                 lines(&mut out, &pairs);
+                let target = match created_by {
+                    None => format!("id = {}", inline(&json!(id))),
+                    Some(c) => {
+                        let nth = if c.nth == 1 {
+                            String::new()
+                        } else {
+                            format!(", nth = {}", c.nth)
+                        };
+                        format!(
+                            "created_by = {{ rule = {}, source = {}{nth} }}",
+                            inline(&json!(c.rule)),
+                            inline(&json!(format!("{}/{}", c.source_type, c.source_id)))
+                        )
+                    }
+                };
                 let mut d = format!(
-                    "dispatch = {{ entity_type = {}, id = {}, action = {}",
+                    "dispatch = {{ entity_type = {}, {target}, action = {}",
                     inline(&json!(entity_type)),
-                    inline(&json!(id)),
                     inline(&json!(action))
                 );
                 if *params != Value::Object(Default::default()) {

@@ -221,6 +221,7 @@ impl Generator {
                     id: EntityId(as_string(render_str(id, &drawn))),
                     action: action.clone(),
                     params: render(params, &drawn),
+                    created_by: None,
                 },
             };
             kept(

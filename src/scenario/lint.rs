@@ -541,7 +541,7 @@ fn pattern_may_match(pattern: &str, tokens: &[Option<String>]) -> bool {
 }
 
 /// A hint for `name` among `known`: the closest (a "did you mean"), then the list.
-fn hint(name: &str, known: &[&str], what: &str) -> String {
+pub(crate) fn hint(name: &str, known: &[&str], what: &str) -> String {
     if known.is_empty() {
         return format!("there are no {what}");
     }

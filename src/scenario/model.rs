@@ -239,16 +239,77 @@ pub enum VendorKind {
     SnmpTrap { event_class: String },
 }
 
+impl Scenario {
+    /// Does an event name its target by `created_by` (so the engine must note what `create`
+    /// rules make)?
+    pub fn names_created_entities(&self) -> bool {
+        self.events.iter().any(|e| {
+            matches!(
+                e.input,
+                Input::Dispatch {
+                    created_by: Some(_),
+                    ..
+                }
+            )
+        })
+    }
+}
+
 impl RootEvent {
-    /// The dispatch of an entity-action input (root event number `index`), borrowed: in its
-    /// tenant, at depth 0, caused by the `input` record at step `cause`. `None` for a
-    /// publication.
-    pub fn dispatch(&self, index: u32, cause: u64) -> Option<crate::engine::DispatchRef<'_>> {
+    /// The entity an action input names by `created_by`, looked up in `store` as the event
+    /// runs: `Ok(None)` when the event names its id itself (or is a publication),
+    /// `Ok(Some(id))` when the rule created it and it exists, `Err` (what to report) when it
+    /// does not, or not yet.
+    pub fn created_target(
+        &self,
+        index: u32,
+        store: &crate::engine::Store,
+    ) -> Result<Option<EntityId>, String> {
         let Input::Dispatch {
             entity_type,
-            id,
+            action,
+            created_by: Some(c),
+            ..
+        } = &self.input
+        else {
+            return Ok(None);
+        };
+        let source = format!("{}/{}", c.source_type, c.source_id);
+        match store.created_by(&self.tenant, &c.rule, &source, c.nth) {
+            Some(id)
+                if store
+                    .get(self.tenant.as_str(), entity_type, id.as_str())
+                    .is_some() =>
+            {
+                Ok(Some(id.clone()))
+            }
+            Some(id) => Err(format!(
+                "event #{index} ({entity_type}.{action}) targets {c}: its id {id} is minted, \
+                 but the entity does not exist yet (its message is still in flight); the \
+                 event did nothing"
+            )),
+            None => Err(format!(
+                "event #{index} ({entity_type}.{action}) targets {c}, and the rule has not \
+                 created it (yet); the event did nothing"
+            )),
+        }
+    }
+
+    /// The dispatch of an entity-action input (root event number `index`), borrowed: in its
+    /// tenant, at depth 0, caused by the `input` record at step `cause`, on the entity `id`
+    /// (the event's own id, or the one its `created_by` resolved to). `None` for a
+    /// publication.
+    pub fn dispatch<'a>(
+        &'a self,
+        index: u32,
+        cause: u64,
+        id: &'a str,
+    ) -> Option<crate::engine::DispatchRef<'a>> {
+        let Input::Dispatch {
+            entity_type,
             action,
             params,
+            ..
         } = &self.input
         else {
             return None;
@@ -257,7 +318,7 @@ impl RootEvent {
             tenant: &self.tenant,
             source_tenant: &self.tenant,
             entity_type,
-            id: id.as_str(),
+            id,
             action,
             params,
             depth: crate::core::Depth(0),
@@ -275,10 +336,38 @@ pub enum Input {
     },
     Dispatch {
         entity_type: String,
+        /// The target's id; empty when `created_by` names it instead.
         id: EntityId,
         action: String,
         params: Value,
+        /// The target is the entity a `create` rule made for a source, found when the event
+        /// runs (its id is minted at run time): `dispatch.created_by` in the scenario.
+        created_by: Option<CreatedBy>,
     },
+}
+
+/// "The entity rule `rule` created for `source_type/source_id`" (the `nth` one, 1-based,
+/// when the rule fired more than once for that source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedBy {
+    pub rule: String,
+    pub source_type: String,
+    pub source_id: String,
+    pub nth: u32,
+}
+
+impl std::fmt::Display for CreatedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the entity rule {} created for {}/{}",
+            self.rule, self.source_type, self.source_id
+        )?;
+        if self.nth != 1 {
+            write!(f, " (its #{} creation)", self.nth)?;
+        }
+        Ok(())
+    }
 }
 
 /// An `[[expect]]` entry, checked at quiescence.

@@ -259,6 +259,15 @@ impl Shrinker<'_> {
                     continue;
                 }
                 let name = list.remove(i).name.clone();
+                // An event that names its target by this rule's creations needs the rule:
+                // without it the scenario would not load.
+                let named = c.events.iter().any(|e| {
+                    e.tenant == t
+                        && matches!(&e.input, Input::Dispatch { created_by: Some(cb), .. } if cb.rule == name)
+                });
+                if named {
+                    continue;
+                }
                 if self.attempt(c, &format!("removed rule {name} (tenant {t})"))
                     == Verdict::OutOfBudget
                 {
@@ -297,8 +306,16 @@ impl Shrinker<'_> {
         let s = &self.best;
         let mut used: BTreeSet<String> = BTreeSet::new();
         for e in &s.events {
-            if let Input::Dispatch { entity_type, .. } = &e.input {
+            if let Input::Dispatch {
+                entity_type,
+                created_by,
+                ..
+            } = &e.input
+            {
                 used.insert(entity_type.clone());
+                if let Some(c) = created_by {
+                    used.insert(c.source_type.clone());
+                }
             }
         }
         for r in s.rules.values().flatten() {

@@ -211,14 +211,18 @@ impl<'s> Prepared<'s> {
         } else {
             Vec::new()
         };
+        let mut engine = Engine::with_runtime_rules(
+            scenario.entities.clone(),
+            rules,
+            runtime_rule_sets(scenario).expect("the loader enforces the rule budget"),
+            scenario.depth_max,
+        );
+        if scenario.names_created_entities() {
+            engine.track_created();
+        }
         Prepared {
             scenario,
-            engine: Engine::with_runtime_rules(
-                scenario.entities.clone(),
-                rules,
-                runtime_rule_sets(scenario).expect("the loader enforces the rule budget"),
-                scenario.depth_max,
-            ),
+            engine,
             invariants: Builtins::new(scenario),
             commit_subjects: Arc::new(CommitSubjects::new(scenario, &bus)),
             bus: Arc::new(bus),

@@ -382,9 +382,21 @@ impl<'s> Sim<'s> {
                     },
                 );
             }
-            Input::Dispatch { .. } => {
+            Input::Dispatch { id, .. } => {
+                let created = match event.created_target(index, self.engine.store()) {
+                    Ok(created) => created,
+                    Err(message) => {
+                        self.ctx.record_ref(RecordRef::Warning {
+                            at: self.ctx.now,
+                            cause: input,
+                            message: &message,
+                        });
+                        return;
+                    }
+                };
+                let id = created.as_ref().unwrap_or(id).as_str();
                 // A failed root action is recorded by the engine; the run goes on.
-                let d = event.dispatch(index, input).expect("an action input");
+                let d = event.dispatch(index, input, id).expect("an action input");
                 let _ = self.engine.dispatch_ref(&mut self.ctx, d);
             }
         }

@@ -5,12 +5,15 @@ use crate::core::SimTime;
 use crate::core::Subject;
 use crate::core::{EntityId, Object, TenantId, Value};
 use crate::engine::EntitySpec;
+use crate::engine::{Resolver, Rule};
+use crate::scenario::lint::hint;
 use crate::scenario::SourceError;
 use crate::scenario::{
-    meraki_webhook, snmp_poll, snmp_trap, Input, RootEvent, VendorInput, VendorKind,
+    meraki_webhook, snmp_poll, snmp_trap, CreatedBy, Input, RootEvent, VendorInput, VendorKind,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -33,10 +36,23 @@ pub(super) struct EventDef {
 #[serde(deny_unknown_fields)]
 pub(super) struct DispatchDef {
     pub(super) entity_type: String,
-    pub(super) id: String,
+    pub(super) id: Option<String>,
+    /// Instead of `id`: the entity a `create` rule made for a source, found at run time.
+    pub(super) created_by: Option<Spanned<CreatedByDef>>,
     pub(super) action: String,
     #[serde(default = "empty_object")]
     pub(super) params: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreatedByDef {
+    /// The name of a rule whose resolver is `create`.
+    pub(super) rule: String,
+    /// `Type/id`: the source entity the rule fired for.
+    pub(super) source: String,
+    /// Which of the entities it created for that source (1-based; default 1).
+    pub(super) nth: Option<u32>,
 }
 
 pub(super) fn empty_object() -> Value {
@@ -49,6 +65,7 @@ impl Loader<'_> {
         defs: Vec<EventDef>,
         tenants: &[TenantId],
         entities: &BTreeMap<String, EntitySpec>,
+        rules: &BTreeMap<TenantId, Vec<Arc<Rule>>>,
     ) -> Result<Vec<RootEvent>, SourceError> {
         let mut out = Vec::new();
         for (i, e) in defs.into_iter().enumerate() {
@@ -98,14 +115,37 @@ impl Loader<'_> {
                 let offset = d.span().start;
                 let d = d.into_inner();
                 self.check_action(entities, &d.entity_type, &d.action, offset, &place)?;
-                if d.id.is_empty() {
-                    return Err(self.err(offset, format!("{place}: dispatch.id is empty")));
-                }
+                let (id, created_by) = match (d.id, d.created_by) {
+                    (Some(_), Some(c)) => {
+                        return Err(self
+                            .err(c.span().start, format!("{place}: dispatch has both `id` and `created_by`"))
+                            .with_hint("name the target by its id, or by the rule that created it: not both"))
+                    }
+                    (None, None) => {
+                        return Err(self
+                            .err(offset, format!("{place}: dispatch names no target"))
+                            .with_hint("add id = \"...\", or created_by = { rule = \"...\", source = \"Type/id\" } for an entity a `create` rule makes at run time"))
+                    }
+                    (Some(id), None) => {
+                        if id.is_empty() {
+                            return Err(self
+                                .err(offset, format!("{place}: dispatch.id is empty"))
+                                .with_hint("give the target's id, e.g. id = \"o1\""));
+                        }
+                        (EntityId(id), None)
+                    }
+                    (None, Some(c)) => {
+                        let at = c.span().start;
+                        let c = self.created_by(c.into_inner(), at, &place, &tenant, &d.entity_type, rules)?;
+                        (EntityId(String::new()), Some(c))
+                    }
+                };
                 Input::Dispatch {
                     entity_type: d.entity_type,
-                    id: EntityId(d.id),
+                    id,
                     action: d.action,
                     params: d.params,
+                    created_by,
                 }
             } else if let Some(subject) = e.subject {
                 let s = Subject::new(subject.get_ref().clone()).map_err(|m| {
@@ -133,6 +173,94 @@ impl Loader<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// A `dispatch.created_by`, checked against the rules of the event's tenant: the rule
+    /// exists, creates (`resolve_target = create`), fires on the source's type and acts on
+    /// the dispatch's type.
+    fn created_by(
+        &self,
+        c: CreatedByDef,
+        at: usize,
+        place: &str,
+        tenant: &TenantId,
+        entity_type: &str,
+        rules: &BTreeMap<TenantId, Vec<Arc<Rule>>>,
+    ) -> Result<CreatedBy, SourceError> {
+        let list = rules.get(tenant).map(Vec::as_slice).unwrap_or_default();
+        let Some(rule) = list.iter().find(|r| r.name == c.rule) else {
+            let known: Vec<&str> = list
+                .iter()
+                .filter(|r| matches!(r.resolve_target, Resolver::Create))
+                .map(|r| r.name.as_str())
+                .collect();
+            return Err(self
+                .err(
+                    at,
+                    format!(
+                        "{place}: created_by names rule {:?}, which tenant {tenant} does not have",
+                        c.rule
+                    ),
+                )
+                .with_hint(hint(&c.rule, &known, "rules with resolve_target = create")));
+        };
+        if !matches!(rule.resolve_target, Resolver::Create) {
+            return Err(self
+                .err(
+                    at,
+                    format!("{place}: created_by names rule {:?}, which creates nothing", c.rule),
+                )
+                .with_hint("only a rule with resolve_target = { type = \"create\" } makes entities whose id is known at run time alone; name the others' targets by id"));
+        }
+        if rule.then.entity_type != entity_type {
+            return Err(self
+                .err(
+                    at,
+                    format!(
+                        "{place}: rule {:?} creates {} entities, and the dispatch is on {entity_type}",
+                        c.rule, rule.then.entity_type
+                    ),
+                )
+                .with_hint(format!("set entity_type = {:?}", rule.then.entity_type)));
+        }
+        let Some((source_type, source_id)) = c
+            .source
+            .split_once('/')
+            .filter(|(t, i)| !t.is_empty() && !i.is_empty())
+        else {
+            return Err(self
+                .err(
+                    at,
+                    format!("{place}: created_by.source {:?} is not `Type/id`", c.source),
+                )
+                .with_hint(format!(
+                    "the entity the rule fired for, e.g. source = \"{}/u1\"",
+                    rule.when.entity_type
+                )));
+        };
+        if source_type != rule.when.entity_type {
+            return Err(self
+                .err(
+                    at,
+                    format!(
+                        "{place}: rule {:?} fires on {} commits, and the source is a {source_type}",
+                        c.rule, rule.when.entity_type
+                    ),
+                )
+                .with_hint(format!("source = \"{}/<id>\"", rule.when.entity_type)));
+        }
+        let nth = c.nth.unwrap_or(1);
+        if nth == 0 {
+            return Err(self
+                .err(at, format!("{place}: created_by.nth is 0"))
+                .with_hint("nth counts from 1: the first entity the rule created for the source"));
+        }
+        Ok(CreatedBy {
+            rule: c.rule,
+            source_type: source_type.to_string(),
+            source_id: source_id.to_string(),
+            nth,
+        })
     }
 
     /// A `webhook = "meraki"` or `snmp = "poll" | "trap"` event: the publication netcortex's

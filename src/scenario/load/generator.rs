@@ -147,9 +147,19 @@ impl Loader<'_> {
                     let offset = d.span().start;
                     let d = d.into_inner();
                     self.check_action(entities, &d.entity_type, &d.action, offset, &place)?;
-                    check_placeholders(&d.id, &values).map_err(|m| self.err(offset, format!("{place}: {m}")))?;
+                    if let Some(c) = &d.created_by {
+                        return Err(self
+                            .err(c.span().start, format!("{place}: a generator's dispatch cannot use created_by"))
+                            .with_hint("a generator names its targets by an id template; write the events that need created_by as [[event]]s"));
+                    }
+                    let Some(id) = d.id else {
+                        return Err(self
+                            .err(offset, format!("{place}: the generator's dispatch has no id"))
+                            .with_hint("add id = \"...\" (a template, e.g. \"o{n}\")"));
+                    };
+                    check_placeholders(&id, &values).map_err(|m| self.err(offset, format!("{place}: {m}")))?;
                     check_strings(&d.params, offset)?;
-                    Template::Dispatch { entity_type: d.entity_type, id: d.id, action: d.action, params: d.params }
+                    Template::Dispatch { entity_type: d.entity_type, id, action: d.action, params: d.params }
                 }
                 _ => {
                     return Err(self

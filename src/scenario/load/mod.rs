@@ -343,7 +343,7 @@ impl Loader<'_> {
         }
 
         let reflexes = self.reflexes(def.reflex, &tenants, &entities)?;
-        let events = self.events(def.event, &tenants, &entities)?;
+        let events = self.events(def.event, &tenants, &entities, &rules)?;
         let expects = self.expects(def.expect, &tenants, &entities)?;
         if let (Some(f), Some(first)) = (&def.faults, def.fault.first()) {
             let _ = f;
