@@ -224,7 +224,7 @@ impl Host for ModelHost<'_> {
         if !self.messages {
             return Some(reaction);
         }
-        self.created.push(Message::Reaction(Box::new(reaction)));
+        self.created.push(Message::Reaction(Arc::new(reaction)));
         None
     }
 }

@@ -17,7 +17,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum Message {
     /// A reaction whose guard passed and whose target was resolved at its source's commit.
-    Reaction(Box<PendingReaction>),
+    /// Shared: a state's clone (one per transition) copies a pointer, not its strings and
+    /// params.
+    Reaction(Arc<PendingReaction>),
     /// A publication on its way to one subscription. `copy`: the second delivery of a
     /// duplicated message.
     Delivery {
@@ -71,11 +73,11 @@ impl Message {
     pub fn as_copy(&self) -> Message {
         match self {
             Message::Reaction(p) => {
-                let mut p = p.clone();
+                let mut p = PendingReaction::clone(p);
                 if let Origin::Rule { copy, .. } = &mut p.dispatch.origin {
                     *copy = true;
                 }
-                Message::Reaction(p)
+                Message::Reaction(Arc::new(p))
             }
             Message::Delivery { sub, event, .. } => Message::Delivery {
                 sub: *sub,
@@ -216,12 +218,12 @@ impl Message {
     pub fn rename(&self, rename: &dyn Fn(&str) -> Option<String>) -> Message {
         match self {
             Message::Reaction(p) => {
-                let mut p = p.clone();
+                let mut p = PendingReaction::clone(p);
                 if let Some(id) = rename(p.dispatch.id.as_str()) {
                     p.dispatch.id = EntityId(id);
                 }
                 rename_value(&mut p.dispatch.params, rename);
-                Message::Reaction(p)
+                Message::Reaction(Arc::new(p))
             }
             Message::Delivery { sub, event, copy } => Message::Delivery {
                 sub: *sub,

@@ -16,6 +16,8 @@
 mod canonical;
 mod cascade;
 mod conflict;
+#[cfg(test)]
+mod digest_tests;
 mod emit;
 mod finding;
 mod footprint;
