@@ -31,6 +31,8 @@ mod reference;
 mod render;
 mod resolver_space;
 mod run;
+#[cfg(test)]
+mod schedule_tests;
 mod symmetry;
 mod walk;
 
