@@ -1384,3 +1384,73 @@ fn every_scheduled_fault_kind_that_fails_run_fails_check() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// One door closed by a root action, and the expectation that it is closed: only a
+/// failure of the root action itself can break it.
+const ROOT_FAILURE: &str = r#"
+[scenario]
+name = "root-failure"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Door"
+states = ["Open", "Closed"]
+initial = "Open"
+[[entity.action]]
+name = "Close"
+from = ["Open"]
+to = "Closed"
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Door", id = "d1", action = "Close" }
+
+[faults]
+action_failure = 0.01
+
+[[expect]]
+tenant = "t"
+entity_type = "Door"
+id = "d1"
+status = "Closed"
+"#;
+
+/// Faults as choices include root actions that fail: the counterexample is written with
+/// an `action_failure` on the root's action, and `ripple run` replays it failing.
+#[test]
+fn a_failing_root_action_is_explored_and_replays() {
+    let dir = scratch_dir("root-failure");
+    let file = dir.join("root-failure.toml");
+    std::fs::write(&file, ROOT_FAILURE).unwrap();
+    let report = check_scenario(
+        &load_scenario(&file).unwrap(),
+        Some(ROOT_FAILURE),
+        &CheckOptions {
+            out_dir: Some(dir.join("out")),
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    let f = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant_at_end"))
+        .unwrap_or_else(|| panic!("the failed root leaves the door open: {cascade:?}"));
+    assert!(
+        f.path
+            .iter()
+            .any(|s| s.starts_with("root #1") && s.ends_with("(its action fails)")),
+        "{:?}",
+        f.path
+    );
+    assert_eq!(f.replays, Some(true), "{}", f.message);
+    let text = std::fs::read_to_string(f.scenario.as_ref().unwrap()).unwrap();
+    assert!(
+        text.contains("kind = \"action_failure\"") && text.contains("Door/d1"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

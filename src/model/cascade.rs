@@ -29,7 +29,8 @@
 //!
 //! Faults are choices: with `[faults]`, up to `faults_max` per path (`--faults-max`) of the
 //! kinds it enables, each a branch: a message lost (`Drop`) or delivered twice
-//! (`Duplicate`), a delivery whose first action fails (`Fail`), a reflex that crashes on an
+//! (`Duplicate`), a delivery or a root action whose first action fails (`Fail`, `FailRoot`),
+//! a reflex that crashes on an
 //! event (`Panic`) or restarts and forgets what it remembered (`Restart`). A `[[fault]]`
 //! schedule (what `ripple shrink` writes) is followed exactly: the occurrences it names are
 //! dropped, duplicated, failed, crashed or restarted, counted per path as the simulator
@@ -41,8 +42,7 @@
 //!
 //! Not explored: exact message times (a message's creation time is taken as the latest
 //! root's time, a lower bound, so long chains of delays, answers' included, are
-//! under-approximated), fan-out order (subscription order), failures of root actions,
-//! duplicated integration answers.
+//! under-approximated), fan-out order (subscription order), duplicated integration answers.
 
 use crate::bus::{Bus, Cause, Envelope};
 use crate::check::{
@@ -333,13 +333,16 @@ pub enum Step {
     Panic(u16),
     /// Restart the reflex of pending bus event `i` (its memory is lost), then deliver.
     Restart(u16),
+    /// Deliver root event `r`, an action whose first application fails (an injected
+    /// fault, as `Fail` is for a message).
+    FailRoot(u32),
 }
 
 impl Step {
     /// The pending message the step delivers or loses, if any.
     pub fn message(self) -> Option<usize> {
         match self {
-            Step::Root(_) => None,
+            Step::Root(_) | Step::FailRoot(_) => None,
             Step::Deliver(i)
             | Step::Drop(i)
             | Step::Duplicate(i)
@@ -354,7 +357,12 @@ impl Step {
     pub fn is_fault(self) -> bool {
         matches!(
             self,
-            Step::Drop(_) | Step::Duplicate(_) | Step::Fail(_) | Step::Panic(_) | Step::Restart(_)
+            Step::Drop(_)
+                | Step::Duplicate(_)
+                | Step::Fail(_)
+                | Step::Panic(_)
+                | Step::Restart(_)
+                | Step::FailRoot(_)
         )
     }
 }
@@ -629,7 +637,7 @@ impl CascadeModel {
             next.faults += 1;
         }
         match step {
-            Step::Root(r) => {
+            Step::Root(r) | Step::FailRoot(r) => {
                 next.roots_left.retain(|&x| x != r);
                 next.now = next.now.max(self.root_at(r));
             }
@@ -672,11 +680,11 @@ impl CascadeModel {
         }
         let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus);
         host.dispatches_max = self.scenario.cascade_dispatches_max;
-        host.fail = matches!(step, Step::Fail(_));
+        host.fail = matches!(step, Step::Fail(_) | Step::FailRoot(_));
         if !self.schedule.is_empty() {
             host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
         }
-        if let Step::Root(r) = step {
+        if let Step::Root(r) | Step::FailRoot(r) = step {
             self.root(&mut worker.engine, &mut host, r);
         }
         if let Some(m) = delivered {
@@ -1051,7 +1059,7 @@ impl CascadeModel {
     /// `deliver rule x -> Payment/o1.AuthorizePayment`, `root #3 (Order/o1.CancelOrder at 110ms)`.
     pub fn describe_step(&self, s: &CascadeState, step: Step) -> String {
         match step {
-            Step::Root(r) => {
+            Step::Root(r) | Step::FailRoot(r) => {
                 let e = &self.scenario.events[r as usize];
                 let what = match &e.input {
                     Input::Publish { subject, .. } => format!("publish {subject}"),
@@ -1062,7 +1070,12 @@ impl CascadeModel {
                         ..
                     } => format!("{entity_type}/{id}.{action}"),
                 };
-                format!("root #{} ({what} at {})", r + 1, e.at)
+                let fails = if matches!(step, Step::FailRoot(_)) {
+                    " (its action fails)"
+                } else {
+                    ""
+                };
+                format!("root #{} ({what} at {}){fails}", r + 1, e.at)
             }
             Step::Deliver(i) => {
                 format!("deliver {}", s.pending[i as usize].describe(&self.handlers))
@@ -1110,6 +1123,7 @@ impl CascadeModel {
     /// Every step enabled in `s`, unreduced.
     pub fn enabled(&self, s: &CascadeState, actions: &mut Vec<Step>) {
         let deliverable = self.deliverable(s);
+        let from = actions.len();
         for &i in &deliverable {
             match &s.pending[i] {
                 Message::Answer { integration, .. } => {
@@ -1122,6 +1136,7 @@ impl CascadeModel {
                 _ => actions.push(Step::Deliver(i as u16)),
             }
         }
+        let deliverable_steps = actions.len() - from;
         if let Some(min) = s.roots_left.iter().map(|&r| self.root_at(r)).min() {
             // A root may overtake a pending message only if that message could still be
             // delayed until the root's time.
@@ -1134,6 +1149,7 @@ impl CascadeModel {
                 }
             }
         }
+        let roots_enabled = actions.len() - from - deliverable_steps;
         if s.faults < self.config.faults_max {
             for &i in &deliverable {
                 let m = &s.pending[i];
@@ -1166,6 +1182,19 @@ impl CascadeModel {
                     }
                     if self.kinds.reflex_restart && sub.remembers {
                         actions.push(Step::Restart(i as u16));
+                    }
+                }
+            }
+            // A root action may fail too (a publication has no action of its own).
+            if self.kinds.action_failure {
+                for k in from + deliverable_steps..from + deliverable_steps + roots_enabled {
+                    if let Step::Root(r) = actions[k] {
+                        if matches!(
+                            self.scenario.events[r as usize].input,
+                            Input::Dispatch { .. }
+                        ) {
+                            actions.push(Step::FailRoot(r));
+                        }
                     }
                 }
             }
