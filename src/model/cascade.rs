@@ -29,9 +29,9 @@
 //!
 //! Faults are choices: with `[faults]`, up to `faults_max` per path (`--faults-max`) of the
 //! kinds it enables, each a branch: a message lost (`Drop`) or delivered twice
-//! (`Duplicate`), a delivery or a root action whose first action fails (`Fail`, `FailRoot`),
-//! a reflex that crashes on an
-//! event (`Panic`) or restarts and forgets what it remembered (`Restart`). A `[[fault]]`
+//! (`Duplicate`), a delivery or a root action whose first action fails (`Fail`,
+//! `FailRoot`), a reflex that crashes on an event (`Panic`) or restarts and forgets what it
+//! remembered (`Restart`). A `[[fault]]`
 //! schedule (what `ripple shrink` writes) is followed exactly: the occurrences it names are
 //! dropped, duplicated, failed, crashed or restarted, counted per path as the simulator
 //! counts them; its delays are not, every order of the messages is explored instead.
@@ -51,7 +51,7 @@ use crate::check::{
 use crate::core::Depth;
 use crate::core::Origin;
 use crate::core::SimTime;
-use crate::core::{EntityId, Record, TenantId};
+use crate::core::{EntityId, TenantId};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
 use crate::engine::{ActionDispatch, Engine, Entity, Store};
@@ -176,25 +176,17 @@ fn entity_digest(tenant: &str, entity_type: &str, id: &str, e: &Entity) -> u64 {
 /// An entity a step changed (or created): (tenant, type, id).
 type Changed<'a> = (&'a TenantId, &'a str, &'a EntityId);
 
-/// The entities `after`, the store `s.store` became in one step whose trace records are
-/// `records`, holds changed or new, sorted: only an entity an action was dispatched on can
-/// have changed (the engine writes the store nowhere else).
+/// The entities `after`, the store `s.store` became in one step that dispatched actions on
+/// `dispatched`, holds changed or new, sorted: only an entity an action was dispatched on
+/// can have changed (the engine writes the store nowhere else).
 fn changed_entities<'a>(
     s: &CascadeState,
     after: &Store,
-    records: &'a [Record],
+    dispatched: &'a [(TenantId, String, EntityId)],
 ) -> Vec<Changed<'a>> {
-    let mut touched: Vec<Changed<'a>> = records
+    let mut touched: Vec<Changed<'a>> = dispatched
         .iter()
-        .filter_map(|r| match r {
-            Record::Dispatch {
-                tenant,
-                entity_type,
-                id,
-                ..
-            } => Some((tenant, entity_type.as_str(), id)),
-            _ => None,
-        })
+        .map(|(tenant, ty, id)| (tenant, ty.as_str(), id))
         .collect();
     touched.sort_unstable();
     touched.dedup();
@@ -618,7 +610,7 @@ impl CascadeModel {
     /// The transition for `step`, and the messages it created (in creation order; with a
     /// `[[fault]]` schedule, before its drops and duplicates apply).
     pub fn transition(&self, s: &CascadeState, step: Step) -> (CascadeState, Vec<Message>) {
-        let (next, created, _) = self.transition_with_records(s, step);
+        let (next, created, _) = self.step(s, step, false);
         (next, created)
     }
 
@@ -627,6 +619,16 @@ impl CascadeModel {
         &self,
         s: &CascadeState,
         step: Step,
+    ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
+        self.step(s, step, true)
+    }
+
+    /// The transition; with `keep_records`, the trace records too (owned).
+    fn step(
+        &self,
+        s: &CascadeState,
+        step: Step,
+        keep_records: bool,
     ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
         let mut next = s.clone();
         let mut worker = self.worker();
@@ -678,20 +680,24 @@ impl CascadeModel {
                 delivered = Some(Message::Reaction(Arc::new(answer)));
             }
         }
-        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus);
+        let Worker { engine, invariants } = &mut worker;
+        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus, invariants);
+        host.keep_records = keep_records;
+        host.truncated = (!self.scenario.allow_truncation)
+            .then(|| CascadeTruncated::new(self.scenario.depth_max));
         host.dispatches_max = self.scenario.cascade_dispatches_max;
         host.fail = matches!(step, Step::Fail(_) | Step::FailRoot(_));
         if !self.schedule.is_empty() {
             host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
         }
         if let Step::Root(r) | Step::FailRoot(r) = step {
-            self.root(&mut worker.engine, &mut host, r);
+            self.root(engine, &mut host, r);
         }
         if let Some(m) = delivered {
             match m {
-                Message::Reaction(p) => worker.engine.deliver(&mut host, &p),
+                Message::Reaction(p) => engine.deliver(&mut host, &p),
                 Message::Delivery { sub, event, .. } => {
-                    self.reflex(&mut worker.engine, &mut host, &mut next, sub, event, step)
+                    self.reflex(engine, &mut host, &mut next, sub, event, step)
                 }
                 Message::Answer { .. } => {
                     panic!("an integration call is delivered with its answer (Step::Answer)")
@@ -730,27 +736,13 @@ impl CascadeModel {
                 )
             });
         }
-        let mut truncated = (!self.scenario.allow_truncation)
-            .then(|| CascadeTruncated::new(self.scenario.depth_max));
-        for record in &host.records {
-            for inv in worker.invariants.iter_mut() {
-                if let Some(message) = inv.on_record(record) {
-                    next.violations
-                        .entry(inv.name().to_string())
-                        .or_insert(message);
-                }
-            }
-            if let Some(t) = truncated.as_mut() {
-                if let Some(message) = t.on_record(record) {
-                    next.violations
-                        .entry(t.name().to_string())
-                        .or_insert(message);
-                }
-            }
+        for (name, message) in std::mem::take(&mut host.found) {
+            next.violations.entry(name.to_string()).or_insert(message);
         }
+        let (dispatched, records) = (host.dispatched, host.records);
         next.store = std::mem::take(worker.engine.store_mut());
         self.pool.lock().expect("pool").push(worker);
-        let changed = changed_entities(s, &next.store, &host.records);
+        let changed = changed_entities(s, &next.store, &dispatched);
         next.store_digest = store_digest_after(s, &next.store, &changed);
         // An instant is settled when nothing else is due at once: with delays, any state
         // (the rest was delayed); otherwise, when nothing is pending.
@@ -793,7 +785,7 @@ impl CascadeModel {
             }
         }
         next.seal();
-        (next, created, host.records)
+        (next, created, records)
     }
 
     /// Counts one more occurrence of `m`'s identity; whether the schedule drops or
