@@ -58,7 +58,7 @@ use crate::engine::{ActionDispatch, Engine, Entity, Store};
 use crate::model::canonical::{hash_fields, json_text};
 use crate::model::footprint::{conflict, reducible, Analysis, Footprint};
 use crate::model::host::{count_occurrence, ModelHost};
-use crate::model::message::{envelope_eq, hash_envelope, Message};
+use crate::model::message::{envelope_eq, hash_envelope, Message, Pending};
 use crate::scenario::temper::SpecAssert;
 use crate::scenario::ScheduledFault;
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
@@ -677,7 +677,7 @@ impl CascadeModel {
                     integration.answers[k as usize].action
                 ));
                 next.answers.sort();
-                delivered = Some(Message::Reaction(Arc::new(answer)));
+                delivered = Some(Message::Reaction(Pending::new(answer)));
             }
         }
         let Worker { engine, invariants } = &mut worker;

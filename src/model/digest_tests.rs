@@ -2,7 +2,8 @@
 //! full search meets (plain shipped scenarios, and the same with every fault kind a choice:
 //! drops, duplicates, action failures, handler crashes, reflex restarts):
 //! - the state digest (`CascadeState::seal`, `store_digest_after`) is the digest computed
-//!   from scratch, also for symmetry's renamed representatives;
+//!   from scratch, also for symmetry's renamed representatives, and every pending
+//!   reaction's digest (`message::Pending`) is what its content hashes to;
 //! - the settled-state invariant check of changed bindings only finds the violation that
 //!   checking the whole world finds.
 
@@ -48,6 +49,11 @@ fn check_digests(scenario: &Scenario, faults_max: u8, states_max: usize) -> usiz
         assert_eq!(s.digest(), s.digest_reference(), "a stale digest: {s:?}");
         let r = representative(&s);
         assert_eq!(r.digest(), r.digest_reference(), "a stale representative");
+        for m in s.pending.iter().chain(&r.pending) {
+            if let Message::Reaction(p) = m {
+                assert!(p.digest_is_fresh(), "a stale message digest: {m:?}");
+            }
+        }
         if !seen.insert(s.digest_reference()) || checked >= states_max {
             continue;
         }

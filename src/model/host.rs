@@ -23,7 +23,7 @@ use crate::core::{FaultKind, FaultTarget};
 use crate::core::{Record, RecordRef};
 use crate::engine::{Host, IntegrationCall, PendingReaction};
 use crate::model::canonical::hash_value;
-use crate::model::message::Message;
+use crate::model::message::{Message, Pending};
 use crate::scenario::ScheduledFault;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
@@ -274,7 +274,7 @@ impl Host for ModelHost<'_> {
         if !self.messages {
             return Some(reaction);
         }
-        self.created.push(Message::Reaction(Arc::new(reaction)));
+        self.created.push(Message::Reaction(Pending::new(reaction)));
         None
     }
 }
