@@ -1192,3 +1192,265 @@ fn the_random_walk_finds_the_race_beyond_the_state_budget() {
     assert!(found.message.contains("no_authorized_voided_payment"));
     assert!(found.message.contains("found by the random walk (seed 1)"));
 }
+
+/// The race of `scenarios/race.toml` in small, without `[faults]`: one order confirmed at
+/// 0 ms and cancelled at 10 ms. Inline, the authorization lands first and the payment ends
+/// voided; the scenarios below add a `[[fault]]` to it.
+const RACE_SMALL: &str = r#"
+[scenario]
+name = "scheduled-delay"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Order"
+states = ["Open", "Confirmed", "Cancelled"]
+initial = "Open"
+[[entity.action]]
+name = "ConfirmOrder"
+from = ["Open"]
+to = "Confirmed"
+[[entity.action]]
+name = "CancelOrder"
+to = "Cancelled"
+
+[[entity]]
+type = "Payment"
+states = ["Pending", "Authorized", "Voided"]
+initial = "Pending"
+[[entity.action]]
+name = "AuthorizePayment"
+from = ["Pending", "Voided"]
+to = "Authorized"
+[[entity.action]]
+name = "VoidPayment"
+from = ["Pending", "Authorized"]
+to = "Voided"
+effect = ["set voided true"]
+
+[[reaction]]
+name = "confirmed_authorizes"
+[reaction.when]
+entity_type = "Order"
+action = "ConfirmOrder"
+[reaction.then]
+entity_type = "Payment"
+action = "AuthorizePayment"
+[reaction.resolve_target]
+type = "same_id"
+
+[[reaction]]
+name = "cancelled_voids"
+[reaction.when]
+entity_type = "Order"
+action = "CancelOrder"
+[reaction.then]
+entity_type = "Payment"
+action = "VoidPayment"
+[reaction.resolve_target]
+type = "same_id"
+
+[[invariant]]
+name = "no_authorized_voided_payment"
+never = "Payment[id].status == 'Authorized' && Payment[id].voided == true"
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Order", id = "o1", action = "ConfirmOrder" }
+
+[[event]]
+at = "10ms"
+tenant = "t"
+dispatch = { entity_type = "Order", id = "o1", action = "CancelOrder" }
+
+"#;
+
+/// A declarative reflex that opens an incident for a link-down trap, and the expectation
+/// that it did.
+const REFLEX_SMALL: &str = r#"
+[scenario]
+name = "scheduled-panic"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Incident"
+states = ["None", "Open"]
+initial = "None"
+[[entity.action]]
+name = "Open"
+to = "Open"
+
+[[reflex]]
+id = "opener"
+tenant = "t"
+pattern = "sensory.link_down.>"
+severity = "high"
+then = { entity_type = "Incident", action = "Open", id = "{payload.device}" }
+
+[[event]]
+at = "0ms"
+tenant = "t"
+subject = "sensory.link_down.snmp_trap.r1"
+payload = { device = "r1" }
+
+[[expect]]
+tenant = "t"
+entity_type = "Incident"
+id = "r1"
+status = "Open"
+
+"#;
+
+/// A `[[fault]]` schedule is followed by `check` for every kind a checkable scenario can
+/// fail by: each scenario below fails `ripple run` on every seed tried because of its one
+/// scheduled fault (and passes without it), and fails `ripple check` (and passes without
+/// it). A delay is followed by exploring every order of the messages, the delayed one
+/// included. (A reflex restart only loses a first-party handler's dedup memory, which
+/// changes outcomes and never an entity: no checkable scenario fails by one; see
+/// `model::schedule_tests` for the model following it.)
+#[test]
+fn every_scheduled_fault_kind_that_fails_run_fails_check() {
+    let cases = [
+        (
+            "delay",
+            RACE_SMALL,
+            "[[fault]]\nkind = \"delay\"\nrule = \"confirmed_authorizes\"\ntarget = \"Payment/o1\"\ndelay = \"50ms\"\n",
+        ),
+        (
+            "action_failure",
+            counter_scenario!(
+                "scheduled-failure",
+                "[[expect]]\ntenant = \"t\"\nentity_type = \"Counter\"\nid = \"c1\"\nfields = { n = 1 }\n\n"
+            ),
+            "[[fault]]\nkind = \"action_failure\"\ntarget = \"Counter/c1\"\naction = \"Bump\"\n",
+        ),
+        (
+            "root_action_failure",
+            counter_scenario!(
+                "scheduled-root-failure",
+                "[[expect]]\ntenant = \"t\"\nentity_type = \"Counter\"\nid = \"c1\"\nfields = { n = 1 }\n\n"
+            ),
+            "[[fault]]\nkind = \"action_failure\"\ntarget = \"Source/c1\"\naction = \"Go\"\n",
+        ),
+        (
+            "handler_panic",
+            REFLEX_SMALL,
+            "[[fault]]\nkind = \"handler_panic\"\nhandler = \"opener\"\nsubject = \"sensory.link_down.snmp_trap.r1\"\n",
+        ),
+    ];
+    let dir = scratch_dir("scheduled-kinds");
+    for (kind, plain, fault) in cases {
+        let faulty = format!("{plain}{fault}");
+        let run = |text: &str, seed: u64| {
+            let file = dir.join(format!("{kind}.toml"));
+            std::fs::write(&file, text).unwrap();
+            std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+                .args(["run", file.to_str().unwrap(), "--seed", &seed.to_string()])
+                .output()
+                .unwrap()
+                .status
+                .code()
+        };
+        let check = |text: &str| {
+            let file = dir.join(format!("{kind}.toml"));
+            std::fs::write(&file, text).unwrap();
+            check_scenario(&load_scenario(&file).unwrap(), Some(text), &options())
+        };
+        for seed in 0..3 {
+            assert_eq!(
+                run(&faulty, seed),
+                Some(1),
+                "{kind}: the fault fails the run"
+            );
+            assert_eq!(
+                run(plain, seed),
+                Some(0),
+                "{kind}: without it, the run passes"
+            );
+        }
+        let report = check(&faulty);
+        assert!(model(&report, "cascade").complete, "{kind}");
+        assert!(
+            report.failed(false),
+            "{kind}: the scheduled fault fails check: {:?}",
+            model(&report, "cascade").findings
+        );
+        let report = check(plain);
+        assert!(!report.failed(false), "{kind}: {:?}", report.models);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One door closed by a root action, and the expectation that it is closed: only a
+/// failure of the root action itself can break it.
+const ROOT_FAILURE: &str = r#"
+[scenario]
+name = "root-failure"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Door"
+states = ["Open", "Closed"]
+initial = "Open"
+[[entity.action]]
+name = "Close"
+from = ["Open"]
+to = "Closed"
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Door", id = "d1", action = "Close" }
+
+[faults]
+action_failure = 0.01
+
+[[expect]]
+tenant = "t"
+entity_type = "Door"
+id = "d1"
+status = "Closed"
+"#;
+
+/// Faults as choices include root actions that fail: the counterexample is written with
+/// an `action_failure` on the root's action, and `ripple run` replays it failing.
+#[test]
+fn a_failing_root_action_is_explored_and_replays() {
+    let dir = scratch_dir("root-failure");
+    let file = dir.join("root-failure.toml");
+    std::fs::write(&file, ROOT_FAILURE).unwrap();
+    let report = check_scenario(
+        &load_scenario(&file).unwrap(),
+        Some(ROOT_FAILURE),
+        &CheckOptions {
+            out_dir: Some(dir.join("out")),
+            ..options()
+        },
+    );
+    let cascade = model(&report, "cascade");
+    let f = cascade
+        .findings
+        .iter()
+        .find(|f| f.property.as_deref() == Some("invariant_at_end"))
+        .unwrap_or_else(|| panic!("the failed root leaves the door open: {cascade:?}"));
+    assert!(
+        f.path
+            .iter()
+            .any(|s| s.starts_with("root #1") && s.ends_with("(its action fails)")),
+        "{:?}",
+        f.path
+    );
+    assert_eq!(f.replays, Some(true), "{}", f.message);
+    let text = std::fs::read_to_string(f.scenario.as_ref().unwrap()).unwrap();
+    assert!(
+        text.contains("kind = \"action_failure\"") && text.contains("Door/d1"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

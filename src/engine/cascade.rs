@@ -516,9 +516,9 @@ impl Engine {
 
     /// Faults mode: a deferred reaction's message arrived; apply its target now, record the
     /// result, and run the target's rules.
-    pub fn deliver(&mut self, host: &mut dyn Host, pending: PendingReaction) {
+    pub fn deliver(&mut self, host: &mut dyn Host, pending: &PendingReaction) {
         let (cascade, store) = self.split(host, &pending.dispatch.tenant);
-        cascade.run_pending(store, host, &pending);
+        cascade.run_pending(store, host, pending);
     }
 }
 

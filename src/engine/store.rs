@@ -15,6 +15,11 @@
 //! commit see, whatever its siblings' subtrees do to the entity later) is a reference count,
 //! not a copy of the field map. Changing an entity goes through `Arc::make_mut`, which copies
 //! it only while such a snapshot is alive.
+//!
+//! Tables (and each table's sorted ids) are behind an `Arc` too, for the model checker,
+//! which clones a whole world per transition: a clone shares every table, and a transition
+//! copies only the tables it changes (`Arc::make_mut`; a run never clones its store, so
+//! there it never copies).
 
 use super::fields::Key;
 use crate::core::{find_named, get_in, EntityId, LookupMap, TenantId};
@@ -28,7 +33,7 @@ pub struct Store {
     tenants: Vec<(TenantId, Vec<(String, usize)>)>,
     /// The tables, in the order they were created: a table's slot never changes, so a
     /// cascade can remember where its tenant's tables are (see [`Store::slot`]).
-    tables: Vec<Table>,
+    tables: Vec<Arc<Table>>,
     len: usize,
     /// The entities `create` rules made, per (tenant, rule, source `Type/id`), in the order
     /// they were minted: what an event's `created_by` looks up. Kept only when the engine
@@ -83,8 +88,8 @@ struct Table {
     /// Lookups only, never iterated. Keyed by the id in line (when short): a probe compares
     /// the bytes in the bucket instead of chasing each candidate's heap string.
     entities: LookupMap<Key, Arc<Entity>>,
-    /// The ids, in order: iteration goes through these.
-    ids: BTreeSet<EntityId>,
+    /// The ids, in order: iteration goes through these. Shared until an id is added.
+    ids: Arc<BTreeSet<EntityId>>,
 }
 
 impl Table {
@@ -139,7 +144,7 @@ impl Store {
     }
 
     fn table(&self, tenant: &str, entity_type: &str) -> Option<&Table> {
-        Some(&self.tables[self.slot(tenant, entity_type)?])
+        Some(&*self.tables[self.slot(tenant, entity_type)?])
     }
 
     /// Where the table of `entity_type` in `tenant` is, if there is one yet. A slot stays
@@ -150,7 +155,9 @@ impl Store {
 
     /// [`Store::get_shared_mut`] in the table at `slot` (from [`Store::slot`]).
     pub fn get_shared_mut_in(&mut self, slot: usize, id: &str) -> Option<&mut Arc<Entity>> {
-        self.tables[slot].entities.get_mut(id.as_bytes())
+        Arc::make_mut(&mut self.tables[slot])
+            .entities
+            .get_mut(id.as_bytes())
     }
 
     pub fn get_mut(&mut self, tenant: &str, entity_type: &str, id: &str) -> Option<&mut Entity> {
@@ -189,15 +196,15 @@ impl Store {
         let types = &mut self.tenants[t].1;
         let i = find_named(types, entity_type).unwrap_or_else(|at| {
             types.insert(at, (entity_type.to_string(), self.tables.len()));
-            self.tables.push(Table::default());
+            self.tables.push(Arc::default());
             at
         });
-        let table = &mut self.tables[types[i].1];
+        let table = Arc::make_mut(&mut self.tables[types[i].1]);
         match table.entities.get_mut(id.as_bytes()) {
             Some(slot) => *slot = entity,
             None => {
                 table.entities.insert(Key::new(id), entity);
-                table.ids.insert(EntityId::new(id));
+                Arc::make_mut(&mut table.ids).insert(EntityId::new(id));
                 self.len += 1;
             }
         }
@@ -226,13 +233,17 @@ impl Store {
     /// gives, without copying an entity that no snapshot shares any more (at the end of a
     /// run, none does).
     pub fn into_entities(self) -> impl Iterator<Item = (TenantId, String, EntityId, Entity)> {
-        let mut tables: Vec<Option<Table>> = self.tables.into_iter().map(Some).collect();
+        let mut tables: Vec<Option<Table>> = self
+            .tables
+            .into_iter()
+            .map(|t| Some(Arc::unwrap_or_clone(t)))
+            .collect();
         let mut rows = Vec::with_capacity(self.len);
         for (tenant, types) in self.tenants {
             for (entity_type, slot) in types {
                 let Table { mut entities, ids } =
                     tables[slot].take().expect("each table has one slot");
-                for id in ids {
+                for id in Arc::unwrap_or_clone(ids) {
                     let entity = entities
                         .remove(id.as_str().as_bytes())
                         .expect("every id has its entity");

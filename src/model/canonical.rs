@@ -8,7 +8,7 @@
 //! `preserve_order`), so iteration order is key order and equal objects hash alike.
 
 use crate::core::Value;
-use crate::engine::{Fields, Store};
+use crate::engine::Fields;
 use std::hash::{Hash, Hasher};
 
 /// Feeds `value` into `state`, consistently with `Value`'s equality.
@@ -67,23 +67,6 @@ fn hash_entries<'a, H: Hasher>(
     for (k, v) in entries {
         k.hash(state);
         hash_value(v, state);
-    }
-}
-
-/// Feeds every entity of a store, in (tenant, type, id) order.
-pub fn hash_store<H: Hasher>(store: &Store, state: &mut H) {
-    store.len().hash(state);
-    for (tenant, entity_type, id, entity) in store.iter() {
-        tenant.hash(state);
-        entity_type.hash(state);
-        id.hash(state);
-        entity.status.hash(state);
-        hash_fields(&entity.fields, state);
-    }
-    // Empty unless a scenario's event names an entity by `created_by`.
-    for (key, ids) in store.created() {
-        key.hash(state);
-        ids.hash(state);
     }
 }
 

@@ -29,8 +29,9 @@
 //!
 //! Faults are choices: with `[faults]`, up to `faults_max` per path (`--faults-max`) of the
 //! kinds it enables, each a branch: a message lost (`Drop`) or delivered twice
-//! (`Duplicate`), a delivery whose first action fails (`Fail`), a reflex that crashes on an
-//! event (`Panic`) or restarts and forgets what it remembered (`Restart`). A `[[fault]]`
+//! (`Duplicate`), a delivery or a root action whose first action fails (`Fail`,
+//! `FailRoot`), a reflex that crashes on an event (`Panic`) or restarts and forgets what it
+//! remembered (`Restart`). A `[[fault]]`
 //! schedule (what `ripple shrink` writes) is followed exactly: the occurrences it names are
 //! dropped, duplicated, failed, crashed or restarted, counted per path as the simulator
 //! counts them; its delays are not, every order of the messages is explored instead.
@@ -41,8 +42,7 @@
 //!
 //! Not explored: exact message times (a message's creation time is taken as the latest
 //! root's time, a lower bound, so long chains of delays, answers' included, are
-//! under-approximated), fan-out order (subscription order), failures of root actions,
-//! duplicated integration answers.
+//! under-approximated), fan-out order (subscription order), duplicated integration answers.
 
 use crate::bus::{Bus, Cause, Envelope};
 use crate::check::{
@@ -51,19 +51,22 @@ use crate::check::{
 use crate::core::Depth;
 use crate::core::Origin;
 use crate::core::SimTime;
+use crate::core::{EntityId, TenantId};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Engine, Store};
-use crate::model::canonical::{hash_store, json_text};
-use crate::model::footprint::{conflict, reducible, Analysis};
+use crate::engine::{ActionDispatch, Engine, Entity, Store};
+use crate::model::canonical::{hash_fields, json_text};
+use crate::model::footprint::{conflict, reducible, Analysis, Footprint};
 use crate::model::host::{count_occurrence, ModelHost};
-use crate::model::message::{envelope_eq, hash_envelope, Message};
+use crate::model::message::{envelope_eq, hash_envelope, Message, Pending};
 use crate::scenario::temper::SpecAssert;
 use crate::scenario::ScheduledFault;
 use crate::scenario::{CheckAt, Input, ReflexKind, Scenario};
 use crate::sim::{registries, rule_sets, runtime_rule_sets};
+use foldhash::quality::FixedState;
 use stateright::{Model, Property};
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -144,6 +147,76 @@ pub struct CascadeState {
     /// the outside world's part of the inputs. Order dependence compares the worlds that
     /// the same inputs and answers reach.
     pub answers: Vec<String>,
+    /// The store's part of `digest`: the wrapping sum of its entities' digests, so that a
+    /// step updates it for the entities it dispatched on instead of rehashing the world.
+    store_digest: u64,
+    /// A digest of everything `Eq` compares, set by [`CascadeState::seal`] after every
+    /// change: `Hash` feeds only this, so the checker's fingerprints (two per state with
+    /// symmetry reduction) cost nothing.
+    digest: u64,
+}
+
+/// The digests' hasher: foldhash's quality variant with a fixed seed (no random state), well
+/// mixed, so that a sum of entity digests is a fair hash of the set.
+fn digest_hasher() -> impl Hasher {
+    FixedState::with_seed(0).build_hasher()
+}
+
+/// One entity's part of a store digest.
+fn entity_digest(tenant: &str, entity_type: &str, id: &str, e: &Entity) -> u64 {
+    let mut h = digest_hasher();
+    tenant.hash(&mut h);
+    entity_type.hash(&mut h);
+    id.hash(&mut h);
+    e.status.hash(&mut h);
+    hash_fields(&e.fields, &mut h);
+    h.finish()
+}
+
+/// An entity a step changed (or created): (tenant, type, id).
+type Changed<'a> = (&'a TenantId, &'a str, &'a EntityId);
+
+/// The entities `after`, the store `s.store` became in one step that dispatched actions on
+/// `dispatched`, holds changed or new, sorted: only an entity an action was dispatched on
+/// can have changed (the engine writes the store nowhere else).
+fn changed_entities<'a>(
+    s: &CascadeState,
+    after: &Store,
+    dispatched: &'a [(TenantId, String, EntityId)],
+) -> Vec<Changed<'a>> {
+    let mut touched: Vec<Changed<'a>> = dispatched
+        .iter()
+        .map(|(tenant, ty, id)| (tenant, ty.as_str(), id))
+        .collect();
+    touched.sort_unstable();
+    touched.dedup();
+    touched.retain(|(tenant, ty, id)| {
+        let old = s.store.get_shared(tenant.as_str(), ty, id.as_str());
+        let new = after.get_shared(tenant.as_str(), ty, id.as_str());
+        !matches!((old, new), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+    });
+    touched
+}
+
+/// The digest of `after` from `s`'s, rehashing only the `changed` entities.
+fn store_digest_after(s: &CascadeState, after: &Store, changed: &[Changed<'_>]) -> u64 {
+    let mut sum = s.store_digest;
+    for (tenant, ty, id) in changed {
+        if let Some(e) = s.store.get(tenant.as_str(), ty, id.as_str()) {
+            sum = sum.wrapping_sub(entity_digest(tenant.as_str(), ty, id.as_str(), e));
+        }
+        if let Some(e) = after.get(tenant.as_str(), ty, id.as_str()) {
+            sum = sum.wrapping_add(entity_digest(tenant.as_str(), ty, id.as_str(), e));
+        }
+    }
+    sum
+}
+
+/// A store's digest, from scratch.
+fn store_digest(store: &Store) -> u64 {
+    store.iter().fold(0u64, |sum, (tenant, ty, id, e)| {
+        sum.wrapping_add(entity_digest(tenant.as_str(), ty, id.as_str(), e))
+    })
 }
 
 impl CascadeState {
@@ -175,9 +248,31 @@ impl PartialEq for CascadeState {
 
 impl Eq for CascadeState {}
 
-impl Hash for CascadeState {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_store(&self.store, state);
+impl CascadeState {
+    /// Recomputes `digest` from `store_digest` and the rest of the state; every change to a
+    /// state ends with it.
+    pub(crate) fn seal(&mut self) {
+        let mut h = digest_hasher();
+        self.store.len().hash(&mut h);
+        self.store_digest.hash(&mut h);
+        // What create rules minted, per source: empty unless an event names an entity by
+        // `created_by` (small then: one entry per creation).
+        for (key, ids) in self.store.created() {
+            key.hash(&mut h);
+            ids.hash(&mut h);
+        }
+        self.hash_rest(&mut h);
+        self.digest = h.finish();
+    }
+
+    /// [`CascadeState::seal`] after the store was replaced wholesale.
+    pub(crate) fn seal_store(&mut self) {
+        self.store_digest = store_digest(&self.store);
+        self.seal();
+    }
+
+    /// Everything but the store, as `Eq` compares it.
+    fn hash_rest<H: Hasher>(&self, state: &mut H) {
         self.roots_left.hash(state);
         self.pending.hash(state);
         self.born.hash(state);
@@ -194,6 +289,26 @@ impl Hash for CascadeState {
         self.violations.len().hash(state);
         self.violations.keys().for_each(|k| k.hash(state));
         self.answers.hash(state);
+    }
+
+    /// What `Hash` feeds.
+    #[cfg(test)]
+    pub(crate) fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// The digest computed from scratch: what `digest` must always be.
+    #[cfg(test)]
+    pub(crate) fn digest_reference(&self) -> u64 {
+        let mut fresh = self.clone();
+        fresh.seal_store();
+        fresh.digest
+    }
+}
+
+impl Hash for CascadeState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.digest.hash(state);
     }
 }
 
@@ -216,13 +331,16 @@ pub enum Step {
     Panic(u16),
     /// Restart the reflex of pending bus event `i` (its memory is lost), then deliver.
     Restart(u16),
+    /// Deliver root event `r`, an action whose first application fails (an injected
+    /// fault, as `Fail` is for a message).
+    FailRoot(u32),
 }
 
 impl Step {
     /// The pending message the step delivers or loses, if any.
     pub fn message(self) -> Option<usize> {
         match self {
-            Step::Root(_) => None,
+            Step::Root(_) | Step::FailRoot(_) => None,
             Step::Deliver(i)
             | Step::Drop(i)
             | Step::Duplicate(i)
@@ -237,7 +355,12 @@ impl Step {
     pub fn is_fault(self) -> bool {
         matches!(
             self,
-            Step::Drop(_) | Step::Duplicate(_) | Step::Fail(_) | Step::Panic(_) | Step::Restart(_)
+            Step::Drop(_)
+                | Step::Duplicate(_)
+                | Step::Fail(_)
+                | Step::Panic(_)
+                | Step::Restart(_)
+                | Step::FailRoot(_)
         )
     }
 }
@@ -276,8 +399,12 @@ pub struct CascadeModel {
     /// Second pass: find a path to this terminal world.
     pub target: Option<String>,
     analysis: Analysis,
-    /// Per root event: the subscriptions its publication reaches (empty for an action).
-    root_routes: Vec<Vec<u32>>,
+    /// Per root event: what its step and everything it may cause touch (static, so built
+    /// once: `persistent` looks at every root left in every state).
+    root_footprints: Vec<Arc<Footprint>>,
+    /// Per `[[invariant]]`: the entity types it reads through a literal id, or every type
+    /// it reads when it has no variable (a change to one re-checks every binding).
+    invariant_globals: Vec<Vec<String>>,
 }
 
 impl CascadeModel {
@@ -368,16 +495,30 @@ impl CascadeModel {
             })
             .collect();
         let analysis = Analysis::new(&scenario, &subscribers, patterns);
+        let invariant_globals = scenario
+            .invariants
+            .iter()
+            .map(|spec| {
+                let p = &spec.invariant.predicate;
+                match p.variable() {
+                    Some(_) => p.literal_types(),
+                    None => p.entity_types(),
+                }
+            })
+            .collect();
         let mut route = Vec::new();
-        let root_routes = scenario
+        let root_footprints = scenario
             .events
             .iter()
-            .map(|e| match &e.input {
-                Input::Publish { subject, .. } => {
-                    bus.route(&e.tenant, subject, &mut route);
-                    route.iter().map(|s| s.0).collect()
-                }
-                Input::Dispatch { .. } => Vec::new(),
+            .map(|e| {
+                let routes: Vec<u32> = match &e.input {
+                    Input::Publish { subject, .. } => {
+                        bus.route(&e.tenant, subject, &mut route);
+                        route.iter().map(|s| s.0).collect()
+                    }
+                    Input::Dispatch { .. } => Vec::new(),
+                };
+                analysis.root(e, &routes)
             })
             .collect();
         Ok(CascadeModel {
@@ -394,7 +535,8 @@ impl CascadeModel {
             outcomes: Mutex::new(BTreeMap::new()),
             target: None,
             analysis,
-            root_routes,
+            root_footprints,
+            invariant_globals,
         })
     }
 
@@ -470,14 +612,14 @@ impl CascadeModel {
         }
     }
 
-    fn delays(&self) -> bool {
+    pub(crate) fn delays(&self) -> bool {
         matches!(self.mode, Mode::Messages { delay: true, .. })
     }
 
     /// The transition for `step`, and the messages it created (in creation order; with a
     /// `[[fault]]` schedule, before its drops and duplicates apply).
     pub fn transition(&self, s: &CascadeState, step: Step) -> (CascadeState, Vec<Message>) {
-        let (next, created, _) = self.transition_with_records(s, step);
+        let (next, created, _) = self.step(s, step, false);
         (next, created)
     }
 
@@ -486,6 +628,16 @@ impl CascadeModel {
         &self,
         s: &CascadeState,
         step: Step,
+    ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
+        self.step(s, step, true)
+    }
+
+    /// The transition; with `keep_records`, the trace records too (owned).
+    fn step(
+        &self,
+        s: &CascadeState,
+        step: Step,
+        keep_records: bool,
     ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
         let mut next = s.clone();
         let mut worker = self.worker();
@@ -496,7 +648,7 @@ impl CascadeModel {
             next.faults += 1;
         }
         match step {
-            Step::Root(r) => {
+            Step::Root(r) | Step::FailRoot(r) => {
                 next.roots_left.retain(|&x| x != r);
                 next.now = next.now.max(self.root_at(r));
             }
@@ -534,23 +686,27 @@ impl CascadeModel {
                     integration.answers[k as usize].action
                 ));
                 next.answers.sort();
-                delivered = Some(Message::Reaction(Box::new(answer)));
+                delivered = Some(Message::Reaction(Pending::new(answer)));
             }
         }
-        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus);
+        let Worker { engine, invariants } = &mut worker;
+        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus, invariants);
+        host.keep_records = keep_records;
+        host.truncated = (!self.scenario.allow_truncation)
+            .then(|| CascadeTruncated::new(self.scenario.depth_max));
         host.dispatches_max = self.scenario.cascade_dispatches_max;
-        host.fail = matches!(step, Step::Fail(_));
+        host.fail = matches!(step, Step::Fail(_) | Step::FailRoot(_));
         if !self.schedule.is_empty() {
             host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
         }
-        if let Step::Root(r) = step {
-            self.root(&mut worker.engine, &mut host, r);
+        if let Step::Root(r) | Step::FailRoot(r) = step {
+            self.root(engine, &mut host, r);
         }
         if let Some(m) = delivered {
             match m {
-                Message::Reaction(p) => worker.engine.deliver(&mut host, *p),
+                Message::Reaction(p) => engine.deliver(&mut host, &p),
                 Message::Delivery { sub, event, .. } => {
-                    self.reflex(&mut worker.engine, &mut host, &mut next, sub, event, step)
+                    self.reflex(engine, &mut host, &mut next, sub, event, step)
                 }
                 Message::Answer { .. } => {
                     panic!("an integration call is delivered with its answer (Step::Answer)")
@@ -589,26 +745,14 @@ impl CascadeModel {
                 )
             });
         }
-        let mut truncated = (!self.scenario.allow_truncation)
-            .then(|| CascadeTruncated::new(self.scenario.depth_max));
-        for record in &host.records {
-            for inv in worker.invariants.iter_mut() {
-                if let Some(message) = inv.on_record(record) {
-                    next.violations
-                        .entry(inv.name().to_string())
-                        .or_insert(message);
-                }
-            }
-            if let Some(t) = truncated.as_mut() {
-                if let Some(message) = t.on_record(record) {
-                    next.violations
-                        .entry(t.name().to_string())
-                        .or_insert(message);
-                }
-            }
+        for (name, message) in std::mem::take(&mut host.found) {
+            next.violations.entry(name.to_string()).or_insert(message);
         }
+        let (dispatched, records) = (host.dispatched, host.records);
         next.store = std::mem::take(worker.engine.store_mut());
         self.pool.lock().expect("pool").push(worker);
+        let changed = changed_entities(s, &next.store, &dispatched);
+        next.store_digest = store_digest_after(s, &next.store, &changed);
         // An instant is settled when nothing else is due at once: with delays, any state
         // (the rest was delayed); otherwise, when nothing is pending.
         // Integration answers are due later (each after its delay), so they do not keep
@@ -619,8 +763,14 @@ impl CascadeModel {
                 .iter()
                 .all(|m| matches!(m, Message::Answer { .. }))
         {
-            if let Some(message) = self.invariant_violation(&next.store, CheckAt::Step) {
-                next.violations.entry("invariant".into()).or_insert(message);
+            // Only the first violation is kept. With delays every state is checked, so a
+            // state that got here clean held everywhere: only bindings that read an entity
+            // this step changed can break now (the first store, empty, is never checked).
+            if !next.violations.contains_key("invariant") {
+                let only = (self.delays() && !s.store.is_empty()).then_some(&changed[..]);
+                if let Some(message) = self.step_violation(&next.store, only) {
+                    next.violations.insert("invariant".into(), message);
+                }
             }
         }
         if matches!(
@@ -643,7 +793,8 @@ impl CascadeModel {
                 next.born = order.iter().map(|&i| next.born[i]).collect();
             }
         }
-        (next, created, host.records)
+        next.seal();
+        (next, created, records)
     }
 
     /// Counts one more occurrence of `m`'s identity; whether the schedule drops or
@@ -767,6 +918,59 @@ impl CascadeModel {
         }
     }
 
+    /// [`CascadeModel::invariant_violation`] at `CheckAt::Step`; with `only`, the user
+    /// invariants are checked for the bindings that read a changed entity only (every other
+    /// binding is known to hold): the same first violation, found without walking the world.
+    fn step_violation(&self, store: &Store, only: Option<&[Changed<'_>]>) -> Option<String> {
+        let Some(changed) = only else {
+            return self.invariant_violation(store, CheckAt::Step);
+        };
+        let mut ids: Vec<&str> = Vec::new();
+        for (k, spec) in self.scenario.invariants.iter().enumerate() {
+            if spec.at != CheckAt::Step {
+                continue;
+            }
+            let p = &spec.invariant.predicate;
+            for tenant in &self.scenario.tenants {
+                if spec.tenant.as_ref().is_some_and(|t| t != tenant) {
+                    continue;
+                }
+                let here = changed.iter().filter(|(t, _, _)| *t == tenant);
+                let found = if here
+                    .clone()
+                    .any(|(_, ty, _)| self.invariant_globals[k].iter().any(|g| g == ty))
+                {
+                    spec.invariant.check(store, tenant.as_str())
+                } else if p.variable().is_none() {
+                    None
+                } else {
+                    ids.clear();
+                    ids.extend(
+                        here.filter(|(_, ty, _)| p.bound_types().iter().any(|b| b == ty))
+                            .map(|(_, _, id)| id.as_str()),
+                    );
+                    ids.sort_unstable();
+                    ids.dedup();
+                    spec.invariant.check_among(store, tenant.as_str(), &ids)
+                };
+                if let Some(message) = found {
+                    return Some(format!(
+                        "{}: {message} (tenant {tenant})",
+                        spec.invariant.name
+                    ));
+                }
+            }
+        }
+        for spec in &self.scenario.spec_invariants {
+            for tenant in &self.scenario.tenants {
+                if let Some(message) = spec.check(store, tenant.as_str()) {
+                    return Some(format!("{}: {message} (tenant {tenant})", spec.name));
+                }
+            }
+        }
+        None
+    }
+
     /// The first violated `[[invariant]]` checked at `at`, as `name: message`. (A run
     /// also checks step invariants at the end; here every quiescent state is settled, so
     /// `transition` has checked them already.)
@@ -850,7 +1054,7 @@ impl CascadeModel {
     }
 
     pub fn initial(&self) -> CascadeState {
-        CascadeState {
+        let mut s = CascadeState {
             store: Store::default(),
             roots_left: (0..self.scenario.events.len() as u32).collect(),
             pending: Vec::new(),
@@ -862,13 +1066,17 @@ impl CascadeModel {
             violations: BTreeMap::new(),
             seen: Vec::new(),
             answers: Vec::new(),
-        }
+            store_digest: 0,
+            digest: 0,
+        };
+        s.seal_store();
+        s
     }
 
     /// `deliver rule x -> Payment/o1.AuthorizePayment`, `root #3 (Order/o1.CancelOrder at 110ms)`.
     pub fn describe_step(&self, s: &CascadeState, step: Step) -> String {
         match step {
-            Step::Root(r) => {
+            Step::Root(r) | Step::FailRoot(r) => {
                 let e = &self.scenario.events[r as usize];
                 let what = match &e.input {
                     Input::Publish { subject, .. } => format!("publish {subject}"),
@@ -879,7 +1087,12 @@ impl CascadeModel {
                         ..
                     } => format!("{entity_type}/{id}.{action}"),
                 };
-                format!("root #{} ({what} at {})", r + 1, e.at)
+                let fails = if matches!(step, Step::FailRoot(_)) {
+                    " (its action fails)"
+                } else {
+                    ""
+                };
+                format!("root #{} ({what} at {}){fails}", r + 1, e.at)
             }
             Step::Deliver(i) => {
                 format!("deliver {}", s.pending[i as usize].describe(&self.handlers))
@@ -927,6 +1140,7 @@ impl CascadeModel {
     /// Every step enabled in `s`, unreduced.
     pub fn enabled(&self, s: &CascadeState, actions: &mut Vec<Step>) {
         let deliverable = self.deliverable(s);
+        let from = actions.len();
         for &i in &deliverable {
             match &s.pending[i] {
                 Message::Answer { integration, .. } => {
@@ -939,6 +1153,7 @@ impl CascadeModel {
                 _ => actions.push(Step::Deliver(i as u16)),
             }
         }
+        let deliverable_steps = actions.len() - from;
         if let Some(min) = s.roots_left.iter().map(|&r| self.root_at(r)).min() {
             // A root may overtake a pending message only if that message could still be
             // delayed until the root's time.
@@ -951,6 +1166,7 @@ impl CascadeModel {
                 }
             }
         }
+        let roots_enabled = actions.len() - from - deliverable_steps;
         if s.faults < self.config.faults_max {
             for &i in &deliverable {
                 let m = &s.pending[i];
@@ -983,6 +1199,19 @@ impl CascadeModel {
                     }
                     if self.kinds.reflex_restart && sub.remembers {
                         actions.push(Step::Restart(i as u16));
+                    }
+                }
+            }
+            // A root action may fail too (a publication has no action of its own).
+            if self.kinds.action_failure {
+                for k in from + deliverable_steps..from + deliverable_steps + roots_enabled {
+                    if let Step::Root(r) = actions[k] {
+                        if matches!(
+                            self.scenario.events[r as usize].input,
+                            Input::Dispatch { .. }
+                        ) {
+                            actions.push(Step::FailRoot(r));
+                        }
                     }
                 }
             }
@@ -1019,15 +1248,10 @@ impl CascadeModel {
             return None;
         }
         let pending: Vec<_> = s.pending.iter().map(|m| self.analysis.message(m)).collect();
-        let roots: Vec<_> = s
+        let roots: Vec<&Footprint> = s
             .roots_left
             .iter()
-            .map(|&r| {
-                self.analysis.root(
-                    &self.scenario.events[r as usize],
-                    &self.root_routes[r as usize],
-                )
-            })
+            .map(|&r| &*self.root_footprints[r as usize])
             .collect();
         'message: for (i, f) in pending.iter().enumerate() {
             for (j, g) in pending.iter().enumerate() {

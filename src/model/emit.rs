@@ -72,7 +72,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             pending.remove(j)
         };
         match step {
-            Step::Root(r) => {
+            Step::Root(r) | Step::FailRoot(r) => {
                 let at = model.scenario.events[r as usize].at.ms();
                 now = if messages || last_ms.is_some() {
                     at.max(next_ms(last_ms))
@@ -171,8 +171,8 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             }
         }
         // Every action applied counts one occurrence of its identity, as the simulator
-        // counts them; the one a `Fail` step failed is the first.
-        let mut failed = !matches!(step, Step::Fail(_));
+        // counts them; the one a `Fail` or `FailRoot` step failed is the first.
+        let mut failed = !matches!(step, Step::Fail(_) | Step::FailRoot(_));
         for record in &records {
             if let crate::core::Record::Dispatch {
                 entity_type,

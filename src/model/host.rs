@@ -15,14 +15,15 @@
 //! [`Host::fail_action`] into the first action the step applies.
 
 use crate::bus::{commit_event, commit_subject_into, Bus, Cause, Envelope};
-use crate::core::Record;
+use crate::check::{CascadeTruncated, Invariant};
 use crate::core::SimTime;
 use crate::core::{Depth, EntityId, TenantId, Value};
 use crate::core::{EventId, Subject};
 use crate::core::{FaultKind, FaultTarget};
+use crate::core::{Record, RecordRef};
 use crate::engine::{Host, IntegrationCall, PendingReaction};
 use crate::model::canonical::hash_value;
-use crate::model::message::Message;
+use crate::model::message::{Message, Pending};
 use crate::scenario::ScheduledFault;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
@@ -39,7 +40,18 @@ pub struct ModelHost<'a> {
     pub bus: &'a Bus,
     /// What this transition created, in creation order.
     pub created: Vec<Message>,
+    /// The trace records, owned, only with `keep_records` (the counterexample writer reads
+    /// them); the checker itself takes each record borrowed, as the engine writes it.
     pub records: Vec<Record>,
+    pub keep_records: bool,
+    /// The record invariants, fed every record borrowed, and `cascade_truncated` (unless
+    /// the scenario allows truncation).
+    pub invariants: &'a mut [Box<dyn Invariant>],
+    pub truncated: Option<CascadeTruncated>,
+    /// What they found, in order (several per property possible: the first one counts).
+    pub found: Vec<(&'static str, String)>,
+    /// The entity of every action dispatched, in order: only these can have changed.
+    pub dispatched: Vec<(TenantId, String, EntityId)>,
     route: Vec<crate::core::SubId>,
     /// Fail the next action applied (a fault the checker chose), once.
     pub fail: bool,
@@ -79,8 +91,19 @@ pub fn count_occurrence(
 }
 
 impl<'a> ModelHost<'a> {
-    pub fn new(now: SimTime, messages: bool, minted: u32, bus: &'a Bus) -> Self {
+    pub fn new(
+        now: SimTime,
+        messages: bool,
+        minted: u32,
+        bus: &'a Bus,
+        invariants: &'a mut [Box<dyn Invariant>],
+    ) -> Self {
         ModelHost {
+            keep_records: false,
+            invariants,
+            truncated: None,
+            found: Vec::new(),
+            dispatched: Vec::new(),
             now,
             messages,
             minted,
@@ -155,13 +178,40 @@ impl Host for ModelHost<'_> {
         format!("{MINTED_PREFIX}{}", self.minted)
     }
 
+    fn record(&mut self, record: Record) -> u64 {
+        self.record_ref(record.view())
+    }
+
     /// The model keeps no trace, and a state must not depend on how many records the path
     /// to it wrote: every record is step 0 here, so every cause is 0.
-    fn record(&mut self, record: Record) -> u64 {
-        if let Record::Dispatch { .. } = record {
+    fn record_ref(&mut self, record: RecordRef<'_>) -> u64 {
+        if let Record::Dispatch {
+            tenant,
+            entity_type,
+            id,
+            ..
+        } = &record
+        {
             self.dispatches += 1;
+            self.dispatched.push((
+                TenantId::new(*tenant),
+                entity_type.to_string(),
+                EntityId::new(*id),
+            ));
         }
-        self.records.push(record);
+        for inv in self.invariants.iter_mut() {
+            if let Some(message) = inv.on_record_ref(&record) {
+                self.found.push((inv.name(), message));
+            }
+        }
+        if let Some(t) = self.truncated.as_mut() {
+            if let Some(message) = t.on_record_ref(&record) {
+                self.found.push((t.name(), message));
+            }
+        }
+        if self.keep_records {
+            self.records.push(record.to_record());
+        }
         0
     }
 
@@ -227,7 +277,7 @@ impl Host for ModelHost<'_> {
         if !self.messages {
             return Some(reaction);
         }
-        self.created.push(Message::Reaction(Box::new(reaction)));
+        self.created.push(Message::Reaction(Pending::new(reaction)));
         None
     }
 }

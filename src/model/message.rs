@@ -11,13 +11,16 @@ use crate::core::{EntityId, TenantId, Value};
 use crate::core::{FaultTarget, Origin};
 use crate::engine::{Integration, PendingReaction};
 use crate::model::canonical::hash_value;
-use std::hash::{Hash, Hasher};
+use foldhash::quality::FixedState;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub enum Message {
     /// A reaction whose guard passed and whose target was resolved at its source's commit.
-    Reaction(Box<PendingReaction>),
+    /// Shared: a state's clone (one per transition) copies a pointer, not its strings and
+    /// params.
+    Reaction(Arc<Pending>),
     /// A publication on its way to one subscription. `copy`: the second delivery of a
     /// duplicated message.
     Delivery {
@@ -33,6 +36,59 @@ pub enum Message {
         id: EntityId,
         copy: bool,
     },
+}
+
+/// A deferred reaction and its digest, computed once when it is created: a state's digest
+/// hashes every pending message after every step, and a reaction's names and params are
+/// most of that.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    reaction: PendingReaction,
+    digest: u64,
+}
+
+impl Pending {
+    pub fn new(reaction: PendingReaction) -> Arc<Pending> {
+        let mut h = FixedState::with_seed(0).build_hasher();
+        hash_reaction(&reaction, &mut h);
+        Arc::new(Pending {
+            digest: h.finish(),
+            reaction,
+        })
+    }
+}
+
+impl Pending {
+    /// Whether the digest is what the reaction hashes to now (the reference).
+    #[cfg(test)]
+    pub(crate) fn digest_is_fresh(&self) -> bool {
+        let mut h = FixedState::with_seed(0).build_hasher();
+        hash_reaction(&self.reaction, &mut h);
+        h.finish() == self.digest
+    }
+}
+
+impl std::ops::Deref for Pending {
+    type Target = PendingReaction;
+
+    fn deref(&self) -> &PendingReaction {
+        &self.reaction
+    }
+}
+
+/// Everything of a reaction that `Message`'s equality compares, and more.
+fn hash_reaction<H: Hasher>(p: &PendingReaction, state: &mut H) {
+    p.rule.name.hash(state);
+    p.depth.hash(state);
+    let d = &p.dispatch;
+    d.tenant.hash(state);
+    d.source_tenant.hash(state);
+    d.entity_type.hash(state);
+    d.id.hash(state);
+    d.action.hash(state);
+    hash_value(&d.params, state);
+    d.depth.hash(state);
+    hash_origin(&d.origin, state);
 }
 
 /// Where FIFO holds when `reorder = false`: per target entity, per subscription.
@@ -71,11 +127,11 @@ impl Message {
     pub fn as_copy(&self) -> Message {
         match self {
             Message::Reaction(p) => {
-                let mut p = p.clone();
+                let mut p = PendingReaction::clone(p);
                 if let Origin::Rule { copy, .. } = &mut p.dispatch.origin {
                     *copy = true;
                 }
-                Message::Reaction(p)
+                Message::Reaction(Pending::new(p))
             }
             Message::Delivery { sub, event, .. } => Message::Delivery {
                 sub: *sub,
@@ -216,12 +272,12 @@ impl Message {
     pub fn rename(&self, rename: &dyn Fn(&str) -> Option<String>) -> Message {
         match self {
             Message::Reaction(p) => {
-                let mut p = p.clone();
+                let mut p = PendingReaction::clone(p);
                 if let Some(id) = rename(p.dispatch.id.as_str()) {
                     p.dispatch.id = EntityId(id);
                 }
                 rename_value(&mut p.dispatch.params, rename);
-                Message::Reaction(p)
+                Message::Reaction(Pending::new(p))
             }
             Message::Delivery { sub, event, copy } => Message::Delivery {
                 sub: *sub,
@@ -359,17 +415,7 @@ impl Hash for Message {
         match self {
             Message::Reaction(p) => {
                 0u8.hash(state);
-                p.rule.name.hash(state);
-                p.depth.hash(state);
-                let d = &p.dispatch;
-                d.tenant.hash(state);
-                d.source_tenant.hash(state);
-                d.entity_type.hash(state);
-                d.id.hash(state);
-                d.action.hash(state);
-                hash_value(&d.params, state);
-                d.depth.hash(state);
-                hash_origin(&d.origin, state);
+                p.digest.hash(state);
             }
             Message::Delivery { sub, event, copy } => {
                 1u8.hash(state);

@@ -16,6 +16,8 @@
 mod canonical;
 mod cascade;
 mod conflict;
+#[cfg(test)]
+mod digest_tests;
 mod emit;
 mod finding;
 mod footprint;
@@ -29,6 +31,8 @@ mod reference;
 mod render;
 mod resolver_space;
 mod run;
+#[cfg(test)]
+mod schedule_tests;
 mod symmetry;
 mod walk;
 

@@ -112,6 +112,7 @@ pub fn representative(s: &CascadeState) -> CascadeState {
         })
         .collect();
     out.answers.sort();
+    out.seal_store();
     out
 }
 

@@ -250,7 +250,7 @@ impl<'s> Sim<'s> {
                 self.deliver(sub, &event, cause);
                 self.ctx.delivered(event);
             }
-            Msg::Reaction(p) => self.engine.deliver(&mut self.ctx, *p),
+            Msg::Reaction(p) => self.engine.deliver(&mut self.ctx, &p),
         }
         // The instant is settled when nothing else is due now: check the scenario's own
         // invariants on the state the world is in.

@@ -46,6 +46,20 @@ impl UserInvariant {
         self.check_witnessed(store, tenant).map(|w| w.message)
     }
 
+    /// [`UserInvariant::check`] over the bindings `ids` only (sorted and distinct, each an
+    /// id of a bound type in `store`): the model checker's incremental check, for a state
+    /// in which every other binding is known to hold. The same message as `check` then.
+    pub fn check_among(&self, store: &Store, tenant: &str, ids: &[&str]) -> Option<String> {
+        let violating = match self.kind {
+            InvariantKind::Always => false,
+            InvariantKind::Never => true,
+            InvariantKind::Sometimes => return None,
+        };
+        ids.iter()
+            .find(|id| self.predicate.eval(store, tenant, Some(id)) == violating)
+            .map(|id| self.predicate.describe(store, tenant, Some(id)))
+    }
+
     /// [`UserInvariant::check`], with the violating binding and the values read apart from
     /// the message: what a failure signature is made of.
     pub fn check_witnessed(&self, store: &Store, tenant: &str) -> Option<Witness> {
