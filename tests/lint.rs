@@ -228,3 +228,50 @@ fn the_shipped_scenarios_lint_clean_under_deny_warnings() {
         assert_eq!(code, Some(0), "{path}: {out}{err}");
     }
 }
+
+/// `params_from = { x = "id" }` copies the source's own id (as temper's dispatcher does): no
+/// field sets `id`, and none needs to.
+#[test]
+fn params_from_the_source_id_is_not_a_field_nothing_sets() {
+    let text = BASE.replace(
+        "action = \"Notify\"\n",
+        "action = \"Notify\"\nparams_from = { last_incident = \"id\" }\n",
+    );
+    let path = scenario("params_from_id", &text[BASE.len()..]);
+    std::fs::write(&path, &text).unwrap();
+    let (code, out, err) = ripple(&["lint", p(&path), "--deny", "warnings"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!err.contains("warning"), "{err}");
+}
+
+/// A name in a rule file is reported at its place in that file, not in the scenario.
+#[test]
+fn a_rule_files_mistakes_point_into_the_rule_file() {
+    let dir = std::env::temp_dir().join(format!("ripple-lint-rules-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("reactions")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    std::fs::copy(
+        root.join("order_payment.toml"),
+        dir.join("order_payment.toml"),
+    )
+    .unwrap();
+    let rules = std::fs::read_to_string(root.join("reactions/shop.toml"))
+        .unwrap()
+        .replace("values = [\"Cancelled\"]", "values = [\"Canceled\"]")
+        .replace("amount = \"total\"", "amount = \"totl\"");
+    std::fs::write(dir.join("reactions/shop.toml"), &rules).unwrap();
+    let line_of = |needle: &str| rules.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (code, _, err) = ripple(&["lint", dir.join("order_payment.toml").to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    let file = dir.join("reactions/shop.toml").display().to_string();
+    assert!(
+        err.contains(&format!("{file}:{}:", line_of("\"Canceled\""))),
+        "{err}"
+    );
+    assert!(err.contains("did you mean \"Cancelled\"?"), "{err}");
+    assert!(
+        err.contains(&format!("{file}:{}:", line_of("\"totl\""))),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -24,6 +24,7 @@
 use crate::core::Value;
 use crate::engine::{Effect, Guard, Rule};
 use crate::scenario::{Input, ReflexKind, Scenario, SourceError, Template};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -59,8 +60,8 @@ pub fn lint_scenario(scenario: &Scenario) -> Lints {
 pub fn lint_scenario_text(scenario: &Scenario, text: &str) -> Lints {
     let mut l = Linter {
         s: scenario,
-        text,
-        path: &scenario.path,
+        text: Cow::Borrowed(text),
+        path: Cow::Borrowed(&scenario.path),
         fields: BTreeMap::new(),
         open: BTreeSet::new(),
         out: Lints::default(),
@@ -75,8 +76,10 @@ pub fn lint_scenario_text(scenario: &Scenario, text: &str) -> Lints {
 
 struct Linter<'a> {
     s: &'a Scenario,
-    text: &'a str,
-    path: &'a Path,
+    /// The file positions point into: the scenario's, or a rule file's while its rules are
+    /// linted.
+    text: Cow<'a, str>,
+    path: Cow<'a, Path>,
     /// Per type, the fields something can set.
     fields: BTreeMap<String, BTreeSet<String>>,
     /// Types whose fields cannot be known here.
@@ -87,8 +90,8 @@ struct Linter<'a> {
 impl Linter<'_> {
     fn at(&self, offset: Option<usize>, message: String) -> SourceError {
         match offset {
-            Some(o) => SourceError::at(self.path, self.text, o, message),
-            None => SourceError::file(self.path, message),
+            Some(o) => SourceError::at(&self.path, &&self.text, o, message),
+            None => SourceError::file(&self.path, message),
         }
     }
 
@@ -220,14 +223,14 @@ impl Linter<'_> {
         for inv in &self.s.invariants {
             let inv = &inv.invariant;
             let names = inv.predicate.names();
-            let start = find_quoted(self.text, 0, &inv.text)
-                .or_else(|| find_quoted(self.text, 0, &inv.name));
+            let start = find_quoted(&self.text, 0, &inv.text)
+                .or_else(|| find_quoted(&self.text, 0, &inv.name));
             for (ty, field) in &names.fields {
                 if self.settable(ty, field) {
                     continue;
                 }
                 let at = start
-                    .and_then(|s| find_from(self.text, s, &format!("].{field}")).map(|o| o + 2));
+                    .and_then(|s| find_from(&self.text, s, &format!("].{field}")).map(|o| o + 2));
                 let message = format!(
                     "invariant {:?}: {ty} has no field {field:?}: nothing in the scenario sets it, so the comparison never sees a value",
                     inv.name
@@ -242,9 +245,9 @@ impl Linter<'_> {
                     continue;
                 }
                 let at = start.and_then(|s| {
-                    find_from(self.text, s, &format!("'{state}'"))
-                        .or_else(|| find_from(self.text, s, &format!("\\\"{state}\\\"")))
-                        .or_else(|| find_from(self.text, s, &format!("\"{state}\"")))
+                    find_from(&self.text, s, &format!("'{state}'"))
+                        .or_else(|| find_from(&self.text, s, &format!("\\\"{state}\\\"")))
+                        .or_else(|| find_from(&self.text, s, &format!("\"{state}\"")))
                 });
                 let message = format!("invariant {:?}: {state:?} is not a state of {ty}", inv.name);
                 let err = self
@@ -256,14 +259,14 @@ impl Linter<'_> {
     }
 
     fn expects(&mut self) {
-        let blocks = table_starts(self.text, "[[expect]]");
+        let blocks = table_starts(&self.text, "[[expect]]");
         for (i, x) in self.s.expects.iter().enumerate() {
             let start = blocks.get(i).copied();
             for field in x.fields.keys() {
                 if self.settable(&x.entity_type, field) {
                     continue;
                 }
-                let at = start.and_then(|s| find_key(self.text, s, field));
+                let at = start.and_then(|s| find_key(&self.text, s, field));
                 let message = format!(
                     "expect {}/{}/{}: {} has no field {field:?}: nothing in the scenario sets it",
                     x.tenant, x.entity_type, x.id, x.entity_type
@@ -287,18 +290,42 @@ impl Linter<'_> {
             .filter(|r| seen.insert(r.name.clone()))
             .collect();
         for r in rules {
-            let at = find_quoted(self.text, 0, &r.name);
+            // A rule from a rule file is placed in that file, at its table.
+            let from_file = self.s.rule_files.get(&r.name).map(|(file, offset)| {
+                let text = crate::core::read_input(file).unwrap_or_default();
+                let saved = (
+                    std::mem::replace(&mut self.text, Cow::Owned(text)),
+                    std::mem::replace(&mut self.path, Cow::Owned(file.clone())),
+                );
+                (saved, *offset)
+            });
+            let at = match &from_file {
+                Some((_, offset)) => Some(*offset),
+                None => find_quoted(&self.text, 0, &r.name),
+            };
+            self.rule(r, at);
+            if let Some(((text, path), _)) = from_file {
+                self.text = text;
+                self.path = path;
+            }
+        }
+    }
+
+    fn rule(&mut self, r: &Rule, at: Option<usize>) {
+        {
             let source = &r.when.entity_type;
             if let Some(g) = &r.when.guard {
                 self.guard(r, g, at);
             }
             for (target, from) in &r.then.params_from {
-                if !self.settable(source, from) {
+                // `id` (or `Id`) is the source's own id, not a field: always there.
+                let own_id = from == "id" || from == "Id";
+                if !own_id && !self.settable(source, from) {
                     let message = format!(
                         "rule {:?}: params_from {target} = {from:?}: nothing sets {source}.{from}, so the param is never passed",
                         r.name
                     );
-                    let at = at.and_then(|a| find_quoted(self.text, a, from)).or(at);
+                    let at = at.and_then(|a| find_quoted(&self.text, a, from)).or(at);
                     let w = self
                         .at(at, message)
                         .with_hint(self.field_hint(source, from));
@@ -310,7 +337,7 @@ impl Linter<'_> {
 
     fn guard(&mut self, r: &Rule, g: &Guard, at: Option<usize>) {
         let source = &r.when.entity_type;
-        let near = |l: &Self, name: &str| at.and_then(|a| find_quoted(l.text, a, name)).or(at);
+        let near = |l: &Self, name: &str| at.and_then(|a| find_quoted(&l.text, a, name)).or(at);
         match g {
             Guard::FieldEquals { field, .. }
             | Guard::FieldIn { field, .. }
@@ -449,9 +476,9 @@ impl Linter<'_> {
                 .filter(|(tokens, _)| pattern_may_match(pattern.as_str(), tokens))
                 .map(|(_, keys)| keys)
                 .collect();
-            let at = find_quoted(self.text, 0, &r.id)
-                .and_then(|a| find_quoted(self.text, a, pattern.as_str()).or(Some(a)))
-                .or_else(|| find_quoted(self.text, 0, pattern.as_str()));
+            let at = find_quoted(&self.text, 0, &r.id)
+                .and_then(|a| find_quoted(&self.text, a, pattern.as_str()).or(Some(a)))
+                .or_else(|| find_quoted(&self.text, 0, pattern.as_str()));
             if heard.is_empty() {
                 let message = format!(
                     "reflex {:?}: no event, generator or entity commit publishes a subject that {:?} matches: it never fires",
@@ -490,7 +517,7 @@ impl Linter<'_> {
                     r.id
                 );
                 let at = at
-                    .and_then(|a| find_from(self.text, a, &format!("payload.{key}")))
+                    .and_then(|a| find_from(&self.text, a, &format!("payload.{key}")))
                     .or(at);
                 let w =
                     self.at(at, message)

@@ -70,6 +70,9 @@ pub struct Scenario {
     /// The temper files each tenant loads (specs, runtime-engine rule files), written back
     /// as files when the scenario is.
     pub temper_files: BTreeMap<TenantId, TemperFiles>,
+    /// Where each rule loaded from a rule file is declared: its file and the offset of its
+    /// table (the lint points there). Rules written in the scenario file are not listed.
+    pub rule_files: BTreeMap<String, (std::path::PathBuf, usize)>,
     /// Entity types that come from temper specs.
     pub spec_types: BTreeSet<String>,
     /// The specs' own invariants (`spec:<Type>.<Name>`).

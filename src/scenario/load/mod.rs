@@ -228,6 +228,7 @@ impl Loader<'_> {
         // Rules: per tenant, its files, its inline rules, then the top-level rules.
         let top_level = self.inline_rules(def.reaction)?;
         let mut rules: BTreeMap<TenantId, Vec<Arc<Rule>>> = BTreeMap::new();
+        let mut rule_files: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
         for t in def.tenant {
             let tenant = TenantId::new(t.id.get_ref().clone());
             let mut list: Vec<(Arc<Rule>, PathBuf, usize)> = Vec::new();
@@ -332,6 +333,13 @@ impl Loader<'_> {
                     runtime.into_iter().map(|(r, _, _)| r).collect(),
                 );
             }
+            for (r, file, offset) in &list {
+                if file != self.path {
+                    rule_files
+                        .entry(r.name.clone())
+                        .or_insert_with(|| (file.clone(), *offset));
+                }
+            }
             rules.insert(tenant, list.into_iter().map(|(r, _, _)| r).collect());
         }
         if tenants.is_empty() && !top_level.is_empty() {
@@ -387,6 +395,7 @@ impl Loader<'_> {
             generators,
             runtime_rules,
             temper_files,
+            rule_files,
             spec_types: loaded.specs.keys().cloned().collect(),
             spec_invariants: loaded.invariants,
             integrations: loaded.integrations,
