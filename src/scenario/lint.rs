@@ -90,7 +90,7 @@ struct Linter<'a> {
 impl Linter<'_> {
     fn at(&self, offset: Option<usize>, message: String) -> SourceError {
         match offset {
-            Some(o) => SourceError::at(&self.path, &&self.text, o, message),
+            Some(o) => SourceError::at(&self.path, &self.text, o, message),
             None => SourceError::file(&self.path, message),
         }
     }

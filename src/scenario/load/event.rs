@@ -234,8 +234,13 @@ impl Loader<'_> {
                     format!("{place}: created_by.source {:?} is not `Type/id`", c.source),
                 )
                 .with_hint(format!(
-                    "the entity the rule fired for, e.g. source = \"{}/u1\"",
-                    rule.when.entity_type
+                    "the entity the rule fired for, as Type/id: source = \"{}/{}\"",
+                    rule.when.entity_type,
+                    if c.source.is_empty() || c.source.contains('/') {
+                        "<id>"
+                    } else {
+                        c.source.as_str()
+                    }
                 )));
         };
         if source_type != rule.when.entity_type {
