@@ -424,12 +424,12 @@ fn pair_report(
         } else if report.complete {
             if discoveries.contains_key("neither") {
                 notes.push(format!(
-                    "{} and {} are exclusive: never both on one target",
+                    "{} and {} never both fire from one commit on one target (races between different commits are the cascade model's)",
                     m.first.name, m.second.name
                 ));
             } else {
                 notes.push(format!(
-                    "{} and {} are exclusive: exactly one of them fires in every one of the {} states",
+                    "{} and {} never both fire from one commit: exactly one of them fires in every one of the {} states",
                     m.first.name, m.second.name, report.unique_states
                 ));
             }
