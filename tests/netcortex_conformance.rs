@@ -563,6 +563,13 @@ fn a_raising_handler_gives_errored_outcomes_and_the_runner_goes_on() {
         .iter()
         .all(|x| x.rationale.contains("RuntimeError")));
     assert!(o.outcomes[0].diagnostic.contains("Traceback"));
+    // The text report says why, on the outcome's line.
+    let text = ripple::render_text(&o, "boom.toml");
+    let line = text
+        .lines()
+        .find(|l| l.contains("reflex boom: errored"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("RuntimeError"), "{line}");
     assert!(o.outcomes[0]
         .diagnostic
         .contains("simulated handler failure"));

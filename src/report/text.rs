@@ -2,7 +2,7 @@
 //! violations, and the command that reproduces the run.
 
 use crate::core::escape_controls;
-use crate::core::{Origin, Record, RecordKind, SimTime};
+use crate::core::{Origin, OutcomeKind, Record, RecordKind, SimTime};
 use crate::report::causes::CauseTree;
 use crate::report::reproduce_command;
 use crate::sim::RunOutcome;
@@ -141,9 +141,20 @@ fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize) {
                 _ => String::new(),
             };
             parent_at.push(at);
-            let Some(text) = node_text(records, &tree, node) else {
+            let Some(mut text) = node_text(records, &tree, node) else {
                 continue;
             };
+            // An errored reflex says why (its rationale, from the run's outcomes).
+            if let Record::Outcome {
+                id,
+                outcome: OutcomeKind::Errored,
+                ..
+            } = r
+            {
+                if let Some(o) = outcome.outcomes.iter().find(|o| &o.id == id) {
+                    text.push_str(&format!(": {}", o.rationale));
+                }
+            }
             let mark = match first_failure {
                 Some((n, v)) if n == node => {
                     format!("   <== {} first fails here (step {})", v.invariant, v.step)
