@@ -19,6 +19,7 @@ pub(super) struct EventDef {
     pub(super) at: Spanned<String>,
     pub(super) tenant: Spanned<String>,
     pub(super) subject: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "crate::core::finite_spanned")]
     pub(super) payload: Option<Spanned<Value>>,
     pub(super) dispatch: Option<Spanned<DispatchDef>>,
     /// `"meraki"`: `payload` is the webhook's body, published as netcortex's publisher would.
@@ -35,8 +36,20 @@ pub(super) struct DispatchDef {
     pub(super) entity_type: String,
     pub(super) id: String,
     pub(super) action: String,
-    #[serde(default = "empty_object")]
+    #[serde(default = "empty_object", deserialize_with = "crate::core::finite")]
     pub(super) params: Value,
+}
+
+/// What a value is, as an error message says it.
+pub(super) fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a table",
+    }
 }
 
 pub(super) fn empty_object() -> Value {
@@ -44,6 +57,19 @@ pub(super) fn empty_object() -> Value {
 }
 
 impl Loader<'_> {
+    /// Params and payloads are tables: an action merges its params into the entity's
+    /// fields and handlers read a payload's keys, so a string or a list there could never
+    /// act (the engine would pass it along and ignore it).
+    pub(super) fn table(&self, v: &Value, offset: usize, what: &str) -> Result<(), SourceError> {
+        if v.is_object() {
+            return Ok(());
+        }
+        let kind = kind_of(v);
+        Err(self
+            .err(offset, format!("{what} is {kind}, not a table"))
+            .with_hint("write a table of keys and values, e.g. { sku = \"x\", qty = 2 }"))
+    }
+
     pub(super) fn events(
         &self,
         defs: Vec<EventDef>,
@@ -99,8 +125,11 @@ impl Loader<'_> {
                 let d = d.into_inner();
                 self.check_action(entities, &d.entity_type, &d.action, offset, &place)?;
                 if d.id.is_empty() {
-                    return Err(self.err(offset, format!("{place}: dispatch.id is empty")));
+                    return Err(self
+                        .err(offset, format!("{place}: dispatch.id is empty"))
+                        .with_hint("name the entity the action runs on, e.g. id = \"o1\""));
                 }
+                self.table(&d.params, offset, &format!("{place}: dispatch.params"))?;
                 Input::Dispatch {
                     entity_type: d.entity_type,
                     id: EntityId(d.id),
