@@ -235,3 +235,68 @@ fn a_shrink_whose_one_run_outlasts_the_budget_ends_saying_so() {
     );
     assert!(!out.exists(), "nothing is written");
 }
+
+/// Issue 20: `shrink` and `check` write scenarios whose names (tenants, rules, states, ids,
+/// fields, invariants) hold quotes, backslashes, control characters and escape sequences;
+/// every written file loads back and fails the same way.
+#[test]
+fn written_scenarios_with_odd_names_load_back() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/odd_names.toml");
+    let dir = std::env::temp_dir().join(format!("ripple-odd-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let minimal = dir.join("minimal.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["shrink", path.to_str().unwrap(), "--seed", "1"])
+        .args(["--out", minimal.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "escape sequences reach the terminal: {stdout}"
+    );
+    let original = load_scenario(&path).unwrap();
+    let failed = failure_signature(&Runner::new(&original).run(Seed(1))).unwrap();
+    let written = load_scenario(&minimal).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        failure_signature(&Runner::new(&written).run(Seed(1))),
+        Some(failed)
+    );
+    assert!(
+        written.tenants[0].as_str().contains('\u{7}'),
+        "the names are kept"
+    );
+
+    let found = dir.join("check");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args([
+            "check",
+            path.to_str().unwrap(),
+            "--out",
+            found.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&found).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            load_scenario(&p).unwrap_or_else(|e| panic!("{e}"));
+            loaded += 1;
+        }
+    }
+    assert!(
+        loaded > 0,
+        "check wrote no counterexample under {}",
+        found.display()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

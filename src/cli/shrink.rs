@@ -89,7 +89,8 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     };
     #[allow(clippy::disallowed_methods)] // The shrink's wall-time budget, never inside a run.
     let started = std::time::Instant::now();
-    let mut log = |line: &str| println!("shrink: {line}");
+    // Lines name rules, ids and subjects from the scenario: escaped, as all text output.
+    let mut log = |line: &str| println!("shrink: {}", crate::core::escape_controls(line));
     let result = match shrink(&scenario, Seed(args.seed), args.swarm, budget, &mut log) {
         Ok(r) => r,
         // Nothing failed, so there is nothing to shrink: the verdict is a pass.
