@@ -538,7 +538,7 @@ impl<'s> Sim<'s> {
         let mut steps = 0u64;
         let stop = loop {
             steps += 1;
-            if steps % GO_ON_EVERY_STEPS == 0 && !go_on() {
+            if steps.is_multiple_of(GO_ON_EVERY_STEPS) && !go_on() {
                 return None;
             }
             if let Err(stop) = self.step() {
