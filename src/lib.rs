@@ -118,7 +118,9 @@ pub mod __private {
     pub use crate::report::{
         render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
     };
-    pub use crate::scenario::{fault_table, parse_rules_file_located, Input, RootEvent};
+    pub use crate::scenario::{
+        fault_table, lint_scenario_text, parse_rules_file_located, Input, Lints, RootEvent,
+    };
     pub use crate::shrink::{planted_scenario, PLANTED_PARTS};
     pub use crate::sim::sweep_stream;
     pub use crate::sim::{preflight, run_scenario_retaining, Prepared, Queue, RunOptions};

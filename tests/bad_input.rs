@@ -1395,6 +1395,9 @@ fn no_bad_input_makes_the_loader_panic() {
                 if e.line == 0 {
                     failures.push(format!("{name}: no line: {e}"));
                 }
+                if e.hint.as_deref().is_none_or(|h| h.trim().is_empty()) {
+                    failures.push(format!("{name}: no hint: {e}"));
+                }
             }
         }
     }
@@ -1538,4 +1541,219 @@ fn an_output_that_is_the_input_is_refused() {
         assert_eq!(std::fs::read(&scenario).unwrap(), original, "{args:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs that used to load silently (issue 20): each is now an error at its own place, with a
+// hint. `needle` is the text the error points at (its first occurrence after `BASE`).
+// ---------------------------------------------------------------------------------------------
+
+const PAY_RULE_HEAD: &str = "[[reaction]]\nname = \"pay\"\n[reaction.when]\nentity_type = \"Order\"\naction = \"ConfirmOrder\"\n";
+const PAY_RULE_TAIL: &str = "[reaction.resolve_target]\ntype = \"same_id\"\n";
+
+fn pay_rule(when_extra: &str, then_extra: &str) -> String {
+    with(&format!(
+        "{PAY_RULE_HEAD}{when_extra}[reaction.then]\nentity_type = \"Payment\"\naction = \"AuthorizePayment\"\n{then_extra}{PAY_RULE_TAIL}"
+    ))
+}
+
+fn generator(body: &str) -> String {
+    with(&format!(
+        "[[generator]]\ntenant = \"shop\"\ncount = 3\nevery = \"1s\"\n{body}"
+    ))
+}
+
+/// (what, scenario text, the text the error points at, a part of its message).
+fn once_silent() -> Vec<(&'static str, String, &'static str, &'static str)> {
+    vec![
+        ("rule params a string", pay_rule("", "params = \"oops\"\n"), "\"pay\"", "then.params is a string"),
+        ("rule params a list", pay_rule("", "params = [1, 2]\n"), "\"pay\"", "then.params is a list"),
+        ("dispatch params a string", with(
+            "[[event]]\nat = \"0ms\"\ntenant = \"shop\"\n\
+             dispatch = { entity_type = \"Order\", id = \"o1\", action = \"ConfirmOrder\", params = \"oops\" }",
+        ), "{ entity_type", "dispatch.params is a string"),
+        ("reflex then.params a list", reflex_then(
+            "{ entity_type = \"Payment\", action = \"AuthorizePayment\", id = \"p\", params = [1] }",
+        ), "{ entity_type", "then.params is a list"),
+        ("unknown key in a value range", generator(
+            "dispatch = { entity_type = \"Order\", id = \"o{k}\", action = \"ConfirmOrder\" }\n\
+             [generator.values]\nk = { min = 1, max = 5, step = 2 }",
+        ), "{ min", "value pool"),
+        ("empty state name", with(
+            "[[entity]]\ntype = \"Ship\"\nstates = [\"\", \"Gone\"]\ninitial = \"Gone\"",
+        ), "[\"\", \"Gone\"]", "empty state name"),
+        ("state_in naming an undeclared state", pay_rule(
+            "guard = { type = \"state_in\", values = [\"Shipped\"] }\n", "",
+        ), "Shipped\"]", "\"Shipped\" is not a state of Order"),
+        ("cross_entity_state_in on an undeclared type", pay_rule(
+            "guard = { type = \"cross_entity_state_in\", entity_type = \"Customer\", entity_id_source = \"cid\", required_status = [\"Active\"] }\n", "",
+        ), "Customer\", entity_id", "\"Customer\" is not declared"),
+        ("cross_entity_state_in naming an undeclared state", pay_rule(
+            "guard = { type = \"cross_entity_state_in\", entity_type = \"Payment\", entity_id_source = \"cid\", required_status = [\"Paid\"] }\n", "",
+        ), "Paid\"]", "\"Paid\" is not a state of Payment"),
+        ("invariant literal naming an undeclared state", with(
+            "[[invariant]]\nname = \"i\"\nnever = \"Order[id].status == 'Shipped'\"",
+        ), "'Shipped'", "\"Shipped\" is not a state of Order"),
+        ("invariant naming an undeclared type", with(
+            "[[invariant]]\nname = \"i\"\nnever = \"Customer[id].status == 'Draft'\"",
+        ), "\"Customer[", "\"Customer\" is not declared"),
+        ("fault naming an unknown rule", with(
+            "[[fault]]\nkind = \"drop\"\nrule = \"nope\"\ntarget = \"Payment/o1\"",
+        ), "\"nope\"", "rule \"nope\" is not a rule"),
+        ("fault naming an unknown handler", with(
+            "[[fault]]\nkind = \"handler_panic\"\nhandler = \"nope\"\nsubject = \"a.b\"",
+        ), "\"nope\"", "handler \"nope\" is not a reflex"),
+        ("fault with a malformed target", with(
+            "[[fault]]\nkind = \"action_failure\"\ntarget = \"Paymento1\"\naction = \"AuthorizePayment\"",
+        ), "\"Paymento1\"", "is not `Type/id`"),
+        ("fault target of an undeclared type", with(
+            "[[fault]]\nkind = \"action_failure\"\ntarget = \"Nope/o1\"\naction = \"AuthorizePayment\"",
+        ), "\"Nope/o1\"", "\"Nope\" is not a declared entity type"),
+        ("fault on an action the type lacks", with(
+            "[[fault]]\nkind = \"action_failure\"\ntarget = \"Payment/o1\"\naction = \"Nope\"",
+        ), "\"Nope\"", "\"Nope\" is not an action of Payment"),
+        ("fault on an invalid subject", with(
+            "[[fault]]\nkind = \"drop\"\nsubject = \"a..b\"\nhandler = \"h\"\n\
+             [[reflex]]\nid = \"h\"\ntenant = \"shop\"\npattern = \"a.>\"",
+        ), "\"a..b\"", "invalid subject"),
+        ("generator subject with a wildcard", generator(
+            "subject = \"sensory.*.{d}\"\n[generator.values]\nd = [\"a\"]",
+        ), "\"sensory.*", "has a wildcard"),
+        ("generator subject with an empty token", generator(
+            "subject = \"sensory..{d}\"\n[generator.values]\nd = [\"a\"]",
+        ), "\"sensory..", "is empty"),
+        ("generated id that can be empty", generator(
+            "dispatch = { entity_type = \"Order\", id = \"{d}\", action = \"ConfirmOrder\" }\n\
+             [generator.values]\nd = [\"\", \"x\"]",
+        ), "{ entity_type", "can make an empty id"),
+        ("generated id empty", generator(
+            "dispatch = { entity_type = \"Order\", id = \"\", action = \"ConfirmOrder\" }",
+        ), "{ entity_type", "can make an empty id"),
+        ("every + jitter overflowing", with(
+            "[[generator]]\ntenant = \"shop\"\ncount = 10000000\nevery = \"5000000000h\"\njitter = \"5000000000h\"\n\
+             dispatch = { entity_type = \"Order\", id = \"o{n}\", action = \"ConfirmOrder\" }",
+        ), "\"5000000000h\"", "overflows virtual time"),
+        ("nan in dispatch params", with(
+            "[[event]]\nat = \"0ms\"\ntenant = \"shop\"\n\
+             dispatch = { entity_type = \"Order\", id = \"o1\", action = \"ConfirmOrder\", params = { x = nan } }",
+        ), "nan }", "is not a finite number"),
+        ("inf in rule params", pay_rule("", "params = { x = inf }\n"), "inf }", "is not a finite number"),
+        ("nan in a payload", with(
+            "[[event]]\nat = \"0ms\"\ntenant = \"shop\"\nsubject = \"a.b\"\npayload = { x = { y = [1, -nan] } }",
+        ), "-nan", "is not a finite number"),
+        ("nan in a guard value", pay_rule(
+            "guard = { type = \"field_equals\", field = \"x\", value = nan }\n", "",
+        ), "nan }", "is not a finite number"),
+        ("nan in an expectation", with(
+            "[[expect]]\ntenant = \"shop\"\nentity_type = \"Order\"\nid = \"o1\"\nfields = { x = nan }",
+        ), "nan }", "is not a finite number"),
+    ]
+}
+
+#[test]
+fn inputs_that_used_to_load_silently_are_errors_with_a_place_and_a_hint() {
+    let mut failures = Vec::new();
+    for (what, text, needle, part) in once_silent() {
+        // A name checked against what the scenario can produce is the lint pass's error,
+        // which every command runs before anything else.
+        let e = match parse_scenario(&text, Path::new(FILE)) {
+            Ok(s) => match ripple::__private::lint_scenario_text(&s, &text)
+                .errors
+                .into_iter()
+                .next()
+            {
+                Some(e) => e,
+                None => {
+                    failures.push(format!("{what}: loaded without an error"));
+                    continue;
+                }
+            },
+            Err(e) => e,
+        };
+        // The needle's first occurrence after the valid base.
+        let base_len = BASE.len();
+        let offset = base_len + text[base_len..].find(needle).expect("needle in the input");
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count()
+            + 1;
+        if (e.line, e.column) != (line, column) {
+            failures.push(format!(
+                "{what}: expected {line}:{column} ({needle:?}), got {e}"
+            ));
+        }
+        if !e.message.contains(part) {
+            failures.push(format!("{what}: expected {part:?} in: {e}"));
+        }
+        if e.hint.as_deref().is_none_or(|h| h.trim().is_empty()) {
+            failures.push(format!("{what}: no hint: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn cli_rejects_each_once_silent_input_with_status_2_place_and_hint() {
+    let dir = TempDir::new("silent");
+    for (i, (what, text, _, _)) in once_silent().into_iter().enumerate() {
+        let path = dir.write(&format!("s{i}.toml"), &text);
+        let out = ripple(&["run", path.to_str().unwrap(), "--seed", "1"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        let place = format!("{}:", path.display());
+        let located = stderr
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix(&format!("error: {place}")))
+            .and_then(|rest| rest.split(':').next())
+            .is_some_and(|line| line.parse::<usize>().is_ok_and(|n| n > 0));
+        assert!(located, "{what}: no file:line:col in: {stderr}");
+        assert!(
+            stderr.contains("\n  hint: "),
+            "{what}: no hint in: {stderr}"
+        );
+    }
+}
+
+/// The count of issue 20: every bad-input fixture under `tests/fixtures/hostile/` (`bad_*`)
+/// is refused by every command that reads a scenario with status 2, `file:line:col` and a
+/// hint.
+#[test]
+fn every_hostile_bad_input_fixture_exits_2_with_a_place_and_a_hint() {
+    let dir = crate_path("tests/fixtures/hostile");
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("bad_"))
+        })
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 10, "{fixtures:?}");
+    let mut failures = Vec::new();
+    for path in &fixtures {
+        let p = path.to_str().unwrap();
+        for args in [
+            vec!["run", p],
+            vec!["lint", p],
+            vec!["check", p],
+            vec!["sweep", p, "--seeds", "0..2"],
+            vec!["shrink", p, "--seed", "0", "--out", "/dev/null"],
+        ] {
+            let out = ripple(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr.lines().next().unwrap_or("");
+            let located = first
+                .strip_prefix(&format!("error: {p}:"))
+                .and_then(|rest| rest.split(':').next())
+                .is_some_and(|line| line.parse::<usize>().is_ok_and(|n| n > 0));
+            if out.status.code() != Some(2) || !located || !stderr.contains("\n  hint: ") {
+                failures.push(format!("{args:?}: {:?}\n{stderr}", out.status.code()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -166,3 +166,137 @@ fn a_run_budget_still_yields_the_best_scenario_so_far() {
         "what it kept still fails"
     );
 }
+
+/// Issue 20: a shrink cut short by its budget never hands back more than it was given. The
+/// hostile fixture's concrete form (every generated event and every duplicate that fired)
+/// weighs about twice the input; with a budget of five runs nothing smaller is found, so the
+/// input's own form comes back, and it still fails the same way.
+#[test]
+fn a_shrink_out_of_budget_never_returns_more_than_its_input() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/many_faults.toml");
+    let scenario = load_scenario(&path).unwrap();
+    let weight = |s: &Scenario| -> u64 {
+        let generated: u64 = s.generators.iter().map(|g| g.count).sum();
+        let rules: usize = s.rules.values().map(Vec::len).sum();
+        let faults = s.schedule.as_ref().map_or(0, Vec::len);
+        (s.events.len() + rules + s.reflexes.len() + faults) as u64 + generated
+    };
+    for runs_max in [5, 40] {
+        let budget = ShrinkBudget {
+            runs_max,
+            time_max: std::time::Duration::from_secs(600),
+        };
+        let result = shrink(&scenario, Seed(1), false, budget, &mut |_| {}).unwrap();
+        assert!(
+            weight(&result.minimal) <= weight(&scenario),
+            "runs_max {runs_max}: {} is larger than the input ({})",
+            result.after,
+            weight(&scenario)
+        );
+        let again = Runner::new(&result.minimal).run(Seed(1));
+        assert_eq!(
+            failure_signature(&again).as_ref(),
+            Some(&result.signature),
+            "runs_max {runs_max}"
+        );
+        if runs_max == 5 {
+            assert!(result.kept_input, "{}", result.after);
+            assert_eq!(result.budget_spent, Some("runs"));
+        }
+    }
+}
+
+/// Issue 20: `shrink --budget-time` holds even when one run of the scenario takes longer than
+/// the whole budget (the hostile fixture's first run alone takes minutes): the command ends,
+/// says that the time budget ran out, and writes nothing. No timing is asserted; the test
+/// would hang without the budget.
+#[test]
+fn a_shrink_whose_one_run_outlasts_the_budget_ends_saying_so() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/slow_run.toml");
+    let out = std::env::temp_dir().join(format!("ripple-slow-shrink-{}.toml", std::process::id()));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args([
+            "shrink",
+            path.to_str().unwrap(),
+            "--seed",
+            "1",
+            "--budget-time",
+            "1s",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("incomplete: the time budget (1s) ran out"),
+        "{stdout}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
+
+/// Issue 20: `shrink` and `check` write scenarios whose names (tenants, rules, states, ids,
+/// fields, invariants) hold quotes, backslashes, control characters and escape sequences;
+/// every written file loads back and fails the same way.
+#[test]
+fn written_scenarios_with_odd_names_load_back() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/odd_names.toml");
+    let dir = std::env::temp_dir().join(format!("ripple-odd-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let minimal = dir.join("minimal.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["shrink", path.to_str().unwrap(), "--seed", "1"])
+        .args(["--out", minimal.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "escape sequences reach the terminal: {stdout}"
+    );
+    let original = load_scenario(&path).unwrap();
+    let failed = failure_signature(&Runner::new(&original).run(Seed(1))).unwrap();
+    let written = load_scenario(&minimal).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        failure_signature(&Runner::new(&written).run(Seed(1))),
+        Some(failed)
+    );
+    assert!(
+        written.tenants[0].as_str().contains('\u{7}'),
+        "the names are kept"
+    );
+
+    let found = dir.join("check");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args([
+            "check",
+            path.to_str().unwrap(),
+            "--out",
+            found.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&found).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            load_scenario(&p).unwrap_or_else(|e| panic!("{e}"));
+            loaded += 1;
+        }
+    }
+    assert!(
+        loaded > 0,
+        "check wrote no counterexample under {}",
+        found.display()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

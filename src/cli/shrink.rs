@@ -6,7 +6,7 @@ use crate::cli::{
 use crate::core::{parse_duration_ms, Seed};
 use crate::scenario::{emit_scenario_to, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
-use crate::sim::{failure_signature, preflight, run_scenario, RunOptions};
+use crate::sim::{failure_signature, preflight, run_scenario_while, RunOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -87,7 +87,10 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         runs_max: args.budget_runs,
         time_max: Duration::from_millis(time_ms),
     };
-    let mut log = |line: &str| println!("shrink: {line}");
+    #[allow(clippy::disallowed_methods)] // The shrink's wall-time budget, never inside a run.
+    let started = std::time::Instant::now();
+    // Lines name rules, ids and subjects from the scenario: escaped, as all text output.
+    let mut log = |line: &str| println!("shrink: {}", crate::core::escape_controls(line));
     let result = match shrink(&scenario, Seed(args.seed), args.swarm, budget, &mut log) {
         Ok(r) => r,
         // Nothing failed, so there is nothing to shrink: the verdict is a pass.
@@ -98,6 +101,11 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         // The seed does not reproduce: the `determinism` invariant is what failed.
         Err(e @ ShrinkError::NotDeterministic { .. }) => {
             eprintln!("error: failed to shrink: {e}");
+            return EXIT_FAIL;
+        }
+        // A budget ran out before there was anything to write: an honest `incomplete`.
+        Err(e @ (ShrinkError::OutOfTime { .. } | ShrinkError::NotSmaller { .. })) => {
+            println!("shrink: {e}");
             return EXIT_FAIL;
         }
         Err(e) => {
@@ -120,10 +128,10 @@ pub fn run(args: &ShrinkArgs) -> u8 {
         result.after,
         result.runs,
         result.elapsed.as_secs_f64(),
-        if result.budget_exhausted {
-            " (budget exhausted: this is the best so far)"
-        } else {
-            ""
+        match (result.budget_spent, result.kept_input) {
+            (Some(b), false) => format!(" (the {b} budget ran out: this is the best so far)"),
+            (Some(b), true) => format!(" (the {b} budget ran out before anything smaller than the input was found: this is the input)"),
+            (None, _) => String::new(),
         },
         out.display(),
         args.seed,
@@ -134,7 +142,20 @@ pub fn run(args: &ShrinkArgs) -> u8 {
     let mut reports = Vec::new();
     match parse_scenario(&text, &out) {
         Ok(reloaded) => {
-            let o = run_scenario(&reloaded, Seed(args.seed), RunOptions::default());
+            // Within the budget too (and its second of grace): a check that cannot finish
+            // in time leaves the file unwritten rather than unchecked.
+            let deadline = started + budget.time_max + Duration::from_millis(900);
+            #[allow(clippy::disallowed_methods)] // The shrink's wall-time budget.
+            let checked = run_scenario_while(
+                &reloaded,
+                Seed(args.seed),
+                RunOptions::default(),
+                &mut || std::time::Instant::now() < deadline,
+            );
+            let Some(o) = checked else {
+                println!("shrink: incomplete: the time budget ran out while checking the written scenario; nothing written (raise --budget-time)");
+                return EXIT_FAIL;
+            };
             if failure_signature(&o).as_ref() != Some(&result.signature) {
                 eprintln!("error: the written scenario does not reproduce the failure; please report this as a bug");
                 return EXIT_FAIL;

@@ -3,6 +3,7 @@
 //! no layer and imports from none: everything above builds on it.
 
 mod coverage;
+mod finite;
 mod fs;
 mod ids;
 mod lookup;
@@ -18,6 +19,7 @@ mod uuid;
 
 pub use self::uuid::*;
 pub use coverage::*;
+pub use finite::*;
 pub use fs::*;
 pub use ids::*;
 pub use lookup::*;

@@ -412,8 +412,8 @@ impl<'de> Deserialize<'de> for Fields {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Fields, A::Error> {
                 let mut fields = Fields::new();
-                while let Some((k, v)) = access.next_entry::<String, Value>()? {
-                    fields.insert(&k, v);
+                while let Some((k, v)) = access.next_entry::<String, crate::core::Finite>()? {
+                    fields.insert(&k, v.0);
                 }
                 Ok(fields)
             }

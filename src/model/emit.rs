@@ -298,6 +298,8 @@ pub fn scenario_text(
     }
     let mut text = String::new();
     for l in header.lines() {
+        // Names in the header may hold control characters, which no TOML comment takes.
+        let l = crate::core::escape_controls(l);
         text.push_str(&format!("# {l}\n").replace("# \n", "#\n"));
     }
     text.push('\n');

@@ -181,12 +181,14 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
         "expand generators before emitting a scenario"
     );
     let mut out = String::new();
+    // A header names the failure, whose names may hold control characters: a TOML comment
+    // takes none of them (a file that does not load), so they are escaped.
     for line in header.lines() {
         out.push_str(
             if line.is_empty() {
                 "#".to_string()
             } else {
-                format!("# {line}")
+                format!("# {}", crate::core::escape_controls(line))
             }
             .as_str(),
         );

@@ -50,12 +50,10 @@ impl SourceError {
     /// Converts a `toml` deserialization error, keeping its span and its message but not its
     /// multi-line rendering (we render the place ourselves).
     pub fn from_toml(file: &Path, text: &str, err: &toml::de::Error) -> Self {
+        // No span: a whole-document problem (a missing top-level table, most often), placed
+        // at the file's first line.
         let offset = err.span().map(|s| s.start).unwrap_or(0);
         let mut e = SourceError::at(file, text, offset, err.message().trim().to_string());
-        if err.span().is_none() {
-            e.line = 0;
-            e.column = 0;
-        }
         e.hint = hint_for_toml_message(err.message());
         e
     }
@@ -69,8 +67,18 @@ fn hint_for_toml_message(message: &str) -> Option<String> {
         Some("use one of the expected values listed above (snake_case)".into())
     } else if message.contains("missing field") {
         Some("add the missing key".into())
+    } else if message.contains(crate::core::NOT_FINITE) {
+        Some("write a number (or a string such as \"nan\" if the text is what you mean); nan and inf would become null".into())
+    } else if message.contains("value pool") {
+        Some("a pool is a non-empty list of finite values, or a table with exactly `min` and `max` (integers)".into())
+    } else if message.contains("invalid type") {
+        Some("give the key a value of the type docs/scenario.md lists for it".into())
     } else {
-        None
+        // TOML syntax: the message says what the parser expected at this place.
+        Some(
+            "fix the TOML syntax at this place (docs/scenario.md shows every table written out)"
+                .into(),
+        )
     }
 }
 

@@ -13,7 +13,9 @@
 //!
 //! Warnings (a thing that can never happen): a reflex pattern that no published subject can
 //! match; a `params_from` source or a `cross_entity_state_in` `entity_id_source` that nothing
-//! sets; a `{payload.KEY}` in a reflex's `then` that no event it can hear carries.
+//! sets; a `{payload.KEY}` in a reflex's `then` that no event it can hear carries; a
+//! `{token.N}` past the last token of every subject it can hear; a published payload that is
+//! not a table when no process handler could read it.
 //!
 //! What it does not check: types whose fields cannot be known here (temper specs, whose
 //! integrations add params, and every type when a process reflex can dispatch anything) are
@@ -71,6 +73,7 @@ pub fn lint_scenario_text(scenario: &Scenario, text: &str) -> Lints {
     l.expects();
     l.rules();
     l.reflexes();
+    l.payloads();
     l.out
 }
 
@@ -461,6 +464,37 @@ impl Linter<'_> {
         out
     }
 
+    /// A payload that is not a table is legal (recorded traffic keeps what the bus carried)
+    /// but only a process or library handler can read it: the first-party handlers and the
+    /// declarative templates read payload keys.
+    fn payloads(&mut self) {
+        if self.s.reflexes.iter().any(|r| r.is_external()) {
+            return;
+        }
+        let mut from = 0;
+        for e in &self.s.events {
+            let Input::Publish { subject, payload } = &e.input else {
+                continue;
+            };
+            let at = find_quoted(&self.text, from, subject.as_str());
+            if let Some(a) = at {
+                from = a + 1;
+            }
+            if payload.is_object() || e.vendor.is_some() {
+                continue;
+            }
+            let at = at.and_then(|a| find_from(&self.text, a, "payload")).or(at);
+            let message = format!(
+                "the payload published on {:?} is not a table: no handler of this scenario reads anything but a table's keys",
+                subject.as_str()
+            );
+            let w = self
+                .at(at, message)
+                .with_hint("write payload = { key = value, ... }, or add a process reflex that reads it as it is");
+            self.out.warnings.push(w);
+        }
+    }
+
     fn reflexes(&mut self) {
         let subjects = self.subjects();
         for r in &self.s.reflexes {
@@ -475,6 +509,20 @@ impl Linter<'_> {
                 .iter()
                 .filter(|(tokens, _)| pattern_may_match(pattern.as_str(), tokens))
                 .map(|(_, keys)| keys)
+                .collect();
+            // A generator's placeholder may draw a value with dots in it (and an entity id
+            // may hold dots), so such subjects have no known length: then no token index is
+            // past the end.
+            let heard_lengths: Vec<usize> = subjects
+                .iter()
+                .filter(|(tokens, _)| pattern_may_match(pattern.as_str(), tokens))
+                .map(|(tokens, _)| {
+                    if tokens.iter().any(Option::is_none) {
+                        usize::MAX
+                    } else {
+                        tokens.len()
+                    }
+                })
                 .collect();
             let at = find_quoted(&self.text, 0, &r.id)
                 .and_then(|a| find_quoted(&self.text, a, pattern.as_str()).or(Some(a)))
@@ -496,6 +544,27 @@ impl Linter<'_> {
             let mut texts = vec![t.id.clone()];
             if let Value::Object(m) = &t.params {
                 texts.extend(m.values().filter_map(|v| v.as_str().map(str::to_string)));
+            }
+            // `{token.N}` past the last token of every subject the reflex hears.
+            let tokens_max = heard_lengths.iter().copied().max().unwrap_or(0);
+            let past: BTreeSet<usize> = texts
+                .iter()
+                .flat_map(|text| token_placeholders(text))
+                .filter(|n| *n >= tokens_max)
+                .collect();
+            for n in past {
+                let message = format!(
+                    "reflex {:?}: {{token.{n}}} is past the last token of every subject it can hear ({tokens_max} tokens at most): the template fails and the outcome is `errored`",
+                    r.id
+                );
+                let at = at
+                    .and_then(|a| find_from(&self.text, a, &format!("token.{n}")))
+                    .or(at);
+                let w = self.at(at, message).with_hint(format!(
+                    "tokens count from 0: use {{token.0}} to {{token.{}}}",
+                    tokens_max.saturating_sub(1)
+                ));
+                self.out.warnings.push(w);
             }
             if heard.iter().any(|k| k.is_none()) {
                 continue;
@@ -542,6 +611,21 @@ fn payload_placeholders(text: &str) -> Vec<String> {
         let key = after[..end].split('.').next().unwrap_or("");
         if !key.is_empty() {
             out.push(key.to_string());
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+/// `{token.N}` placeholders of a template.
+fn token_placeholders(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("{token.") {
+        let after = &rest[i + "{token.".len()..];
+        let Some(end) = after.find('}') else { break };
+        if let Ok(n) = after[..end].parse::<usize>() {
+            out.push(n);
         }
         rest = &after[end..];
     }
@@ -800,6 +884,27 @@ entity_id = "oncall"
         let w = only(&l.warnings);
         assert!(w.contains("{payload.devcie} is in no payload"), "{w}");
         assert!(w.contains("did you mean \"device\"?"), "{w}");
+    }
+
+    #[test]
+    fn a_template_token_past_every_heard_subject_is_a_warning() {
+        let reflex = "[[reflex]]\nid = \"open\"\ntenant = \"netops\"\npattern = \"sensory.link_down.>\"\nseverity = \"high\"\nthen = { entity_type = \"Incident\", action = \"Open\", id = \"{token.9}\" }\n";
+        let (_, l) = lint(reflex);
+        let w = only(&l.warnings);
+        assert!(w.contains("{token.9} is past the last token"), "{w}");
+        // The last token of the subjects it hears is fine.
+        let (_, l) = lint(&reflex.replace("token.9", "token.3"));
+        assert!(l.warnings.is_empty(), "{:#?}", l.warnings);
+    }
+
+    #[test]
+    fn a_payload_no_handler_can_read_is_a_warning() {
+        let event = "[[event]]\nat = \"0ms\"\ntenant = \"netops\"\nsubject = \"sensory.link_down.snmp_trap.r2\"\npayload = 5\n";
+        let (_, l) = lint(event);
+        let w = only(&l.warnings);
+        assert!(w.contains("is not a table"), "{w}");
+        let (_, l) = lint(&event.replace("payload = 5", "payload = { device = \"r2\" }"));
+        assert!(l.warnings.is_empty(), "{:#?}", l.warnings);
     }
 
     #[test]

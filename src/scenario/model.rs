@@ -209,6 +209,15 @@ impl ReflexSpec {
         }
     }
 
+    /// Whether this reflex is code from outside the scenario: a process it starts or a Rust
+    /// handler a library registers.
+    pub fn is_external(&self) -> bool {
+        matches!(
+            self.kind,
+            ReflexKind::Process { .. } | ReflexKind::Library { .. }
+        )
+    }
+
     /// Whether this reflex runs in `tenant`.
     pub fn serves(&self, tenant: &TenantId) -> bool {
         self.tenant.as_ref().is_none_or(|t| t == tenant)

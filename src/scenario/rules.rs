@@ -67,7 +67,7 @@ pub struct ThenDef {
     pub entity_type: String,
     pub action: String,
     /// Static params: any TOML value; a non-table is passed to the target as it is.
-    #[serde(default = "empty_object")]
+    #[serde(default = "empty_object", deserialize_with = "crate::core::finite")]
     pub params: Value,
     /// Target param name -> source field name. Keys are spanned so that a collision with
     /// `params` points at the key.
@@ -93,9 +93,9 @@ pub struct GuardDef {
     pub kind: Spanned<String>,
     #[serde(default)]
     pub field: Option<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::finite_spanned")]
     pub value: Option<Spanned<Value>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::core::finite_list_spanned")]
     pub values: Option<Spanned<Vec<Value>>>,
     #[serde(default)]
     pub entity_type: Option<Spanned<String>>,

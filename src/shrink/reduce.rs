@@ -15,7 +15,7 @@ use crate::core::Seed;
 use crate::core::Value;
 use crate::scenario::{Input, Scenario};
 use crate::shrink::{ddmin, make_concrete, Verdict};
-use crate::sim::{failure_signature, run_scenario, FailureSignature, RunOptions, RunOutcome};
+use crate::sim::{failure_signature, run_scenario_while, FailureSignature, RunOptions, RunOutcome};
 use std::collections::BTreeSet;
 
 use std::time::{Duration, Instant};
@@ -85,6 +85,19 @@ pub enum ShrinkError {
         want: String,
         got: String,
     },
+    #[error("incomplete: the time budget ({}) ran out during {phase} of seed {seed}, before any shrinking; raise --budget-time", crate::core::format_duration_ms(time_max.as_millis() as u64))]
+    OutOfTime {
+        seed: u64,
+        phase: &'static str,
+        time_max: Duration,
+    },
+    #[error("incomplete: within the budget (spent: {budget}) the smallest failing form of seed {seed} has weight {after}, more than the input's {before} (events, generated events, rules, reflexes, faults); nothing written. Raise --budget-time or --budget-runs, or shrink without --swarm")]
+    NotSmaller {
+        seed: u64,
+        before: u64,
+        after: u64,
+        budget: &'static str,
+    },
 }
 
 /// What a shrink produced.
@@ -100,6 +113,22 @@ pub struct ShrinkResult {
     pub elapsed: Duration,
     /// The budget ran out before the passes finished.
     pub budget_exhausted: bool,
+    /// Which budget ran out: `"runs"` or `"time"`.
+    pub budget_spent: Option<&'static str>,
+    /// The reduction did not get below the input's size in the budget, so `minimal` is the
+    /// input itself (a concrete form can be larger than what it came from: generators
+    /// become events, `[faults]` a schedule of every fault that fired).
+    pub kept_input: bool,
+}
+
+impl Size {
+    /// One number to compare scenarios by: events (generated ones included), rules,
+    /// reflexes and scheduled faults.
+    pub fn weight(s: &Scenario) -> u64 {
+        let size = Size::of(s);
+        let generated: u64 = s.generators.iter().map(|g| g.count).sum();
+        (size.events + size.rules + size.reflexes + size.faults) as u64 + generated
+    }
 }
 
 struct Shrinker<'a> {
@@ -111,28 +140,48 @@ struct Shrinker<'a> {
     budget: ShrinkBudget,
     started: Instant,
     exhausted: bool,
+    /// The budget that ran out first.
+    spent: Option<&'static str>,
     best: Scenario,
     log: &'a mut dyn FnMut(&str),
 }
 
 impl Shrinker<'_> {
+    fn out_of(&mut self, budget: &'static str) -> Verdict {
+        self.exhausted = true;
+        self.spent.get_or_insert(budget);
+        Verdict::OutOfBudget
+    }
+
     fn run(&mut self, candidate: &Scenario) -> Verdict {
-        if self.runs >= self.budget.runs_max || self.started.elapsed() >= self.budget.time_max {
-            self.exhausted = true;
-            return Verdict::OutOfBudget;
+        if self.runs >= self.budget.runs_max {
+            return self.out_of("runs");
+        }
+        if self.started.elapsed() >= self.budget.time_max {
+            return self.out_of("time");
         }
         self.runs += 1;
-        let o = run_scenario(candidate, self.seed, RunOptions::default());
+        let deadline = self.started + self.budget.time_max;
+        let Some(o) = run_before(candidate, self.seed, RunOptions::default(), deadline) else {
+            return self.out_of("time");
+        };
         if failure_signature(&o).as_ref() != Some(&self.signature) {
             return Verdict::Passes;
         }
         if self.needs_faults {
             if self.runs >= self.budget.runs_max {
-                self.exhausted = true;
-                return Verdict::OutOfBudget;
+                return self.out_of("runs");
             }
             self.runs += 1;
-            if !passes_without_faults(candidate, self.seed) {
+            let Some(o) = run_before(
+                &without_faults(candidate),
+                self.seed,
+                RunOptions::default(),
+                deadline,
+            ) else {
+                return self.out_of("time");
+            };
+            if !o.passed() {
                 // It fails without its faults: the failure no longer needs them, so it is
                 // not the one we are shrinking.
                 return Verdict::Passes;
@@ -447,9 +496,28 @@ pub fn without_faults(scenario: &Scenario) -> Scenario {
     s
 }
 
-/// Whether `scenario` passes under `seed` with its faults removed.
-pub fn passes_without_faults(scenario: &Scenario, seed: Seed) -> bool {
-    run_scenario(&without_faults(scenario), seed, RunOptions::default()).passed()
+/// Whether `scenario` passes under `seed` with its faults removed; `None` when the deadline
+/// came first.
+fn passes_without_faults(scenario: &Scenario, seed: Seed, deadline: Instant) -> Option<bool> {
+    run_before(
+        &without_faults(scenario),
+        seed,
+        RunOptions::default(),
+        deadline,
+    )
+    .map(|o| o.passed())
+}
+
+/// A run abandoned at `deadline` (`None`): the shrinker's time budget holds inside a run too,
+/// since one run of a hostile scenario can take longer than the whole budget.
+fn run_before(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    deadline: Instant,
+) -> Option<RunOutcome> {
+    #[allow(clippy::disallowed_methods)] // The shrinker's own time budget, never inside a run.
+    run_scenario_while(scenario, seed, options, &mut || Instant::now() < deadline)
 }
 
 /// Shrinks the failure of `seed` on `scenario` to a minimal concrete scenario. `log` hears
@@ -467,8 +535,16 @@ pub fn shrink(
         keep_trace: false,
         swarm,
     };
-    let first = run_scenario(scenario, seed, options);
-    let second = run_scenario(scenario, seed, options);
+    let deadline = started + budget.time_max;
+    let out_of_time = |phase: &'static str| ShrinkError::OutOfTime {
+        seed: seed.0,
+        phase,
+        time_max: budget.time_max,
+    };
+    let first =
+        run_before(scenario, seed, options, deadline).ok_or(out_of_time("the first run"))?;
+    let second = run_before(scenario, seed, options, deadline)
+        .ok_or(out_of_time("the determinism check"))?;
     if first.trace_hash != second.trace_hash {
         return Err(ShrinkError::NotDeterministic {
             seed: seed.0,
@@ -479,7 +555,8 @@ pub fn shrink(
     let signature = failure_signature(&first).ok_or(ShrinkError::Passes { seed: seed.0 })?;
     let concrete = make_concrete(scenario, seed, &first);
     let before = Size::of(&concrete);
-    let check = run_scenario(&concrete, seed, RunOptions::default());
+    let check = run_before(&concrete, seed, RunOptions::default(), deadline)
+        .ok_or(out_of_time("the run of the concrete form"))?;
     match failure_signature(&check) {
         Some(s) if s == signature => {}
         other => {
@@ -490,7 +567,9 @@ pub fn shrink(
             });
         }
     }
-    let needs_faults = has_faults(&concrete) && passes_without_faults(&concrete, seed);
+    let needs_faults = has_faults(&concrete)
+        && passes_without_faults(&concrete, seed, deadline)
+            .ok_or(out_of_time("the run without faults"))?;
     log(&format!(
         "concrete form: {before}; signature {signature}{}",
         if needs_faults {
@@ -508,6 +587,7 @@ pub fn shrink(
         started,
         exhausted: false,
         best: concrete,
+        spent: None,
         log,
     };
     s.events_after_violation(&check);
@@ -529,6 +609,39 @@ pub fn shrink(
             break;
         }
     }
+    // Never hand back more than was given. The best candidate can be larger than the input
+    // when the budget ran out early: its concrete form lists every fault that fired. Then
+    // the input's own form is handed back, with its generators written out as events (the
+    // same weight) and its `[faults]` kept as rates, if that still fails the same way; a
+    // swarm run's faults come from the seed, not the file, so it has no such form.
+    let kept_input = Size::weight(&s.best) > Size::weight(scenario);
+    if kept_input {
+        let mut input = make_concrete(scenario, seed, &first);
+        input.faults = scenario.faults;
+        input.schedule = scenario.schedule.clone();
+        let same = !swarm
+            && Size::weight(&input) <= Size::weight(scenario)
+            && run_before(
+                &input,
+                seed,
+                RunOptions::default(),
+                deadline + Duration::from_millis(500),
+            )
+            .is_some_and(|o| failure_signature(&o).as_ref() == Some(&s.signature));
+        if !same {
+            return Err(ShrinkError::NotSmaller {
+                seed: seed.0,
+                before: Size::weight(scenario),
+                after: Size::weight(&s.best),
+                budget: s.spent.unwrap_or("none"),
+            });
+        }
+        (s.log)(&format!(
+            "the best candidate ({}) is larger than the input: keeping the input's own form",
+            Size::of(&s.best)
+        ));
+        s.best = input;
+    }
     Ok(ShrinkResult {
         after: Size::of(&s.best),
         minimal: s.best,
@@ -538,5 +651,7 @@ pub fn shrink(
         runs: s.runs,
         elapsed: s.started.elapsed(),
         budget_exhausted: s.exhausted,
+        budget_spent: s.spent,
+        kept_input,
     })
 }

@@ -229,6 +229,17 @@ pub fn run_scenario(scenario: &Scenario, seed: Seed, options: RunOptions) -> Run
     Sim::new(scenario, seed, options).run()
 }
 
+/// [`run_scenario`], asking `go_on` now and then whether to continue ([`Sim::run_while`]):
+/// `None` when it said no. The shrinker's time budget.
+pub fn run_scenario_while(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    go_on: &mut dyn FnMut() -> bool,
+) -> Option<RunOutcome> {
+    Sim::new(scenario, seed, options).run_while(go_on)
+}
+
 /// Runs `scenario` under `seed`, keeping what `retain` says. The trace (its hash, and its
 /// text with `keep_trace`) is the same whatever is kept.
 pub fn run_scenario_retaining(

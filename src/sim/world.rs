@@ -54,6 +54,10 @@ pub struct Sim<'s> {
     pub(super) sometimes_held: BTreeSet<String>,
 }
 
+/// How often [`Sim::run_while`] asks whether to go on: often enough that a wall-time budget
+/// is kept to a few milliseconds, rarely enough to cost nothing.
+pub const GO_ON_EVERY_STEPS: u64 = 64;
+
 impl<'s> Sim<'s> {
     /// A run that keeps every record ([`Retain::Records`]).
     pub fn new(scenario: &'s Scenario, seed: Seed, options: RunOptions) -> Sim<'s> {
@@ -539,8 +543,22 @@ impl<'s> Sim<'s> {
     }
 
     /// Runs to the end and reports.
-    pub fn run(mut self) -> RunOutcome {
+    pub fn run(self) -> RunOutcome {
+        self.run_while(&mut || true)
+            .expect("a run that is never asked to stop ends")
+    }
+
+    /// Runs to the end and reports, asking `go_on` every [`GO_ON_EVERY_STEPS`] steps whether
+    /// to continue; `None` when it said no. The run has no clock: the caller's budget (the
+    /// shrinker's wall time) lives in `go_on`, and an abandoned run reports nothing, so what
+    /// a run reports never depends on it.
+    pub fn run_while(mut self, go_on: &mut dyn FnMut() -> bool) -> Option<RunOutcome> {
+        let mut steps = 0u64;
         let stop = loop {
+            steps += 1;
+            if steps.is_multiple_of(GO_ON_EVERY_STEPS) && !go_on() {
+                return None;
+            }
             if let Err(stop) = self.step() {
                 break stop;
             }
@@ -598,7 +616,7 @@ impl<'s> Sim<'s> {
         let trace_error = self.ctx.trace.finish_stream().err();
         let coverage = self.ctx.trace.take_coverage();
         let (trace_hash, records, trace_text) = self.ctx.trace.into_parts();
-        RunOutcome {
+        Some(RunOutcome {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
             swarm: self.swarm,
@@ -623,7 +641,7 @@ impl<'s> Sim<'s> {
             pending,
             root_events,
             warnings: self.scenario.warnings.clone(),
-        }
+        })
     }
 }
 

@@ -40,7 +40,7 @@ pub struct ThenTemplate {
     /// The target entity's id, a template such as `{payload.device}|{payload.interface}`.
     pub id: String,
     /// Static params; string values (at any depth) are templates. Keys are not templated.
-    #[serde(default = "empty_object")]
+    #[serde(default = "empty_object", deserialize_with = "crate::core::finite")]
     pub params: Value,
 }
 

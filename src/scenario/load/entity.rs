@@ -46,10 +46,12 @@ impl Loader<'_> {
                     .with_hint("use letters, digits and '_' (it becomes a token of entity.<Type>.<Action>.<id>)"));
             }
             if out.contains_key(&name) {
-                return Err(self.err(
-                    e.type_name.span().start,
-                    format!("entity type {name} is declared twice"),
-                ));
+                return Err(self
+                    .err(
+                        e.type_name.span().start,
+                        format!("entity type {name} is declared twice"),
+                    )
+                    .with_hint("merge the two [[entity]] tables, or rename one"));
             }
             let states = e.states.get_ref().clone();
             if states.is_empty() {
@@ -62,11 +64,21 @@ impl Loader<'_> {
             }
             let mut seen = BTreeSet::new();
             for s in &states {
+                if s.trim().is_empty() {
+                    return Err(self
+                        .err(
+                            e.states.span().start,
+                            format!("{name} has an empty state name ({s:?})"),
+                        )
+                        .with_hint("name every state; an empty one cannot be told apart in traces, guards or expectations"));
+                }
                 if !seen.insert(s) {
-                    return Err(self.err(
-                        e.states.span().start,
-                        format!("state {s:?} is listed twice in {name}"),
-                    ));
+                    return Err(self
+                        .err(
+                            e.states.span().start,
+                            format!("state {s:?} is listed twice in {name}"),
+                        )
+                        .with_hint("list each state once"));
                 }
             }
             if !states.contains(e.initial.get_ref()) {
@@ -92,10 +104,12 @@ impl Loader<'_> {
                         .with_hint("use letters, digits and '_'"));
                 }
                 if actions.contains_key(&aname) {
-                    return Err(self.err(
-                        a.name.span().start,
-                        format!("action {aname} of {name} is declared twice"),
-                    ));
+                    return Err(self
+                        .err(
+                            a.name.span().start,
+                            format!("action {aname} of {name} is declared twice"),
+                        )
+                        .with_hint("merge the two [[entity.action]] tables, or rename one"));
                 }
                 let state_check = |s: &str, offset: usize, key: &str| {
                     if states.iter().any(|x| x == s) {
@@ -122,14 +136,20 @@ impl Loader<'_> {
                 let requires = match &a.requires {
                     None => None,
                     Some(r) => Some(
-                        Condition::parse(r.get_ref()).map_err(|m| self.err(r.span().start, m))?,
+                        Condition::parse(r.get_ref()).map_err(|m| {
+                            self.err(r.span().start, m).with_hint(
+                                "a comparison of a field with a value: \"items > 0\", \"approved == true\"",
+                            )
+                        })?,
                     ),
                 };
                 let mut effects = Vec::new();
                 for eff in &a.effect {
-                    effects.push(
-                        Effect::parse(eff.get_ref()).map_err(|m| self.err(eff.span().start, m))?,
-                    );
+                    effects.push(Effect::parse(eff.get_ref()).map_err(|m| {
+                        self.err(eff.span().start, m).with_hint(
+                            "\"increment FIELD\", \"decrement FIELD\" or \"set FIELD VALUE\"",
+                        )
+                    })?);
                 }
                 actions.insert(
                     aname.clone(),

@@ -22,6 +22,7 @@ pub(super) struct EventDef {
     pub(super) at: Spanned<String>,
     pub(super) tenant: Spanned<String>,
     pub(super) subject: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "crate::core::finite_spanned")]
     pub(super) payload: Option<Spanned<Value>>,
     pub(super) dispatch: Option<Spanned<DispatchDef>>,
     /// `"meraki"`: `payload` is the webhook's body, published as netcortex's publisher would.
@@ -40,7 +41,7 @@ pub(super) struct DispatchDef {
     /// Instead of `id`: the entity a `create` rule made for a source, found at run time.
     pub(super) created_by: Option<Spanned<CreatedByDef>>,
     pub(super) action: String,
-    #[serde(default = "empty_object")]
+    #[serde(default = "empty_object", deserialize_with = "crate::core::finite")]
     pub(super) params: Value,
 }
 
@@ -55,11 +56,36 @@ pub(super) struct CreatedByDef {
     pub(super) nth: Option<u32>,
 }
 
+/// What a value is, as an error message says it.
+pub(super) fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a table",
+    }
+}
+
 pub(super) fn empty_object() -> Value {
     Value::Object(Object::new())
 }
 
 impl Loader<'_> {
+    /// Params and payloads are tables: an action merges its params into the entity's
+    /// fields and handlers read a payload's keys, so a string or a list there could never
+    /// act (the engine would pass it along and ignore it).
+    pub(super) fn table(&self, v: &Value, offset: usize, what: &str) -> Result<(), SourceError> {
+        if v.is_object() {
+            return Ok(());
+        }
+        let kind = kind_of(v);
+        Err(self
+            .err(offset, format!("{what} is {kind}, not a table"))
+            .with_hint("write a table of keys and values, e.g. { sku = \"x\", qty = 2 }"))
+    }
+
     pub(super) fn events(
         &self,
         defs: Vec<EventDef>,
@@ -140,6 +166,7 @@ impl Loader<'_> {
                         (EntityId(String::new()), Some(c))
                     }
                 };
+                self.table(&d.params, offset, &format!("{place}: dispatch.params"))?;
                 Input::Dispatch {
                     entity_type: d.entity_type,
                     id,

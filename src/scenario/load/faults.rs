@@ -1,10 +1,13 @@
 //! `[faults]` (random faults drawn from the seed) and `[[fault]]` (an explicit schedule).
 
+use super::known_or;
 use super::Loader;
-use crate::core::{FaultKind, FaultTarget};
+use crate::core::{FaultKind, FaultTarget, Subject};
+use crate::engine::EntitySpec;
 use crate::scenario::SourceError;
 use crate::scenario::{FaultConfig, ScheduledFault};
 use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 /// One `[[fault]]` entry of an explicit schedule.
@@ -12,11 +15,11 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub(super) struct FaultDef {
     pub(super) kind: Spanned<String>,
-    pub(super) rule: Option<String>,
-    pub(super) target: Option<String>,
-    pub(super) subject: Option<String>,
-    pub(super) handler: Option<String>,
-    pub(super) action: Option<String>,
+    pub(super) rule: Option<Spanned<String>>,
+    pub(super) target: Option<Spanned<String>>,
+    pub(super) subject: Option<Spanned<String>>,
+    pub(super) handler: Option<Spanned<String>>,
+    pub(super) action: Option<Spanned<String>>,
     pub(super) nth: Option<Spanned<i64>>,
     pub(super) delay: Option<Spanned<String>>,
 }
@@ -42,7 +45,16 @@ pub(super) struct DelayDef {
 }
 
 impl Loader<'_> {
-    pub(super) fn schedule(&self, defs: Vec<FaultDef>) -> Result<Vec<ScheduledFault>, SourceError> {
+    /// The explicit schedule. Every name in it must be one the scenario has (a rule of some
+    /// tenant, a reflex, a declared type and its action, a publish subject): an entry that
+    /// names nothing the run can produce would never fire, and the schedule would pass for
+    /// one that reproduces a failure.
+    pub(super) fn schedule(
+        &self,
+        defs: Vec<FaultDef>,
+        names: &ScheduleNames,
+        entities: &BTreeMap<String, EntitySpec>,
+    ) -> Result<Vec<ScheduledFault>, SourceError> {
         let mut out = Vec::new();
         for (i, d) in defs.into_iter().enumerate() {
             let at = d.kind.span().start;
@@ -56,14 +68,16 @@ impl Loader<'_> {
                     "use delay, drop, duplicate, action_failure, handler_panic or reflex_restart",
                 )
             })?;
-            let need = |v: &Option<String>, key: &str, example: &str| {
-                v.clone().ok_or_else(|| {
+            let need = |v: &Option<Spanned<String>>, key: &str, example: &str| {
+                let v = v.as_ref().ok_or_else(|| {
                     self.err(
                         at,
                         format!("{place}: a {} fault needs `{key}`", kind.as_str()),
                     )
                     .with_hint(format!("e.g. {key} = {example:?}"))
-                })
+                })?;
+                self.fault_name(v, key, names, entities, d.action.as_ref(), &place)?;
+                Ok::<String, SourceError>(v.get_ref().clone())
             };
             let on = match kind {
                 FaultKind::Delay | FaultKind::Drop | FaultKind::Duplicate => {
@@ -104,10 +118,12 @@ impl Loader<'_> {
                 None => 1,
                 Some(n) if (1..=u32::MAX as i64).contains(n.get_ref()) => *n.get_ref() as u32,
                 Some(n) => {
-                    return Err(self.err(
-                        n.span().start,
-                        format!("{place}: nth = {} must be 1 or more", n.get_ref()),
-                    ))
+                    return Err(self
+                        .err(
+                            n.span().start,
+                            format!("{place}: nth = {} must be 1 or more", n.get_ref()),
+                        )
+                        .with_hint("nth counts matching messages from 1 (the first)"))
                 }
             };
             let delay_ms = match (&d.delay, kind) {
@@ -119,10 +135,12 @@ impl Loader<'_> {
                 }
                 (None, _) => 0,
                 (Some(s), _) => {
-                    return Err(self.err(
-                        s.span().start,
-                        format!("{place}: only delay and duplicate faults take `delay`"),
-                    ))
+                    return Err(self
+                        .err(
+                            s.span().start,
+                            format!("{place}: only delay and duplicate faults take `delay`"),
+                        )
+                        .with_hint("remove `delay` from this entry"))
                 }
             };
             out.push(ScheduledFault {
@@ -133,6 +151,54 @@ impl Loader<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// Checks one name of a `[[fault]]` entry against what the scenario has.
+    fn fault_name(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+        names: &ScheduleNames,
+        entities: &BTreeMap<String, EntitySpec>,
+        action: Option<&Spanned<String>>,
+        place: &str,
+    ) -> Result<(), SourceError> {
+        let value = v.get_ref();
+        let at = v.span().start;
+        let unknown = |what: &str, list: &BTreeSet<String>| {
+            self.err(at, format!("{place}: {key} {value:?} is not {what}"))
+                .with_hint(known_or(what_plural(key), list.iter().map(String::as_str)))
+        };
+        match key {
+            "rule" if !names.rules.contains(value) => Err(unknown("a rule of any tenant", &names.rules)),
+            "handler" if !names.handlers.contains(value) => {
+                Err(unknown("a reflex of this scenario", &names.handlers))
+            }
+            "subject" => Subject::new(value.clone()).map(|_| ()).map_err(|m| {
+                self.err(at, format!("{place}: invalid subject: {m}"))
+                    .with_hint("a delivery's subject is a published subject: dot-separated tokens, no wildcards")
+            }),
+            "target" => {
+                let Some((ty, id)) = value.split_once('/').filter(|(t, i)| !t.is_empty() && !i.is_empty()) else {
+                    return Err(self
+                        .err(at, format!("{place}: target {value:?} is not `Type/id`"))
+                        .with_hint("e.g. target = \"Payment/o1\""));
+                };
+                let Some(spec) = entities.get(ty) else {
+                    return Err(self
+                        .err(at, format!("{place}: target {value:?}: {ty:?} is not a declared entity type"))
+                        .with_hint(known_or("declared types", entities.keys().map(String::as_str))));
+                };
+                let _ = id;
+                match action {
+                    Some(a) if !spec.actions.contains_key(a.get_ref()) => Err(self
+                        .err(a.span().start, format!("{place}: action {:?} is not an action of {ty}", a.get_ref()))
+                        .with_hint(known_or("actions", spec.actions.keys().map(String::as_str)))),
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
     }
 
     pub(super) fn probability(
@@ -180,5 +246,19 @@ impl Loader<'_> {
             action_failure_p: self.probability(&f.action_failure, "action_failure")?,
             reflex_restart_p: self.probability(&f.reflex_restart, "reflex_restart")?,
         })
+    }
+}
+
+/// The names a `[[fault]]` entry may use: every tenant's rule names and every reflex id.
+#[derive(Debug, Default)]
+pub(super) struct ScheduleNames {
+    pub(super) rules: BTreeSet<String>,
+    pub(super) handlers: BTreeSet<String>,
+}
+
+fn what_plural(key: &str) -> &'static str {
+    match key {
+        "rule" => "rules",
+        _ => "reflexes",
     }
 }

@@ -32,13 +32,17 @@ impl Loader<'_> {
         for d in defs {
             let name = d.name.get_ref().clone();
             if name.trim().is_empty() {
-                return Err(self.err(d.name.span().start, "invariant name is empty"));
+                return Err(self
+                    .err(d.name.span().start, "invariant name is empty")
+                    .with_hint("name it: reports and corpus signatures use the name"));
             }
             if out.iter().any(|x| x.invariant.name == name) {
-                return Err(self.err(
-                    d.name.span().start,
-                    format!("invariant {name:?} is declared twice"),
-                ));
+                return Err(self
+                    .err(
+                        d.name.span().start,
+                        format!("invariant {name:?} is declared twice"),
+                    )
+                    .with_hint("rename one: reports tell invariants apart by name"));
             }
             let (kind, expr) = match (d.always, d.never, d.sometimes) {
                 (Some(a), None, None) => (InvariantKind::Always, a),
@@ -58,7 +62,9 @@ impl Loader<'_> {
                         + byte_offset_of_char(expr.get_ref(), e.column.saturating_sub(1)),
                     format!("invariant {name:?}: {}", e.message),
                 );
-                err.hint = e.hint.clone();
+                err.hint = Some(e.hint.clone().unwrap_or_else(|| {
+                    "the predicate language: Type[x].status == 'State', Type[x].field > 1, !, &&, ||, parentheses (docs/scenario.md)".into()
+                }));
                 err
             })?;
             for ty in predicate.entity_types() {

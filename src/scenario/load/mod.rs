@@ -29,7 +29,7 @@ use crate::scenario::{
 use entity::EntityDef;
 use event::EventDef;
 use expect::ExpectDef;
-use faults::{FaultDef, FaultsDef};
+use faults::{FaultDef, FaultsDef, ScheduleNames};
 use generator::GeneratorDef;
 use invariant::InvariantDef;
 use reflex::ReflexDef;
@@ -194,7 +194,9 @@ impl Loader<'_> {
         for t in &def.tenant {
             let id = t.id.get_ref();
             if id.trim().is_empty() {
-                return Err(self.err(t.id.span().start, "tenant id is empty"));
+                return Err(self
+                    .err(t.id.span().start, "tenant id is empty")
+                    .with_hint("give the tenant an id, e.g. id = \"shop\""));
             }
             if tenants.iter().any(|x| x.0 == *id) {
                 return Err(self
@@ -315,17 +317,20 @@ impl Loader<'_> {
                 if !names.insert(rule.name.clone()) {
                     return Err(twice(rule, file, *offset));
                 }
-                set.add(rule.clone())
-                    .map_err(|e| at(file, *offset, format!("tenant {tenant}: {e}")))?;
+                set.add(rule.clone()).map_err(|e| {
+                    at(file, *offset, format!("tenant {tenant}: {e}"))
+                        .with_hint("a tenant holds at most 256 rules: split them over tenants")
+                })?;
             }
             let mut runtime_set = RuleSet::default();
             for (rule, file, offset) in &runtime {
                 if !names.insert(rule.name.clone()) {
                     return Err(twice(rule, file, *offset));
                 }
-                runtime_set
-                    .add(rule.clone())
-                    .map_err(|e| at(file, *offset, format!("tenant {tenant}: {e}")))?;
+                runtime_set.add(rule.clone()).map_err(|e| {
+                    at(file, *offset, format!("tenant {tenant}: {e}"))
+                        .with_hint("a tenant holds at most 256 rules: split them over tenants")
+                })?;
             }
             if !runtime.is_empty() {
                 runtime_rules.insert(
@@ -366,7 +371,16 @@ impl Loader<'_> {
         let schedule = if def.fault.is_empty() {
             None
         } else {
-            Some(self.schedule(def.fault)?)
+            let names = ScheduleNames {
+                rules: rules
+                    .values()
+                    .chain(runtime_rules.values())
+                    .flatten()
+                    .map(|r| r.name.clone())
+                    .collect(),
+                handlers: reflexes.iter().map(|r| r.id.clone()).collect(),
+            };
+            Some(self.schedule(def.fault, &names, &entities)?)
         };
         let invariants = self.invariants(def.invariant, &tenants, &entities)?;
         let generators = self.generators(def.generator, &tenants, &entities)?;
@@ -406,7 +420,10 @@ impl Loader<'_> {
     }
 
     fn duration(&self, s: &Spanned<String>) -> Result<u64, SourceError> {
-        parse_duration_ms(s.get_ref()).map_err(|e| self.err(s.span().start, e))
+        parse_duration_ms(s.get_ref()).map_err(|e| {
+            self.err(s.span().start, e)
+                .with_hint("write a number and a unit: \"250ms\", \"30s\", \"10m\", \"1h\"")
+        })
     }
 
     fn tenant(&self, s: &Spanned<String>, tenants: &[TenantId]) -> Result<TenantId, SourceError> {

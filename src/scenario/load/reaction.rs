@@ -87,6 +87,17 @@ impl Loader<'_> {
                 known_or("actions", target.actions.keys().map(String::as_str)),
             ));
         }
+        // The engine passes a non-table `params` along as it is (temper's dispatcher does),
+        // but an action merges only a table into the fields: anything else could never act.
+        if !rule.then.params.is_object() {
+            return Err(at(
+                format!(
+                    "then.params is {}, not a table",
+                    super::event::kind_of(&rule.then.params)
+                ),
+                "write a table, e.g. params = { origin = \"e2e\" }; an action merges its params into the target's fields".into(),
+            ));
+        }
         Ok(())
     }
 }

@@ -157,7 +157,9 @@ impl Loader<'_> {
                 .with_hint("the id is the one its Rust handler's `id()` returns"));
         };
         if id.get_ref().is_empty() {
-            return Err(self.err(id.span().start, "a reflex id is empty"));
+            return Err(self
+                .err(id.span().start, "a reflex id is empty")
+                .with_hint("give the reflex an id: outcomes and fault schedules name it"));
         }
         self.only_keys(
             r,
@@ -234,7 +236,9 @@ impl Loader<'_> {
         })?;
         let name = id.get_ref();
         if name.trim().is_empty() {
-            return Err(self.err(id.span().start, "a reflex id is empty"));
+            return Err(self
+                .err(id.span().start, "a reflex id is empty")
+                .with_hint("give the reflex an id: outcomes and fault schedules name it"));
         }
         self.only_keys(
             r,
@@ -341,6 +345,11 @@ impl Loader<'_> {
                         .with_hint("placeholders: {payload.a.b}, {subject}, {token.N}, {tenant}, {event_id}")
                 })?;
                 let then = t.get_ref();
+                self.table(
+                    &then.params,
+                    t.span().start,
+                    &format!("reflex {:?}: then.params", id.get_ref()),
+                )?;
                 self.check_action(
                     entities,
                     &then.entity_type,

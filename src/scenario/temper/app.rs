@@ -84,7 +84,10 @@ impl Source<'_> {
     }
 
     fn duration(&self, s: &Spanned<String>) -> Result<u64, SourceError> {
-        parse_duration_ms(s.get_ref()).map_err(|e| self.err(s.span().start, e))
+        parse_duration_ms(s.get_ref()).map_err(|e| {
+            self.err(s.span().start, e)
+                .with_hint("write a number and a unit: \"250ms\", \"30s\", \"10m\", \"1h\"")
+        })
     }
 }
 
@@ -231,10 +234,12 @@ fn settings_of(
             }
         };
         if out.iter().any(|s| &s.entity_type == ty && s.name == name) {
-            return Err(src.err(
-                at,
-                format!("[[integration]] {ty}.{name} is configured twice"),
-            ));
+            return Err(src
+                .err(
+                    at,
+                    format!("[[integration]] {ty}.{name} is configured twice"),
+                )
+                .with_hint("merge the two [[integration]] tables"));
         }
         let def = spec
             .integrations
@@ -396,10 +401,12 @@ pub fn pinned_answers(
             None => 1,
             Some(n) if (1..=i64::from(u32::MAX)).contains(n.get_ref()) => *n.get_ref() as u32,
             Some(n) => {
-                return Err(src.err(
-                    n.span().start,
-                    format!("[[answer]]: nth = {} must be 1 or more", n.get_ref()),
-                ))
+                return Err(src
+                    .err(
+                        n.span().start,
+                        format!("[[answer]]: nth = {} must be 1 or more", n.get_ref()),
+                    )
+                    .with_hint("nth counts the integration's calls from 1 (the first)"))
             }
         };
         let delay_ms = match &d.delay {

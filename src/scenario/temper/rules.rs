@@ -88,7 +88,9 @@ pub fn parse_runtime_rules(text: &str, file: &Path) -> Result<Vec<(Rule, usize)>
         let at = r.name.span().start;
         let name = r.name.into_inner();
         let err = |offset: usize, message: String| {
-            SourceError::at(file, text, offset, format!("rule {name:?}: {message}"))
+            SourceError::at(file, text, offset, format!("rule {name:?}: {message}")).with_hint(
+                "a runtime rule file is read as temper's runtime engine reads it (PascalCase resolvers)",
+            )
         };
         if name.trim().is_empty() {
             return Err(err(at, "name is empty".into())

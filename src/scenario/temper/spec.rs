@@ -209,8 +209,12 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
+    /// An error in the spec, with a hint that a more specific one replaces: Ripple reads
+    /// the spec as temper's runtime does, so temper's own spec format is the reference.
     fn err(&self, offset: usize, message: impl Into<String>) -> SourceError {
-        SourceError::at(self.path, self.text, offset, message)
+        SourceError::at(self.path, self.text, offset, message).with_hint(
+            "Ripple reads the spec as temper's runtime does: fix it there (temper's *.ioa.toml format)",
+        )
     }
 
     fn warn(&self, offset: usize, message: impl AsRef<str>) -> String {
