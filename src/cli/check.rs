@@ -124,8 +124,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         seeds,
         walk_seed,
     };
+    #[allow(clippy::disallowed_methods)] // The command's wall-clock budget, outside any run.
+    let deadline = std::time::Instant::now() + options.timeout;
     let report = check_scenario(&scenario, text.as_deref(), &options);
-    if let Err(code) = write_counterexample_pages(&report) {
+    if let Err(code) = write_counterexample_pages(&report, deadline) {
         return code;
     }
     let deny = args.deny.is_some();
@@ -143,19 +145,47 @@ pub fn run(args: &CheckArgs) -> u8 {
     }
 }
 
+/// The most records a counterexample's page is drawn for by `check`.
+const PAGE_STEPS_MAX: u64 = 200_000;
+
 /// The run report of each counterexample scenario the check wrote, beside it: the same
-/// page `ripple run COUNTEREXAMPLE --report DIR` writes.
-fn write_counterexample_pages(report: &crate::model::CheckReport) -> Result<(), u8> {
+/// page `ripple run COUNTEREXAMPLE --report DIR` writes. Within the check's `--timeout`:
+/// a page whose run would end past it is not written, and the check says so.
+fn write_counterexample_pages(
+    report: &crate::model::CheckReport,
+    deadline: std::time::Instant,
+) -> Result<(), u8> {
     let mut files = Vec::new();
+    #[allow(clippy::disallowed_methods)] // The command's wall time, between steps of a run.
+    let mut go_on = || std::time::Instant::now() < deadline;
     for path in report.findings().filter_map(|f| f.scenario.as_ref()) {
         let Ok(scenario) = load_scenario(path) else {
             continue;
         };
-        let outcome = crate::sim::run_scenario(
+        let Some(outcome) = crate::sim::run_scenario_while(
             &scenario,
             crate::core::Seed(0),
             crate::sim::RunOptions::default(),
-        );
+            &mut go_on,
+        ) else {
+            eprintln!(
+                "report: {} not written: the check's --timeout ran out (ripple run {} --report DIR writes it)",
+                path.with_extension("html").display(),
+                path.display()
+            );
+            continue;
+        };
+        // A page draws every record: past this many, the page (tens of MB, a GB to build)
+        // is not worth making for every check.
+        if outcome.steps() > PAGE_STEPS_MAX {
+            eprintln!(
+                "report: {} not written: its run has {} records, more than a check draws ({PAGE_STEPS_MAX}); ripple run {} --report DIR writes it",
+                path.with_extension("html").display(),
+                outcome.steps(),
+                path.display()
+            );
+            continue;
+        }
         let shown = path.display().to_string();
         files.push((
             path.with_extension("html"),

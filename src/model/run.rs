@@ -24,7 +24,7 @@ use crate::model::inputs::{input_space, trigger_outcomes};
 use crate::model::resolver_space::ResolverModel;
 use crate::model::walk::walk;
 use crate::scenario::Scenario;
-use crate::sim::{run_scenario, RunOptions};
+use crate::sim::RunOptions;
 use stateright::{Checker, Model, Path as SrPath};
 use std::collections::BTreeMap;
 // stateright hands discoveries back in a HashMap; it is only looked up by name, never
@@ -506,6 +506,7 @@ fn cascade_report(
         text: text.map(String::from),
         original: scenario.path.clone(),
         out_dir: options.out_dir.clone(),
+        deadline: budget.deadline,
     };
     let mut outcomes = BTreeMap::new();
     let mut report = explore(name, model, budget, true, |m, _, discoveries| {
@@ -719,6 +720,8 @@ struct Emitter {
     text: Option<String>,
     original: PathBuf,
     out_dir: Option<PathBuf>,
+    /// The check's wall-clock deadline: a replay stops there (and says it did not finish).
+    deadline: Instant,
 }
 
 impl Emitter {
@@ -759,15 +762,24 @@ impl Emitter {
         }
         f.scenario = Some(out.clone());
         if must_fail {
-            f.replays = Some(replay_fails(&out));
+            let deadline = self.deadline;
+            #[allow(clippy::disallowed_methods)] // The checker's wall time, between steps of a run.
+            let mut go_on = || Instant::now() < deadline;
+            f.replays = replay_fails_while(&out, &mut go_on);
+            if f.replays.is_none() {
+                f.message
+                    .push_str("\n  (not replayed: the check's --timeout ran out first)");
+            }
         }
     }
 }
 
-/// Whether `ripple run` of the scenario at `path` (seed 0) reports a violation.
-pub fn replay_fails(path: &Path) -> bool {
+/// Whether `ripple run` of the scenario at `path` (seed 0) reports a violation, asking
+/// `go_on` between steps of the run: `None` when it said stop first.
+pub fn replay_fails_while(path: &Path, go_on: &mut dyn FnMut() -> bool) -> Option<bool> {
     match crate::scenario::load_scenario(path) {
-        Ok(s) => !run_scenario(&s, Seed(0), RunOptions::default()).passed(),
-        Err(_) => false,
+        Ok(s) => crate::sim::run_scenario_while(&s, Seed(0), RunOptions::default(), go_on)
+            .map(|o| !o.passed()),
+        Err(_) => Some(false),
     }
 }
