@@ -770,7 +770,7 @@ fn duplicate_action_is_rejected_at_the_second_one() {
 fn event_with_both_subject_and_dispatch_is_rejected() {
     let text = event_with_subject_and_dispatch();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "`subject`", "`dispatch`"]);
+    assert_mentions(&e, &["event #0", "`subject`", "`dispatch`"]);
     assert_at(&e, &text, "\"a.b\"");
     assert_hint(&e, "split");
 }
@@ -779,7 +779,7 @@ fn event_with_both_subject_and_dispatch_is_rejected() {
 fn event_with_neither_subject_nor_dispatch_is_rejected() {
     let text = event_with_neither();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "neither"]);
+    assert_mentions(&e, &["event #0", "neither"]);
     assert_at(&e, &text, "\"5ms\"");
     assert_hint(&e, "dispatch");
 }
@@ -797,7 +797,7 @@ fn invalid_publish_subject_is_rejected() {
     ];
     for (text, subject, problem) in cases {
         let e = parse_err(&text);
-        assert_mentions(&e, &["event #1", "invalid subject", subject, problem]);
+        assert_mentions(&e, &["event #0", "invalid subject", subject, problem]);
         assert_at(&e, &text, &format!("\"{subject}\""));
         assert_hint(&e, "dot-separated");
     }
@@ -807,7 +807,7 @@ fn invalid_publish_subject_is_rejected() {
 fn dispatch_of_an_unknown_action_is_rejected() {
     let text = dispatch_of_unknown_action();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "\"ShipOrder\"", "not an action of Order"]);
+    assert_mentions(&e, &["event #0", "\"ShipOrder\"", "not an action of Order"]);
     assert_at(&e, &text, "{ entity_type = \"Order\"");
     assert_hint(&e, "CancelOrder, ConfirmOrder");
 }
@@ -816,7 +816,7 @@ fn dispatch_of_an_unknown_action_is_rejected() {
 fn dispatch_of_an_unknown_entity_type_is_rejected() {
     let text = dispatch_of_unknown_entity_type();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "\"Invoice\"", "not declared"]);
+    assert_mentions(&e, &["event #0", "\"Invoice\"", "not declared"]);
     assert_at(&e, &text, "{ entity_type = \"Invoice\"");
     assert_hint(&e, "[[entity]]");
 }
@@ -825,7 +825,7 @@ fn dispatch_of_an_unknown_entity_type_is_rejected() {
 fn payload_with_dispatch_is_rejected_at_the_payload() {
     let text = payload_with_dispatch();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "`payload`", "`dispatch`"]);
+    assert_mentions(&e, &["event #0", "`payload`", "`dispatch`"]);
     assert_at(&e, &text, "{ sku = ");
     assert_hint(&e, "dispatch.params");
 }
@@ -916,7 +916,7 @@ fn a_webhook_netcortex_would_not_publish_is_rejected_with_the_reason() {
     assert_mentions(
         &e,
         &[
-            "event #1",
+            "event #0",
             "\"Motion detected\"",
             "publishes nothing",
             "port_connectivity",
@@ -930,7 +930,7 @@ fn a_webhook_netcortex_would_not_publish_is_rejected_with_the_reason() {
 fn an_unknown_webhook_is_rejected() {
     let text = unknown_webhook();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "unknown webhook \"thousandeyes\""]);
+    assert_mentions(&e, &["event #0", "unknown webhook \"thousandeyes\""]);
     assert_at(&e, &text, "\"thousandeyes\"");
     assert_hint(&e, "webhook = \"meraki\"");
 }
@@ -939,7 +939,7 @@ fn an_unknown_webhook_is_rejected() {
 fn an_snmp_poll_without_a_transition_is_rejected() {
     let text = snmp_poll_without_a_transition();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "no transition"]);
+    assert_mentions(&e, &["event #0", "no transition"]);
     assert_at(&e, &text, "{ device");
 }
 
@@ -947,7 +947,7 @@ fn an_snmp_poll_without_a_transition_is_rejected() {
 fn an_snmp_trap_without_an_event_class_is_rejected() {
     let text = snmp_trap_without_event_class();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "`event_class`"]);
+    assert_mentions(&e, &["event #0", "`event_class`"]);
     assert_at(&e, &text, "\"trap\"");
     assert_hint(&e, "bgp_drop");
 }
@@ -956,7 +956,7 @@ fn an_snmp_trap_without_an_event_class_is_rejected() {
 fn an_event_class_without_snmp_is_rejected() {
     let text = event_class_without_snmp();
     let e = parse_err(&text);
-    assert_mentions(&e, &["event #1", "`event_class`"]);
+    assert_mentions(&e, &["event #0", "`event_class`"]);
     assert_at(&e, &text, "\"link_down\"\n");
 }
 

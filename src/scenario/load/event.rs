@@ -95,7 +95,7 @@ impl Loader<'_> {
     ) -> Result<Vec<RootEvent>, SourceError> {
         let mut out = Vec::new();
         for (i, e) in defs.into_iter().enumerate() {
-            let place = format!("event #{}", i + 1);
+            let place = format!("event #{i}");
             let at = SimTime(self.duration(&e.at)?);
             let tenant = self.tenant(&e.tenant, tenants)?;
             let kinds: Vec<(&str, usize)> = [
