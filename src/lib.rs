@@ -115,6 +115,7 @@ pub mod __private {
         RuleSet, Store,
     };
     pub use crate::model::{check_guard, render_check_json, render_check_text, ModelReport};
+    pub use crate::report::CASCADE_LINES_MAX;
     pub use crate::report::{
         render_sweep_json_summary, render_sweep_junit, render_sweep_text, SweepInfo,
     };

@@ -184,3 +184,42 @@ fn race_picture_draws_the_late_authorization_under_its_confirmation() {
         "{under}"
     );
 }
+
+/// A long cascade prints its first `CASCADE_LINES_MAX` lines and says how many more there
+/// are: one line per input, dispatch, outcome, fault, warning, guard skip, depth limit and
+/// unresolved reaction of the run.
+#[test]
+fn a_long_cascade_shows_its_first_lines_and_counts_the_rest() {
+    let s = load_scenario(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/many_faults.toml"),
+    )
+    .unwrap();
+    let o = Runner::new(&s).run(Seed(1));
+    assert!(o.records_complete());
+    let drawn = o
+        .records
+        .iter()
+        .filter(|r| match r {
+            ripple::Record::Reaction { target_id, .. } => target_id.is_none(),
+            ripple::Record::Publish { .. }
+            | ripple::Record::Deliver { .. }
+            | ripple::Record::Transition { .. }
+            | ripple::Record::ActionFailed { .. } => false,
+            _ => true,
+        })
+        .count();
+    let max = ripple::__private::CASCADE_LINES_MAX;
+    assert!(drawn > max, "{drawn} lines: not a long cascade");
+    let text = render_text(&o, "many_faults.toml");
+    let cascade = text
+        .split("\ncascade\n")
+        .nth(1)
+        .and_then(|t| t.split("\n  ... ").next())
+        .unwrap();
+    assert_eq!(cascade.lines().count(), max);
+    assert!(
+        text.contains(&format!("  ... {} more lines", drawn - max)),
+        "{}",
+        &text[..2000.min(text.len())]
+    );
+}

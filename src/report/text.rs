@@ -40,8 +40,8 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
         );
     }
     out.push_str("\ncascade\n");
-    let (lines, reactions, skips) = cascade_lines(outcome);
-    for l in lines.iter().take(CASCADE_LINES_MAX) {
+    let (lines, total, reactions, skips) = cascade_lines(outcome);
+    for l in &lines {
         out.push_str(l);
     }
     // A run that kept only its first records (its trace went to a file) counts from the
@@ -55,18 +55,18 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
             outcome.counts.get(RecordKind::GuardSkip) as usize,
         )
     };
-    if !complete && (lines.len() > CASCADE_LINES_MAX || !outcome.records.is_empty()) {
+    if !complete && (total > CASCADE_LINES_MAX || !outcome.records.is_empty()) {
         let _ = writeln!(
             out,
             "  ... (the first {} of {} records shown; the trace file has them all)",
             outcome.records.len(),
             outcome.steps()
         );
-    } else if lines.len() > CASCADE_LINES_MAX {
+    } else if total > lines.len() {
         let _ = writeln!(
             out,
             "  ... {} more lines (use --format json or --trace FILE)",
-            lines.len() - CASCADE_LINES_MAX
+            total - lines.len()
         );
     }
     let _ = writeln!(
@@ -109,8 +109,9 @@ pub fn render_text(outcome: &RunOutcome, scenario_path: &str) -> String {
 /// caused, each dispatch under the commit whose rule fired it or the reflex outcome that asked
 /// for it, however late its message was delivered. A line delivered at another instant than
 /// its parent says when (`@115ms`); the line where an invariant first failed is marked.
-/// Returns the lines and the reactions and guard skips counted.
-fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize) {
+/// Returns the first [`CASCADE_LINES_MAX`] lines (only those are formatted), how many lines
+/// there are in all, and the reactions and guard skips counted.
+fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize, usize) {
     let records = &outcome.records;
     let tree = CauseTree::new(records);
     let first_failure = outcome
@@ -128,11 +129,16 @@ fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize) {
         .filter(|r| matches!(r, Record::GuardSkip { .. }))
         .count();
     let mut lines = Vec::new();
+    let mut total = 0usize;
     // The instants of the node's ancestors, to say when a child happened later.
     let mut parent_at: Vec<SimTime> = Vec::new();
     for &root in &tree.roots {
         parent_at.clear();
         for (node, depth) in tree.walk(root) {
+            total += 1;
+            if lines.len() == CASCADE_LINES_MAX {
+                continue;
+            }
             let r = &records[node];
             let at = r.at();
             parent_at.truncate(depth);
@@ -142,6 +148,7 @@ fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize) {
             };
             parent_at.push(at);
             let Some(mut text) = node_text(records, &tree, node) else {
+                total -= 1;
                 continue;
             };
             // An errored reflex says why (its rationale, from the run's outcomes).
@@ -164,7 +171,7 @@ fn cascade_lines(outcome: &RunOutcome) -> (Vec<String>, usize, usize) {
             lines.push(line(depth, format!("{when}{text}{mark}")));
         }
     }
-    (lines, reactions, skips)
+    (lines, total, reactions, skips)
 }
 
 /// What a node of the cause tree says (`None`: nothing to draw).
