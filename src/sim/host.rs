@@ -302,7 +302,7 @@ impl Ctx {
         let now = self.now;
         // A fault on a message is caused by what sent it.
         let cause = match &msg {
-            Msg::Root(_) => 0,
+            Msg::Root(_) => unreachable!("root inputs are queued as they are, never faulted"),
             Msg::Deliver { cause, .. } => *cause,
             Msg::Reaction(p) => p.dispatch.cause,
         };
