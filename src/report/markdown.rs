@@ -99,6 +99,22 @@ pub fn render_markdown(outcome: &RunOutcome, scenario_path: &str) -> String {
     out
 }
 
+/// A node of a picture: its root input, or a drawn node (`n<i>` in Mermaid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drawn {
+    Root,
+    Node(usize),
+}
+
+impl std::fmt::Display for Drawn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Drawn::Root => f.write_str("root"),
+            Drawn::Node(i) => write!(f, "n{i}"),
+        }
+    }
+}
+
 /// The picture of one root input's cascade: each dispatch under its cause (the commit whose
 /// rule fired it, or the commit whose event a reflex heard), with the instant it was
 /// delivered when that is later than its cause's. Returns 1 if it drew anything.
@@ -116,18 +132,17 @@ fn picture(
     let mut nodes: Vec<String> = Vec::new();
     let mut edges: Vec<String> = Vec::new();
     let mut skipped = 0usize;
-    // Per depth of the walk: the drawn node that stands for it (its mermaid name) and when
-    // that node happened.
-    let mut drawn: Vec<(String, SimTime)> = Vec::new();
-    // The drawn node the marked step belongs to (`root` for the root itself).
-    let mut marked_node: Option<String> = None;
+    // Per depth of the walk: the drawn node that stands for it, and when it happened.
+    let mut drawn: Vec<(Drawn, SimTime)> = Vec::new();
+    // The drawn node the marked step belongs to.
+    let mut marked_node: Option<Drawn> = None;
     for (node, depth) in tree.walk(root) {
         drawn.truncate(depth);
         let r = &records[node];
-        let parent = drawn.last().cloned();
-        let mut this = parent.clone();
+        let (parent, parent_at) = drawn.last().copied().unwrap_or((Drawn::Root, r.at()));
+        let mut this = (parent, parent_at);
         match r {
-            Record::Input { at, .. } => this = Some(("root".to_string(), *at)),
+            Record::Input { at, .. } => this = (Drawn::Root, *at),
             Record::Dispatch {
                 entity_type,
                 id,
@@ -136,14 +151,13 @@ fn picture(
                 at,
                 ..
             } if nodes.len() < CASCADE_NODES_MAX => {
-                let n = format!("n{}", nodes.len());
+                let n = Drawn::Node(nodes.len());
                 let result = match tree.result(node).map(|s| &records[s]) {
                     Some(Record::Transition { from, to, .. }) => format!("<br/>{from} → {to}"),
                     Some(Record::ActionFailed { error, .. }) => format!("<br/>FAILED: {error}"),
                     _ => String::new(),
                 };
-                let (from, from_at) = parent.clone().unwrap_or(("root".to_string(), *at));
-                let late = if from_at != *at {
+                let late = if parent_at != *at {
                     format!("<br/>delivered @{at}")
                 } else {
                     String::new()
@@ -156,33 +170,32 @@ fn picture(
                     Origin::Rule { rule, copy: true } => format!("{rule} (duplicate)"),
                 };
                 if how.is_empty() {
-                    edges.push(format!("{from} --> {n}"));
+                    edges.push(format!("{parent} --> {n}"));
                 } else {
-                    edges.push(format!("{from} -->|\"{}\"| {n}", label(&how)));
+                    edges.push(format!("{parent} -->|\"{}\"| {n}", label(&how)));
                 }
-                this = Some((n, *at));
+                this = (n, *at);
             }
             Record::Dispatch { .. } => skipped += 1,
             Record::DepthLimit { rule, .. } if nodes.len() < CASCADE_NODES_MAX => {
-                let n = format!("n{}", nodes.len());
+                let n = Drawn::Node(nodes.len());
                 nodes.push(format!("dropped at max_depth ({rule})"));
-                let from = parent.as_ref().map_or("root", |(p, _)| p.as_str());
-                edges.push(format!("{from} -.-> {n}"));
-                this = Some((n, r.at()));
+                edges.push(format!("{parent} -.-> {n}"));
+                this = (n, r.at());
             }
             _ => {}
         }
         if marked.is_some_and(|(m, _)| *m == node) {
-            marked_node = this.as_ref().map(|(n, _)| n.clone());
+            marked_node = Some(this.0);
         }
-        drawn.push(this.unwrap_or_else(|| ("root".to_string(), r.at())));
+        drawn.push(this);
     }
     if nodes.is_empty() && marked_node.is_none() {
         return 0;
     }
     let mark_text = marked.map(|(_, what)| format!("<br/>⚠ {what}"));
-    let mark_of = |name: &str| match (&marked_node, &mark_text) {
-        (Some(m), Some(t)) if m == name => t.as_str(),
+    let mark_of = |d: Drawn| match (marked_node, &mark_text) {
+        (Some(m), Some(t)) if m == d => t.as_str(),
         _ => "",
     };
     let _ = writeln!(out, "### {title}\n\n```mermaid\nflowchart TD");
@@ -190,16 +203,16 @@ fn picture(
         out,
         "  root([\"{}{}\"])",
         label(&title),
-        label(mark_of("root"))
+        label(mark_of(Drawn::Root))
     );
     for (i, n) in nodes.iter().enumerate() {
-        let name = format!("n{i}");
-        let _ = writeln!(out, "  {name}[\"{}{}\"]", label(n), label(mark_of(&name)));
+        let d = Drawn::Node(i);
+        let _ = writeln!(out, "  {d}[\"{}{}\"]", label(n), label(mark_of(d)));
     }
     for e in &edges {
         let _ = writeln!(out, "  {e}");
     }
-    if let Some(m) = &marked_node {
+    if let Some(m) = marked_node {
         let _ = writeln!(out, "  style {m} stroke:#c00,stroke-width:3px");
     }
     out.push_str("```\n\n");
