@@ -202,3 +202,94 @@ fn the_model_checker_cuts_a_fan_out_at_the_same_budget() {
     assert!(stdout.contains("cascade_dispatches_max"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Ten million generated events, all inside `until`, each a small cascade that creates an
+/// entity: generated lazily, the run's world grows with the events run, and the memory
+/// budget stops it (a `budget` violation naming `memory_max`), where building the events
+/// first took gigabytes before the first step.
+const SLOW_RUN: &str = "tests/fixtures/hostile/slow_run.toml";
+
+fn slow_run(memory_max: &str) -> Scenario {
+    let text = std::fs::read_to_string(SLOW_RUN).unwrap().replacen(
+        "name = \"slow_run\"\n",
+        &format!("name = \"slow_run\"\nmemory_max = \"{memory_max}\"\n"),
+        1,
+    );
+    parse_scenario(&text, Path::new(SLOW_RUN)).unwrap()
+}
+
+#[test]
+fn a_run_stops_at_its_memory_budget_at_the_same_step_whatever_it_keeps() {
+    let s = slow_run("16MiB");
+    assert_eq!(s.memory_max, 16 << 20);
+    let kept = Runner::new(&s).run(Seed(1));
+    assert_eq!(kept.stop, Stop::MemoryBudget);
+    let budget: Vec<_> = kept
+        .violations
+        .iter()
+        .filter(|v| v.invariant == "budget")
+        .collect();
+    assert_eq!(budget.len(), 1, "{:?}", kept.violations);
+    assert!(
+        budget[0].message.contains("memory_max is 16 MiB"),
+        "{}",
+        budget[0].message
+    );
+    assert!(
+        kept.stop_text().contains("memory_max"),
+        "{}",
+        kept.stop_text()
+    );
+    // Far fewer steps than events: the budget, not the work, ended it.
+    assert!(kept.scheduler_steps > 1000 && kept.scheduler_steps < 1_000_000);
+    // Keeping every record (and the trace text), or none, does not move the stop: what a
+    // run keeps for its output is not its memory.
+    for retain in [Retain::Summary, Retain::Report, Retain::Script] {
+        let other = Runner::new(&s).keep(retain).run(Seed(1));
+        assert_eq!(
+            (other.scheduler_steps, &other.trace_hash),
+            (kept.scheduler_steps, &kept.trace_hash),
+            "{retain:?}"
+        );
+    }
+    // A larger budget goes further.
+    let more = Runner::new(&slow_run("32MiB"))
+        .keep(Retain::Summary)
+        .run(Seed(1));
+    assert_eq!(more.stop, Stop::MemoryBudget);
+    assert!(more.scheduler_steps > kept.scheduler_steps);
+}
+
+#[test]
+fn a_memory_budget_is_read_written_and_refused_when_it_is_not_a_size() {
+    let mut s = slow_run("3GiB");
+    s.generators.clear(); // a written scenario names its events
+    let again = parse_scenario(&emit_scenario(&s, ""), Path::new("again.toml")).unwrap();
+    assert_eq!(again.memory_max, 3 << 30);
+    for bad in ["3GB", "0MiB", "lots"] {
+        let text = std::fs::read_to_string(SLOW_RUN).unwrap().replacen(
+            "name = \"slow_run\"\n",
+            &format!("name = \"slow_run\"\nmemory_max = \"{bad}\"\n"),
+            1,
+        );
+        let e = parse_scenario(&text, Path::new(SLOW_RUN)).unwrap_err();
+        assert!(e.message.contains("memory_max"), "{e}");
+        assert!(
+            e.line > 0 && e.hint.as_deref().unwrap_or("").contains("GiB"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn the_command_line_stops_a_long_generated_run_at_its_budget_and_exits_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["run", SLOW_RUN, "--seed", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("memory_max is 256 MiB"), "{stdout}");
+    // Deterministic: the run that checks it stopped at the same step.
+    assert!(!stdout.contains("determinism"), "{stdout}");
+}

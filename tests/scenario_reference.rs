@@ -317,6 +317,9 @@ fn type_schema(ty: &str) -> Value {
         "duration" => {
             json!({ "type": "string", "description": "virtual time: \"150ms\", \"2s\", \"5m\", \"1h\", \"1m30s\" or \"0\"" })
         }
+        "size" => {
+            json!({ "type": "string", "pattern": "^[0-9]+ ?(B|KiB|MiB|GiB|TiB)?$", "description": "bytes: \"256MiB\", \"2GiB\", \"65536\"" })
+        }
         "integer" => json!({ "type": "integer" }),
         "number" => json!({ "type": "number" }),
         "probability" => json!({ "type": "number", "minimum": 0.0, "maximum": 1.0 }),

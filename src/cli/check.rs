@@ -166,6 +166,7 @@ fn write_counterexample_pages(
             &scenario,
             crate::core::Seed(0),
             crate::sim::RunOptions::default(),
+            crate::sim::Retain::Records,
             &mut go_on,
         ) else {
             eprintln!(

@@ -5,7 +5,7 @@ use crate::cli::{
 };
 use crate::core::Seed;
 use crate::report::{render_json, render_text};
-use crate::sim::{preflight, run_checked, run_checked_streaming, Retain, RunOptions};
+use crate::sim::{preflight, run_checked_keeping, run_checked_streaming, Retain, RunOptions};
 use crate::trace::trace_file_bytes;
 use std::path::PathBuf;
 
@@ -49,6 +49,16 @@ pub struct RunArgs {
 /// lines need.
 const TEXT_RECORDS_MAX: usize = 20_000;
 
+/// What a run keeps of its records in memory: what its output needs. A report page needs
+/// them all; the text, its first lines' worth; the JSON, the reaction results.
+fn retention(args: &RunArgs) -> (Retain, usize) {
+    match (&args.report, args.format) {
+        (Some(_), _) => (Retain::Records, usize::MAX),
+        (None, Format::Text) => (Retain::Records, TEXT_RECORDS_MAX),
+        (None, Format::Json) => (Retain::Report, 0),
+    }
+}
+
 /// Runs the seed with its trace text streamed to a scratch file beside `file` as the run
 /// goes (none of it held in memory), then writes `file`: the header, known only at the end,
 /// and the records copied from the scratch file, atomically. The bytes are the ones a kept
@@ -66,13 +76,8 @@ fn run_streaming_trace(
     let body = std::fs::File::create(&body_path)?;
     let result = (|| {
         let out = std::io::BufWriter::with_capacity(64 * 1024, body);
-        // The file gets every record: memory keeps what the output needs. A report page
-        // needs them all; the text, its first lines' worth; the JSON, the reaction results.
-        let (retain, records_max) = match (&args.report, args.format) {
-            (Some(_), _) => (Retain::Records, usize::MAX),
-            (None, Format::Text) => (Retain::Records, TEXT_RECORDS_MAX),
-            (None, Format::Json) => (Retain::Report, 0),
-        };
+        // The file gets every record: memory keeps what the output needs.
+        let (retain, records_max) = retention(args);
         let outcome = run_checked_streaming(
             scenario,
             Seed(args.seed),
@@ -129,7 +134,10 @@ pub fn run(args: &RunArgs) -> u8 {
                 ))
             }
         },
-        None => run_checked(&scenario, Seed(args.seed), options),
+        None => {
+            let (retain, records_max) = retention(args);
+            run_checked_keeping(&scenario, Seed(args.seed), options, retain, records_max)
+        }
     };
     if let Some(dir) = &args.report {
         let stem = args

@@ -6,7 +6,7 @@ use crate::cli::{
 use crate::core::{parse_duration_ms, Seed};
 use crate::scenario::{emit_scenario_to, parse_scenario};
 use crate::shrink::{shrink, ShrinkBudget, ShrinkError};
-use crate::sim::{failure_signature, preflight, run_scenario_while, RunOptions};
+use crate::sim::{failure_signature, preflight, run_scenario_while, Retain, RunOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -145,11 +145,18 @@ pub fn run(args: &ShrinkArgs) -> u8 {
             // Within the budget too (and its second of grace): a check that cannot finish
             // in time leaves the file unwritten rather than unchecked.
             let deadline = started + budget.time_max + Duration::from_millis(900);
+            // The signature needs no records; a report needs them all.
+            let retain = if args.report.is_some() {
+                Retain::Records
+            } else {
+                Retain::Script
+            };
             #[allow(clippy::disallowed_methods)] // The shrink's wall-time budget.
             let checked = run_scenario_while(
                 &reloaded,
                 Seed(args.seed),
                 RunOptions::default(),
+                retain,
                 &mut || std::time::Instant::now() < deadline,
             );
             let Some(o) = checked else {

@@ -70,6 +70,24 @@ impl RngStream {
         self.rng.next_u64()
     }
 
+    /// Where the stream is: the number of 32-bit words drawn since it started.
+    pub fn word_pos(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Goes to `pos` (from [`RngStream::word_pos`]): the draws from there are the ones the
+    /// stream gave there, whatever was drawn in between.
+    pub fn set_word_pos(&mut self, pos: u128) {
+        self.rng.set_word_pos(pos)
+    }
+
+    /// Moves on as `n` calls of [`RngStream::next_u64`] would (each takes two words), in
+    /// constant time.
+    pub fn skip_u64(&mut self, n: u64) {
+        let pos = self.rng.get_word_pos() + 2 * u128::from(n);
+        self.rng.set_word_pos(pos)
+    }
+
     pub fn fill_bytes(&mut self, out: &mut [u8]) {
         self.rng.fill_bytes(out)
     }
@@ -119,6 +137,40 @@ impl RngStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipping_draws_lands_where_drawing_them_does() {
+        // Block boundaries (a ChaCha block is 16 words; the buffer holds 4 blocks) and an
+        // odd start: each u64 takes two words, whatever the buffer holds.
+        for start in [0u64, 1, 7, 8, 31, 32, 33] {
+            for n in [0u64, 1, 2, 7, 8, 9, 31, 32, 33, 1000] {
+                let mut drawn = RngStream::new(Seed(9), Purpose::Scheduling);
+                let mut skipped = drawn.clone();
+                drawn.unit();
+                skipped.unit();
+                for _ in 0..start {
+                    drawn.next_u64();
+                    skipped.next_u64();
+                }
+                for _ in 0..n {
+                    drawn.next_u64();
+                }
+                skipped.skip_u64(n);
+                assert_eq!(drawn.word_pos(), skipped.word_pos(), "{start} {n}");
+                let a: Vec<u64> = (0..40).map(|_| drawn.next_u64()).collect();
+                let b: Vec<u64> = (0..40).map(|_| skipped.next_u64()).collect();
+                assert_eq!(a, b, "start {start}, skip {n}");
+            }
+        }
+        // Going back to a position repeats what was drawn from it.
+        let mut s = RngStream::new(Seed(3), Purpose::Generators);
+        s.below(7);
+        let at = s.word_pos();
+        let first: Vec<u64> = (0..5).map(|_| s.below(1000)).collect();
+        s.set_word_pos(at);
+        let again: Vec<u64> = (0..5).map(|_| s.below(1000)).collect();
+        assert_eq!(first, again);
+    }
 
     #[test]
     fn same_seed_and_purpose_give_the_same_stream() {

@@ -353,11 +353,27 @@ pub fn check_scenario(
         ));
     } else {
         for &seed in &options.seeds {
-            let mut expanded = scenario.clone();
-            expanded.events.extend(crate::scenario::expand_generators(
+            let name = format!("cascade@seed={seed}");
+            // Only the events a run reaches (at or before `until`), and no more than a
+            // model can hold: past that, nothing more is built.
+            let Some((generated, _)) = crate::scenario::expand_generators_until(
                 &scenario.generators,
                 Seed(seed),
-            ));
+                scenario.until,
+                GENERATED_ROOTS_MAX,
+            ) else {
+                models.push(not_checked(
+                    name,
+                    &budget,
+                    format!(
+                        "seed {seed}'s generators make more than {GENERATED_ROOTS_MAX} events at or before `until` ({}), each a root of the cascade model; lower a generator's count or `until`, or test it with `ripple sweep`",
+                        scenario.until
+                    ),
+                ));
+                continue;
+            };
+            let mut expanded = scenario.clone();
+            expanded.events.extend(generated);
             expanded.generators.clear();
             // Counterexamples name the generated events one by one; the `[faults]` table
             // is left out, as counterexamples leave it out (their `[[fault]]`s replace it).
@@ -369,7 +385,7 @@ pub fn check_scenario(
                 text.map(|_| concrete.as_str()),
                 options,
                 &budget,
-                format!("cascade@seed={seed}"),
+                name,
             ));
         }
     }
@@ -469,6 +485,28 @@ fn resolver_report(model: ResolverModel, budget: &Budget) -> ModelReport {
     })
 }
 
+/// The generated events one seed may add to the cascade model: more is a model no budget
+/// explores, so it is reported as not checked (`incomplete`) before anything is built.
+pub const GENERATED_ROOTS_MAX: usize = 100_000;
+
+/// A model that was not explored, and why: incomplete, never a pass.
+fn not_checked(name: String, budget: &Budget, why: impl std::fmt::Display) -> ModelReport {
+    ModelReport {
+        name,
+        states: 0,
+        unique_states: 0,
+        depth: 0,
+        seconds: 0.0,
+        states_per_second: 0.0,
+        unique_states_per_second: 0.0,
+        complete: false,
+        budget_exhausted: None,
+        states_left: budget.states_max,
+        findings: Vec::new(),
+        notes: vec![format!("not model-checked: {why}")],
+    }
+}
+
 fn cascade_report(
     scenario: &Scenario,
     text: Option<&str>,
@@ -479,22 +517,7 @@ fn cascade_report(
     let shared = Arc::new(scenario.clone());
     let model = match CascadeModel::new(shared.clone(), options.model) {
         Ok(m) => m,
-        Err(why) => {
-            return ModelReport {
-                name,
-                states: 0,
-                unique_states: 0,
-                depth: 0,
-                seconds: 0.0,
-                states_per_second: 0.0,
-                unique_states_per_second: 0.0,
-                complete: false,
-                budget_exhausted: None,
-                states_left: budget.states_max,
-                findings: Vec::new(),
-                notes: vec![format!("not model-checked: {why}")],
-            }
-        }
+        Err(why) => return not_checked(name, budget, why),
     };
     let stem = scenario
         .path
@@ -778,8 +801,14 @@ impl Emitter {
 /// `go_on` between steps of the run: `None` when it said stop first.
 pub fn replay_fails_while(path: &Path, go_on: &mut dyn FnMut() -> bool) -> Option<bool> {
     match crate::scenario::load_scenario(path) {
-        Ok(s) => crate::sim::run_scenario_while(&s, Seed(0), RunOptions::default(), go_on)
-            .map(|o| !o.passed()),
+        Ok(s) => crate::sim::run_scenario_while(
+            &s,
+            Seed(0),
+            RunOptions::default(),
+            crate::sim::Retain::Records,
+            go_on,
+        )
+        .map(|o| !o.passed()),
         Err(_) => Some(false),
     }
 }

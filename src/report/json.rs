@@ -91,7 +91,7 @@ pub fn reactions(records: &[Record]) -> Vec<ReactionRow<'_>> {
 pub fn reaction_rows(outcome: &RunOutcome) -> Vec<ReactionRow<'_>> {
     match outcome.retained {
         Retain::Records => reactions(&outcome.records),
-        Retain::Report | Retain::Summary => outcome
+        Retain::Report | Retain::Script | Retain::Summary => outcome
             .reactions
             .iter()
             .map(|r| ReactionRow {

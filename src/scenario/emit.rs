@@ -17,7 +17,7 @@ use crate::engine::Effect;
 use crate::scenario::ScheduledFault;
 use crate::scenario::{
     CheckAt, Input, ReflexKind, Scenario, VendorKind, CASCADE_DISPATCHES_MAX_DEFAULT,
-    MESSAGES_MAX_DEFAULT, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+    MEMORY_MAX_DEFAULT, MESSAGES_MAX_DEFAULT, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
 use serde_json::json;
 use std::path::Path;
@@ -219,6 +219,9 @@ pub fn emit_scenario_to(s: &Scenario, header: &str, out_dir: &Path) -> String {
     }
     if s.messages_max != MESSAGES_MAX_DEFAULT {
         meta.push(("messages_max", json!(s.messages_max)));
+    }
+    if s.memory_max != MEMORY_MAX_DEFAULT {
+        meta.push(("memory_max", json!(crate::core::write_size(s.memory_max))));
     }
     if s.file_order {
         meta.push(("order", json!("file")));

@@ -157,131 +157,155 @@ fn as_string(v: Value) -> String {
 impl Generator {
     /// Appends this generator's events (drawn from `rng`) to `out`.
     pub fn expand(&self, rng: &mut RngStream, out: &mut Vec<RootEvent>) {
-        self.expand_within(rng, SimTime(u64::MAX), &mut |_, e| out.push(e), &mut |_| {});
+        let mut cursor = Cursor::new(self, rng.clone());
+        while let Some(draw) = cursor.draw() {
+            out.push(cursor.build(&draw));
+        }
+        *rng = cursor.into_stream();
+    }
+}
+
+/// One event's draws: its number within the generator, its time, and where in the
+/// generator's stream its values were drawn (enough to build it later, in any order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draw {
+    pub n: u64,
+    pub at: SimTime,
+    values: u128,
+}
+
+/// A generator's events one at a time, in number (and so time) order: the cursor holds the
+/// generator's stream and the last event's time, never the events. [`Cursor::draw`] makes
+/// the draws of the next event, as [`expand_generators`] makes them; [`Cursor::build`]
+/// renders an event from its draws, redrawing its values from where they were drawn.
+pub struct Cursor<'g> {
+    generator: &'g Generator,
+    rng: RngStream,
+    /// Repositioned to build an event (kept so that a build allocates no stream).
+    builder: RngStream,
+    next: u64,
+    at: u64,
+    drawn: BTreeMap<&'g str, Value>,
+}
+
+impl<'g> Cursor<'g> {
+    /// A cursor on `generator`'s events, drawing from `rng` where it stands.
+    pub fn new(generator: &'g Generator, rng: RngStream) -> Cursor<'g> {
+        Cursor {
+            generator,
+            builder: rng.clone(),
+            rng,
+            next: 0,
+            at: generator.start.ms(),
+            drawn: BTreeMap::new(),
+        }
     }
 
-    /// Draws this generator's events from `rng` in order; hands `kept` each event at or
-    /// before `until` with its number (0-based), and `beyond` the time of each later one,
-    /// which is drawn (so that every later draw is the same) but never built: a run never
-    /// reaches it, and a generator of millions of events after `until` costs no memory.
-    pub fn expand_within(
-        &self,
-        rng: &mut RngStream,
-        until: SimTime,
-        kept: &mut dyn FnMut(u64, RootEvent),
-        beyond: &mut dyn FnMut(SimTime),
-    ) {
-        let mut at = self.start.ms();
-        let mut drawn: BTreeMap<&str, Value> = BTreeMap::new();
-        for n in 0..self.count {
-            if n > 0 {
-                at = at.saturating_add(match &self.spacing {
-                    Spacing::Every {
-                        interval_ms,
-                        jitter_ms,
-                    } => interval_ms.saturating_add(rng.between(0, *jitter_ms)),
-                    Spacing::Rate { per_sec } => {
-                        let u = 1.0 - rng.unit(); // in (0, 1]
-                        (-u.ln() / per_sec * 1000.0).round() as u64
-                    }
-                });
-            }
-            drawn.clear();
-            drawn.insert("n", Value::from(n));
-            for (name, pool) in &self.values {
-                let v = match pool {
-                    ValuePool::List(items) => items[rng.below(items.len() as u64) as usize].clone(),
-                    ValuePool::Range { min, max } => {
-                        Value::from(*min + rng.between(0, (*max - *min) as u64) as i64)
-                    }
-                };
-                drawn.insert(name, v);
-            }
-            if SimTime(at) > until {
-                beyond(SimTime(at));
-                continue;
-            }
-            let input = match &self.template {
-                Template::Publish { subject, payload } => {
-                    let subject = as_string(render_str(subject, &drawn));
-                    let subject = Subject::new(crate::bus::sanitize_subject(&subject))
-                        .expect("sanitized subjects are valid");
-                    Input::Publish {
-                        subject,
-                        payload: render(payload, &drawn),
-                    }
+    /// The next event's draws (time and values), or `None` after the last.
+    pub fn draw(&mut self) -> Option<Draw> {
+        let g = self.generator;
+        if self.next >= g.count {
+            return None;
+        }
+        let n = self.next;
+        self.next += 1;
+        if n > 0 {
+            self.at = self.at.saturating_add(match &g.spacing {
+                Spacing::Every {
+                    interval_ms,
+                    jitter_ms,
+                } => interval_ms.saturating_add(self.rng.between(0, *jitter_ms)),
+                Spacing::Rate { per_sec } => {
+                    let u = 1.0 - self.rng.unit(); // in (0, 1]
+                    (-u.ln() / per_sec * 1000.0).round() as u64
                 }
-                Template::Dispatch {
-                    entity_type,
-                    id,
-                    action,
-                    params,
-                } => Input::Dispatch {
-                    entity_type: entity_type.clone(),
-                    id: EntityId(as_string(render_str(id, &drawn))),
-                    action: action.clone(),
-                    params: render(params, &drawn),
-                    created_by: None,
-                },
-            };
-            kept(
-                n,
-                RootEvent {
-                    at: SimTime(at),
-                    tenant: self.tenant.clone(),
-                    input,
-                    vendor: None,
-                },
-            );
+            });
+        }
+        let values = self.rng.word_pos();
+        for pool in g.values.values() {
+            draw_one(&mut self.rng, pool);
+        }
+        Some(Draw {
+            n,
+            at: SimTime(self.at),
+            values,
+        })
+    }
+
+    /// The event `draw` (from this cursor) describes.
+    pub fn build(&mut self, draw: &Draw) -> RootEvent {
+        let g = self.generator;
+        self.builder.set_word_pos(draw.values);
+        self.drawn.clear();
+        self.drawn.insert("n", Value::from(draw.n));
+        for (name, pool) in &g.values {
+            let v = draw_one(&mut self.builder, pool);
+            self.drawn.insert(name, v);
+        }
+        let drawn = &self.drawn;
+        let input = match &g.template {
+            Template::Publish { subject, payload } => {
+                let subject = as_string(render_str(subject, drawn));
+                let subject = Subject::new(crate::bus::sanitize_subject(&subject))
+                    .expect("sanitized subjects are valid");
+                Input::Publish {
+                    subject,
+                    payload: render(payload, drawn),
+                }
+            }
+            Template::Dispatch {
+                entity_type,
+                id,
+                action,
+                params,
+            } => Input::Dispatch {
+                entity_type: entity_type.clone(),
+                id: EntityId(as_string(render_str(id, drawn))),
+                action: action.clone(),
+                params: render(params, drawn),
+                created_by: None,
+            },
+        };
+        RootEvent {
+            at: draw.at,
+            tenant: g.tenant.clone(),
+            input,
+            vendor: None,
+        }
+    }
+
+    /// The stream after the draws made so far: where the next generator starts once every
+    /// event of this one is drawn.
+    pub fn into_stream(self) -> RngStream {
+        self.rng
+    }
+}
+
+/// One value from `pool` (one draw from `rng`).
+fn draw_one(rng: &mut RngStream, pool: &ValuePool) -> Value {
+    match pool {
+        ValuePool::List(items) => items[rng.below(items.len() as u64) as usize].clone(),
+        ValuePool::Range { min, max } => {
+            Value::from(*min + rng.between(0, (*max - *min) as u64) as i64)
         }
     }
 }
 
-/// A run's generated root inputs: those a run can reach, by number, and how many more
-/// there are after its `until`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Generated {
-    /// (number among all generated events, in generator order; the event), in number order.
-    pub events: Vec<(u32, RootEvent)>,
-    /// Every generated event, kept or not.
-    pub total: u64,
-    /// Events after `until`: drawn, never built.
-    pub beyond: u64,
-    /// The earliest of them.
-    pub first_beyond: Option<SimTime>,
-}
-
-impl Generated {
-    /// The kept event numbered `n`.
-    pub fn get(&self, n: u32) -> Option<&RootEvent> {
-        self.events
-            .binary_search_by_key(&n, |(i, _)| *i)
-            .ok()
-            .map(|at| &self.events[at].1)
-    }
-}
-
-/// Every generator's events for `seed` at or before `until`, numbered as
-/// [`expand_generators`] numbers them (the draws are the same: an event after `until` is
-/// drawn and counted, not built).
-pub fn expand_generators_within(generators: &[Generator], seed: Seed, until: SimTime) -> Generated {
+/// Where each generator starts in the seed's `Generators` stream: a generator's events are
+/// drawn after every draw of the ones before it, so finding where the last one starts
+/// draws (without building) every event of the others. Costs time, not memory.
+pub fn generator_streams(generators: &[Generator], seed: Seed) -> Vec<RngStream> {
     let mut rng = RngStream::new(seed, Purpose::Generators);
-    let mut out = Generated::default();
-    for g in generators {
-        let base = out.total;
-        let (events, beyond, first) = (&mut out.events, &mut out.beyond, &mut out.first_beyond);
-        g.expand_within(
-            &mut rng,
-            until,
-            &mut |n, e| events.push(((base + n) as u32, e)),
-            &mut |at| {
-                *beyond += 1;
-                *first = Some(first.map_or(at, |f: SimTime| f.min(at)));
-            },
-        );
-        out.total += g.count;
+    let mut starts = Vec::with_capacity(generators.len());
+    for (i, g) in generators.iter().enumerate() {
+        starts.push(rng.clone());
+        if i + 1 < generators.len() {
+            let mut cursor = Cursor::new(g, rng);
+            while cursor.draw().is_some() {}
+            rng = cursor.into_stream();
+        }
     }
-    out
+    starts
 }
 
 /// Every generator's events for `seed`, in generator order.
@@ -292,6 +316,33 @@ pub fn expand_generators(generators: &[Generator], seed: Seed) -> Vec<RootEvent>
         g.expand(&mut rng, &mut out);
     }
     out
+}
+
+/// Every generator's events for `seed` at or before `until`, in generator order, with how
+/// many there are after it; `None` when more than `max` fall within it (nothing is built
+/// past that point, so memory stays bounded by `max`).
+pub fn expand_generators_until(
+    generators: &[Generator],
+    seed: Seed,
+    until: SimTime,
+    max: usize,
+) -> Option<(Vec<RootEvent>, u64)> {
+    let mut rng = RngStream::new(seed, Purpose::Generators);
+    let (mut out, mut beyond) = (Vec::new(), 0);
+    for g in generators {
+        let mut cursor = Cursor::new(g, rng);
+        while let Some(draw) = cursor.draw() {
+            if draw.at > until {
+                beyond += 1;
+            } else if out.len() == max {
+                return None;
+            } else {
+                out.push(cursor.build(&draw));
+            }
+        }
+        rng = cursor.into_stream();
+    }
+    Some((out, beyond))
 }
 
 #[cfg(test)]
@@ -382,28 +433,113 @@ mod tests {
             .contains("closing"));
     }
 
+    /// The reference: every event drawn and built in one pass, as generators were expanded
+    /// before cursors.
+    fn expand_eagerly(g: &Generator, rng: &mut RngStream) -> Vec<RootEvent> {
+        let mut out = Vec::new();
+        let mut at = g.start.ms();
+        for n in 0..g.count {
+            if n > 0 {
+                at = at.saturating_add(match &g.spacing {
+                    Spacing::Every {
+                        interval_ms,
+                        jitter_ms,
+                    } => interval_ms.saturating_add(rng.between(0, *jitter_ms)),
+                    Spacing::Rate { per_sec } => {
+                        let u = 1.0 - rng.unit();
+                        (-u.ln() / per_sec * 1000.0).round() as u64
+                    }
+                });
+            }
+            let mut drawn: BTreeMap<&str, Value> = BTreeMap::new();
+            drawn.insert("n", Value::from(n));
+            for (name, pool) in &g.values {
+                drawn.insert(name, draw_one(rng, pool));
+            }
+            let input = match &g.template {
+                Template::Publish { subject, payload } => Input::Publish {
+                    subject: Subject::new(crate::bus::sanitize_subject(&as_string(render_str(
+                        subject, &drawn,
+                    ))))
+                    .unwrap(),
+                    payload: render(payload, &drawn),
+                },
+                Template::Dispatch {
+                    entity_type,
+                    id,
+                    action,
+                    params,
+                } => Input::Dispatch {
+                    entity_type: entity_type.clone(),
+                    id: EntityId(as_string(render_str(id, &drawn))),
+                    action: action.clone(),
+                    params: render(params, &drawn),
+                    created_by: None,
+                },
+            };
+            out.push(RootEvent {
+                at: SimTime(at),
+                tenant: g.tenant.clone(),
+                input,
+                vendor: None,
+            });
+        }
+        out
+    }
+
     #[test]
-    fn events_after_until_are_drawn_but_not_built() {
+    fn cursors_draw_and_build_what_one_eager_pass_does() {
+        let mut late = generator();
+        late.count = 30;
+        late.spacing = Spacing::Rate { per_sec: 200.0 };
+        let mut dispatch = generator();
+        dispatch.template = Template::Dispatch {
+            entity_type: "Order".into(),
+            id: "o{n}-{device}".into(),
+            action: "Add".into(),
+            params: json!({"total": "{total}", "at": "n{n}"}),
+        };
+        dispatch.spacing = Spacing::Every {
+            interval_ms: 0,
+            jitter_ms: 1,
+        };
+        let gens = [generator(), late, dispatch, generator()];
+        for seed in 0..20 {
+            let mut rng = RngStream::new(Seed(seed), Purpose::Generators);
+            let mut want = Vec::new();
+            for g in &gens {
+                want.extend(expand_eagerly(g, &mut rng));
+            }
+            assert_eq!(expand_generators(&gens, Seed(seed)), want, "seed {seed}");
+            // Each generator's stream starts where the draws of the ones before it end.
+            let starts = generator_streams(&gens, Seed(seed));
+            let mut from_starts = Vec::new();
+            for (g, rng) in gens.iter().zip(starts) {
+                let mut cursor = Cursor::new(g, rng);
+                let draws: Vec<Draw> = std::iter::from_fn(|| cursor.draw()).collect();
+                // Built out of order: each build redraws its own values.
+                let mut built: Vec<RootEvent> =
+                    draws.iter().rev().map(|d| cursor.build(d)).collect();
+                built.reverse();
+                from_starts.extend(built);
+            }
+            assert_eq!(from_starts, want, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn expanding_until_builds_only_what_a_run_reaches_and_stops_at_its_limit() {
         let mut late = generator();
         late.count = 30;
         let gens = [generator(), late];
         let all = expand_generators(&gens, Seed(7));
         let until = SimTime(300);
-        let within = expand_generators_within(&gens, Seed(7), until);
-        assert_eq!(within.total, all.len() as u64);
-        let kept: Vec<(u32, RootEvent)> = all
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.at <= until)
-            .map(|(i, e)| (i as u32, e.clone()))
-            .collect();
+        let kept: Vec<RootEvent> = all.iter().filter(|e| e.at <= until).cloned().collect();
         assert!(!kept.is_empty() && kept.len() < all.len());
-        assert_eq!(within.events, kept, "same numbers, same draws");
-        assert_eq!(within.beyond as usize, all.len() - kept.len());
-        assert_eq!(
-            within.first_beyond,
-            all.iter().map(|e| e.at).filter(|&t| t > until).min()
-        );
-        assert_eq!(within.get(kept[3].0), Some(&kept[3].1));
+        let (within, beyond) = expand_generators_until(&gens, Seed(7), until, 1000).unwrap();
+        assert_eq!(within, kept);
+        assert_eq!(beyond as usize, all.len() - kept.len());
+        assert!(expand_generators_until(&gens, Seed(7), until, kept.len() - 1).is_none());
+        assert!(expand_generators_until(&gens, Seed(7), until, kept.len()).is_some());
     }
 }

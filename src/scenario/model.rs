@@ -30,6 +30,11 @@ pub const CASCADE_DISPATCHES_MAX_DEFAULT: u64 = 100_000;
 /// Most messages in flight (queued deliveries, reactions and inputs) by default: duplicated
 /// deliveries that multiply stop here.
 pub const MESSAGES_MAX_DEFAULT: u64 = 250_000;
+/// Most bytes one run may hold at once by default (the world, messages in flight, the
+/// invariants' state; not what the run keeps for its output): 256 MiB, so that a run, the
+/// outcome it reports and the run that checks its determinism fit in 1 GiB. Measured by the
+/// allocator per thread, the same on every machine for one build.
+pub const MEMORY_MAX_DEFAULT: u64 = 256 << 20;
 /// The largest `max_depth` a scenario may ask for (each level is a stack frame of the
 /// inline cascade).
 pub const DEPTH_MAX_LIMIT: u32 = 64;
@@ -48,6 +53,8 @@ pub struct Scenario {
     pub cascade_dispatches_max: u64,
     /// Most messages in flight at once ([`MESSAGES_MAX_DEFAULT`]).
     pub messages_max: u64,
+    /// Most bytes the run may hold ([`MEMORY_MAX_DEFAULT`]).
+    pub memory_max: u64,
     /// `order = "file"`: root events that share a time run in file order instead of an
     /// order drawn from the seed (the shrinker writes this, to pin an order it found).
     pub file_order: bool,

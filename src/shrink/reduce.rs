@@ -15,7 +15,9 @@ use crate::core::Seed;
 use crate::core::Value;
 use crate::scenario::{Input, Scenario};
 use crate::shrink::{ddmin, make_concrete, Verdict};
-use crate::sim::{failure_signature, run_scenario_while, FailureSignature, RunOptions, RunOutcome};
+use crate::sim::{
+    failure_signature, run_scenario_while, FailureSignature, Retain, RunOptions, RunOutcome,
+};
 use std::collections::BTreeSet;
 
 use std::time::{Duration, Instant};
@@ -205,7 +207,12 @@ impl Shrinker<'_> {
         let Some(v) = outcome.violations.first() else {
             return;
         };
-        let Some(at) = outcome.records.get(v.step as usize).map(|r| r.at()) else {
+        // A violation found at the end of the run (after its last record) has no time of
+        // its own to cut at.
+        if v.step >= outcome.steps() {
+            return;
+        }
+        let Some(&at) = outcome.violation_times.first() else {
             return;
         };
         let mut c = self.best.clone();
@@ -517,7 +524,9 @@ fn run_before(
     deadline: Instant,
 ) -> Option<RunOutcome> {
     #[allow(clippy::disallowed_methods)] // The shrinker's own time budget, never inside a run.
-    run_scenario_while(scenario, seed, options, &mut || Instant::now() < deadline)
+    run_scenario_while(scenario, seed, options, Retain::Script, &mut || {
+        Instant::now() < deadline
+    })
 }
 
 /// Shrinks the failure of `seed` on `scenario` to a minimal concrete scenario. `log` hears

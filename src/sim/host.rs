@@ -20,8 +20,6 @@ use std::sync::Arc;
 /// What the scheduler runs.
 #[derive(Clone)]
 pub(super) enum Msg {
-    /// The root input with this index (scripted events first, then generated ones).
-    Root(u32),
     /// A publication reaches one subscription. `cause` is the step of its `publish`.
     Deliver {
         sub: SubId,
@@ -74,6 +72,7 @@ pub(super) struct Ctx {
     pub(super) violation_rules: Vec<Option<String>>,
     /// For each violation, what it was about (its failure signature's entity and observation).
     pub(super) violation_observations: Vec<Option<Observation>>,
+    pub(super) violation_times: Vec<SimTime>,
     /// The rule a violation found now is signed with (see `signature::rule_at`, which finds the
     /// same one in the records): the last rule that acted in this scheduler step, kept as
     /// the records go by so that a run that keeps no records has it. A reused buffer.
@@ -115,6 +114,7 @@ impl Ctx {
             });
             self.violation_rules.push(rule);
             self.violation_observations.push(observation);
+            self.violation_times.push(self.now);
         }
     }
 
@@ -171,12 +171,15 @@ impl Ctx {
             },
         ) = (&mut self.reactions, record)
         {
-            reactions.push(ReactionResult {
-                rule: rule.to_string(),
-                depth: *depth,
-                success: *success,
-                target_status: target_status.map(str::to_string),
-                error: error.map(str::to_string),
+            // Kept for the output only: not the run's memory (see `core::raw::meter`).
+            crate::core::raw::meter::unmetered(|| {
+                reactions.push(ReactionResult {
+                    rule: rule.to_string(),
+                    depth: *depth,
+                    success: *success,
+                    target_status: target_status.map(str::to_string),
+                    error: error.map(str::to_string),
+                })
             });
         }
     }
@@ -302,7 +305,6 @@ impl Ctx {
         let now = self.now;
         // A fault on a message is caused by what sent it.
         let cause = match &msg {
-            Msg::Root(_) => unreachable!("root inputs are queued as they are, never faulted"),
             Msg::Deliver { cause, .. } => *cause,
             Msg::Reaction(p) => p.dispatch.cause,
         };

@@ -8,6 +8,7 @@ mod outcome;
 mod prepared;
 mod process_handler;
 mod queue;
+mod roots;
 mod runner;
 mod signature;
 mod sweep;

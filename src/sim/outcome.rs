@@ -28,13 +28,18 @@ pub enum Stop {
     CascadeBudget,
     /// More than `messages_max` messages were in flight.
     MessageBudget,
+    /// The run held more than `memory_max` bytes.
+    MemoryBudget,
 }
 
 impl Stop {
     /// Whether a budget of the run's work (not of its time) stopped it: the run reports it
     /// as a `budget` violation.
     pub fn is_work_budget(self) -> bool {
-        matches!(self, Stop::CascadeBudget | Stop::MessageBudget)
+        matches!(
+            self,
+            Stop::CascadeBudget | Stop::MessageBudget | Stop::MemoryBudget
+        )
     }
 }
 
@@ -59,6 +64,10 @@ pub enum Retain {
     /// What a JSON report needs and no records: the reaction results
     /// ([`RunOutcome::reactions`]) and the reflex outcomes. A sweep's JSON lines.
     Report,
+    /// The root inputs and the faults, the records a concrete scenario is made of (in
+    /// [`RunOutcome::records`], without their step numbers), and the times of the
+    /// violations: what the shrinker reads. Memory grows with the inputs and faults only.
+    Script,
     /// Nothing that grows with the run: the hash, the counts, the violations with their
     /// failure signature, the final entities. A sweep's summary and the benchmarks: memory
     /// stays flat however long the run.
@@ -111,6 +120,8 @@ pub struct RunOutcome {
     /// For each violation, in order: what it was about, as far as the invariant said (the
     /// entity and the kind of observation; `None`: its name and rule say it all).
     pub violation_observations: Vec<Option<Observation>>,
+    /// The virtual time of each violation.
+    pub violation_times: Vec<SimTime>,
     /// Reflex outcomes (empty with [`Retain::Summary`]).
     pub outcomes: Vec<Outcome>,
     /// What the run kept.
@@ -146,6 +157,9 @@ impl RunOutcome {
             ),
             Stop::MessageBudget => {
                 format!("budget: messages_max exceeded, {pending} messages pending")
+            }
+            Stop::MemoryBudget => {
+                format!("budget: memory_max exceeded, {pending} messages pending")
             }
         }
     }

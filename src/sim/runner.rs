@@ -235,9 +235,10 @@ pub fn run_scenario_while(
     scenario: &Scenario,
     seed: Seed,
     options: RunOptions,
+    retain: Retain,
     go_on: &mut dyn FnMut() -> bool,
 ) -> Option<RunOutcome> {
-    Sim::new(scenario, seed, options).run_while(go_on)
+    Sim::retaining(scenario, seed, options, retain).run_while(go_on)
 }
 
 /// Runs `scenario` under `seed`, keeping what `retain` says. The trace (its hash, and its
@@ -255,6 +256,22 @@ pub fn run_scenario_retaining(
 /// what `ripple run` does: a run that does not reproduce is the first thing to know.
 pub fn run_checked(scenario: &Scenario, seed: Seed, options: RunOptions) -> RunOutcome {
     let first = run_scenario(scenario, seed, options);
+    check_determinism(scenario, seed, options, first)
+}
+
+/// [`run_checked`], the first run keeping what `retain` says of its records, at most
+/// `records_max` of them: `ripple run` without `--trace`, whose memory then does not grow
+/// with the records of a long run.
+pub fn run_checked_keeping(
+    scenario: &Scenario,
+    seed: Seed,
+    options: RunOptions,
+    retain: Retain,
+    records_max: usize,
+) -> RunOutcome {
+    let first = Sim::retaining(scenario, seed, options, retain)
+        .keep_records_max(records_max)
+        .run();
     check_determinism(scenario, seed, options, first)
 }
 

@@ -15,10 +15,9 @@ use crate::core::{Purpose, RngStream, Seed, SimTime, UuidSource};
 use crate::engine::reflex::{HandlerIndex, HandlerOutput, Outcome, ReflexRegistry};
 use crate::engine::{DispatchRef, Engine, Host};
 use crate::scenario::FaultConfig;
-use crate::scenario::{
-    expand_generators_within, CheckAt, Generated, Input, InvariantKind, RootEvent, Scenario,
-};
+use crate::scenario::{CheckAt, Input, InvariantKind, RootEvent, Scenario};
 use crate::sim::host::{Ctx, Msg};
+use crate::sim::roots::Roots;
 use crate::sim::{registries, EntityRow, Library, Prepared, Retain, RunOptions, RunOutcome, Stop};
 use crate::sim::{FaultPlan, Faults, Queue};
 use crate::trace::TraceSink;
@@ -40,18 +39,19 @@ pub struct Sim<'s> {
     /// The scripted root publications' payloads, from [`Prepared`].
     pub(super) root_payloads: Arc<Vec<Option<Arc<Value>>>>,
     pub(super) retain: Retain,
-    /// Generated root inputs a run can reach (numbered after the scripted ones), and how
-    /// many there are after `until`.
-    pub(super) generated: Generated,
+    /// The root inputs not run yet (scripted, then generated ones drawn as the run reaches
+    /// them).
+    pub(super) roots: Roots<'s>,
     pub(super) ctx: Ctx,
     pub(super) outcomes: Vec<Outcome>,
     pub(super) scheduler_steps: u64,
-    /// Root inputs still queued (not messages in flight: they are the scenario's script).
-    pub(super) roots_queued: u64,
     /// User invariants already reported (each is reported once per run).
     pub(super) reported: BTreeSet<String>,
     /// `sometimes` invariants that have held in a checked state of this run.
     pub(super) sometimes_held: BTreeSet<String>,
+    /// The thread's metered bytes when the run started, trace buffers left out
+    /// ([`Sim::memory_held`]).
+    pub(super) memory_base: i64,
 }
 
 /// How often [`Sim::run_while`] asks whether to go on: often enough that a wall-time budget
@@ -110,13 +110,12 @@ impl<'s> Sim<'s> {
                 .map(|c| Faults::random(FaultPlan::new(c, seed)))
         };
         let handlers = Arc::clone(&prepared.handlers);
-        let generated = expand_generators_within(&scenario.generators, seed, scenario.until);
         let invariants = prepared.invariants.clone();
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             bus,
             commit_subjects: Arc::clone(&prepared.commit_subjects),
-            queue: Queue::with_capacity((scenario.events.len() + generated.events.len()) * 2),
+            queue: Queue::new(),
             ids: UuidSource::new(RngStream::new(seed, Purpose::Ids)),
             sched: RngStream::new(seed, Purpose::Scheduling),
             seed,
@@ -125,7 +124,11 @@ impl<'s> Sim<'s> {
             faults,
             sub_handlers: Arc::clone(&handlers),
             channels: BTreeMap::new(),
-            trace: TraceSink::with_records(options.keep_trace, retain == Retain::Records),
+            trace: TraceSink::with_records(
+                options.keep_trace,
+                matches!(retain, Retain::Records | Retain::Script),
+            )
+            .script_only(retain == Retain::Script),
             invariants,
             library: prepared.library.invariants(),
             step_dispatches: 0,
@@ -134,6 +137,7 @@ impl<'s> Sim<'s> {
             violations: Vec::new(),
             violation_rules: Vec::new(),
             violation_observations: Vec::new(),
+            violation_times: Vec::new(),
             acting_rule: String::new(),
             acting: false,
             reactions: (retain == Retain::Report).then(Vec::new),
@@ -145,39 +149,9 @@ impl<'s> Sim<'s> {
         };
 
         // Root inputs that share a virtual time are concurrent: their order is drawn from
-        // the seed (sorting on a random key keeps everything else in time order).
-        // One draw per root input, in number order, reached or not (a generated event after
-        // `until` is never queued but still draws), so that what is drawn later (fan-out
-        // order) does not depend on `until`; drawn either way, so pinning the order does not
-        // shift later draws either.
-        let scripted = scenario.events.len();
-        let mut order: Vec<(SimTime, u64, u32)> =
-            Vec::with_capacity(scripted + generated.events.len());
-        let key_of = |i: usize, ctx: &mut Ctx| {
-            let drawn = ctx.sched.next_u64();
-            if scenario.file_order {
-                i as u64
-            } else {
-                drawn
-            }
-        };
-        for (i, e) in scenario.events.iter().enumerate() {
-            let key = key_of(i, &mut ctx);
-            order.push((e.at, key, i as u32));
-        }
-        let mut kept = generated.events.iter().peekable();
-        for n in 0..generated.total {
-            let i = scripted + n as usize;
-            let key = key_of(i, &mut ctx);
-            if let Some((_, e)) = kept.next_if(|(k, _)| u64::from(*k) == n) {
-                order.push((e.at, key, i as u32));
-            }
-        }
-        order.sort_unstable();
-        let roots_queued = order.len() as u64;
-        for (at, _, i) in order {
-            ctx.queue.push(at, Msg::Root(i));
-        }
+        // the seed, one draw per root input in number order, reached or not, so that what
+        // is drawn later (fan-out order) does not depend on `until` (see `Roots`).
+        let roots = Roots::new(scenario, seed, &mut ctx.sched);
 
         Sim {
             scenario,
@@ -189,14 +163,31 @@ impl<'s> Sim<'s> {
             handlers,
             root_payloads: Arc::clone(&prepared.root_payloads),
             retain,
-            generated,
+            roots,
             ctx,
             outcomes: Vec::new(),
             scheduler_steps: 0,
-            roots_queued,
             reported: BTreeSet::new(),
             sometimes_held: BTreeSet::new(),
+            memory_base: 0,
         }
+        .metered()
+    }
+
+    /// Starts the memory meter here: what the run holds is counted from now.
+    fn metered(mut self) -> Self {
+        self.memory_base = 0;
+        self.memory_base = self.memory_held();
+        self
+    }
+
+    /// Bytes the run holds (its world, messages, invariants' state), as this thread's
+    /// allocator counts them since the run started, less the trace buffers and what is kept
+    /// only for the output: the same at every step whatever the output options.
+    pub fn memory_held(&self) -> i64 {
+        crate::core::raw::meter::thread_held()
+            - self.ctx.trace.buffers_held() as i64
+            - self.memory_base
     }
 
     pub fn now(&self) -> SimTime {
@@ -219,13 +210,11 @@ impl<'s> Sim<'s> {
         if self.ctx.step_dispatches >= self.scenario.cascade_dispatches_max {
             return Err(Stop::CascadeBudget);
         }
-        let Some(at) = self.ctx.queue.peek_time() else {
-            // Generated inputs after `until` are never queued: they are what is left.
-            return Err(if self.generated.beyond > 0 {
-                Stop::TimeBudget
-            } else {
-                Stop::Quiescent
-            });
+        // A root input runs before a message due at the same time.
+        let (root_at, queued_at) = (self.roots.peek_time(), self.ctx.queue.peek_time());
+        let root_first = root_at.is_some_and(|r| queued_at.is_none_or(|q| r <= q));
+        let Some(at) = (if root_first { root_at } else { queued_at }) else {
+            return Err(Stop::Quiescent);
         };
         if at > self.scenario.until {
             return Err(Stop::TimeBudget);
@@ -236,8 +225,18 @@ impl<'s> Sim<'s> {
         if self.in_flight() > self.scenario.messages_max {
             return Err(Stop::MessageBudget);
         }
+        if self.memory_held() > self.scenario.memory_max as i64 {
+            return Err(Stop::MemoryBudget);
+        }
         self.ctx.step_dispatches = 0;
-        let (at, msg) = self.ctx.queue.pop().expect("peeked");
+        let next = if root_first {
+            let (at, index, event) = self.roots.pop().expect("peeked");
+            (at, None, Some((index, event)))
+        } else {
+            let (at, msg) = self.ctx.queue.pop().expect("peeked");
+            (at, Some(msg), None)
+        };
+        let at = next.0;
         debug_assert!(at >= self.ctx.now, "time never goes back");
         self.ctx.now = at;
         self.scheduler_steps += 1;
@@ -245,16 +244,14 @@ impl<'s> Sim<'s> {
         for i in &mut self.ctx.library {
             i.on_step();
         }
-        match msg {
-            Msg::Root(i) => {
-                self.roots_queued -= 1;
-                self.root(i)
-            }
-            Msg::Deliver { sub, event, cause } => {
+        match next {
+            (_, _, Some((index, event))) => self.root(index, event),
+            (_, Some(Msg::Deliver { sub, event, cause }), _) => {
                 self.deliver(sub, &event, cause);
                 self.ctx.delivered(event);
             }
-            Msg::Reaction(p) => self.engine.deliver(&mut self.ctx, &p),
+            (_, Some(Msg::Reaction(p)), _) => self.engine.deliver(&mut self.ctx, &p),
+            (_, None, None) => unreachable!("a root input or a message"),
         }
         // The instant is settled when nothing else is due now: check the scenario's own
         // invariants on the state the world is in.
@@ -355,15 +352,13 @@ impl<'s> Sim<'s> {
         }
     }
 
-    pub(super) fn root(&mut self, index: u32) {
+    /// Runs root input `index`: `generated` is the event when it is a generated one, built
+    /// as the run reached it; a scripted one is the scenario's.
+    pub(super) fn root(&mut self, index: u32, generated: Option<RootEvent>) {
         let i = index as usize;
-        let scripted = self.scenario.events.len();
-        let event: &RootEvent = if i < scripted {
-            &self.scenario.events[i]
-        } else {
-            self.generated
-                .get((i - scripted) as u32)
-                .expect("only reachable generated events are queued")
+        let event: &RootEvent = match &generated {
+            Some(event) => event,
+            None => &self.scenario.events[i],
         };
         let input = self.ctx.record_ref(RecordRef::Input {
             at: self.ctx.now,
@@ -461,7 +456,7 @@ impl<'s> Sim<'s> {
             severity: outcome.severity,
             target: outcome.target.as_deref(),
         });
-        if self.retain != Retain::Summary {
+        if matches!(self.retain, Retain::Records | Retain::Report) {
             self.outcomes.push(outcome.clone());
         }
         for req in dispatch {
@@ -485,19 +480,19 @@ impl<'s> Sim<'s> {
         }
     }
 
-    /// Messages in flight: what is queued but the root inputs not reached yet.
+    /// Messages in flight (root inputs are not queued: they are the scenario's script).
     fn in_flight(&self) -> u64 {
-        self.ctx.queue.len() as u64 - self.roots_queued
+        self.ctx.queue.len() as u64
     }
 
-    /// Messages left: what is queued, and the generated inputs after `until`.
+    /// Messages left: what is queued, and the root inputs not run (after `until` included).
     fn pending(&self) -> usize {
-        self.ctx.queue.len() + self.generated.beyond as usize
+        self.ctx.queue.len() + self.roots.left() as usize
     }
 
     /// When the next message left is due.
     fn next_due(&self) -> Option<SimTime> {
-        match (self.ctx.queue.peek_time(), self.generated.first_beyond) {
+        match (self.ctx.queue.peek_time(), self.roots.peek_time()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -515,6 +510,11 @@ impl<'s> Sim<'s> {
                 "after step {steps} at {now}, {} messages were in flight (messages_max is {}): deliveries multiply faster than they drain (duplicates, a fan-out); raise messages_max in [scenario] if the scenario needs more",
                 self.in_flight(),
                 self.scenario.messages_max
+            ),
+            Stop::MemoryBudget => format!(
+                "after step {steps} at {now}, the run held {} (memory_max is {}; {pending} messages pending): the world, the messages in flight and the invariants' state grow with the run; raise memory_max in [scenario] (e.g. memory_max = \"2GiB\") or lower steps_max or until",
+                crate::core::show_size(self.memory_held().max(0) as u64),
+                crate::core::show_size(self.scenario.memory_max),
             ),
             _ => unreachable!("not a work budget"),
         }
@@ -575,6 +575,7 @@ impl<'s> Sim<'s> {
                 id: None,
                 observed: match stop {
                     Stop::CascadeBudget => "cascade_dispatches_max",
+                    Stop::MemoryBudget => "memory_max",
                     _ => "messages_max",
                 }
                 .to_string(),
@@ -611,7 +612,7 @@ impl<'s> Sim<'s> {
         let pending = self.pending();
         let virtual_time = self.ctx.now;
         let faults = self.ctx.faults.as_ref().map(|f| f.describe());
-        let root_events = self.scenario.events.len() + self.generated.total as usize;
+        let root_events = self.roots.total() as usize;
         let counts = self.ctx.trace.counts();
         let trace_error = self.ctx.trace.finish_stream().err();
         let coverage = self.ctx.trace.take_coverage();
@@ -630,6 +631,7 @@ impl<'s> Sim<'s> {
             violations: self.ctx.violations,
             violation_rules: self.ctx.violation_rules,
             violation_observations: self.ctx.violation_observations,
+            violation_times: self.ctx.violation_times,
             outcomes: self.outcomes,
             retained: self.retain,
             counts,

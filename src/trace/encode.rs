@@ -21,8 +21,8 @@
 //! the string and number writers are in `trace/bytes.rs`, behind safe methods; this file
 //! only says what goes where.
 
+use crate::core::raw::bytes::{Cursor, Digits};
 use crate::core::{FaultTarget, OriginRef, RecordRef};
-use crate::trace::bytes::{Cursor, Digits};
 
 /// A constant piece of a record (a kind tag, a key, a literal).
 macro_rules! lit {
@@ -427,12 +427,12 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
 
+    use crate::core::raw::bytes::FIXED_BYTES_MAX;
     use crate::core::SimTime;
     use crate::core::{Depth, EntityId, TenantId};
     use crate::core::{EventId, SubId, Subject};
     use crate::core::{FaultKind, Origin, Record, RecordKind};
     use crate::core::{OutcomeKind, Severity};
-    use crate::trace::bytes::FIXED_BYTES_MAX;
     use proptest::prelude::*;
 
     fn ours(record: &Record) -> Vec<u8> {

@@ -1,7 +1,5 @@
 //! The trace: one record per step, a canonical encoding (JSON lines) and its hash.
 
-#[allow(unsafe_code)] // The crate's one module of unsafe code: see its header.
-mod bytes;
 mod encode;
 mod file;
 mod replay;

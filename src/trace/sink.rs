@@ -15,7 +15,8 @@
 //! every trace hash and every corpus seed depends on is not worth that; reports/BENCH.md
 //! (fifth pass) has the figures.
 
-use crate::core::{Coverage, Record, RecordCounts, RecordRef};
+use crate::core::raw::meter::unmetered;
+use crate::core::{Coverage, Record, RecordCounts, RecordKind, RecordRef};
 use crate::trace::Encoder;
 use std::io::Write;
 use xxhash_rust::xxh3::Xxh3;
@@ -57,6 +58,8 @@ pub struct TraceSink {
     coverage: Option<Box<Coverage>>,
     /// Records kept at most (the first ones); the rest are encoded, hashed and counted.
     records_max: usize,
+    /// Keep only `input` and `fault` records ([`TraceSink::script_only`]).
+    script_only: bool,
 }
 
 impl TraceSink {
@@ -76,7 +79,19 @@ impl TraceSink {
             flushed: 0,
             coverage: None,
             records_max: usize::MAX,
+            script_only: false,
         }
+    }
+
+    /// With `on`, keeps only the records a concrete scenario is made of (root inputs and
+    /// faults), when it keeps records at all.
+    pub fn script_only(mut self, on: bool) -> TraceSink {
+        self.script_only = on;
+        self
+    }
+
+    fn keeps(&self, kind: RecordKind) -> bool {
+        !self.script_only || matches!(kind, RecordKind::Input | RecordKind::Fault)
     }
 
     /// Keeps only the first `n` records (when it keeps records at all): a readable report's
@@ -131,8 +146,13 @@ impl TraceSink {
     /// Appends a record; returns its step number (0-based).
     pub fn push(&mut self, record: Record) -> u64 {
         self.encode(&record.view());
-        if let Some(records) = self.records.as_mut().filter(|r| r.len() < self.records_max) {
-            records.push(record);
+        let keep = self.keeps(record.kind());
+        if let Some(records) = self
+            .records
+            .as_mut()
+            .filter(|r| keep && r.len() < self.records_max)
+        {
+            unmetered(|| records.push(record));
         }
         self.step()
     }
@@ -141,8 +161,13 @@ impl TraceSink {
     /// step number (0-based).
     pub fn push_ref(&mut self, record: &RecordRef<'_>) -> u64 {
         self.encode(record);
-        if let Some(records) = self.records.as_mut().filter(|r| r.len() < self.records_max) {
-            records.push(record.to_record());
+        let keep = self.keeps(record.kind());
+        if let Some(records) = self
+            .records
+            .as_mut()
+            .filter(|r| keep && r.len() < self.records_max)
+        {
+            unmetered(|| records.push(record.to_record()));
         }
         self.step()
     }
@@ -159,7 +184,7 @@ impl TraceSink {
         }
         match &mut self.text {
             Some(text) => {
-                self.encoder.encode_line(record, text);
+                unmetered(|| self.encoder.encode_line(record, text));
                 if text.len() - self.text_hashed >= CHUNK_BYTES {
                     self.hasher.update(&text[self.text_hashed..]);
                     self.flushed += (text.len() - self.text_hashed) as u64;
@@ -191,6 +216,14 @@ impl TraceSink {
     }
 
     /// Records pushed so far.
+    /// Bytes of the buffers the trace text passes through (the chunk being hashed, a kept
+    /// text): a run's memory budget leaves them out, as it leaves out the records kept for
+    /// the output (pushed unmetered), so that the outputs asked for never change where a
+    /// run stops.
+    pub fn buffers_held(&self) -> u64 {
+        (self.pending.capacity() + self.text.as_ref().map_or(0, Vec::capacity)) as u64
+    }
+
     pub fn len(&self) -> u64 {
         self.len
     }

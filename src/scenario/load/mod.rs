@@ -23,8 +23,8 @@ use crate::scenario::temper::{
 use crate::scenario::SourceError;
 use crate::scenario::{parse_rules_file_located, RuleDef};
 use crate::scenario::{
-    Scenario, CASCADE_DISPATCHES_MAX_DEFAULT, DEPTH_MAX_LIMIT, MESSAGES_MAX_DEFAULT,
-    STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
+    Scenario, CASCADE_DISPATCHES_MAX_DEFAULT, DEPTH_MAX_LIMIT, MEMORY_MAX_DEFAULT,
+    MESSAGES_MAX_DEFAULT, STEPS_MAX_DEFAULT, UNTIL_DEFAULT_MS,
 };
 use entity::EntityDef;
 use event::EventDef;
@@ -83,6 +83,7 @@ struct MetaDef {
     steps_max: Option<Spanned<i64>>,
     cascade_dispatches_max: Option<Spanned<i64>>,
     messages_max: Option<Spanned<i64>>,
+    memory_max: Option<Spanned<String>>,
     order: Option<Spanned<String>>,
 }
 
@@ -175,6 +176,16 @@ impl Loader<'_> {
         )?;
         let messages_max =
             self.positive(&meta.messages_max, "messages_max", MESSAGES_MAX_DEFAULT)?;
+        let memory_max = match &meta.memory_max {
+            None => MEMORY_MAX_DEFAULT,
+            Some(m) => crate::core::parse_size(m.get_ref()).map_err(|why| {
+                self.err(m.span().start, format!("scenario.memory_max: {why}"))
+                    .with_hint(format!(
+                        "a size with a binary unit, e.g. memory_max = \"2GiB\"; the default is {}",
+                        crate::core::write_size(MEMORY_MAX_DEFAULT)
+                    ))
+            })?,
+        };
 
         let file_order = match &meta.order {
             None => false,
@@ -396,6 +407,7 @@ impl Loader<'_> {
             steps_max,
             cascade_dispatches_max,
             messages_max,
+            memory_max,
             file_order,
             tenants,
             rules,

@@ -1,5 +1,4 @@
-//! Bytes stored straight into the spare capacity of a `Vec<u8>`: the crate's only `unsafe`
-//! code (the crate root denies `unsafe_code` everywhere else), behind a safe interface.
+//! Bytes stored straight into the spare capacity of a `Vec<u8>`, behind a safe interface.
 //!
 //! The trace encoder writes each record's JSON line through a [`Cursor`]: room for the whole
 //! line is reserved once, then its pieces (kind tag, keys, numbers, strings; a record has a
@@ -32,7 +31,7 @@
 /// keys, quotes, `null`s, numbers (each counted as 20 digits, the most a `u64` has), the
 /// newline. The longest (a fault, or a dispatch from a reflex) takes under 200 bytes of it;
 /// a test in `encode.rs` checks the margin for every kind of record.
-pub(super) const FIXED_BYTES_MAX: usize = 256;
+pub(crate) const FIXED_BYTES_MAX: usize = 256;
 
 /// The most bytes one byte of a string becomes: `\u00xx`.
 const ESCAPED_BYTES_MAX: usize = 6;
@@ -47,7 +46,7 @@ const U64_DIGITS_MAX: usize = 20;
 /// The invariant every method keeps: the `fixed_left + ESCAPED_BYTES_MAX * text_left` bytes
 /// from `at` are inside the vector's allocation, and the bytes from the vector's length up to
 /// `at` are initialised (each write starts at `at` and covers the bytes it moves past).
-pub(super) struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     out: &'a mut Vec<u8>,
     at: *mut u8,
     /// Bytes left for fixed pieces and numbers.
@@ -60,7 +59,7 @@ impl<'a> Cursor<'a> {
     /// A cursor at the end of `out`, with room for [`FIXED_BYTES_MAX`] bytes and each of
     /// `strs` escaped.
     #[inline(always)]
-    pub(super) fn new(out: &'a mut Vec<u8>, strs: &[&str]) -> Cursor<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>, strs: &[&str]) -> Cursor<'a> {
         // Wrapping, not saturating (one instruction a string, not two): a sum that wraps
         // (only absurd lengths, or one huge string passed many times, can) is less than the
         // bytes of the strings, and `str` panics before writing the byte past it.
@@ -91,7 +90,7 @@ impl<'a> Cursor<'a> {
 
     /// Writes `piece` (a constant, in the encoder: its copy is inlined).
     #[inline(always)]
-    pub(super) fn piece(&mut self, piece: &[u8]) {
+    pub(crate) fn piece(&mut self, piece: &[u8]) {
         self.take_fixed(piece.len());
         // SAFETY: `take_fixed` saw room for the piece (the invariant); `piece` is initialised
         // memory outside the vector's spare capacity, which the cursor borrows mutably.
@@ -105,7 +104,7 @@ impl<'a> Cursor<'a> {
     /// length (inlined, where `digits.len` bytes would be a call to `memcpy` per record); the
     /// bytes past the digits are overwritten by the next piece or left in the spare capacity.
     #[inline(always)]
-    pub(super) fn digits(&mut self, digits: &Digits) {
+    pub(crate) fn digits(&mut self, digits: &Digits) {
         self.take_fixed(U64_DIGITS_MAX);
         // SAFETY: room for 20 bytes (`take_fixed`), all of them written; `digits.len` is at
         // most 20 (`Digits::new`).
@@ -117,7 +116,7 @@ impl<'a> Cursor<'a> {
 
     /// Writes `n` in decimal, as serde_json (itoa) writes an unsigned integer.
     #[inline(always)]
-    pub(super) fn u64(&mut self, n: u64) {
+    pub(crate) fn u64(&mut self, n: u64) {
         self.take_fixed(U64_DIGITS_MAX);
         // SAFETY: room for 20 bytes (`take_fixed`).
         self.at = unsafe { write_u64(self.at, n) };
@@ -125,7 +124,7 @@ impl<'a> Cursor<'a> {
 
     /// The inside of a JSON string literal (no quotes), escaped as serde_json escapes it.
     #[inline(always)]
-    pub(super) fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.text_left = self
             .text_left
             .checked_sub(s.len())
@@ -138,7 +137,7 @@ impl<'a> Cursor<'a> {
 
     /// Makes the bytes written part of the vector.
     #[inline(always)]
-    pub(super) fn finish(self) {
+    pub(crate) fn finish(self) {
         // SAFETY: the bytes up to the cursor are initialised and inside the vector's
         // allocation (the invariant), and the cursor moves only forward from the length.
         unsafe {
@@ -150,14 +149,14 @@ impl<'a> Cursor<'a> {
 
 /// The decimal digits of a number, made once for a run of records at the same instant.
 #[derive(Debug, Default)]
-pub(super) struct Digits {
+pub(crate) struct Digits {
     bytes: [u8; U64_DIGITS_MAX],
     /// At most [`U64_DIGITS_MAX`].
     len: usize,
 }
 
 impl Digits {
-    pub(super) fn new(n: u64) -> Digits {
+    pub(crate) fn new(n: u64) -> Digits {
         let mut bytes = [0; U64_DIGITS_MAX];
         // SAFETY: `bytes` has room for the 20 digits a `u64` has at most.
         let end = unsafe { write_u64(bytes.as_mut_ptr(), n) };
@@ -166,7 +165,7 @@ impl Digits {
     }
 
     #[cfg(test)]
-    pub(super) fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
 }
@@ -385,7 +384,7 @@ unsafe fn write_escaped(dst: *mut u8, bytes: &[u8]) -> *mut u8 {
 
 /// The plain versions of this module's fast paths, for the tests to compare with.
 #[cfg(test)]
-pub(super) mod reference {
+pub(crate) mod reference {
     /// Whether serde_json escapes `b`.
     pub fn needs_escape(b: u8) -> bool {
         b < 0x20 || b == b'"' || b == b'\\'
