@@ -184,3 +184,36 @@ fn a_long_run_with_a_trace_keeps_a_reports_worth_of_records_and_the_same_totals(
     assert_eq!(code, Some(0), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_changed_scenario_replays_different_and_shows_the_first_difference() {
+    // Record with a copy of netops beside the trace, then change the copy: the recorded
+    // trace is intact (not bad input), the behaviour changed (exit 1), and the replay names
+    // the first differing step with both lines, streamed from the two traces.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch("changed");
+    let text = std::fs::read_to_string(root.join("scenarios/netops.toml")).unwrap();
+    let copy = dir.join("netops.toml");
+    std::fs::write(&copy, &text).unwrap();
+    let trace = dir.join("t.jsonl");
+    let (code, out) = ripple(
+        &["run", "netops.toml", "--seed", "7", "--trace", "t.jsonl"],
+        &dir,
+    );
+    assert!(code == Some(0) || code == Some(1), "{out}");
+    assert!(text.contains("until = \"10m\""));
+    std::fs::write(&copy, text.replace("until = \"10m\"", "until = \"1ms\"")).unwrap();
+    let (code, out) = ripple(&["replay", trace.to_str().unwrap()], &dir);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("replay: the trace differs"), "{out}");
+    assert!(out.contains("first difference at step"), "{out}");
+    assert!(out.contains("recorded: {"), "{out}");
+    assert!(out.contains("replayed: "), "{out}");
+    // The scratch copy of the replayed trace is gone.
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

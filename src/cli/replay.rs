@@ -2,8 +2,9 @@
 
 use crate::cli::{bad_input, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
+use crate::sim::Retain;
 use crate::sim::Runner;
-use crate::trace::{first_difference, read_trace_file};
+use crate::trace::{first_difference_streams, verify_trace, TraceReadError, DIFF_CONTEXT_LINES};
 use std::path::{Path, PathBuf};
 
 /// Re-execute a trace written by `ripple run --trace FILE` and confirm it is byte-identical.
@@ -23,18 +24,31 @@ pub struct ReplayArgs {
 }
 
 pub fn run(args: &ReplayArgs) -> u8 {
-    let bytes = match std::fs::read(&args.trace) {
-        Ok(b) => b,
-        Err(e) => {
-            return bad_input(format!(
-                "{}: failed to read the trace: {e}",
-                args.trace.display()
-            ))
-        }
+    let read_failed = |e: &dyn std::fmt::Display| {
+        bad_input(format!(
+            "{}: failed to read the trace: {e}\n  hint: check the path; traces are written by `ripple run SCENARIO --seed N --trace FILE`",
+            args.trace.display()
+        ))
     };
-    let (header, recorded) = match read_trace_file(&bytes) {
-        Ok(read) => read,
-        Err(e) => {
+    // The trace is read as a stream, twice at most: once to check it, and (only when the
+    // replay differs) once to find where. Memory holds a chunk, not a trace of gigabytes.
+    let open = || -> std::io::Result<std::io::BufReader<std::fs::File>> {
+        let meta = std::fs::metadata(&args.trace)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is not a regular file",
+            ));
+        }
+        Ok(std::io::BufReader::with_capacity(
+            1 << 16,
+            std::fs::File::open(&args.trace)?,
+        ))
+    };
+    let header = match open().map_err(TraceReadError::Io).and_then(verify_trace) {
+        Ok(header) => header,
+        Err(TraceReadError::Io(e)) => return read_failed(&e),
+        Err(TraceReadError::Corrupt(e)) => {
             return bad_input(format!(
                 "{}:{}:1: {}\n  hint: write traces with `ripple run SCENARIO --seed N --trace FILE`, and do not edit them",
                 args.trace.display(),
@@ -55,32 +69,52 @@ pub fn run(args: &ReplayArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let outcome = Runner::new(&scenario)
+    // The file's records hash to the header's hash (checked above): a replay with the same
+    // hash and count is the same bytes.
+    let runner = Runner::new(&scenario)
         .swarm(header.swarm)
-        .trace_text(true)
-        .run(Seed(header.seed));
-    let replayed = outcome.trace_text.as_deref().expect("trace kept");
+        .keep(Retain::Summary);
+    let outcome = runner.run(Seed(header.seed));
     let shown = scenario_path.display();
-    match first_difference(recorded, replayed) {
-        None => {
-            println!(
-                "replay: identical, {} steps, trace {} ({shown} --seed {})",
-                outcome.steps(),
-                outcome.trace_hash,
-                header.seed
-            );
-            EXIT_PASS
-        }
-        Some(diff) => {
-            println!("replay: the trace differs ({shown} --seed {})", header.seed);
-            println!(
-                "  recorded hash {}, replayed hash {}",
-                header.trace_hash, outcome.trace_hash
-            );
-            println!("{diff}");
-            EXIT_FAIL
-        }
+    if outcome.trace_hash.to_string() == header.trace_hash && outcome.steps() == header.steps {
+        println!(
+            "replay: identical, {} steps, trace {} ({shown} --seed {})",
+            outcome.steps(),
+            outcome.trace_hash,
+            header.seed
+        );
+        return EXIT_PASS;
     }
+    // Different: replay again into a scratch file beside the trace, and compare the two
+    // streams line by line.
+    let scratch = crate::core::scratch_beside(&args.trace, "replayed");
+    let diff = (|| -> std::io::Result<_> {
+        let out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&scratch)?);
+        let again = runner
+            .sim(Seed(header.seed))
+            .stream_trace(Box::new(out))
+            .run();
+        if let Some(e) = again.trace_error {
+            return Err(std::io::Error::other(e));
+        }
+        let mut recorded = open()?;
+        let mut skipped = Vec::new();
+        std::io::BufRead::read_until(&mut recorded, b'\n', &mut skipped)?; // the header
+        let replayed = std::io::BufReader::new(std::fs::File::open(&scratch)?);
+        first_difference_streams(recorded, replayed, DIFF_CONTEXT_LINES)
+    })();
+    let _ = std::fs::remove_file(&scratch);
+    println!("replay: the trace differs ({shown} --seed {})", header.seed);
+    println!(
+        "  recorded hash {}, replayed hash {}",
+        header.trace_hash, outcome.trace_hash
+    );
+    match diff {
+        Ok(Some(diff)) => println!("{diff}"),
+        Ok(None) => println!("  (the records are the same lines; the hashes differ)"),
+        Err(e) => println!("  (could not compare the records: {e})"),
+    }
+    EXIT_FAIL
 }
 
 /// The scenario a trace names: relative to the trace's own directory when that is a file

@@ -40,14 +40,42 @@ pub struct CorruptTrace {
 /// Splits a trace file into its header and records, and checks that the records are the
 /// ones the header describes: the format version, the number of records, and their hash.
 pub fn read_trace_file(bytes: &[u8]) -> Result<(TraceHeader, &[u8]), CorruptTrace> {
-    let corrupt = |line, message: String| CorruptTrace { line, message };
-    let Some(split) = bytes.iter().position(|b| *b == b'\n') else {
+    let header = match verify_trace(bytes) {
+        Ok(header) => header,
+        Err(TraceReadError::Corrupt(e)) => return Err(e),
+        Err(TraceReadError::Io(e)) => unreachable!("reading a slice cannot fail: {e}"),
+    };
+    let split = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .expect("a header line");
+    Ok((header, &bytes[split + 1..]))
+}
+
+/// Why a trace file could not be read and trusted.
+#[derive(Debug)]
+pub enum TraceReadError {
+    Io(std::io::Error),
+    Corrupt(CorruptTrace),
+}
+
+/// [`read_trace_file`] on a stream, read once: the header, once the records that follow it
+/// are checked against it (version, count, hash). Memory holds one chunk, not the trace.
+pub fn verify_trace(mut input: impl std::io::BufRead) -> Result<TraceHeader, TraceReadError> {
+    let corrupt = |line, message: String| TraceReadError::Corrupt(CorruptTrace { line, message });
+    let mut first = Vec::new();
+    // A header is one short line: a "first line" of megabytes is not one.
+    {
+        let mut head = std::io::Read::take(&mut input, HEADER_BYTES_MAX);
+        std::io::BufRead::read_until(&mut head, b'\n', &mut first).map_err(TraceReadError::Io)?;
+    }
+    if !first.ends_with(b"\n") {
         return Err(corrupt(
             1,
             "not a ripple trace: it has no header line".into(),
         ));
-    };
-    let header: TraceHeader = serde_json::from_slice(&bytes[..split]).map_err(|e| {
+    }
+    let header: TraceHeader = serde_json::from_slice(&first[..first.len() - 1]).map_err(|e| {
         corrupt(
             1,
             format!("not a ripple trace: the first line must be its header ({e})"),
@@ -62,19 +90,31 @@ pub fn read_trace_file(bytes: &[u8]) -> Result<(TraceHeader, &[u8]), CorruptTrac
             ),
         ));
     }
-    let records = &bytes[split + 1..];
-    let lines = records.iter().filter(|b| **b == b'\n').count() as u64;
-    if lines != header.steps || !(records.is_empty() || records.ends_with(b"\n")) {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let (mut lines, mut last) = (0u64, None);
+    loop {
+        let chunk = input.fill_buf().map_err(TraceReadError::Io)?;
+        if chunk.is_empty() {
+            break;
+        }
+        hasher.update(chunk);
+        lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        last = chunk.last().copied();
+        let n = chunk.len();
+        input.consume(n);
+    }
+    let ends_well = last.is_none_or(|b| b == b'\n');
+    if lines != header.steps || !ends_well {
         return Err(corrupt(
             1,
             format!(
                 "the header says {} records and the file holds {lines}{}: the file was cut or edited",
                 header.steps,
-                if records.ends_with(b"\n") || records.is_empty() { "" } else { " and a partial line" }
+                if ends_well { "" } else { " and a partial line" }
             ),
         ));
     }
-    let hash = TraceHash(xxhash_rust::xxh3::xxh3_128(records)).to_string();
+    let hash = TraceHash(hasher.digest128()).to_string();
     if hash != header.trace_hash {
         return Err(corrupt(
             1,
@@ -84,8 +124,11 @@ pub fn read_trace_file(bytes: &[u8]) -> Result<(TraceHeader, &[u8]), CorruptTrac
             ),
         ));
     }
-    Ok((header, records))
+    Ok(header)
 }
+
+/// The longest header line read: far more than any header (a scenario path and a hash).
+const HEADER_BYTES_MAX: u64 = 64 << 10;
 
 #[cfg(test)]
 mod tests {

@@ -65,6 +65,72 @@ pub fn first_difference_within(
     })
 }
 
+/// [`first_difference_within`] on two streams of lines, read once each: memory holds the
+/// context, not the traces (`ripple replay` of a trace of gigabytes). Same answer as on
+/// the whole texts.
+pub fn first_difference_streams(
+    mut recorded: impl std::io::BufRead,
+    mut replayed: impl std::io::BufRead,
+    context: usize,
+) -> std::io::Result<Option<TraceDiff>> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(b)).into_owned();
+    let next = |r: &mut dyn std::io::BufRead, line: &mut Vec<u8>| -> std::io::Result<bool> {
+        line.clear();
+        Ok(r.read_until(b'\n', line)? > 0)
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut before: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    let mut step = 0;
+    loop {
+        let (has_a, has_b) = (next(&mut recorded, &mut a)?, next(&mut replayed, &mut b)?);
+        let same = has_a == has_b
+            && (!has_a
+                || a.strip_suffix(b"\n").unwrap_or(&a) == b.strip_suffix(b"\n").unwrap_or(&b));
+        if !has_a && !has_b {
+            return Ok(None);
+        }
+        if !same {
+            break;
+        }
+        if context > 0 {
+            if before.len() == context {
+                before.pop_front();
+            }
+            before.push_back(text(&a));
+        }
+        step += 1;
+    }
+    // Each side's differing line, then up to `context` lines after it, then a count.
+    let rest = |r: &mut dyn std::io::BufRead,
+                first: &[u8],
+                has: bool|
+     -> std::io::Result<(Option<String>, Vec<String>, usize)> {
+        let line = has.then(|| text(first));
+        let (mut after, mut n, mut buf) = (Vec::new(), step + usize::from(has), Vec::new());
+        while has && next(r, &mut buf)? {
+            if after.len() < context {
+                after.push(text(&buf));
+            }
+            n += 1;
+        }
+        Ok((line, after, n))
+    };
+    let has_a = !a.is_empty();
+    let has_b = !b.is_empty();
+    let (recorded_line, recorded_after, recorded_steps) = rest(&mut recorded, &a, has_a)?;
+    let (replayed_line, replayed_after, replayed_steps) = rest(&mut replayed, &b, has_b)?;
+    Ok(Some(TraceDiff {
+        step,
+        recorded: recorded_line,
+        replayed: replayed_line,
+        before: before.into(),
+        recorded_after,
+        replayed_after,
+        recorded_steps,
+        replayed_steps,
+    }))
+}
+
 /// Lines, without the empty piece after a final newline: a shorter trace has no line where
 /// the longer one goes on.
 fn lines(text: &[u8]) -> Vec<&[u8]> {
@@ -118,5 +184,29 @@ mod tests {
         assert_eq!(d.recorded_after, ["x", "y"]);
         assert_eq!(d.replayed_after, ["q"]);
         assert_eq!(first_difference(b"a\nb", b"a\nb\n"), None);
+    }
+
+    proptest::proptest! {
+        /// Read as streams, two traces differ where, and as, they do read whole.
+        #[test]
+        fn streams_differ_as_whole_texts_do(
+            a in proptest::collection::vec(0u8..4, 0..12),
+            b in proptest::collection::vec(0u8..4, 0..12),
+            final_a in proptest::bool::ANY,
+            final_b in proptest::bool::ANY,
+            context in 0usize..4,
+        ) {
+            let text = |lines: &[u8], last: bool| {
+                let mut t = lines.iter().map(|n| format!("{{\"n\":{n}}}")).collect::<Vec<_>>().join("\n");
+                if last && !t.is_empty() {
+                    t.push('\n');
+                }
+                t.into_bytes()
+            };
+            let (ta, tb) = (text(&a, final_a), text(&b, final_b));
+            let whole = first_difference_within(&ta, &tb, context);
+            let streamed = first_difference_streams(&ta[..], &tb[..], context).unwrap();
+            proptest::prop_assert_eq!(streamed, whole);
+        }
     }
 }
