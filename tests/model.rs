@@ -1454,3 +1454,57 @@ fn a_failing_root_action_is_explored_and_replays() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The cascade search keeps a memory budget: past it no state is expanded, and the model
+/// is incomplete, says which budget, and never passes; with room it completes as pinned.
+#[test]
+fn a_search_out_of_memory_is_incomplete_and_says_so() {
+    let s = shipped("race_crowd");
+    let run = |memory_max: u64| {
+        let report = check_scenario(
+            &s,
+            None,
+            &CheckOptions {
+                memory_max,
+                model: ripple::ModelConfig {
+                    reduce: false,
+                    ..ripple::ModelConfig::default()
+                },
+                ..options()
+            },
+        );
+        report
+            .models
+            .into_iter()
+            .find(|m| m.name == "cascade")
+            .unwrap()
+    };
+    let starved = run(1 << 20);
+    assert!(!starved.complete);
+    let why = starved.budget_exhausted.as_deref().unwrap_or("");
+    assert!(why.contains("memory budget (1 MiB"), "{why}");
+    assert!(starved.unique_states < 57_359, "{}", starved.unique_states);
+    let roomy = run(256 << 20);
+    assert!(roomy.complete, "{:?}", roomy.budget_exhausted);
+    assert_eq!(roomy.unique_states, 57_359);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args([
+            "check",
+            "scenarios/race_crowd.toml",
+            "--no-reduction",
+            "--memory-max",
+            "1MiB",
+            "--walk-seed",
+            "none",
+            "--require-complete",
+            "--out",
+        ])
+        .arg(std::env::temp_dir().join(format!("ripple-mem-{}", std::process::id())))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("INCOMPLETE"), "{text}");
+    assert!(text.contains("--memory-max"), "{text}");
+}

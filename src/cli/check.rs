@@ -71,6 +71,10 @@ pub struct CheckArgs {
     /// The random walk's seed (after the states run out); `none`: no walk.
     #[arg(long, value_name = "N", default_value = "0")]
     pub walk_seed: String,
+    /// Memory the cascade search may hold (e.g. 512MiB, 4GiB): past it the model stops
+    /// growing and is reported incomplete (`memory budget`).
+    #[arg(long, value_name = "SIZE", default_value = "512MiB")]
+    pub memory_max: String,
     /// Where counterexample scenarios are written, each with the HTML report of its run
     /// beside it (<counterexample>.html).
     #[arg(long, value_name = "DIR", default_value = "reports/check")]
@@ -91,6 +95,14 @@ pub fn run(args: &CheckArgs) -> u8 {
     if args.max_states == 0 {
         return bad_input("--max-states must be at least 1");
     }
+    let memory_max = match crate::core::parse_size(&args.memory_max) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return bad_input(format!(
+                "--memory-max: {e}\n  hint: a size with a binary unit, e.g. --memory-max 2GiB (the default is 512MiB)"
+            ))
+        }
+    };
     let seeds = match crate::sim::parse_seed_range(&args.seeds) {
         Ok(r) if r.end - r.start > SEEDS_MAX => {
             return bad_input(format!(
@@ -122,6 +134,7 @@ pub fn run(args: &CheckArgs) -> u8 {
             faults_max: args.faults_max,
         },
         seeds,
+        memory_max,
         walk_seed,
     };
     #[allow(clippy::disallowed_methods)] // The command's wall-clock budget, outside any run.

@@ -405,6 +405,11 @@ pub struct CascadeModel {
     /// Per `[[invariant]]`: the entity types it reads through a literal id, or every type
     /// it reads when it has no variable (a change to one re-checks every binding).
     invariant_globals: Vec<Vec<String>>,
+    /// Bytes the search's thread may hold before no state is expanded further
+    /// ([`CascadeModel::with_memory_max`]; unbounded by default).
+    memory_max: u64,
+    /// Set when the search ran out of memory: the model is then incomplete.
+    memory_hit: std::sync::atomic::AtomicBool,
 }
 
 impl CascadeModel {
@@ -537,7 +542,24 @@ impl CascadeModel {
             analysis,
             root_footprints,
             invariant_globals,
+            memory_max: u64::MAX,
+            memory_hit: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The same model with a memory budget: once the thread searching it holds more than
+    /// `bytes` (the allocator's count: visited states, pending states, terminal worlds), no
+    /// state is expanded further and [`CascadeModel::memory_ran_out`] says so.
+    pub fn with_memory_max(mut self, bytes: u64) -> CascadeModel {
+        self.memory_max = bytes;
+        self
+    }
+
+    /// The memory budget, when the search ran out of it.
+    pub fn memory_ran_out(&self) -> Option<u64> {
+        self.memory_hit
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then_some(self.memory_max)
     }
 
     /// The same model, searching for a path to `target`.
@@ -1327,6 +1349,23 @@ impl Model for CascadeModel {
 
     fn next_state(&self, s: &CascadeState, step: Step) -> Option<CascadeState> {
         Some(self.transition(s, step).0)
+    }
+
+    /// Every state is within the boundary until the search holds more than its memory
+    /// budget; then none is, and the search drains without growing.
+    fn within_boundary(&self, _: &CascadeState) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.memory_max == u64::MAX {
+            return true;
+        }
+        if self.memory_hit.load(Relaxed) {
+            return false;
+        }
+        if crate::core::raw::meter::thread_held() > self.memory_max as i64 {
+            self.memory_hit.store(true, Relaxed);
+            return false;
+        }
+        true
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

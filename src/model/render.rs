@@ -89,7 +89,7 @@ pub fn render_check_text(report: &CheckReport, deny_warnings: bool, timings: boo
         }
         let _ = writeln!(
             out,
-            "  raise --max-states or --timeout, or use `ripple sweep` for what the checker cannot reach"
+            "  raise the budget that ran out (--max-states, --timeout, --memory-max), or use `ripple sweep` for what the checker cannot reach"
         );
     }
     out

@@ -57,7 +57,14 @@ pub struct CheckOptions {
     /// After an exhaustive search that ran out of states, a random walk from this seed
     /// until the timeout (`None`: no walk).
     pub walk_seed: Option<u64>,
+    /// Bytes the cascade search may hold ([`MEMORY_MAX_DEFAULT`]): past it, no state is
+    /// expanded further and the model is incomplete (`memory budget`).
+    pub memory_max: u64,
 }
+
+/// The cascade search's memory budget by default: 512 MiB, counted by the allocator on the
+/// search's thread (the visited set, the pending states, the terminal worlds).
+pub const MEMORY_MAX_DEFAULT: u64 = 512 << 20;
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -68,6 +75,7 @@ impl Default for CheckOptions {
             model: ModelConfig::default(),
             seeds: vec![0],
             walk_seed: Some(0),
+            memory_max: MEMORY_MAX_DEFAULT,
         }
     }
 }
@@ -86,11 +94,29 @@ impl Budget {
     }
 }
 
+/// A model whose search may run out of memory (the cascade model); the small models never
+/// do.
+trait MemoryBudget {
+    /// The budget, when the search ran out of it.
+    fn memory_ran_out(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl MemoryBudget for CascadeModel {
+    fn memory_ran_out(&self) -> Option<u64> {
+        CascadeModel::memory_ran_out(self)
+    }
+}
+impl<E: GuardEvaluator> MemoryBudget for crate::model::guard_space::GuardModel<E> {}
+impl MemoryBudget for crate::model::conflict::PairModel {}
+impl MemoryBudget for ResolverModel {}
+
 /// Runs stateright's BFS on `model`; `finish` turns discoveries into findings.
 #[allow(clippy::disallowed_types)] // stateright's discoveries map, looked up by name only.
 fn explore<M, F>(name: String, model: M, budget: &Budget, symmetric: bool, finish: F) -> ModelReport
 where
-    M: Model + Send + Sync + 'static,
+    M: Model + MemoryBudget + Send + Sync + 'static,
     M::State: Hash + Clone + PartialEq + Debug + Send + Sync + stateright::Representative + 'static,
     M::Action: Clone + PartialEq + Debug,
     F: FnOnce(
@@ -117,7 +143,12 @@ where
     let elapsed = start.elapsed();
     let states = checker.state_count();
     let unique = checker.unique_state_count();
-    let budget_exhausted = if states >= budget.states_max {
+    let budget_exhausted = if let Some(max) = checker.model().memory_ran_out() {
+        Some(format!(
+            "memory budget ({}, --memory-max)",
+            crate::core::show_size(max)
+        ))
+    } else if states >= budget.states_max {
         Some(format!("state budget ({} states)", budget.states_max))
     } else if elapsed >= time_left {
         Some(format!("time budget ({:.1}s)", time_left.as_secs_f64()))
@@ -516,7 +547,7 @@ fn cascade_report(
 ) -> ModelReport {
     let shared = Arc::new(scenario.clone());
     let model = match CascadeModel::new(shared.clone(), options.model) {
-        Ok(m) => m,
+        Ok(m) => m.with_memory_max(options.memory_max),
         Err(why) => return not_checked(name, budget, why),
     };
     let stem = scenario
