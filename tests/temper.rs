@@ -777,3 +777,64 @@ dispatch = { entity_type = "MailAuth", id = "m1", action = "Callback", params = 
         "the refresh failed: the one answer left"
     );
 }
+
+/// A duplicated integration answer is a fault runs inject and the checker does not explore:
+/// with `[faults] duplicate`, or a `[[fault]]` schedule that duplicates an answer, the check
+/// is incomplete and says why, never a pass.
+#[test]
+fn a_check_that_cannot_duplicate_answers_says_incomplete() {
+    let check = |s: &Scenario| {
+        let options = CheckOptions {
+            states_max: 100_000,
+            timeout: Duration::from_secs(120),
+            walk_seed: None,
+            ..CheckOptions::default()
+        };
+        let report = check_scenario(s, None, &options);
+        report
+            .models
+            .into_iter()
+            .find(|m| m.name == "cascade")
+            .unwrap()
+    };
+    let plain = check(&agent_loop());
+    assert!(plain.complete, "{:?}", plain.notes);
+
+    let mut duplicating = agent_loop();
+    duplicating.faults = Some(ripple::FaultConfig {
+        duplicate_p: 0.2,
+        ..ripple::FaultConfig::default()
+    });
+    let m = check(&duplicating);
+    assert!(!m.complete);
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.starts_with("not explored: `[faults]` duplicates")
+                && n.contains("invoke_llm")),
+        "{:?}",
+        m.notes
+    );
+
+    let answer = &agent_loop().integrations[0].answers[0].rule.name.clone();
+    let mut scheduled = agent_loop();
+    scheduled.schedule = Some(vec![ripple::ScheduledFault {
+        kind: ripple::FaultKind::Duplicate,
+        on: ripple::FaultTarget::Reaction {
+            rule: answer.clone(),
+            target: "Agent/a1".into(),
+        },
+        nth: 1,
+        delay_ms: 0,
+    }]);
+    let m = check(&scheduled);
+    assert!(!m.complete);
+    assert!(
+        m.notes.iter().any(
+            |n| n.starts_with("not explored: the `[[fault]]` schedule duplicates")
+                && n.contains(answer.as_str())
+        ),
+        "{:?}",
+        m.notes
+    );
+}

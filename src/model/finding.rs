@@ -128,10 +128,14 @@ impl CheckReport {
                     "{}: {budget} ran out after {} states (depth {})",
                     m.name, m.states, m.depth
                 ),
-                None => match m.notes.iter().find(|n| n.starts_with("not model-checked")) {
-                    Some(why) => format!("{}: {why}", m.name),
-                    None => format!("{}: not explored to the end", m.name),
-                },
+                None => {
+                    match m.notes.iter().find(|n| {
+                        n.starts_with("not model-checked") || n.starts_with("not explored")
+                    }) {
+                        Some(why) => format!("{}: {why}", m.name),
+                        None => format!("{}: not explored to the end", m.name),
+                    }
+                }
             })
             .collect()
     }
