@@ -293,3 +293,29 @@ fn the_command_line_stops_a_long_generated_run_at_its_budget_and_exits_1() {
     // Deterministic: the run that checks it stopped at the same step.
     assert!(!stdout.contains("determinism"), "{stdout}");
 }
+
+#[test]
+fn a_run_too_long_for_a_report_page_says_so_and_writes_none() {
+    // Millions of records: a page would hold them all. The run still reports its verdict.
+    let dir = std::env::temp_dir().join(format!("ripple-long-report-{}", std::process::id()));
+    let scenario = dir.join("slow.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(SLOW_RUN).unwrap().replacen(
+        "name = \"slow_run\"\n",
+        "name = \"slow_run\"\nmemory_max = \"32MiB\"\n",
+        1,
+    );
+    std::fs::write(&scenario, text).unwrap();
+    let pages = dir.join("pages");
+    let out = Command::new(env!("CARGO_BIN_EXE_ripple"))
+        .args(["run", scenario.to_str().unwrap(), "--seed", "1", "--report"])
+        .arg(&pages)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("report: not written"), "{stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(!pages.exists() || std::fs::read_dir(&pages).unwrap().next().is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -49,11 +49,17 @@ pub struct RunArgs {
 /// lines need.
 const TEXT_RECORDS_MAX: usize = 20_000;
 
+/// The most records `--report` draws: a page holds every record (and the run is stepped
+/// again to show the world between them), so a longer run gets no page, and says so,
+/// instead of holding its whole trace in memory.
+pub const REPORT_RECORDS_MAX: usize = 200_000;
+
 /// What a run keeps of its records in memory: what its output needs. A report page needs
-/// them all; the text, its first lines' worth; the JSON, the reaction results.
+/// them all (up to [`REPORT_RECORDS_MAX`]); the text, its first lines' worth; the JSON, the
+/// reaction results.
 fn retention(args: &RunArgs) -> (Retain, usize) {
     match (&args.report, args.format) {
-        (Some(_), _) => (Retain::Records, usize::MAX),
+        (Some(_), _) => (Retain::Records, REPORT_RECORDS_MAX + 1),
         (None, Format::Text) => (Retain::Records, TEXT_RECORDS_MAX),
         (None, Format::Json) => (Retain::Report, 0),
     }
@@ -101,6 +107,18 @@ fn run_streaming_trace(
     result
 }
 
+/// Whether the run is short enough for its `--report` pages; if not, says why.
+fn report_fits(outcome: &crate::sim::RunOutcome) -> bool {
+    if outcome.records_complete() && outcome.records.len() <= REPORT_RECORDS_MAX {
+        return true;
+    }
+    eprintln!(
+        "report: not written: the run has {} records, more than a report page draws ({REPORT_RECORDS_MAX})\n  hint: lower `until` or `steps_max` for a run worth drawing, or keep the whole trace with --trace FILE",
+        outcome.steps()
+    );
+    false
+}
+
 pub fn run(args: &RunArgs) -> u8 {
     let scenario = match load_linted(&args.scenario, args.deny.is_some())
         .and_then(|s| preflight(&s).map(|()| s).map_err(|e| e.to_string()))
@@ -139,7 +157,7 @@ pub fn run(args: &RunArgs) -> u8 {
             run_checked_keeping(&scenario, Seed(args.seed), options, retain, records_max)
         }
     };
-    if let Some(dir) = &args.report {
+    if let Some(dir) = args.report.as_ref().filter(|_| report_fits(&outcome)) {
         let stem = args
             .scenario
             .file_stem()
