@@ -20,8 +20,14 @@ pub struct RunReport<'a> {
     pub virtual_time_ms: u64,
     pub stop: Stop,
     pub violations: &'a [Violation],
+    /// The first reaction results (at most [`crate::sim::OUTPUT_ROWS_MAX`]).
     pub reactions: Vec<ReactionRow<'a>>,
+    /// How many reactions the run made (`reactions` lists all of them when it is as long).
+    pub reactions_total: u64,
+    /// The first reflex outcomes (at most [`crate::sim::OUTPUT_ROWS_MAX`]).
     pub outcomes: &'a [Outcome],
+    /// How many reflex outcomes the run recorded.
+    pub outcomes_total: u64,
     pub entities: &'a [EntityRow],
     pub reproduce: String,
     /// The fault configuration in force, human-readable (`null`: no faults).
@@ -117,7 +123,9 @@ pub fn run_report<'a>(outcome: &'a RunOutcome, scenario_path: &str) -> RunReport
         stop: outcome.stop,
         violations: &outcome.violations,
         reactions: reaction_rows(outcome),
+        reactions_total: outcome.counts.get(crate::core::RecordKind::Reaction),
         outcomes: &outcome.outcomes,
+        outcomes_total: outcome.counts.get(crate::core::RecordKind::Outcome),
         entities: &outcome.entities,
         reproduce: reproduce_command(scenario_path, outcome.seed.0, outcome.swarm),
         faults: outcome.faults.clone(),

@@ -171,6 +171,9 @@ impl Ctx {
             },
         ) = (&mut self.reactions, record)
         {
+            if reactions.len() >= crate::sim::OUTPUT_ROWS_MAX {
+                return;
+            }
             // Kept for the output only: not the run's memory (see `core::raw::meter`).
             crate::core::raw::meter::unmetered(|| {
                 reactions.push(ReactionResult {

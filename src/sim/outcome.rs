@@ -43,6 +43,11 @@ impl Stop {
     }
 }
 
+/// The most reaction results and reflex outcomes a run keeps for its report
+/// ([`Retain::Report`], [`Retain::Records`]): the first ones; the record counts
+/// ([`RunOutcome::counts`]) say how many there were.
+pub const OUTPUT_ROWS_MAX: usize = 100_000;
+
 /// Options for one run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {

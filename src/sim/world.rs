@@ -456,8 +456,11 @@ impl<'s> Sim<'s> {
             severity: outcome.severity,
             target: outcome.target.as_deref(),
         });
-        if matches!(self.retain, Retain::Records | Retain::Report) {
-            self.outcomes.push(outcome.clone());
+        if matches!(self.retain, Retain::Records | Retain::Report)
+            && self.outcomes.len() < crate::sim::OUTPUT_ROWS_MAX
+        {
+            // Kept for the output only: not the run's memory (see `core::raw::meter`).
+            crate::core::raw::meter::unmetered(|| self.outcomes.push(outcome.clone()));
         }
         for req in dispatch {
             let _ = self.engine.dispatch_ref(
