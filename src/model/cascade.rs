@@ -1055,7 +1055,7 @@ impl CascadeModel {
 
     pub fn initial(&self) -> CascadeState {
         let mut s = CascadeState {
-            store: Store::default(),
+            store: Store::shared(),
             roots_left: (0..self.scenario.events.len() as u32).collect(),
             pending: Vec::new(),
             born: Vec::new(),
