@@ -54,7 +54,7 @@ use crate::core::SimTime;
 use crate::core::{EntityId, TenantId};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Engine, Entity, Store};
+use crate::engine::{ActionDispatch, Engine, Entity, Resolver, Store};
 use crate::model::canonical::{hash_fields, json_text};
 use crate::model::footprint::{conflict, reducible, Analysis, Footprint};
 use crate::model::host::{count_occurrence, ModelHost};
@@ -405,6 +405,9 @@ pub struct CascadeModel {
     /// Per `[[invariant]]`: the entity types it reads through a literal id, or every type
     /// it reads when it has no variable (a change to one re-checks every binding).
     invariant_globals: Vec<Vec<String>>,
+    /// Whether a rule can mint ids (`create`): without one, symmetry reduction has nothing
+    /// to rename.
+    mints: bool,
 }
 
 impl CascadeModel {
@@ -521,7 +524,14 @@ impl CascadeModel {
                 analysis.root(e, &routes)
             })
             .collect();
+        let mints = scenario
+            .rules
+            .values()
+            .chain(scenario.runtime_rules.values())
+            .flatten()
+            .any(|rule| matches!(rule.resolve_target, Resolver::Create));
         Ok(CascadeModel {
+            mints,
             scenario,
             mode,
             config,
@@ -538,6 +548,12 @@ impl CascadeModel {
             root_footprints,
             invariant_globals,
         })
+    }
+
+    /// Whether a step can mint an id (a rule resolves its target with `create`): if not,
+    /// every state is its own symmetry representative.
+    pub fn mints(&self) -> bool {
+        self.mints
     }
 
     /// The same model, searching for a path to `target`.
@@ -713,6 +729,10 @@ impl CascadeModel {
                 }
             }
         }
+        assert!(
+            self.mints || host.minted == next.minted,
+            "a model that mints no ids minted one"
+        );
         next.minted = host.minted;
         let created = std::mem::take(&mut host.created);
         if let Some((_, seen)) = host.schedule.take() {
