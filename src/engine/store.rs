@@ -34,10 +34,14 @@ use crate::engine::Entity;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// One tenant's entity types, sorted by name, each with the slot of its table.
+type Types = Vec<(String, usize)>;
+
 #[derive(Clone, Default)]
 pub struct Store {
     /// Sorted by tenant, each tenant's types sorted by name, with the slot of their table.
-    tenants: Vec<(TenantId, Vec<(String, usize)>)>,
+    /// Shared by clones (a model state's), copied only when a table is created.
+    tenants: Arc<Vec<(TenantId, Types)>>,
     /// The tables, in the order they were created: a table's slot never changes, so a
     /// cascade can remember where its tenant's tables are (see [`Store::slot`]).
     tables: Vec<Arc<Table>>,
@@ -383,19 +387,28 @@ impl Store {
         id: &str,
         entity: Arc<Entity>,
     ) {
-        let t = find_named(&self.tenants, tenant.as_str()).unwrap_or_else(|at| {
-            self.tenants.insert(at, (tenant.clone(), Vec::new()));
-            at
-        });
-        let types = &mut self.tenants[t].1;
-        let i = find_named(types, entity_type).unwrap_or_else(|at| {
-            types.insert(at, (entity_type.to_string(), self.tables.len()));
-            self.tables.push(Arc::new(Table::new()));
-            at
-        });
-        if Arc::make_mut(&mut self.tables[types[i].1]).insert(id, entity, self.chunked) {
+        let slot = match self.slot(tenant.as_str(), entity_type) {
+            Some(slot) => slot,
+            None => self.new_table(tenant, entity_type),
+        };
+        if Arc::make_mut(&mut self.tables[slot]).insert(id, entity, self.chunked) {
             self.len += 1;
         }
+    }
+
+    /// Creates the (empty) table of `entity_type` in `tenant`; its slot.
+    fn new_table(&mut self, tenant: &TenantId, entity_type: &str) -> usize {
+        let tenants = Arc::make_mut(&mut self.tenants);
+        let t = find_named(tenants, tenant.as_str()).unwrap_or_else(|at| {
+            tenants.insert(at, (tenant.clone(), Vec::new()));
+            at
+        });
+        let types = &mut tenants[t].1;
+        let slot = self.tables.len();
+        let at = find_named(types, entity_type).expect_err("a table not created yet");
+        types.insert(at, (entity_type.to_string(), slot));
+        self.tables.push(Arc::new(Table::new()));
+        slot
     }
 
     pub fn len(&self) -> usize {
@@ -427,7 +440,7 @@ impl Store {
             .map(|t| Some(Arc::unwrap_or_clone(t)))
             .collect();
         let mut rows = Vec::with_capacity(self.len);
-        for (tenant, types) in self.tenants {
+        for (tenant, types) in Arc::unwrap_or_clone(self.tenants) {
             for (entity_type, slot) in types {
                 let table = tables[slot].take().expect("each table has one slot");
                 for (id, entity) in table.into_rows() {
