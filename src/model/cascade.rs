@@ -140,7 +140,8 @@ pub struct CascadeState {
     /// The first violation of each property on the way here. Two states that broke the
     /// same properties are equal whatever the messages say (any one is a witness), so
     /// schedules that differ only in which violation came first meet again.
-    pub violations: BTreeMap<String, String>,
+    /// Shared by a state's copies until a step adds one.
+    pub violations: Arc<BTreeMap<String, String>>,
     /// With a `[[fault]]` schedule: occurrences so far of each identity it names.
     pub seen: Vec<(String, u32)>,
     /// The integration answers chosen on the way here, sorted (`Type/id name#n Answer`):
@@ -757,16 +758,16 @@ impl CascadeModel {
                 next.born.push(next.now);
             }
         }
-        if host.dispatches >= host.dispatches_max {
-            next.violations.entry("budget".to_string()).or_insert_with(|| {
-                format!(
+        if host.dispatches >= host.dispatches_max && !next.violations.contains_key("budget") {
+            Arc::make_mut(&mut next.violations).insert("budget".to_string(), format!(
                     "one step dispatched {} actions (cascade_dispatches_max) and was cut there: a reaction fan-out; check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
                     host.dispatches
-                )
-            });
+                ));
         }
         for (name, message) in std::mem::take(&mut host.found) {
-            next.violations.entry(name.to_string()).or_insert(message);
+            if !next.violations.contains_key(name) {
+                Arc::make_mut(&mut next.violations).insert(name.to_string(), message);
+            }
         }
         let (dispatched, records) = (host.dispatched, host.records);
         next.store = std::mem::take(worker.engine.store_mut());
@@ -789,7 +790,7 @@ impl CascadeModel {
             if !next.violations.contains_key("invariant") {
                 let only = (self.delays() && !s.store.is_empty()).then_some(&changed[..]);
                 if let Some(message) = self.step_violation(&next.store, only) {
-                    next.violations.insert("invariant".into(), message);
+                    Arc::make_mut(&mut next.violations).insert("invariant".into(), message);
                 }
             }
         }
@@ -1083,7 +1084,7 @@ impl CascadeModel {
             now: SimTime::ZERO,
             faults: 0,
             memory: Vec::new(),
-            violations: BTreeMap::new(),
+            violations: Arc::default(),
             seen: Vec::new(),
             answers: Vec::new(),
             store_digest: 0,
