@@ -220,6 +220,25 @@ fn store_digest(store: &Store) -> u64 {
     })
 }
 
+/// The canonical order of a pending set, sorted whole (stable): what `step` places its new
+/// messages into by binary search, kept as the reference that tests compare it with.
+#[cfg(test)]
+fn canonical_order_reference(
+    pending: &[Message],
+    born: &[SimTime],
+) -> (Vec<Message>, Vec<SimTime>) {
+    let mut order: Vec<usize> = (0..pending.len()).collect();
+    order.sort_by(|&a, &b| {
+        pending[a]
+            .canonical_cmp(&pending[b])
+            .then(born[a].cmp(&born[b]))
+    });
+    (
+        order.iter().map(|&i| pending[i].clone()).collect(),
+        order.iter().map(|&i| born[i]).collect(),
+    )
+}
+
 impl CascadeState {
     pub fn is_quiescent(&self) -> bool {
         self.pending.is_empty() && self.roots_left.is_empty()
@@ -802,17 +821,35 @@ impl CascadeModel {
                 ..
             }
         ) {
-            // Order carries no meaning: one canonical order per set.
-            let mut order: Vec<usize> = (0..next.pending.len()).collect();
-            order.sort_by(|&a, &b| {
-                next.pending[a]
-                    .canonical_cmp(&next.pending[b])
-                    .then(next.born[a].cmp(&next.born[b]))
-            });
-            if order.iter().enumerate().any(|(k, &i)| k != i) {
-                next.pending = order.iter().map(|&i| next.pending[i].clone()).collect();
-                next.born = order.iter().map(|&i| next.born[i]).collect();
+            // Order carries no meaning: one canonical order per set. What `s` had pending
+            // is in that order already (this branch put it there), less the message this
+            // step took: only what the step appended is placed, by binary search.
+            let sorted = s.pending.len() - usize::from(step.message().is_some());
+            #[cfg(test)]
+            let reference = canonical_order_reference(&next.pending, &next.born);
+            for k in sorted..next.pending.len() {
+                // After every message not greater than it (a stable sort's place).
+                let (m, born) = (&next.pending[k], next.born[k]);
+                let (mut at, mut end) = (0, k);
+                while at < end {
+                    let mid = at + (end - at) / 2;
+                    let order = next.pending[mid]
+                        .canonical_cmp(m)
+                        .then(next.born[mid].cmp(&born));
+                    if order == std::cmp::Ordering::Greater {
+                        end = mid;
+                    } else {
+                        at = mid + 1;
+                    }
+                }
+                next.pending[at..=k].rotate_right(1);
+                next.born[at..=k].rotate_right(1);
             }
+            #[cfg(test)]
+            assert!(
+                (&next.pending, &next.born) == (&reference.0, &reference.1),
+                "the canonical order of pending messages is the reference sort's"
+            );
         }
         next.seal();
         (next, created, records)
