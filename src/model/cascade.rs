@@ -428,6 +428,9 @@ pub struct CascadeModel {
     /// Whether a rule can mint ids (`create`): without one, symmetry reduction has nothing
     /// to rename.
     mints: bool,
+    /// Each root event's time, side by side: `enabled` and `persistent` read every root
+    /// left's time in every state, and a crowd has thousands.
+    root_times: Vec<SimTime>,
 }
 
 impl CascadeModel {
@@ -550,8 +553,10 @@ impl CascadeModel {
             .chain(scenario.runtime_rules.values())
             .flatten()
             .any(|rule| matches!(rule.resolve_target, Resolver::Create));
+        let root_times = scenario.events.iter().map(|e| e.at).collect();
         Ok(CascadeModel {
             mints,
+            root_times,
             scenario,
             mode,
             config,
@@ -615,7 +620,7 @@ impl CascadeModel {
     }
 
     fn root_at(&self, r: u32) -> SimTime {
-        self.scenario.events[r as usize].at
+        self.root_times[r as usize]
     }
 
     /// Messages that may be delivered (or dropped, or duplicated) next.
@@ -1306,20 +1311,16 @@ impl CascadeModel {
             return None;
         }
         let pending: Vec<_> = s.pending.iter().map(|m| self.analysis.message(m)).collect();
-        let roots: Vec<&Footprint> = s
-            .roots_left
-            .iter()
-            .map(|&r| &*self.root_footprints[r as usize])
-            .collect();
+        let root = |r: u32| -> &Footprint { &self.root_footprints[r as usize] };
         'message: for (i, f) in pending.iter().enumerate() {
             for (j, g) in pending.iter().enumerate() {
                 if j != i && conflict(&f.step, &g.future) {
                     continue 'message;
                 }
             }
-            for (k, &r) in s.roots_left.iter().enumerate() {
+            for &r in &s.roots_left {
                 if self.may_wait_until(s, i, self.root_at(r))
-                    && (f.timed || conflict(&f.step, &roots[k].future))
+                    && (f.timed || conflict(&f.step, &root(r).future))
                 {
                     continue 'message;
                 }
@@ -1340,13 +1341,12 @@ impl CascadeModel {
         let min = s.roots_left.iter().map(|&r| self.root_at(r)).min()?;
         'root: for &a in enabled {
             let Step::Root(r) = a else { continue };
-            let k = s.roots_left.iter().position(|&x| x == r)?;
-            if pending.iter().any(|g| conflict(&roots[k].step, &g.future)) {
+            s.roots_left.binary_search(&r).ok()?;
+            if pending.iter().any(|g| conflict(&root(r).step, &g.future)) {
                 continue;
             }
-            for (k2, &r2) in s.roots_left.iter().enumerate() {
-                if r2 != r && self.root_at(r2) == min && conflict(&roots[k].step, &roots[k2].future)
-                {
+            for &r2 in &s.roots_left {
+                if r2 != r && self.root_at(r2) == min && conflict(&root(r).step, &root(r2).future) {
                     continue 'root;
                 }
             }
