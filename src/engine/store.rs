@@ -149,28 +149,38 @@ impl Table {
         Some(at.min(chunks.len() - 1))
     }
 
+    #[inline]
     fn get(&self, id: &str) -> Option<&Arc<Entity>> {
         match self {
             Table::Flat { entities, .. } => entities.get(id.as_bytes()),
-            Table::Chunked(chunks) => {
-                let chunk = &chunks[Table::chunk_of(chunks, id)?];
-                let i = chunk.binary_search_by(|(k, _)| k.as_str().cmp(id)).ok()?;
-                Some(&chunk[i].1)
-            }
+            Table::Chunked(chunks) => Table::chunked_get(chunks, id),
         }
     }
 
+    /// Out of line, so that a run's lookups (flat tables only) stay small where inlined.
+    #[inline(never)]
+    fn chunked_get<'a>(chunks: &'a [Arc<Chunk>], id: &str) -> Option<&'a Arc<Entity>> {
+        let chunk = &chunks[Table::chunk_of(chunks, id)?];
+        let i = chunk.binary_search_by(|(k, _)| k.as_str().cmp(id)).ok()?;
+        Some(&chunk[i].1)
+    }
+
+    #[inline]
     fn get_mut(&mut self, id: &str) -> Option<&mut Arc<Entity>> {
         match self {
             Table::Flat { entities, .. } => entities.get_mut(id.as_bytes()),
-            Table::Chunked(chunks) => {
-                let c = Table::chunk_of(chunks, id)?;
-                let i = chunks[c]
-                    .binary_search_by(|(k, _)| k.as_str().cmp(id))
-                    .ok()?;
-                Some(&mut Arc::make_mut(&mut chunks[c])[i].1)
-            }
+            Table::Chunked(chunks) => Table::chunked_get_mut(chunks, id),
         }
+    }
+
+    /// Out of line, as [`Table::chunked_get`].
+    #[inline(never)]
+    fn chunked_get_mut<'a>(chunks: &'a mut [Arc<Chunk>], id: &str) -> Option<&'a mut Arc<Entity>> {
+        let c = Table::chunk_of(chunks, id)?;
+        let i = chunks[c]
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
+            .ok()?;
+        Some(&mut Arc::make_mut(&mut chunks[c])[i].1)
     }
 
     /// Inserts or replaces; whether the id is new. With `chunk`, a flat table that grows
