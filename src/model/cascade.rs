@@ -54,7 +54,7 @@ use crate::core::SimTime;
 use crate::core::{EntityId, TenantId};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
-use crate::engine::{ActionDispatch, Engine, Entity, Store};
+use crate::engine::{ActionDispatch, Engine, Entity, Resolver, Store};
 use crate::model::canonical::{hash_fields, json_text};
 use crate::model::footprint::{conflict, reducible, Analysis, Footprint};
 use crate::model::host::{count_occurrence, ModelHost};
@@ -140,7 +140,8 @@ pub struct CascadeState {
     /// The first violation of each property on the way here. Two states that broke the
     /// same properties are equal whatever the messages say (any one is a witness), so
     /// schedules that differ only in which violation came first meet again.
-    pub violations: BTreeMap<String, String>,
+    /// Shared by a state's copies until a step adds one.
+    pub violations: Arc<BTreeMap<String, String>>,
     /// With a `[[fault]]` schedule: occurrences so far of each identity it names.
     pub seen: Vec<(String, u32)>,
     /// The integration answers chosen on the way here, sorted (`Type/id name#n Answer`):
@@ -217,6 +218,25 @@ fn store_digest(store: &Store) -> u64 {
     store.iter().fold(0u64, |sum, (tenant, ty, id, e)| {
         sum.wrapping_add(entity_digest(tenant.as_str(), ty, id.as_str(), e))
     })
+}
+
+/// The canonical order of a pending set, sorted whole (stable): what `step` places its new
+/// messages into by binary search, kept as the reference that tests compare it with.
+#[cfg(test)]
+fn canonical_order_reference(
+    pending: &[Message],
+    born: &[SimTime],
+) -> (Vec<Message>, Vec<SimTime>) {
+    let mut order: Vec<usize> = (0..pending.len()).collect();
+    order.sort_by(|&a, &b| {
+        pending[a]
+            .canonical_cmp(&pending[b])
+            .then(born[a].cmp(&born[b]))
+    });
+    (
+        order.iter().map(|&i| pending[i].clone()).collect(),
+        order.iter().map(|&i| born[i]).collect(),
+    )
 }
 
 impl CascadeState {
@@ -410,6 +430,12 @@ pub struct CascadeModel {
     memory_max: u64,
     /// Set when the search ran out of memory: the model is then incomplete.
     memory_hit: std::sync::atomic::AtomicBool,
+    /// Whether a rule can mint ids (`create`): without one, symmetry reduction has nothing
+    /// to rename.
+    mints: bool,
+    /// Each root event's time, side by side: `enabled` and `persistent` read every root
+    /// left's time in every state, and a crowd has thousands.
+    root_times: Vec<SimTime>,
 }
 
 impl CascadeModel {
@@ -526,7 +552,16 @@ impl CascadeModel {
                 analysis.root(e, &routes)
             })
             .collect();
+        let mints = scenario
+            .rules
+            .values()
+            .chain(scenario.runtime_rules.values())
+            .flatten()
+            .any(|rule| matches!(rule.resolve_target, Resolver::Create));
+        let root_times = scenario.events.iter().map(|e| e.at).collect();
         Ok(CascadeModel {
+            mints,
+            root_times,
             scenario,
             mode,
             config,
@@ -560,6 +595,12 @@ impl CascadeModel {
         self.memory_hit
             .load(std::sync::atomic::Ordering::Relaxed)
             .then_some(self.memory_max)
+    }
+
+    /// Whether a step can mint an id (a rule resolves its target with `create`): if not,
+    /// every state is its own symmetry representative.
+    pub fn mints(&self) -> bool {
+        self.mints
     }
 
     /// The same model, searching for a path to `target`.
@@ -601,7 +642,7 @@ impl CascadeModel {
     }
 
     fn root_at(&self, r: u32) -> SimTime {
-        self.scenario.events[r as usize].at
+        self.root_times[r as usize]
     }
 
     /// Messages that may be delivered (or dropped, or duplicated) next.
@@ -735,6 +776,10 @@ impl CascadeModel {
                 }
             }
         }
+        assert!(
+            self.mints || host.minted == next.minted,
+            "a model that mints no ids minted one"
+        );
         next.minted = host.minted;
         let created = std::mem::take(&mut host.created);
         if let Some((_, seen)) = host.schedule.take() {
@@ -759,16 +804,16 @@ impl CascadeModel {
                 next.born.push(next.now);
             }
         }
-        if host.dispatches >= host.dispatches_max {
-            next.violations.entry("budget".to_string()).or_insert_with(|| {
-                format!(
+        if host.dispatches >= host.dispatches_max && !next.violations.contains_key("budget") {
+            Arc::make_mut(&mut next.violations).insert("budget".to_string(), format!(
                     "one step dispatched {} actions (cascade_dispatches_max) and was cut there: a reaction fan-out; check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
                     host.dispatches
-                )
-            });
+                ));
         }
         for (name, message) in std::mem::take(&mut host.found) {
-            next.violations.entry(name.to_string()).or_insert(message);
+            if !next.violations.contains_key(name) {
+                Arc::make_mut(&mut next.violations).insert(name.to_string(), message);
+            }
         }
         let (dispatched, records) = (host.dispatched, host.records);
         next.store = std::mem::take(worker.engine.store_mut());
@@ -791,7 +836,7 @@ impl CascadeModel {
             if !next.violations.contains_key("invariant") {
                 let only = (self.delays() && !s.store.is_empty()).then_some(&changed[..]);
                 if let Some(message) = self.step_violation(&next.store, only) {
-                    next.violations.insert("invariant".into(), message);
+                    Arc::make_mut(&mut next.violations).insert("invariant".into(), message);
                 }
             }
         }
@@ -803,17 +848,35 @@ impl CascadeModel {
                 ..
             }
         ) {
-            // Order carries no meaning: one canonical order per set.
-            let mut order: Vec<usize> = (0..next.pending.len()).collect();
-            order.sort_by(|&a, &b| {
-                next.pending[a]
-                    .canonical_cmp(&next.pending[b])
-                    .then(next.born[a].cmp(&next.born[b]))
-            });
-            if order.iter().enumerate().any(|(k, &i)| k != i) {
-                next.pending = order.iter().map(|&i| next.pending[i].clone()).collect();
-                next.born = order.iter().map(|&i| next.born[i]).collect();
+            // Order carries no meaning: one canonical order per set. What `s` had pending
+            // is in that order already (this branch put it there), less the message this
+            // step took: only what the step appended is placed, by binary search.
+            let sorted = s.pending.len() - usize::from(step.message().is_some());
+            #[cfg(test)]
+            let reference = canonical_order_reference(&next.pending, &next.born);
+            for k in sorted..next.pending.len() {
+                // After every message not greater than it (a stable sort's place).
+                let (m, born) = (&next.pending[k], next.born[k]);
+                let (mut at, mut end) = (0, k);
+                while at < end {
+                    let mid = at + (end - at) / 2;
+                    let order = next.pending[mid]
+                        .canonical_cmp(m)
+                        .then(next.born[mid].cmp(&born));
+                    if order == std::cmp::Ordering::Greater {
+                        end = mid;
+                    } else {
+                        at = mid + 1;
+                    }
+                }
+                next.pending[at..=k].rotate_right(1);
+                next.born[at..=k].rotate_right(1);
             }
+            #[cfg(test)]
+            assert!(
+                (&next.pending, &next.born) == (&reference.0, &reference.1),
+                "the canonical order of pending messages is the reference sort's"
+            );
         }
         next.seal();
         (next, created, records)
@@ -1077,7 +1140,7 @@ impl CascadeModel {
 
     pub fn initial(&self) -> CascadeState {
         let mut s = CascadeState {
-            store: Store::default(),
+            store: Store::shared(),
             roots_left: (0..self.scenario.events.len() as u32).collect(),
             pending: Vec::new(),
             born: Vec::new(),
@@ -1085,7 +1148,7 @@ impl CascadeModel {
             now: SimTime::ZERO,
             faults: 0,
             memory: Vec::new(),
-            violations: BTreeMap::new(),
+            violations: Arc::default(),
             seen: Vec::new(),
             answers: Vec::new(),
             store_digest: 0,
@@ -1270,20 +1333,16 @@ impl CascadeModel {
             return None;
         }
         let pending: Vec<_> = s.pending.iter().map(|m| self.analysis.message(m)).collect();
-        let roots: Vec<&Footprint> = s
-            .roots_left
-            .iter()
-            .map(|&r| &*self.root_footprints[r as usize])
-            .collect();
+        let root = |r: u32| -> &Footprint { &self.root_footprints[r as usize] };
         'message: for (i, f) in pending.iter().enumerate() {
             for (j, g) in pending.iter().enumerate() {
                 if j != i && conflict(&f.step, &g.future) {
                     continue 'message;
                 }
             }
-            for (k, &r) in s.roots_left.iter().enumerate() {
+            for &r in &s.roots_left {
                 if self.may_wait_until(s, i, self.root_at(r))
-                    && (f.timed || conflict(&f.step, &roots[k].future))
+                    && (f.timed || conflict(&f.step, &root(r).future))
                 {
                     continue 'message;
                 }
@@ -1304,13 +1363,12 @@ impl CascadeModel {
         let min = s.roots_left.iter().map(|&r| self.root_at(r)).min()?;
         'root: for &a in enabled {
             let Step::Root(r) = a else { continue };
-            let k = s.roots_left.iter().position(|&x| x == r)?;
-            if pending.iter().any(|g| conflict(&roots[k].step, &g.future)) {
+            s.roots_left.binary_search(&r).ok()?;
+            if pending.iter().any(|g| conflict(&root(r).step, &g.future)) {
                 continue;
             }
-            for (k2, &r2) in s.roots_left.iter().enumerate() {
-                if r2 != r && self.root_at(r2) == min && conflict(&roots[k].step, &roots[k2].future)
-                {
+            for &r2 in &s.roots_left {
+                if r2 != r && self.root_at(r2) == min && conflict(&root(r).step, &root(r2).future) {
                     continue 'root;
                 }
             }

@@ -112,9 +112,22 @@ impl<E: GuardEvaluator> MemoryBudget for crate::model::guard_space::GuardModel<E
 impl MemoryBudget for crate::model::conflict::PairModel {}
 impl MemoryBudget for ResolverModel {}
 
-/// Runs stateright's BFS on `model`; `finish` turns discoveries into findings.
+/// How stateright searches a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// Breadth-first: the shortest counterexamples.
+    Bfs,
+    /// Depth-first, each state fingerprinted as its symmetry representative.
+    DfsSymmetric,
+    /// Depth-first without symmetry: the same search as `DfsSymmetric` for a model whose
+    /// every state is its own representative (a cascade that mints no ids), without
+    /// building a representative (a copy of the state) per generated state.
+    Dfs,
+}
+
+/// Runs stateright's checker on `model`; `finish` turns discoveries into findings.
 #[allow(clippy::disallowed_types)] // stateright's discoveries map, looked up by name only.
-fn explore<M, F>(name: String, model: M, budget: &Budget, symmetric: bool, finish: F) -> ModelReport
+fn explore<M, F>(name: String, model: M, budget: &Budget, search: Search, finish: F) -> ModelReport
 where
     M: Model + MemoryBudget + Send + Sync + 'static,
     M::State: Hash + Clone + PartialEq + Debug + Send + Sync + stateright::Representative + 'static,
@@ -134,11 +147,13 @@ where
         .timeout(time_left.max(Duration::from_millis(1)));
     // Stateright applies symmetry reduction in its depth-first checker only; without it,
     // breadth-first finds the shortest counterexamples.
-    let checker: Box<dyn Checker<M>> = if symmetric {
-        builder = builder.symmetry();
-        Box::new(builder.spawn_dfs().join())
-    } else {
-        Box::new(builder.spawn_bfs().join())
+    let checker: Box<dyn Checker<M>> = match search {
+        Search::DfsSymmetric => {
+            builder = builder.symmetry();
+            Box::new(builder.spawn_dfs().join())
+        }
+        Search::Dfs => Box::new(builder.spawn_dfs().join()),
+        Search::Bfs => Box::new(builder.spawn_bfs().join()),
     };
     let elapsed = start.elapsed();
     let states = checker.state_count();
@@ -225,29 +240,34 @@ where
     let space = input_space(&[rule.as_ref()], &[], &scenario.entities);
     let model = GuardModel::new(tenant.clone(), rule.clone(), space, evaluator);
     let name = format!("guard:{}", rule.name);
-    explore(name, model, budget, false, |m, report, discoveries| {
-        let mut findings = Vec::new();
-        let mut notes = Vec::new();
-        let rule = Some(m.rule.name.as_str());
-        if let Some(path) = discoveries.get("engine_matches_reference") {
-            let s = path.last_state();
-            let mut f = Finding::new(
-                FindingKind::Violation,
-                rule,
-                format!(
+    explore(
+        name,
+        model,
+        budget,
+        Search::Bfs,
+        |m, report, discoveries| {
+            let mut findings = Vec::new();
+            let mut notes = Vec::new();
+            let rule = Some(m.rule.name.as_str());
+            if let Some(path) = discoveries.get("engine_matches_reference") {
+                let s = path.last_state();
+                let mut f = Finding::new(
+                    FindingKind::Violation,
+                    rule,
+                    format!(
                     "the engine's guard evaluation says {}, the reference semantics {}, when {}",
                     verdict(s.engine),
                     verdict(s.reference),
                     m.space.describe(&s.point)
                 ),
-            );
-            f.property = Some("engine_matches_reference".into());
-            f.path = vec![m.space.describe(&s.point)];
-            findings.push(f);
-        }
-        if report.complete || discoveries.len() == 3 {
-            if !discoveries.contains_key("can_pass") {
-                findings.push(Finding::new(
+                );
+                f.property = Some("engine_matches_reference".into());
+                f.path = vec![m.space.describe(&s.point)];
+                findings.push(f);
+            }
+            if report.complete || discoveries.len() == 3 {
+                if !discoveries.contains_key("can_pass") {
+                    findings.push(Finding::new(
                     FindingKind::DeadRule,
                     rule,
                     format!(
@@ -255,9 +275,9 @@ where
                         m.space.size()
                     ),
                 ));
-            }
-            if !discoveries.contains_key("can_fail") {
-                findings.push(Finding::new(
+                }
+                if !discoveries.contains_key("can_fail") {
+                    findings.push(Finding::new(
                     FindingKind::AlwaysFires,
                     rule,
                     format!(
@@ -266,13 +286,14 @@ where
                         m.space.triggers.iter().map(|t| t.1.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 ));
+                }
+                if findings.is_empty() {
+                    notes.push("engine agrees with the reference in every input; the guard can pass and can fail".into());
+                }
             }
-            if findings.is_empty() {
-                notes.push("engine agrees with the reference in every input; the guard can pass and can fail".into());
-            }
-        }
-        (findings, notes)
-    })
+            (findings, notes)
+        },
+    )
 }
 
 fn verdict(pass: bool) -> &'static str {
@@ -445,12 +466,17 @@ fn pair_report(
     let space = input_space(&[a.as_ref(), b.as_ref()], &extra, &scenario.entities);
     let model = PairModel::new(tenant.clone(), a.clone(), b.clone(), space);
     let name = format!("pair:{}+{}", a.name, b.name);
-    explore(name, model, budget, false, |m, report, discoveries| {
-        let mut findings = Vec::new();
-        let mut notes = Vec::new();
-        if let Some(path) = discoveries.get("exclusive") {
-            let s = path.last_state();
-            let mut f = Finding::new(
+    explore(
+        name,
+        model,
+        budget,
+        Search::Bfs,
+        |m, report, discoveries| {
+            let mut findings = Vec::new();
+            let mut notes = Vec::new();
+            if let Some(path) = discoveries.get("exclusive") {
+                let s = path.last_state();
+                let mut f = Finding::new(
                 FindingKind::Conflict,
                 Some(&m.first.name),
                 format!(
@@ -465,55 +491,62 @@ fn pair_report(
                     m.space.describe(&s.point)
                 ),
             );
-            f.property = Some("exclusive".into());
-            f.path = vec![m.space.describe(&s.point)];
-            findings.push(f);
-        } else if report.complete {
-            if discoveries.contains_key("neither") {
-                notes.push(format!(
+                f.property = Some("exclusive".into());
+                f.path = vec![m.space.describe(&s.point)];
+                findings.push(f);
+            } else if report.complete {
+                if discoveries.contains_key("neither") {
+                    notes.push(format!(
                     "{} and {} never both fire from one commit on one target (races between different commits are the cascade model's)",
                     m.first.name, m.second.name
                 ));
-            } else {
-                notes.push(format!(
+                } else {
+                    notes.push(format!(
                     "{} and {} never both fire from one commit: exactly one of them fires in every one of the {} states",
                     m.first.name, m.second.name, report.unique_states
                 ));
+                }
             }
-        }
-        (findings, notes)
-    })
+            (findings, notes)
+        },
+    )
 }
 
 fn resolver_report(model: ResolverModel, budget: &Budget) -> ModelReport {
     let name = format!("resolver:{}", model.rule.name);
-    explore(name, model, budget, false, |m, report, discoveries| {
-        let mut findings = Vec::new();
-        let mut props: Vec<_> = discoveries.into_iter().collect();
-        props.sort_by_key(|(k, _)| *k);
-        for (property, path) in props {
-            let s = path.last_state();
-            let mut f = Finding::new(
-                FindingKind::Violation,
-                Some(&m.rule.name),
-                format!(
-                    "{property} broke ({:?} resolver) when {}: targets {:?}",
-                    m.rule.resolve_target,
-                    m.describe(s),
-                    s.verdict.targets
-                ),
-            );
-            f.property = Some(property.to_string());
-            f.path = path.into_vec().iter().map(|(s, _)| m.describe(s)).collect();
-            findings.push(f);
-        }
-        let notes = if findings.is_empty() && report.complete {
-            vec![format!("{:?}: every property holds", m.rule.resolve_target)]
-        } else {
-            Vec::new()
-        };
-        (findings, notes)
-    })
+    explore(
+        name,
+        model,
+        budget,
+        Search::Bfs,
+        |m, report, discoveries| {
+            let mut findings = Vec::new();
+            let mut props: Vec<_> = discoveries.into_iter().collect();
+            props.sort_by_key(|(k, _)| *k);
+            for (property, path) in props {
+                let s = path.last_state();
+                let mut f = Finding::new(
+                    FindingKind::Violation,
+                    Some(&m.rule.name),
+                    format!(
+                        "{property} broke ({:?} resolver) when {}: targets {:?}",
+                        m.rule.resolve_target,
+                        m.describe(s),
+                        s.verdict.targets
+                    ),
+                );
+                f.property = Some(property.to_string());
+                f.path = path.into_vec().iter().map(|(s, _)| m.describe(s)).collect();
+                findings.push(f);
+            }
+            let notes = if findings.is_empty() && report.complete {
+                vec![format!("{:?}: every property holds", m.rule.resolve_target)]
+            } else {
+                Vec::new()
+            };
+            (findings, notes)
+        },
+    )
 }
 
 /// What runs of this model's scenario may do that its search does not explore: a duplicated
@@ -597,7 +630,14 @@ fn cascade_report(
         deadline: budget.deadline,
     };
     let mut outcomes = BTreeMap::new();
-    let mut report = explore(name, model, budget, true, |m, _, discoveries| {
+    // Symmetry reduction renames minted ids: without any, every state is its own
+    // representative.
+    let search = if model.mints() {
+        Search::DfsSymmetric
+    } else {
+        Search::Dfs
+    };
+    let mut report = explore(name, model, budget, search, |m, _, discoveries| {
         outcomes = m.outcomes.lock().expect("outcomes").clone();
         let mut findings = Vec::new();
         let mut props: Vec<_> = discoveries.into_iter().collect();
@@ -882,5 +922,75 @@ pub fn replay_fails_while(path: &Path, go_on: &mut dyn FnMut() -> bool) -> Optio
         )
         .map(|o| !o.passed()),
         Err(_) => Some(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Search::Dfs` against its reference, `Search::DfsSymmetric`: on every shipped
+    /// scenario whose cascade mints no ids, with and without the reduction, the same states
+    /// in the same order (same counts, same depth, same discoveries by the same paths).
+    #[test]
+    fn dfs_without_symmetry_searches_as_with_it_when_nothing_is_minted() {
+        let mut compared = 0;
+        for name in [
+            "agent_loop",
+            "cycle",
+            "netops",
+            "order_payment",
+            "pipeline",
+            "race",
+            "race_crowd",
+            "two_tenants",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
+            let scenario = Arc::new(crate::scenario::load_scenario(&path).expect("shipped"));
+            for reduce in [true, false] {
+                let config = ModelConfig {
+                    reduce,
+                    ..ModelConfig::default()
+                };
+                let Ok(model) = CascadeModel::new(scenario.clone(), config) else {
+                    continue;
+                };
+                if model.mints() {
+                    assert_eq!(name, "pipeline", "only the pipeline creates entities");
+                    continue;
+                }
+                let with = model
+                    .checker()
+                    .target_state_count(60_000)
+                    .symmetry()
+                    .spawn_dfs()
+                    .join();
+                let model = CascadeModel::new(scenario.clone(), config).expect("built once");
+                let without = model
+                    .checker()
+                    .target_state_count(60_000)
+                    .spawn_dfs()
+                    .join();
+                assert_eq!(with.state_count(), without.state_count(), "{name}");
+                assert_eq!(
+                    with.unique_state_count(),
+                    without.unique_state_count(),
+                    "{name}"
+                );
+                assert_eq!(with.max_depth(), without.max_depth(), "{name}");
+                let paths = |c: &dyn Checker<CascadeModel>| {
+                    let mut found: Vec<(&'static str, Vec<Option<Step>>)> = c
+                        .discoveries()
+                        .into_iter()
+                        .map(|(k, p)| (k, p.into_vec().into_iter().map(|(_, a)| a).collect()))
+                        .collect();
+                    found.sort_by_key(|(k, _)| *k);
+                    found
+                };
+                assert_eq!(paths(&with), paths(&without), "{name}");
+                compared += 1;
+            }
+        }
+        assert!(compared >= 10, "{compared} models compared");
     }
 }

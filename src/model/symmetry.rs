@@ -75,7 +75,7 @@ pub fn representative(s: &CascadeState) -> CascadeState {
         let k = minted_index(text)?;
         map.get(&k).map(|n| format!("{MINTED_PREFIX}{n}"))
     };
-    let mut store = Store::default();
+    let mut store = Store::shared();
     for (tenant, entity_type, id, e) in s.store.iter() {
         let mut e = e.clone();
         for v in e.fields.values_mut() {
