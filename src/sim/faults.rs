@@ -122,6 +122,10 @@ pub enum FaultMode {
 pub struct Faults {
     pub mode: FaultMode,
     seen: BTreeMap<String, u32>,
+    /// A schedule's faults by (identity key, occurrence): their places in the schedule, in
+    /// order. A replay looks up each message here instead of scanning the whole schedule
+    /// (which made replaying a long counterexample quadratic).
+    index: BTreeMap<(String, u32), Vec<usize>>,
 }
 
 impl Faults {
@@ -129,13 +133,19 @@ impl Faults {
         Faults {
             mode: FaultMode::Random(Box::new(plan)),
             seen: BTreeMap::new(),
+            index: BTreeMap::new(),
         }
     }
 
     pub fn scheduled(faults: Vec<ScheduledFault>) -> Faults {
+        let mut index: BTreeMap<(String, u32), Vec<usize>> = BTreeMap::new();
+        for (i, f) in faults.iter().enumerate() {
+            index.entry((f.on.key(), f.nth)).or_default().push(i);
+        }
         Faults {
             mode: FaultMode::Scheduled(faults),
             seen: BTreeMap::new(),
+            index,
         }
     }
 
@@ -150,18 +160,48 @@ impl Faults {
     /// Counts one more occurrence of `on`; returns it (1-based) and the scheduled faults
     /// that hit it.
     fn occurrence(&mut self, on: &FaultTarget) -> (u32, Vec<ScheduledFault>) {
-        let n = self.seen.entry(on.key()).or_insert(0);
-        *n += 1;
-        let n = *n;
+        let key = on.key();
+        let n = match self.seen.get_mut(&key) {
+            Some(seen) => {
+                *seen += 1;
+                *seen
+            }
+            None => {
+                self.seen.insert(key.clone(), 1);
+                1
+            }
+        };
         let hits = match &self.mode {
             FaultMode::Random(_) => Vec::new(),
-            FaultMode::Scheduled(faults) => faults
-                .iter()
-                .filter(|f| f.nth == n && f.on == *on)
-                .cloned()
-                .collect(),
+            // Two identities may share a key (a `|` in a name): the bucket is compared whole.
+            FaultMode::Scheduled(faults) => self
+                .index
+                .get(&(key, n))
+                .map(|places| {
+                    places
+                        .iter()
+                        .map(|&i| &faults[i])
+                        .filter(|f| f.on == *on)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         (n, hits)
+    }
+
+    /// The reference: every scheduled fault compared with the occurrence.
+    #[cfg(test)]
+    fn occurrence_by_scan(
+        faults: &[ScheduledFault],
+        on: &FaultTarget,
+        n: u32,
+    ) -> Vec<ScheduledFault> {
+        faults
+            .iter()
+            .filter(|f| f.nth == n && f.on == *on)
+            .cloned()
+            .collect()
     }
 
     /// The fate of one message, which occurrence of its identity it is, and the delay of a
@@ -336,6 +376,45 @@ mod tests {
             ),
         ] {
             assert!((50..150).contains(&on), "{name} on in {on} of 200");
+        }
+    }
+
+    proptest::proptest! {
+        /// A schedule's faults found through the index are the ones a scan of the whole
+        /// schedule finds, in schedule order, for every occurrence of every identity
+        /// (identities whose keys collide included).
+        #[test]
+        fn the_schedule_index_finds_what_a_scan_finds(
+            schedule in proptest::collection::vec((0usize..4, 1u32..4, 0usize..3), 0..20),
+            messages in proptest::collection::vec(0usize..4, 0..40),
+        ) {
+            let targets = [
+                FaultTarget::Reaction { rule: "a|b".into(), target: "c".into() },
+                FaultTarget::Reaction { rule: "a".into(), target: "b|c".into() },
+                FaultTarget::Delivery { subject: "s".into(), handler: "h".into() },
+                FaultTarget::Action { target: "T/1".into(), action: "Go".into() },
+            ];
+            let kinds = [FaultKind::Drop, FaultKind::Duplicate, FaultKind::Delay];
+            let faults: Vec<ScheduledFault> = schedule
+                .iter()
+                .map(|&(t, nth, k)| ScheduledFault {
+                    kind: kinds[k],
+                    on: targets[t].clone(),
+                    nth,
+                    delay_ms: 5,
+                })
+                .collect();
+            let mut plan = Faults::scheduled(faults.clone());
+            let mut counts = [0u32; 4];
+            for &t in &messages {
+                // The two colliding identities share one occurrence counter (one key), as
+                // they always have.
+                let shared = if t < 2 { counts[0] + counts[1] } else { counts[t] };
+                counts[t] += 1;
+                let (n, hits) = plan.occurrence(&targets[t]);
+                proptest::prop_assert_eq!(n, shared + 1);
+                proptest::prop_assert_eq!(hits, Faults::occurrence_by_scan(&faults, &targets[t], n));
+            }
         }
     }
 }
