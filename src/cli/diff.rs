@@ -3,8 +3,8 @@
 use crate::cli::{bad_input, write_report_files, EXIT_FAIL, EXIT_PASS};
 use crate::core::Seed;
 use crate::report::{render_diff_html, render_diff_text, DiffSide, DIFF_PAGE_STEPS_MAX};
-use crate::sim::{run_scenario, RunOptions};
-use crate::trace::{first_difference_within, read_trace_file};
+use crate::sim::{Retain, Runner};
+use crate::trace::{first_difference_streams, verify_trace, TraceReadError};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -38,12 +38,39 @@ pub struct DiffArgs {
     pub report: Option<PathBuf>,
 }
 
-/// One side: how it is shown, and its canonical records.
+/// One side: how it is shown, and where its canonical records are (a file, read as a
+/// stream: two traces of gigabytes are compared in a chunk's worth of memory).
 struct Side {
     show: DiffSide,
-    records: Vec<u8>,
+    records: Records,
     /// For the page's file name.
     tag: String,
+}
+
+/// A side's records: a trace file after its header line, or a scratch file of a run's
+/// records (removed when the side is dropped).
+struct Records {
+    path: PathBuf,
+    skip_header: bool,
+    scratch: bool,
+}
+
+impl Records {
+    fn open(&self) -> std::io::Result<std::io::BufReader<std::fs::File>> {
+        let mut r = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(&self.path)?);
+        if self.skip_header {
+            std::io::BufRead::read_until(&mut r, b'\n', &mut Vec::new())?;
+        }
+        Ok(r)
+    }
+}
+
+impl Drop for Records {
+    fn drop(&mut self) {
+        if self.scratch {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 fn stem(path: &Path) -> String {
@@ -66,17 +93,29 @@ fn file_safe(name: &str) -> String {
 }
 
 fn read_side(path: &Path) -> Result<Side, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("{}: failed to read the trace: {e}", path.display()))?;
-    let (header, records) = read_trace_file(&bytes).map_err(|e| {
+    let failed = |e: &dyn std::fmt::Display| {
         format!(
-            "{}:{}:1: {}\n  hint: write traces with `ripple run SCENARIO --seed N --trace FILE`, and do not edit them",
-            path.display(),
-            e.line,
-            e.message
+            "{}: failed to read the trace: {e}\n  hint: check the path; traces are written by `ripple run SCENARIO --seed N --trace FILE`",
+            path.display()
         )
-    })?;
-    let steps = records.iter().filter(|b| **b == b'\n').count();
+    };
+    let meta = std::fs::metadata(path).map_err(|e| failed(&e))?;
+    if !meta.is_file() {
+        return Err(failed(&"it is not a regular file"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| failed(&e))?;
+    let header = match verify_trace(std::io::BufReader::with_capacity(1 << 16, file)) {
+        Ok(header) => header,
+        Err(TraceReadError::Io(e)) => return Err(failed(&e)),
+        Err(TraceReadError::Corrupt(e)) => {
+            return Err(format!(
+                "{}:{}:1: {}\n  hint: write traces with `ripple run SCENARIO --seed N --trace FILE`, and do not edit them",
+                path.display(),
+                e.line,
+                e.message
+            ))
+        }
+    };
     Ok(Side {
         show: DiffSide {
             source: path.display().to_string(),
@@ -84,23 +123,47 @@ fn read_side(path: &Path) -> Result<Side, String> {
             seed: header.seed,
             swarm: header.swarm,
             trace_hash: header.trace_hash,
-            steps,
+            steps: header.steps as usize,
         },
-        records: records.to_vec(),
+        records: Records {
+            path: path.to_path_buf(),
+            skip_header: true,
+            scratch: false,
+        },
         tag: stem(path),
     })
 }
 
-fn run_side(scenario_path: &Path, seed: u64, swarm: bool) -> Result<Side, String> {
+fn run_side(scenario_path: &Path, seed: u64, swarm: bool, label: &str) -> Result<Side, String> {
     let scenario = crate::cli::load_linted(scenario_path, false)?;
-    let outcome = run_scenario(
-        &scenario,
-        Seed(seed),
-        RunOptions {
-            keep_trace: true,
-            swarm,
-        },
-    );
+    // The run's records go to a scratch file as it goes (none of them held in memory).
+    let scratch = std::env::temp_dir().join(format!(
+        "ripple-diff-{}-{label}-seed{seed}.tmp",
+        std::process::id()
+    ));
+    let records = Records {
+        path: scratch,
+        skip_header: false,
+        scratch: true,
+    };
+    let out = std::fs::File::create(&records.path).map_err(|e| {
+        format!(
+            "{}: failed to write a scratch trace: {e}",
+            records.path.display()
+        )
+    })?;
+    let outcome = Runner::new(&scenario)
+        .swarm(swarm)
+        .keep(Retain::Summary)
+        .sim(Seed(seed))
+        .stream_trace(Box::new(std::io::BufWriter::with_capacity(1 << 16, out)))
+        .run();
+    if let Some(e) = &outcome.trace_error {
+        return Err(format!(
+            "{}: failed to write a scratch trace: {e}",
+            records.path.display()
+        ));
+    }
     Ok(Side {
         show: DiffSide {
             source: format!("{} --seed {seed}", scenario_path.display()),
@@ -110,7 +173,7 @@ fn run_side(scenario_path: &Path, seed: u64, swarm: bool) -> Result<Side, String
             trace_hash: outcome.trace_hash.to_string(),
             steps: outcome.steps() as usize,
         },
-        records: outcome.trace_text.expect("trace kept"),
+        records,
         tag: format!("seed{seed}"),
     })
 }
@@ -131,8 +194,8 @@ fn sides(args: &DiffArgs) -> Result<(Side, Side), String> {
             Ok((a, b))
         }
         ([scenario], [x, y]) => Ok((
-            run_side(scenario, *x, args.swarm)?,
-            run_side(scenario, *y, args.swarm)?,
+            run_side(scenario, *x, args.swarm, "a")?,
+            run_side(scenario, *y, args.swarm, "b")?,
         )),
         ([_], seeds) => Err(format!(
             "with a scenario, give two seeds (--seed A --seed B); got {}",
@@ -147,9 +210,18 @@ pub fn run(args: &DiffArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return bad_input(e),
     };
-    let diff = first_difference_within(&a.records, &b.records, args.lines);
+    let compare = |context: usize| -> std::io::Result<_> {
+        first_difference_streams(a.records.open()?, b.records.open()?, context)
+    };
+    let diff = match compare(args.lines) {
+        Ok(diff) => diff,
+        Err(e) => return bad_input(format!("failed to read the traces: {e}\n  hint: check that both files are still there and readable")),
+    };
     if let Some(dir) = &args.report {
-        let page_diff = first_difference_within(&a.records, &b.records, DIFF_PAGE_STEPS_MAX);
+        let page_diff = match compare(DIFF_PAGE_STEPS_MAX) {
+            Ok(diff) => diff,
+            Err(e) => return bad_input(format!("failed to read the traces: {e}\n  hint: check that both files are still there and readable")),
+        };
         let (mut ta, mut tb) = (a.tag.clone(), b.tag.clone());
         if ta == tb {
             (ta, tb) = ("a".into(), "b".into());
