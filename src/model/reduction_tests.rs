@@ -19,6 +19,15 @@ type Terminal = (String, Vec<String>);
 /// Every terminal world reachable with `config`, and how many states were explored (an
 /// explicit search, independent of stateright's checkers).
 fn terminals(scenario: &Scenario, config: ModelConfig) -> (BTreeSet<Terminal>, usize) {
+    terminals_within(scenario, config, 2_000_000).expect("a small model stays small")
+}
+
+/// [`terminals`], or `None` once more than `max` states were explored.
+fn terminals_within(
+    scenario: &Scenario,
+    config: ModelConfig,
+    max: usize,
+) -> Option<(BTreeSet<Terminal>, usize)> {
     let model = CascadeModel::new(Arc::new(scenario.clone()), config).expect("a cascade model");
     let mut seen: BTreeSet<u64> = BTreeSet::new();
     let mut stack: Vec<CascadeState> = model.init_states();
@@ -31,7 +40,9 @@ fn terminals(scenario: &Scenario, config: ModelConfig) -> (BTreeSet<Terminal>, u
             continue;
         }
         explored += 1;
-        assert!(explored < 2_000_000, "a small model stays small");
+        if explored > max {
+            return None;
+        }
         let mut actions = Vec::new();
         model.actions(&s, &mut actions);
         if actions.is_empty() {
@@ -46,7 +57,7 @@ fn terminals(scenario: &Scenario, config: ModelConfig) -> (BTreeSet<Terminal>, u
             stack.push(model.transition(&s, a).0);
         }
     }
-    (out, explored)
+    Some((out, explored))
 }
 
 fn load(text: &str) -> Scenario {
@@ -217,6 +228,9 @@ never = "A[id].status == 'S2' && B[id].status == 'S1'"
     t
 }
 
+/// The most states a generated case's full search may explore before the case is skipped.
+const STATES_PER_CASE_MAX: usize = 20_000;
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -229,7 +243,12 @@ proptest! {
     ) {
         let text = scenario_text(&rules, &roots, reflex, literal);
         let scenario = load(&text);
-        let full = terminals(&scenario, ModelConfig { reduce: false, faults_max: 0 });
+        // A generated model whose full search passes 20,000 states (cascades of created
+        // ids under every delay order can) is skipped, not searched for minutes: the
+        // property is about the reduction, and the small cases cover it.
+        let full = terminals_within(&scenario, ModelConfig { reduce: false, faults_max: 0 }, STATES_PER_CASE_MAX);
+        prop_assume!(full.is_some());
+        let full = full.expect("assumed");
         let reduced = terminals(&scenario, ModelConfig { reduce: true, faults_max: 0 });
         prop_assert_eq!(&full.0, &reduced.0, "{}", text);
     }
