@@ -223,3 +223,58 @@ fn a_long_cascade_shows_its_first_lines_and_counts_the_rest() {
         &text[..2000.min(text.len())]
     );
 }
+
+/// Root inputs that share an instant are one instant: a settled-state invariant is checked
+/// after all of them, never between two (root inputs are drawn as a run reaches them, not
+/// queued, and the scheduler still counts them as due).
+#[test]
+fn an_invariant_is_not_checked_between_two_roots_of_one_instant() {
+    let text = r#"
+[scenario]
+name = "one_instant"
+
+[[tenant]]
+id = "t"
+
+[[entity]]
+type = "Pair"
+states = ["Open"]
+initial = "Open"
+[[entity.action]]
+name = "Left"
+effect = ["increment left"]
+[[entity.action]]
+name = "Right"
+effect = ["increment right"]
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Pair", id = "p", action = "Left" }
+
+[[event]]
+at = "0ms"
+tenant = "t"
+dispatch = { entity_type = "Pair", id = "p", action = "Right" }
+
+[[invariant]]
+name = "sides_agree_when_settled"
+always = "Pair['p'].left == Pair['p'].right"
+"#;
+    let s = ripple::parse_scenario(text, Path::new("one_instant.toml")).unwrap();
+    for seed in 0..8 {
+        let outcome = Runner::new(&s).run(Seed(seed));
+        assert!(outcome.passed(), "seed {seed}: {:?}", outcome.violations);
+    }
+    // Apart, the instants settle one by one and the invariant sees them disagree.
+    let apart = ripple::parse_scenario(
+        &text.replacen("at = \"0ms\"\ntenant = \"t\"\ndispatch = { entity_type = \"Pair\", id = \"p\", action = \"Right\" }", "at = \"5ms\"\ntenant = \"t\"\ndispatch = { entity_type = \"Pair\", id = \"p\", action = \"Right\" }", 1),
+        Path::new("one_instant.toml"),
+    )
+    .unwrap();
+    let outcome = Runner::new(&apart).run(Seed(0));
+    assert!(outcome
+        .violations
+        .iter()
+        .any(|v| v.invariant == "sides_agree_when_settled"));
+}

@@ -255,7 +255,8 @@ impl<'s> Sim<'s> {
         }
         // The instant is settled when nothing else is due now: check the scenario's own
         // invariants on the state the world is in.
-        if self.ctx.queue.peek_time() != Some(self.ctx.now) {
+        // (A root input due now counts: roots are not queued.)
+        if self.next_due() != Some(self.ctx.now) {
             self.check_user_invariants(CheckAt::Step);
         }
         Ok(())
