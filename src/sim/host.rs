@@ -171,19 +171,19 @@ impl Ctx {
             },
         ) = (&mut self.reactions, record)
         {
-            if reactions.len() >= crate::sim::OUTPUT_ROWS_MAX {
-                return;
+            // The first ones only, kept for the output: not the run's memory (see
+            // `core::raw::meter`).
+            if reactions.len() < crate::sim::OUTPUT_ROWS_MAX {
+                crate::core::raw::meter::unmetered(|| {
+                    reactions.push(ReactionResult {
+                        rule: rule.to_string(),
+                        depth: *depth,
+                        success: *success,
+                        target_status: target_status.map(str::to_string),
+                        error: error.map(str::to_string),
+                    })
+                });
             }
-            // Kept for the output only: not the run's memory (see `core::raw::meter`).
-            crate::core::raw::meter::unmetered(|| {
-                reactions.push(ReactionResult {
-                    rule: rule.to_string(),
-                    depth: *depth,
-                    success: *success,
-                    target_status: target_status.map(str::to_string),
-                    error: error.map(str::to_string),
-                })
-            });
         }
     }
 

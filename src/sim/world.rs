@@ -54,6 +54,14 @@ pub struct Sim<'s> {
     pub(super) memory_base: i64,
 }
 
+/// What a scheduler step runs: a root input (its number, and the event when it is a
+/// generated one) or a queued message.
+#[allow(clippy::large_enum_variant)] // One per step, on the stack, moved into its arm.
+enum Next {
+    Root(u32, Option<RootEvent>),
+    Message(Msg),
+}
+
 /// How often [`Sim::run_while`] asks whether to go on: often enough that a wall-time budget
 /// is kept to a few milliseconds, rarely enough to cost nothing.
 pub const GO_ON_EVERY_STEPS: u64 = 64;
@@ -229,14 +237,13 @@ impl<'s> Sim<'s> {
             return Err(Stop::MemoryBudget);
         }
         self.ctx.step_dispatches = 0;
-        let next = if root_first {
+        let (at, next) = if root_first {
             let (at, index, event) = self.roots.pop().expect("peeked");
-            (at, None, Some((index, event)))
+            (at, Next::Root(index, event))
         } else {
             let (at, msg) = self.ctx.queue.pop().expect("peeked");
-            (at, Some(msg), None)
+            (at, Next::Message(msg))
         };
-        let at = next.0;
         debug_assert!(at >= self.ctx.now, "time never goes back");
         self.ctx.now = at;
         self.scheduler_steps += 1;
@@ -245,13 +252,12 @@ impl<'s> Sim<'s> {
             i.on_step();
         }
         match next {
-            (_, _, Some((index, event))) => self.root(index, event),
-            (_, Some(Msg::Deliver { sub, event, cause }), _) => {
+            Next::Root(index, event) => self.root(index, event),
+            Next::Message(Msg::Deliver { sub, event, cause }) => {
                 self.deliver(sub, &event, cause);
                 self.ctx.delivered(event);
             }
-            (_, Some(Msg::Reaction(p)), _) => self.engine.deliver(&mut self.ctx, &p),
-            (_, None, None) => unreachable!("a root input or a message"),
+            Next::Message(Msg::Reaction(p)) => self.engine.deliver(&mut self.ctx, &p),
         }
         // The instant is settled when nothing else is due now: check the scenario's own
         // invariants on the state the world is in.
@@ -355,8 +361,13 @@ impl<'s> Sim<'s> {
 
     /// Runs root input `index`: `generated` is the event when it is a generated one, built
     /// as the run reached it; a scripted one is the scenario's.
-    pub(super) fn root(&mut self, index: u32, generated: Option<RootEvent>) {
+    pub(super) fn root(&mut self, index: u32, mut generated: Option<RootEvent>) {
         let i = index as usize;
+        // A generated publication's payload is this run's own: moved to the bus, not copied.
+        let owned = match generated.as_mut().map(|e| &mut e.input) {
+            Some(Input::Publish { payload, .. }) => Some(std::mem::take(payload)),
+            _ => None,
+        };
         let event: &RootEvent = match &generated {
             Some(event) => event,
             None => &self.scenario.events[i],
@@ -376,9 +387,13 @@ impl<'s> Sim<'s> {
                     input,
                     |cause, _| {
                         *cause = Cause::Root { event: index };
-                        // A scripted event's payload was built when the scenario was
-                        // prepared; a generated one's is this run's own.
-                        prepared.map_or_else(|| Arc::new(payload.clone()), Arc::clone)
+                        // A generated event's payload is this run's own; a scripted one's
+                        // was built when the scenario was prepared (when it shares them).
+                        match (owned, prepared) {
+                            (Some(generated), _) => Arc::new(generated),
+                            (None, Some(prepared)) => Arc::clone(prepared),
+                            (None, None) => Arc::new(payload.clone()),
+                        }
                     },
                 );
             }
