@@ -33,36 +33,7 @@ pub fn first_difference_within(
     replayed: &[u8],
     context: usize,
 ) -> Option<TraceDiff> {
-    if recorded == replayed {
-        return None;
-    }
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let (a, b) = (lines(recorded), lines(replayed));
-    let step = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    if step == a.len() && step == b.len() {
-        // Same lines, different bytes: only a final newline differs.
-        return None;
-    }
-    let after = |side: &[&[u8]]| -> Vec<String> {
-        side.iter()
-            .skip(step + 1)
-            .take(context)
-            .map(|l| text(l))
-            .collect()
-    };
-    Some(TraceDiff {
-        step,
-        recorded: a.get(step).map(|l| text(l)),
-        replayed: b.get(step).map(|l| text(l)),
-        before: a[step.saturating_sub(context)..step]
-            .iter()
-            .map(|l| text(l))
-            .collect(),
-        recorded_after: after(&a),
-        replayed_after: after(&b),
-        recorded_steps: a.len(),
-        replayed_steps: b.len(),
-    })
+    first_difference_streams(recorded, replayed, context).expect("reading a slice cannot fail")
 }
 
 /// [`first_difference_within`] on two streams of lines, read once each: memory holds the
@@ -131,6 +102,7 @@ pub fn first_difference_streams(
     }))
 }
 
+#[cfg(test)]
 /// Lines, without the empty piece after a final newline: a shorter trace has no line where
 /// the longer one goes on.
 fn lines(text: &[u8]) -> Vec<&[u8]> {
@@ -140,6 +112,41 @@ fn lines(text: &[u8]) -> Vec<&[u8]> {
     } else {
         text.split(|b| *b == b'\n').collect()
     }
+}
+
+/// The reference: both texts split into lines whole, then compared.
+#[cfg(test)]
+fn first_difference_whole(recorded: &[u8], replayed: &[u8], context: usize) -> Option<TraceDiff> {
+    if recorded == replayed {
+        return None;
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (a, b) = (lines(recorded), lines(replayed));
+    let step = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if step == a.len() && step == b.len() {
+        // Same lines, different bytes: only a final newline differs.
+        return None;
+    }
+    let after = |side: &[&[u8]]| -> Vec<String> {
+        side.iter()
+            .skip(step + 1)
+            .take(context)
+            .map(|l| text(l))
+            .collect()
+    };
+    Some(TraceDiff {
+        step,
+        recorded: a.get(step).map(|l| text(l)),
+        replayed: b.get(step).map(|l| text(l)),
+        before: a[step.saturating_sub(context)..step]
+            .iter()
+            .map(|l| text(l))
+            .collect(),
+        recorded_after: after(&a),
+        replayed_after: after(&b),
+        recorded_steps: a.len(),
+        replayed_steps: b.len(),
+    })
 }
 
 impl std::fmt::Display for TraceDiff {
@@ -204,7 +211,7 @@ mod tests {
                 t.into_bytes()
             };
             let (ta, tb) = (text(&a, final_a), text(&b, final_b));
-            let whole = first_difference_within(&ta, &tb, context);
+            let whole = first_difference_whole(&ta, &tb, context);
             let streamed = first_difference_streams(&ta[..], &tb[..], context).unwrap();
             proptest::prop_assert_eq!(streamed, whole);
         }
