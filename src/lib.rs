@@ -59,8 +59,8 @@ mod trace;
 
 // Scenarios: load, write back, and what they are made of.
 pub use crate::scenario::{
-    emit_scenario, load_scenario, parse_scenario, FaultConfig, Scenario, ScheduledFault,
-    SourceError,
+    emit_scenario, load_scenario, parse_scenario, FaultConfig, PinnedAnswer, Scenario,
+    ScheduledFault, SourceError,
 };
 // Running: one way in, and what a run leaves.
 pub use crate::sim::{

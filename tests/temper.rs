@@ -778,63 +778,244 @@ dispatch = { entity_type = "MailAuth", id = "m1", action = "Callback", params = 
     );
 }
 
-/// A duplicated integration answer is a fault runs inject and the checker does not explore:
-/// with `[faults] duplicate`, or a `[[fault]]` schedule that duplicates an answer, the check
-/// is incomplete and says why, never a pass.
+/// `tests/fixtures/answers/payout.toml` with `extra` inserted before its first event, written
+/// next to the fixture (so that its spec path holds) under a name of this process; removed
+/// by the caller.
+fn payout_with(name: &str, extra: &str) -> PathBuf {
+    let dir = root().join("tests/fixtures/answers");
+    let text = std::fs::read_to_string(dir.join("payout.toml")).unwrap();
+    let text = text.replacen("[[event]]", &format!("{extra}\n[[event]]"), 1);
+    let path = dir.join(format!("{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn text_of(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A duplicated integration answer is one of the checker's choices under `[faults]
+/// duplicate`: it finds the double payment, writes the path as a `[[fault]]` duplicate of the
+/// answer's rule with an `[[answer]]` pin, and `ripple run` of that file fails the same way.
 #[test]
-fn a_check_that_cannot_duplicate_answers_says_incomplete() {
-    let check = |s: &Scenario| {
-        let options = CheckOptions {
-            states_max: 100_000,
-            timeout: Duration::from_secs(120),
-            walk_seed: None,
-            ..CheckOptions::default()
-        };
-        let report = check_scenario(s, None, &options);
-        report
+fn a_duplicated_answer_is_a_choice_and_its_counterexample_fails_a_run() {
+    let scenario = payout_with("dup", "[faults]\nduplicate = 0.1\n");
+    let out = std::env::temp_dir().join(format!("ripple-answer-dup-{}", std::process::id()));
+    let o = ripple(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--require-complete",
+    ]);
+    let text = text_of(&o);
+    std::fs::remove_file(&scenario).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("spec:Payout.PaidOnce"), "{text}");
+    assert!(
+        text.contains("answers Payout/p1 with Transferred (twice: the answer is duplicated)"),
+        "{text}"
+    );
+    assert!(text.contains("(replayed: fails as found)"), "{text}");
+    assert!(!text.contains("incomplete"), "{text}");
+    let written = out.join(format!(
+        "{}-invariant.toml",
+        scenario.file_stem().unwrap().to_string_lossy()
+    ));
+    let body = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        body.contains(
+            "kind = \"duplicate\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\""
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("[[answer]]\nintegration = \"bank_transfer\""),
+        "{body}"
+    );
+    let run = ripple(&["run", written.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
+    assert!(text_of(&run).contains("spec:Payout.PaidOnce"));
+    // The written file follows its schedule under `check` too, and fails the same way.
+    let again = ripple(&[
+        "check",
+        written.to_str().unwrap(),
+        "--out",
+        out.join("again").to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", text_of(&again));
+    assert!(text_of(&again).contains("spec:Payout.PaidOnce"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A `[[fault]]` schedule may name an integration's answer by its rule
+/// (`integration:<name>/<answer>`); a duplicate of it that fails `ripple run` on every seed
+/// fails `ripple check`, completely explored.
+#[test]
+fn a_scheduled_duplicate_answer_that_fails_runs_fails_the_check() {
+    let scenario = payout_with(
+        "scheduled",
+        "[[fault]]\nkind = \"duplicate\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\"\ndelay = \"5ms\"\n",
+    );
+    let s = load_scenario(&scenario).unwrap();
+    for seed in 0..5 {
+        let outcome = run(&s, Seed(seed));
+        assert!(!outcome.passed(), "seed {seed} passed");
+    }
+    let out = std::env::temp_dir().join(format!("ripple-answer-sched-{}", std::process::id()));
+    let o = ripple(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--require-complete",
+    ]);
+    std::fs::remove_file(&scenario).unwrap();
+    let text = text_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("spec:Payout.PaidOnce"), "{text}");
+    assert!(text.contains("(replayed: fails as found)"), "{text}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A lost answer is written as a drop of the answer the run must then draw (pinned), under
+/// the rule a run names it by: the file loads and `ripple run` ends as the check found.
+#[test]
+fn a_lost_answer_is_written_as_a_drop_that_a_run_follows() {
+    let scenario = payout_with("drop", "[faults]\ndrop = 0.1\n");
+    let out = std::env::temp_dir().join(format!("ripple-answer-drop-{}", std::process::id()));
+    let o = ripple(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = text_of(&o);
+    let stem = scenario.file_stem().unwrap().to_string_lossy().into_owned();
+    std::fs::remove_file(&scenario).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("drop integration bank_transfer -> Payout/p1"),
+        "{text}"
+    );
+    assert!(text.contains("(replayed: fails as found)"), "{text}");
+    let written = out.join(format!("{stem}-invariant_at_end.toml"));
+    let body = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        body.contains(
+            "kind = \"drop\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\""
+        ),
+        "{body}"
+    );
+    let run = ripple(&["run", written.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
+    assert!(text_of(&run).contains("has status Sending, expected Sent"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// An `[[answer]]` pin fixes its call's answer in the check as in a run: pinning the
+/// agent's first LLM call to `LlmFailed` leaves no path to the turn budget's violation.
+#[test]
+fn a_pinned_answer_is_the_checks_only_choice_for_its_call() {
+    let options = CheckOptions {
+        walk_seed: None,
+        ..CheckOptions::default()
+    };
+    let cascade = |s: &Scenario| {
+        check_scenario(s, None, &options)
             .models
             .into_iter()
             .find(|m| m.name == "cascade")
             .unwrap()
     };
-    let plain = check(&agent_loop());
-    assert!(plain.complete, "{:?}", plain.notes);
+    let free = cascade(&agent_loop());
+    assert!(free.complete);
+    assert!(free
+        .findings
+        .iter()
+        .any(|f| f.message.contains("spec:Agent.TurnBudget")));
+    let mut pinned = agent_loop();
+    pinned.answers = vec![ripple::PinnedAnswer {
+        integration: "invoke_llm".into(),
+        target: "Agent/a1".into(),
+        nth: 1,
+        answer: "LlmFailed".into(),
+        delay_ms: None,
+    }];
+    let m = cascade(&pinned);
+    assert!(m.complete, "{:?}", m.notes);
+    assert!(m.unique_states < free.unique_states);
+    assert!(
+        !m.findings
+            .iter()
+            .any(|f| f.message.contains("spec:Agent.TurnBudget")),
+        "{:?}",
+        m.findings
+    );
+}
 
-    let mut duplicating = agent_loop();
-    duplicating.faults = Some(ripple::FaultConfig {
-        duplicate_p: 0.2,
-        ..ripple::FaultConfig::default()
-    });
-    let m = check(&duplicating);
-    assert!(!m.complete);
+/// With a schedule that names an answer, calls of one integration on one entity are answered
+/// in call order (a run counts an answer's occurrence at its call): two calls waiting at
+/// once leave orders out, and the check says `incomplete`, never `pass`.
+#[test]
+fn answers_to_overlapping_calls_under_a_schedule_are_incomplete() {
+    let scenario = payout_with(
+        "overlap",
+        "[[fault]]\nkind = \"duplicate\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\"\nnth = 5\ndelay = \"5ms\"\n\n[[event]]\nat = \"1ms\"\ntenant = \"bank\"\ndispatch = { entity_type = \"Payout\", id = \"p1\", action = \"Resend\" }\n",
+    );
+    let s = load_scenario(&scenario).unwrap();
+    std::fs::remove_file(&scenario).unwrap();
+    let options = CheckOptions {
+        walk_seed: None,
+        ..CheckOptions::default()
+    };
+    let m = check_scenario(&s, None, &options)
+        .models
+        .into_iter()
+        .find(|m| m.name == "cascade")
+        .unwrap();
+    assert!(!m.complete, "{:?}", m.notes);
     assert!(
         m.notes
             .iter()
-            .any(|n| n.starts_with("not explored: `[faults]` duplicates")
-                && n.contains("invoke_llm")),
+            .any(|n| n.starts_with("not explored: two calls of one integration")),
         "{:?}",
         m.notes
     );
+}
 
-    let answer = &agent_loop().integrations[0].answers[0].rule.name.clone();
-    let mut scheduled = agent_loop();
-    scheduled.schedule = Some(vec![ripple::ScheduledFault {
-        kind: ripple::FaultKind::Duplicate,
-        on: ripple::FaultTarget::Reaction {
-            rule: answer.clone(),
-            target: "Agent/a1".into(),
-        },
-        nth: 1,
-        delay_ms: 0,
-    }]);
-    let m = check(&scheduled);
-    assert!(!m.complete);
+/// An answer whose action fails is a choice too under `[faults] action_failure`: written as
+/// an `action_failure` of the answer's action on its call's entity, which a run follows.
+#[test]
+fn a_failing_answer_is_a_choice_and_its_counterexample_fails_a_run() {
+    let scenario = payout_with("fail", "[faults]\naction_failure = 0.1\n");
+    let out = std::env::temp_dir().join(format!("ripple-answer-fail-{}", std::process::id()));
+    let o = ripple(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = text_of(&o);
+    let stem = scenario.file_stem().unwrap().to_string_lossy().into_owned();
+    std::fs::remove_file(&scenario).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(
-        m.notes.iter().any(
-            |n| n.starts_with("not explored: the `[[fault]]` schedule duplicates")
-                && n.contains(answer.as_str())
-        ),
-        "{:?}",
-        m.notes
+        text.contains("answers Payout/p1 with Transferred (its action fails)"),
+        "{text}"
     );
+    assert!(text.contains("(replayed: fails as found)"), "{text}");
+    let written = out.join(format!("{stem}-invariant_at_end.toml"));
+    let body = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        body.contains(
+            "kind = \"action_failure\"\ntarget = \"Payout/p1\"\naction = \"Transferred\""
+        ),
+        "{body}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -42,7 +42,14 @@
 //!
 //! Not explored: exact message times (a message's creation time is taken as the latest
 //! root's time, a lower bound, so long chains of delays, answers' included, are
-//! under-approximated), fan-out order (subscription order), duplicated integration answers.
+//! under-approximated), fan-out order (subscription order).
+//!
+//! Answers under faults: a lost answer is `Drop`, a duplicated one `AnswerTwice` (the copy
+//! is the chosen answer, a reaction), one whose action fails `FailAnswer`. An `[[answer]]`
+//! pin makes its call's answer the only choice. A `[[fault]]` on an answer names it by the
+//! answer's rule, counted at the call among that entity's calls with that answer; to count
+//! as a run does, calls of one integration on one entity are then answered in call order,
+//! and a search that had to leave another order out says so (`CascadeModel::unexplored`).
 
 use crate::bus::{Bus, Cause, Envelope};
 use crate::check::{
@@ -148,6 +155,9 @@ pub struct CascadeState {
     /// the outside world's part of the inputs. Order dependence compares the worlds that
     /// the same inputs and answers reach.
     pub answers: Vec<String>,
+    /// Integration calls so far, per (tenant, type, id, integration), sorted: the number of
+    /// the next call (what an `[[answer]]` pin names and a run counts).
+    pub calls: Vec<(String, u32)>,
     /// The store's part of `digest`: the wrapping sum of its entities' digests, so that a
     /// step updates it for the entities it dispatched on instead of rehashing the world.
     store_digest: u64,
@@ -263,6 +273,7 @@ impl PartialEq for CascadeState {
                 .all(|(a, b)| a.0 == b.0 && a.2 == b.2 && envelope_eq(&a.1, &b.1))
             && self.violations.keys().eq(o.violations.keys())
             && self.answers == o.answers
+            && self.calls == o.calls
     }
 }
 
@@ -309,6 +320,7 @@ impl CascadeState {
         self.violations.len().hash(state);
         self.violations.keys().for_each(|k| k.hash(state));
         self.answers.hash(state);
+        self.calls.hash(state);
     }
 
     /// What `Hash` feeds.
@@ -345,6 +357,11 @@ pub enum Step {
     Duplicate(u16),
     /// Deliver pending integration call `i` with its answer `k`.
     Answer(u16, u16),
+    /// Deliver pending integration call `i` with its answer `k`, and keep a copy of that
+    /// answer pending (a duplicated answer).
+    AnswerTwice(u16, u16),
+    /// Deliver pending integration call `i` with its answer `k`, whose action fails.
+    FailAnswer(u16, u16),
     /// Deliver pending message `i`; the first action it applies fails (an injected fault).
     Fail(u16),
     /// Deliver pending bus event `i` to a reflex that crashes on it.
@@ -365,6 +382,8 @@ impl Step {
             | Step::Drop(i)
             | Step::Duplicate(i)
             | Step::Answer(i, _)
+            | Step::AnswerTwice(i, _)
+            | Step::FailAnswer(i, _)
             | Step::Fail(i)
             | Step::Panic(i)
             | Step::Restart(i) => Some(i as usize),
@@ -377,6 +396,8 @@ impl Step {
             self,
             Step::Drop(_)
                 | Step::Duplicate(_)
+                | Step::AnswerTwice(..)
+                | Step::FailAnswer(..)
                 | Step::Fail(_)
                 | Step::Panic(_)
                 | Step::Restart(_)
@@ -430,6 +451,11 @@ pub struct CascadeModel {
     memory_max: u64,
     /// Set when the search ran out of memory: the model is then incomplete.
     memory_hit: std::sync::atomic::AtomicBool,
+    /// The `[[fault]]` schedule names an integration's answer: calls of one integration on
+    /// one entity are answered in call order (see `answer_in_call_order`).
+    answer_order: bool,
+    /// Set when that order left a choice out: the model is then incomplete.
+    answers_reordered: std::sync::atomic::AtomicBool,
     /// Whether a rule can mint ids (`create`): without one, symmetry reduction has nothing
     /// to rename.
     mints: bool,
@@ -559,7 +585,17 @@ impl CascadeModel {
             .flatten()
             .any(|rule| matches!(rule.resolve_target, Resolver::Create));
         let root_times = scenario.events.iter().map(|e| e.at).collect();
+        let answer_rules: Vec<&str> = scenario
+            .integrations
+            .iter()
+            .flat_map(|i| i.answers.iter().map(|a| a.rule.name.as_str()))
+            .collect();
+        let answer_order = schedule.iter().any(|f| {
+            matches!(&f.on, FaultTarget::Reaction { rule, .. } if answer_rules.contains(&rule.as_str()))
+        });
         Ok(CascadeModel {
+            answer_order,
+            answers_reordered: std::sync::atomic::AtomicBool::new(false),
             mints,
             root_times,
             scenario,
@@ -647,6 +683,53 @@ impl CascadeModel {
 
     /// Messages that may be delivered (or dropped, or duplicated) next.
     pub fn deliverable(&self, s: &CascadeState) -> Vec<usize> {
+        let mut list = self.deliverable_in_mode(s);
+        if self.answer_order {
+            self.answer_in_call_order(s, &mut list);
+        }
+        list
+    }
+
+    /// With a `[[fault]]` schedule that names an answer: only the first pending call of
+    /// each integration on each entity may be answered. A run counts an answer's
+    /// occurrence at its call, under the rule of the answer drawn; answering calls of one
+    /// entity out of order would leave that count open until the earlier call's answer is
+    /// chosen. Calls of one integration on one entity rarely overlap (an agent waits for
+    /// its answer); when they do, the orders left out make the model incomplete
+    /// ([`CascadeModel::unexplored`]), never a pass.
+    fn answer_in_call_order(&self, s: &CascadeState, list: &mut Vec<usize>) {
+        let earlier_call = |i: usize| {
+            let Message::Answer {
+                integration,
+                tenant,
+                id,
+                call,
+            } = &s.pending[i]
+            else {
+                return false;
+            };
+            s.pending.iter().any(|m| {
+                matches!(m, Message::Answer { integration: i2, tenant: t2, id: id2, call: c2 }
+                    if i2.name == integration.name && t2 == tenant && id2 == id && c2 < call)
+            })
+        };
+        let before = list.len();
+        list.retain(|&i| !earlier_call(i));
+        if list.len() < before {
+            self.answers_reordered
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// What a run's runtime could leave out of the search's space, whatever the budgets:
+    /// `Some(why)` makes a finished search incomplete.
+    pub fn unexplored(&self) -> Option<String> {
+        self.answers_reordered
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| "two calls of one integration on one entity were waiting for answers at once, and the `[[fault]]` schedule names an integration's answer: the checker answers such calls in call order only (a run counts an answer's occurrence at its call); `ripple run` follows the schedule".to_string())
+    }
+
+    fn deliverable_in_mode(&self, s: &CascadeState) -> Vec<usize> {
         let answer = |m: &Message| matches!(m, Message::Answer { .. });
         match self.mode {
             Mode::Inline | Mode::Messages { delay: false, .. } => {
@@ -730,26 +813,43 @@ impl CascadeModel {
                 next.born.push(born);
                 delivered = Some(m);
             }
-            Step::Answer(i, k) => {
+            Step::Answer(i, k) | Step::AnswerTwice(i, k) | Step::FailAnswer(i, k) => {
                 next.born.remove(i as usize);
+                let call = next.pending.remove(i as usize);
                 let Message::Answer {
-                    integration,
-                    tenant,
-                    id,
-                    ..
-                } = next.pending.remove(i as usize)
+                    integration, id, ..
+                } = &call
                 else {
-                    panic!("Step::Answer names a pending integration call");
+                    panic!("an answer step names a pending integration call");
                 };
-                let answer = integration.answer(k as usize, &tenant, id.as_str(), 0);
-                let call = format!("{}/{id} {}#", integration.entity_type, integration.name);
-                let n = next.answers.iter().filter(|a| a.starts_with(&call)).count() + 1;
+                let label = format!("{}/{id} {}#", integration.entity_type, integration.name);
+                let n = next
+                    .answers
+                    .iter()
+                    .filter(|a| a.starts_with(&label))
+                    .count()
+                    + 1;
                 next.answers.push(format!(
-                    "{call}{n} {}",
+                    "{label}{n} {}",
                     integration.answers[k as usize].action
                 ));
                 next.answers.sort();
-                delivered = Some(Message::Reaction(Pending::new(answer)));
+                let answer = self.answer_message(&call, k as usize);
+                // A `[[fault]]` schedule names an answer by its rule, counted at the call:
+                // calls of one integration on one entity are answered in call order when
+                // it names one (see `answer_order`), so this count is the run's.
+                let (lost, twice) = if self.schedule.is_empty() {
+                    (false, matches!(step, Step::AnswerTwice(..)))
+                } else {
+                    self.answer_fate(&mut next.seen, &call, k as usize)
+                };
+                if twice {
+                    next.pending.push(answer.as_copy());
+                    next.born.push(next.now);
+                }
+                if !lost {
+                    delivered = Some(answer);
+                }
             }
         }
         let Worker { engine, invariants } = &mut worker;
@@ -758,7 +858,11 @@ impl CascadeModel {
         host.truncated = (!self.scenario.allow_truncation)
             .then(|| CascadeTruncated::new(self.scenario.depth_max));
         host.dispatches_max = self.scenario.cascade_dispatches_max;
-        host.fail = matches!(step, Step::Fail(_) | Step::FailRoot(_));
+        host.fail = matches!(
+            step,
+            Step::Fail(_) | Step::FailRoot(_) | Step::FailAnswer(..)
+        );
+        host.calls = std::mem::take(&mut next.calls);
         if !self.schedule.is_empty() {
             host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
         }
@@ -781,6 +885,7 @@ impl CascadeModel {
             "a model that mints no ids minted one"
         );
         next.minted = host.minted;
+        next.calls = std::mem::take(&mut host.calls);
         let created = std::mem::take(&mut host.created);
         if let Some((_, seen)) = host.schedule.take() {
             next.seen = seen;
@@ -792,7 +897,11 @@ impl CascadeModel {
             // A message the schedule drops never becomes pending; one it duplicates is
             // pending twice (the second a copy).
             for m in &created {
-                let (drop, duplicate) = self.scheduled_fate(&mut next.seen, m);
+                // An integration call's fate is its chosen answer's (`answer_fate`).
+                let (drop, duplicate) = match m {
+                    Message::Answer { .. } => (false, false),
+                    _ => self.scheduled_fate(&mut next.seen, m),
+                };
                 if drop {
                     continue;
                 }
@@ -884,13 +993,50 @@ impl CascadeModel {
 
     /// Counts one more occurrence of `m`'s identity; whether the schedule drops or
     /// duplicates that occurrence.
-    fn scheduled_fate(&self, seen: &mut Vec<(String, u32)>, m: &Message) -> (bool, bool) {
+    pub(crate) fn scheduled_fate(
+        &self,
+        seen: &mut Vec<(String, u32)>,
+        m: &Message,
+    ) -> (bool, bool) {
         let on = m.identity(&self.handlers);
         let nth = count_occurrence(&self.schedule, seen, &on);
         let hit = |k: FaultKind| {
             self.schedule
                 .iter()
                 .any(|f| f.kind == k && f.nth == nth && f.on == on)
+        };
+        let drop = hit(FaultKind::Drop);
+        (drop, !drop && hit(FaultKind::Duplicate))
+    }
+
+    /// Integration call `call`'s answer `k`, as the reaction message it becomes.
+    pub(crate) fn answer_message(&self, call: &Message, k: usize) -> Message {
+        let Message::Answer {
+            integration,
+            tenant,
+            id,
+            ..
+        } = call
+        else {
+            unreachable!("only an integration call has answers")
+        };
+        Message::Reaction(Pending::new(integration.answer(k, tenant, id.as_str(), 0)))
+    }
+
+    /// Counts one more occurrence of integration call `call` answered with `k`; whether the
+    /// schedule drops or duplicates that answer.
+    pub(crate) fn answer_fate(
+        &self,
+        seen: &mut Vec<(String, u32)>,
+        call: &Message,
+        k: usize,
+    ) -> (bool, bool) {
+        let on = call.answer_identity(k);
+        let nth = count_occurrence(&self.schedule, seen, &on);
+        let hit = |kind: FaultKind| {
+            self.schedule
+                .iter()
+                .any(|f| f.kind == kind && f.nth == nth && f.on == on)
         };
         let drop = hit(FaultKind::Drop);
         (drop, !drop && hit(FaultKind::Duplicate))
@@ -1151,6 +1297,7 @@ impl CascadeModel {
             violations: Arc::default(),
             seen: Vec::new(),
             answers: Vec::new(),
+            calls: Vec::new(),
             store_digest: 0,
             digest: 0,
         };
@@ -1201,17 +1348,24 @@ impl CascadeModel {
                     s.pending[i as usize].describe(&self.handlers)
                 )
             }
-            Step::Answer(i, k) => match &s.pending[i as usize] {
-                Message::Answer {
-                    integration, id, ..
-                } => format!(
-                    "integration {} answers {}/{id} with {}",
-                    integration.name,
-                    integration.entity_type,
-                    integration.answers[k as usize].action
-                ),
-                other => format!("answer {k} of {}", other.describe(&self.handlers)),
-            },
+            Step::Answer(i, k) | Step::AnswerTwice(i, k) | Step::FailAnswer(i, k) => {
+                let fault = match step {
+                    Step::AnswerTwice(..) => " (twice: the answer is duplicated)",
+                    Step::FailAnswer(..) => " (its action fails)",
+                    _ => "",
+                };
+                match &s.pending[i as usize] {
+                    Message::Answer {
+                        integration, id, ..
+                    } => format!(
+                        "integration {} answers {}/{id} with {}{fault}",
+                        integration.name,
+                        integration.entity_type,
+                        integration.answers[k as usize].action
+                    ),
+                    other => format!("answer {k} of {}", other.describe(&self.handlers)),
+                }
+            }
         }
     }
 
@@ -1228,11 +1382,9 @@ impl CascadeModel {
         let from = actions.len();
         for &i in &deliverable {
             match &s.pending[i] {
-                Message::Answer { integration, .. } => {
-                    for (k, a) in integration.answers.iter().enumerate() {
-                        if a.weight > 0 {
-                            actions.push(Step::Answer(i as u16, k as u16));
-                        }
+                m @ Message::Answer { .. } => {
+                    for k in self.answer_choices(m) {
+                        actions.push(Step::Answer(i as u16, k));
                     }
                 }
                 _ => actions.push(Step::Deliver(i as u16)),
@@ -1265,6 +1417,17 @@ impl CascadeModel {
                 }
                 if self.kinds.duplicate && !m.is_copy() && !answer {
                     actions.push(Step::Duplicate(i as u16));
+                }
+                // A duplicated or failing answer is a chosen one: one branch per answer.
+                if answer && (self.kinds.duplicate || self.kinds.action_failure) {
+                    for k in self.answer_choices(m) {
+                        if self.kinds.duplicate {
+                            actions.push(Step::AnswerTwice(i as u16, k));
+                        }
+                        if self.kinds.action_failure {
+                            actions.push(Step::FailAnswer(i as u16, k));
+                        }
+                    }
                 }
                 // A failure needs an action to fail: a reaction's target, or what a
                 // declarative reflex dispatches.
@@ -1300,6 +1463,43 @@ impl CascadeModel {
                     }
                 }
             }
+        }
+    }
+
+    /// The answers integration call `m` may get: the one an `[[answer]]` pin names for
+    /// its call (whatever its weight, as a run takes it), or else every answer a run could
+    /// draw (weight above 0).
+    pub(crate) fn answer_choices(&self, m: &Message) -> Vec<u16> {
+        let Message::Answer {
+            integration,
+            id,
+            call,
+            ..
+        } = m
+        else {
+            return Vec::new();
+        };
+        let pin = self.scenario.answers.iter().find(|p| {
+            p.nth == *call
+                && p.integration == integration.name
+                && p.target
+                    .strip_prefix(integration.entity_type.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                    == Some(id.as_str())
+        });
+        match pin {
+            // A pin that names no answer of the integration: nothing answers (as in a run).
+            Some(p) => integration
+                .answers
+                .iter()
+                .position(|a| a.action == p.answer)
+                .map(|k| k as u16)
+                .into_iter()
+                .collect(),
+            None => (0..integration.answers.len())
+                .filter(|&k| integration.answers[k].weight > 0)
+                .map(|k| k as u16)
+                .collect(),
         }
     }
 

@@ -15,9 +15,14 @@
 //! entity, by number, and a delay that makes it arrive at its step, 1 ms after the one
 //! before), so the run picks the same answer at the same point of the path.
 //!
+//! Every call of the path is pinned, those still waiting when it ends with an answer after
+//! it, so that an answer's occurrence (counted by a run at the call, per answer) is the
+//! path's: a lost answer becomes a `drop` of a pinned answer, a duplicated one a `duplicate`
+//! whose `delay` counts from the answer's arrival, as a run delays an answer's copy. With a
+//! `[[fault]]` schedule the original's drops, failures, crashes and restarts are kept.
+//!
 //! Not covered: a message aimed at an id minted by `create` (the model mints `minted-N`, a
-//! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match. Answers
-//! still pending when the path ends keep the run's own draws.
+//! run mints `sim_uuid`s): its `[[fault]]` names the model's id and will not match.
 
 use crate::core::format_duration_ms;
 use crate::core::relative_path;
@@ -48,6 +53,16 @@ struct Tracked {
     on: FaultTarget,
     nth: u32,
     born_ms: u64,
+    /// An integration call, or a copy of its answer: its place in `calls` (the `nth` of
+    /// an answer's fault is known once every earlier call's answer is).
+    call: Option<usize>,
+}
+
+/// An integration call on the path, and the answer it got (chosen on the path, or pinned
+/// for it when the path lost it or ended first).
+struct Call {
+    message: Message,
+    answer: Option<usize>,
 }
 
 /// Turns a path (states with the step taken from each) into a schedule.
@@ -56,6 +71,12 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
     let mut out = Schedule::default();
     let mut pending: Vec<Tracked> = Vec::new();
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    // With a `[[fault]]` schedule: its occurrences, counted as the model counts them.
+    let mut scheduled: Vec<(String, u32)> = Vec::new();
+    let following = !model.schedule.is_empty();
+    let mut calls: Vec<Call> = Vec::new();
+    // Faults on answers: (index in `out.faults`, call), their `nth` resolved at the end.
+    let mut answer_faults: Vec<(usize, usize)> = Vec::new();
     let mut last_ms: Option<u64> = None;
     let next_ms = |last: Option<u64>| last.map_or(0, |t| t + 1);
     for (state, step) in path {
@@ -117,6 +138,9 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                 } else {
                     FaultKind::Delay
                 };
+                if let Some(c) = t.call {
+                    answer_faults.push((out.faults.len(), c));
+                }
                 out.faults.push(ScheduledFault {
                     kind,
                     on: t.on.clone(),
@@ -133,31 +157,56 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             }
             Step::Drop(i) if messages => {
                 let t = take(&mut pending, i);
-                out.faults.push(ScheduledFault {
-                    kind: FaultKind::Drop,
-                    on: t.on,
-                    nth: t.nth,
-                    delay_ms: 0,
-                });
+                let at = out.faults.len();
+                match t.call {
+                    // A lost answer is one answer lost: the run must draw that one.
+                    Some(c) => {
+                        let k = pin_answer(model, &calls[c].message);
+                        calls[c].answer = Some(k);
+                        out.answers.push(pinned(&t, k, None));
+                        answer_faults.push((at, c));
+                        out.faults.push(ScheduledFault {
+                            kind: FaultKind::Drop,
+                            on: t.message.answer_identity(k),
+                            nth: 0,
+                            delay_ms: 0,
+                        });
+                    }
+                    None => out.faults.push(ScheduledFault {
+                        kind: FaultKind::Drop,
+                        on: t.on,
+                        nth: t.nth,
+                        delay_ms: 0,
+                    }),
+                }
             }
-            Step::Answer(i, k) => {
+            Step::Answer(i, k) | Step::AnswerTwice(i, k) | Step::FailAnswer(i, k) => {
                 let t = take(&mut pending, i);
-                let Message::Answer {
-                    integration, id, ..
-                } = &t.message
-                else {
-                    unreachable!("Step::Answer delivers an integration call")
-                };
-                let answer = &integration.answers[k as usize];
+                let c = t.call.expect("an answer step answers an integration call");
+                let k = k as usize;
+                calls[c].answer = Some(k);
                 now = next_ms(last_ms);
-                out.answers.push(PinnedAnswer {
-                    integration: integration.name.clone(),
-                    target: format!("{}/{id}", integration.entity_type),
-                    nth: t.nth,
-                    answer: answer.action.clone(),
-                    delay_ms: Some(now.saturating_sub(t.born_ms)),
-                });
+                out.answers
+                    .push(pinned(&t, k, Some(now.saturating_sub(t.born_ms))));
                 last_ms = Some(now);
+                let twice = if following {
+                    // The schedule's own entries (kept) drop or duplicate it.
+                    model.answer_fate(&mut scheduled, &t.message, k).1
+                } else {
+                    matches!(step, Step::AnswerTwice(..))
+                };
+                if twice {
+                    // The copy arrives `delay` after the answer did (a run delays an
+                    // answer's copy from the answer's arrival).
+                    let copy = model.answer_message(&t.message, k).as_copy();
+                    pending.push(Tracked {
+                        message: copy,
+                        on: t.message.answer_identity(k),
+                        nth: 0,
+                        born_ms: now,
+                        call: Some(c),
+                    });
+                }
             }
             // Inline mode: deliveries run at their root's time, in order (faults are
             // choices only with `[faults]`, where every step is a message).
@@ -171,8 +220,12 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             }
         }
         // Every action applied counts one occurrence of its identity, as the simulator
-        // counts them; the one a `Fail` or `FailRoot` step failed is the first.
-        let mut failed = !matches!(step, Step::Fail(_) | Step::FailRoot(_));
+        // counts them; the one a `Fail`, `FailRoot` or `FailAnswer` step failed is the
+        // first.
+        let mut failed = !matches!(
+            step,
+            Step::Fail(_) | Step::FailRoot(_) | Step::FailAnswer(..)
+        );
         for record in &records {
             if let crate::core::Record::Dispatch {
                 entity_type,
@@ -199,14 +252,51 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             }
         }
         for m in created {
+            if let Message::Answer { call, .. } = &m {
+                calls.push(Call {
+                    message: m.clone(),
+                    answer: None,
+                });
+                pending.push(Tracked {
+                    on: FaultTarget::Action {
+                        target: String::new(),
+                        action: String::new(),
+                    },
+                    nth: *call,
+                    born_ms: now,
+                    call: Some(calls.len() - 1),
+                    message: m,
+                });
+                continue;
+            }
             let on = m.identity(&model.handlers);
             let n = seen.entry(on.key()).or_insert(0);
             *n += 1;
+            // Following a schedule: what it drops never becomes pending, what it
+            // duplicates is pending twice (its entries are kept, see below).
+            let (lost, twice) = if following {
+                model.scheduled_fate(&mut scheduled, &m)
+            } else {
+                (false, false)
+            };
+            if lost {
+                continue;
+            }
+            if twice {
+                pending.push(Tracked {
+                    message: m.as_copy(),
+                    on: on.clone(),
+                    nth: *n,
+                    born_ms: now,
+                    call: None,
+                });
+            }
             pending.push(Tracked {
                 message: m,
                 on,
                 nth: *n,
                 born_ms: now,
+                call: None,
             });
         }
     }
@@ -219,30 +309,97 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             last = at;
         }
     }
-    if messages {
-        // Answers still on their way keep their drawn delays (an answer's fault would have
-        // to name the answer, which the path never chose).
-        for t in pending
-            .into_iter()
-            .filter(|t| !matches!(t.message, Message::Answer { .. }))
+    for t in pending {
+        last += 1;
+        if let (Message::Answer { .. }, Some(c)) = (&t.message, t.call) {
+            // A call still waiting is answered after the path, so that every call's answer
+            // (and so every answer's count) is the path's.
+            let k = pin_answer(model, &calls[c].message);
+            calls[c].answer = Some(k);
+            out.answers
+                .push(pinned(&t, k, Some(last.saturating_sub(t.born_ms))));
+            continue;
+        }
+        if !messages {
+            continue;
+        }
+        let kind = if t.message.is_copy() {
+            FaultKind::Duplicate
+        } else {
+            FaultKind::Delay
+        };
+        if let Some(c) = t.call {
+            answer_faults.push((out.faults.len(), c));
+        }
+        out.faults.push(ScheduledFault {
+            kind,
+            on: t.on,
+            nth: t.nth,
+            delay_ms: last.saturating_sub(t.born_ms),
+        });
+    }
+    // An answer's occurrence is counted at its call, among the calls of its integration
+    // on its entity that got the same answer.
+    for (f, c) in answer_faults {
+        let Some(k) = calls[c].answer else { continue };
+        let on = calls[c].message.answer_identity(k);
+        let nth = calls[..=c]
+            .iter()
+            .filter(|x| x.answer.is_some_and(|a| x.message.answer_identity(a) == on))
+            .count();
+        out.faults[f].nth = nth as u32;
+    }
+    if following {
+        // The schedule's drops, failures, crashes and restarts hit the same occurrences on
+        // the path (the model counted them as a run does); its duplicates are written
+        // above with the delay that places their copy, its delays are the path's.
+        out.faults.extend(
+            model
+                .schedule
+                .iter()
+                .filter(|f| !matches!(f.kind, FaultKind::Delay | FaultKind::Duplicate))
+                .cloned(),
+        );
+    }
+    // Pins of the original that the path did not make (calls after it) still hold.
+    for p in &model.scenario.answers {
+        if !out
+            .answers
+            .iter()
+            .any(|a| a.integration == p.integration && a.target == p.target && a.nth == p.nth)
         {
-            last += 1;
-            let kind = if t.message.is_copy() {
-                FaultKind::Duplicate
-            } else {
-                FaultKind::Delay
-            };
-            out.faults.push(ScheduledFault {
-                kind,
-                on: t.on,
-                nth: t.nth,
-                delay_ms: last - t.born_ms,
-            });
+            out.answers.push(p.clone());
         }
     }
     // A duplicate entry stands for both deliveries: its original's delay entry must exist
     // too (it does, by construction), and entries are listed in the order of the path.
     out
+}
+
+/// The answer a call the path did not answer is pinned to: its own pin, or else the first
+/// answer a run could draw.
+fn pin_answer(model: &CascadeModel, call: &Message) -> usize {
+    model
+        .answer_choices(call)
+        .first()
+        .map_or(0, |&k| k as usize)
+}
+
+/// The `[[answer]]` entry of call `t` answered with `k`.
+fn pinned(t: &Tracked, k: usize, delay_ms: Option<u64>) -> PinnedAnswer {
+    let Message::Answer {
+        integration, id, ..
+    } = &t.message
+    else {
+        unreachable!("only an integration call is pinned")
+    };
+    PinnedAnswer {
+        integration: integration.name.clone(),
+        target: format!("{}/{id}", integration.entity_type),
+        nth: t.nth,
+        answer: integration.answers[k].action.clone(),
+        delay_ms,
+    }
 }
 
 /// The scenario text for `schedule`: `original` (the file at `original_path`) without its
@@ -265,7 +422,8 @@ pub fn scenario_text(
         let trimmed = line.trim_start();
         if trimmed.starts_with('[') {
             let header_name = trimmed.split('#').next().unwrap_or("").trim();
-            in_faults = header_name == "[faults]" || header_name == "[[fault]]";
+            // The schedule writes its own faults and every pin (the original's included).
+            in_faults = matches!(header_name, "[faults]" | "[[fault]]" | "[[answer]]");
             if header_name == "[[event]]" {
                 event = Some(events_seen);
                 events_seen += 1;

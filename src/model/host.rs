@@ -61,6 +61,9 @@ pub struct ModelHost<'a> {
     /// `cascade_dispatches_max`): a fan-out is cut there, as the simulator cuts it.
     pub dispatches: u64,
     pub dispatches_max: u64,
+    /// Integration calls so far on this path, per (tenant, type, id, integration): each
+    /// call's number, as a run numbers it. Taken from the state and put back.
+    pub calls: Occurrences,
 }
 
 /// Occurrences of fault identities on a path, sorted by key.
@@ -115,6 +118,7 @@ impl<'a> ModelHost<'a> {
             created: Vec::new(),
             records: Vec::new(),
             route: Vec::new(),
+            calls: Vec::new(),
         }
     }
 
@@ -265,11 +269,25 @@ impl Host for ModelHost<'_> {
         if call.integration.answers.iter().all(|a| a.weight == 0) {
             return;
         }
+        let key = format!(
+            "{}\0{}\0{}\0{}",
+            call.tenant, call.entity_type, call.id, call.integration.name
+        );
+        let call_nth = match self.calls.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => {
+                self.calls[i].1 += 1;
+                self.calls[i].1
+            }
+            Err(i) => {
+                self.calls.insert(i, (key, 1));
+                1
+            }
+        };
         self.created.push(Message::Answer {
             integration: call.integration.clone(),
             tenant: call.tenant.clone(),
             id: EntityId::new(call.id),
-            copy: false,
+            call: call_nth,
         });
     }
 

@@ -29,12 +29,15 @@ pub enum Message {
         copy: bool,
     },
     /// An integration's answer on its way to the entity that called it: which answer is a
-    /// choice the checker explores (`Step::Answer`).
+    /// choice the checker explores (`Step::Answer`). `call`: the call's number among the
+    /// calls of this integration on this entity (from 1), as a run numbers them: what an
+    /// `[[answer]]` pin names. Never a copy: a duplicated answer is a chosen one, a
+    /// `Reaction`.
     Answer {
         integration: Arc<Integration>,
         tenant: TenantId,
         id: EntityId,
-        copy: bool,
+        call: u32,
     },
 }
 
@@ -119,7 +122,8 @@ impl Message {
     pub fn is_copy(&self) -> bool {
         match self {
             Message::Reaction(p) => matches!(p.dispatch.origin, Origin::Rule { copy: true, .. }),
-            Message::Delivery { copy, .. } | Message::Answer { copy, .. } => *copy,
+            Message::Delivery { copy, .. } => *copy,
+            Message::Answer { .. } => false,
         }
     }
 
@@ -138,17 +142,9 @@ impl Message {
                 event: event.clone(),
                 copy: true,
             },
-            Message::Answer {
-                integration,
-                tenant,
-                id,
-                ..
-            } => Message::Answer {
-                integration: integration.clone(),
-                tenant: tenant.clone(),
-                id: id.clone(),
-                copy: true,
-            },
+            Message::Answer { .. } => {
+                unreachable!("an integration call is never copied: its chosen answer is")
+            }
         }
     }
 
@@ -163,18 +159,24 @@ impl Message {
                 subject: event.subject.to_string(),
                 handler: handlers[*sub as usize].clone(),
             },
-            // Its rule is the answer's, known only once chosen; a `[[fault]]` names the
-            // integration's prefix (see `Message::answer_identity`).
+            // Its rule is the answer's, known only once chosen (`answer_identity`).
+            Message::Answer { .. } => {
+                unreachable!("an integration call's identity is its chosen answer's")
+            }
+        }
+    }
+
+    /// The identity of integration call `self` answered with answer `k`, as a run counts
+    /// it (at the call, under the chosen answer's rule: `integration:invoke_llm/Answered`).
+    pub fn answer_identity(&self, k: usize) -> FaultTarget {
+        match self {
             Message::Answer {
                 integration, id, ..
             } => FaultTarget::Reaction {
-                rule: format!(
-                    "{}{}",
-                    crate::engine::INTEGRATION_RULE_PREFIX,
-                    integration.name
-                ),
+                rule: integration.answers[k].rule.name.clone(),
                 target: format!("{}/{id}", integration.entity_type),
             },
+            _ => unreachable!("only an integration call has answers"),
         }
     }
 
@@ -260,9 +262,9 @@ impl Message {
                 integration,
                 tenant,
                 id,
-                copy,
+                call,
             } => format!(
-                "a|{}|{}|{tenant}|{id}|{copy}",
+                "a|{}|{}|{tenant}|{id}|{call}",
                 integration.name, integration.entity_type
             ),
         }
@@ -288,12 +290,12 @@ impl Message {
                 integration,
                 tenant,
                 id,
-                copy,
+                call,
             } => Message::Answer {
                 integration: integration.clone(),
                 tenant: tenant.clone(),
                 id: rename(id.as_str()).map_or_else(|| id.clone(), EntityId),
-                copy: *copy,
+                call: *call,
             },
         }
     }
@@ -388,20 +390,20 @@ impl PartialEq for Message {
                     integration,
                     tenant,
                     id,
-                    copy,
+                    call,
                 },
                 Message::Answer {
                     integration: i2,
                     tenant: t2,
                     id: id2,
-                    copy: c2,
+                    call: c2,
                 },
             ) => {
                 integration.name == i2.name
                     && integration.entity_type == i2.entity_type
                     && tenant == t2
                     && id == id2
-                    && copy == c2
+                    && call == c2
             }
             _ => false,
         }
@@ -427,14 +429,14 @@ impl Hash for Message {
                 integration,
                 tenant,
                 id,
-                copy,
+                call,
             } => {
                 2u8.hash(state);
                 integration.name.hash(state);
                 integration.entity_type.hash(state);
                 tenant.hash(state);
                 id.hash(state);
-                copy.hash(state);
+                call.hash(state);
             }
         }
     }

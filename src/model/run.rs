@@ -549,40 +549,6 @@ fn resolver_report(model: ResolverModel, budget: &Budget) -> ModelReport {
     )
 }
 
-/// What runs of this model's scenario may do that its search does not explore: a duplicated
-/// integration answer (an answer is a choice among answers, and its copy is not one), by
-/// `[faults]` or by a `[[fault]]` schedule. `None`: nothing.
-fn unexplored_faults(model: &CascadeModel) -> Option<String> {
-    let answering: Vec<_> = model
-        .scenario
-        .integrations
-        .iter()
-        .filter(|i| !i.answers.is_empty())
-        .collect();
-    let first = answering.first()?;
-    if model.kinds.duplicate {
-        return Some(format!(
-            "`[faults]` duplicates messages, and a duplicate of an integration's answer (such as {}'s on {}) is not among the checker's choices; `ripple sweep` runs them",
-            first.name, first.entity_type
-        ));
-    }
-    let rules: Vec<&str> = answering
-        .iter()
-        .flat_map(|i| i.answers.iter().map(|a| a.rule.name.as_str()))
-        .collect();
-    model.schedule.iter().find_map(|f| match &f.on {
-        crate::core::FaultTarget::Reaction { rule, target }
-            if f.kind == crate::core::FaultKind::Duplicate && rules.contains(&rule.as_str()) =>
-        {
-            Some(format!(
-                "the `[[fault]]` schedule duplicates an integration's answer (rule {rule} -> {target}, occurrence {}), which the checker does not follow; `ripple run` does",
-                f.nth
-            ))
-        }
-        _ => None,
-    })
-}
-
 /// The generated events one seed may add to the cascade model: more is a model no budget
 /// explores, so it is reported as not checked (`incomplete`) before anything is built.
 pub const GENERATED_ROOTS_MAX: usize = 100_000;
@@ -630,6 +596,7 @@ fn cascade_report(
         deadline: budget.deadline,
     };
     let mut outcomes = BTreeMap::new();
+    let mut unexplored = None;
     // Symmetry reduction renames minted ids: without any, every state is its own
     // representative.
     let search = if model.mints() {
@@ -639,6 +606,7 @@ fn cascade_report(
     };
     let mut report = explore(name, model, budget, search, |m, _, discoveries| {
         outcomes = m.outcomes.lock().expect("outcomes").clone();
+        unexplored = m.unexplored();
         let mut findings = Vec::new();
         let mut props: Vec<_> = discoveries.into_iter().collect();
         props.sort_by_key(|(k, _)| *k);
@@ -653,9 +621,8 @@ fn cascade_report(
             .notes
             .push("partial-order reduction: one order of independent deliveries explored".into());
     }
-    // A fault the runs inject that the search does not: the space explored is not the
-    // whole space, whatever the budgets (never a pass).
-    let unexplored = unexplored_faults(&model_again);
+    // Choices a run has that the search left out: the space explored is not the whole
+    // space, whatever the budgets (never a pass).
     if let Some(why) = &unexplored {
         report.notes.push(format!("not explored: {why}"));
     }

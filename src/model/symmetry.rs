@@ -112,6 +112,20 @@ pub fn representative(s: &CascadeState) -> CascadeState {
         })
         .collect();
     out.answers.sort();
+    // `tenant\0Type\0minted-3\0invoke_llm`: the id is the third part.
+    out.calls = s
+        .calls
+        .iter()
+        .map(|(key, n)| {
+            let mut parts: Vec<&str> = key.split('\0').collect();
+            let renamed = parts.get(2).and_then(|id| rename(id));
+            if let Some(new) = &renamed {
+                parts[2] = new;
+            }
+            (parts.join("\0"), *n)
+        })
+        .collect();
+    out.calls.sort();
     out.seal_store();
     out
 }

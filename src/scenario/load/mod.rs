@@ -388,6 +388,14 @@ impl Loader<'_> {
                     .chain(runtime_rules.values())
                     .flatten()
                     .map(|r| r.name.clone())
+                    // An integration's answer is a reaction message too, named by the
+                    // answer's rule (`integration:invoke_llm/Answered`).
+                    .chain(
+                        loaded
+                            .integrations
+                            .iter()
+                            .flat_map(|i| i.answers.iter().map(|a| a.rule.name.clone())),
+                    )
                     .collect(),
                 handlers: reflexes.iter().map(|r| r.id.clone()).collect(),
             };
