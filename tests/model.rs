@@ -1508,3 +1508,70 @@ fn a_search_out_of_memory_is_incomplete_and_says_so() {
     assert!(text.contains("INCOMPLETE"), "{text}");
     assert!(text.contains("--memory-max"), "{text}");
 }
+
+/// A run never reaches a root event after `until`, so neither does the check: the race
+/// with its cancellation moved past `until` cannot void an authorized payment in any run,
+/// and the check says it left the event out instead of finding a violation no run has.
+#[test]
+fn root_events_after_until_are_left_out_as_runs_leave_them() {
+    let text = std::fs::read_to_string("scenarios/race.toml").unwrap();
+    let late = text.replacen(
+        "at = \"110ms\"\ntenant = \"shop\"\ndispatch = { entity_type = \"Order\", id = \"o1\", action = \"CancelOrder\" }",
+        "at = \"20s\"\ntenant = \"shop\"\ndispatch = { entity_type = \"Order\", id = \"o1\", action = \"CancelOrder\" }",
+        1,
+    );
+    assert_ne!(
+        late, text,
+        "the race's cancellation is where this test expects it"
+    );
+    let s = parse_scenario(&late, Path::new("scenarios/race_late.toml")).unwrap();
+    let runner = ripple::Runner::new(&s);
+    for seed in 0..50 {
+        let o = runner.run(ripple::Seed(seed));
+        assert!(
+            !o.violations
+                .iter()
+                .any(|v| v.invariant == "no_authorized_voided_payment"),
+            "seed {seed}"
+        );
+    }
+    let report = check_scenario(&s, None, &options());
+    let cascade = model(&report, "cascade");
+    assert!(cascade.complete, "{:?}", cascade.notes);
+    assert!(
+        !cascade
+            .findings
+            .iter()
+            .any(|f| f.message.contains("no_authorized_voided_payment")),
+        "{:?}",
+        cascade.findings
+    );
+    assert!(
+        cascade
+            .notes
+            .iter()
+            .any(|n| n.starts_with("1 root event(s) after `until` (10s) left out")),
+        "{:?}",
+        cascade.notes
+    );
+    // The same space as without the event at all.
+    let gone = text.replacen(
+        "[[event]]\nat = \"110ms\"\ntenant = \"shop\"\ndispatch = { entity_type = \"Order\", id = \"o1\", action = \"CancelOrder\" }",
+        "",
+        1,
+    );
+    assert_ne!(gone, text);
+    let without = parse_scenario(&gone, Path::new("scenarios/race_gone.toml")).unwrap();
+    let report_without = check_scenario(&without, None, &options());
+    let without = model(&report_without, "cascade");
+    assert_eq!(
+        (cascade.states, cascade.unique_states),
+        (without.states, without.unique_states)
+    );
+    // Within `until`, the same event is explored and the race found.
+    let report = check_scenario(&shipped("race"), None, &options());
+    assert!(model(&report, "cascade")
+        .findings
+        .iter()
+        .any(|f| f.message.contains("no_authorized_voided_payment")));
+}

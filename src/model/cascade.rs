@@ -1287,7 +1287,10 @@ impl CascadeModel {
     pub fn initial(&self) -> CascadeState {
         let mut s = CascadeState {
             store: Store::shared(),
-            roots_left: (0..self.scenario.events.len() as u32).collect(),
+            // A run never reaches an input after `until` (its time budget ends it first).
+            roots_left: (0..self.scenario.events.len() as u32)
+                .filter(|&r| self.root_at(r) <= self.scenario.until)
+                .collect(),
             pending: Vec::new(),
             born: Vec::new(),
             minted: 0,

@@ -621,6 +621,17 @@ fn cascade_report(
             .notes
             .push("partial-order reduction: one order of independent deliveries explored".into());
     }
+    let late = scenario
+        .events
+        .iter()
+        .filter(|e| e.at > scenario.until)
+        .count();
+    if late > 0 {
+        report.notes.push(format!(
+            "{late} root event(s) after `until` ({}) left out, as a run never reaches them",
+            scenario.until
+        ));
+    }
     // Choices a run has that the search left out: the space explored is not the whole
     // space, whatever the budgets (never a pass).
     if let Some(why) = &unexplored {
