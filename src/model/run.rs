@@ -878,34 +878,61 @@ impl Emitter {
             let deadline = self.deadline;
             #[allow(clippy::disallowed_methods)] // The checker's wall time, between steps of a run.
             let mut go_on = || Instant::now() < deadline;
-            f.replays = replay_fails_while(&out, &mut go_on);
-            if f.replays.is_none() {
-                f.message
-                    .push_str("\n  (not replayed: the check's --timeout ran out first)");
+            match replay_fails_while(&out, &mut go_on) {
+                Ok(replays) => {
+                    f.replays = replays;
+                    if replays.is_none() {
+                        f.message
+                            .push_str("\n  (not replayed: the check's --timeout ran out first)");
+                    }
+                }
+                // A file the checker wrote and cannot read back is its own bug: said as
+                // such, never as a replay that passed.
+                Err(e) => f.message.push_str(&format!(
+                    "\n  (not replayed: the written scenario does not load, a bug of the checker's writer to report: {e})"
+                )),
             }
         }
     }
 }
 
 /// Whether `ripple run` of the scenario at `path` (seed 0) reports a violation, asking
-/// `go_on` between steps of the run: `None` when it said stop first.
-pub fn replay_fails_while(path: &Path, go_on: &mut dyn FnMut() -> bool) -> Option<bool> {
-    match crate::scenario::load_scenario(path) {
-        Ok(s) => crate::sim::run_scenario_while(
-            &s,
-            Seed(0),
-            RunOptions::default(),
-            crate::sim::Retain::Records,
-            go_on,
-        )
-        .map(|o| !o.passed()),
-        Err(_) => Some(false),
-    }
+/// `go_on` between steps of the run: `None` when it said stop first, `Err` when the file
+/// does not load.
+pub fn replay_fails_while(
+    path: &Path,
+    go_on: &mut dyn FnMut() -> bool,
+) -> Result<Option<bool>, String> {
+    let s = crate::scenario::load_scenario(path).map_err(|e| e.to_string())?;
+    Ok(crate::sim::run_scenario_while(
+        &s,
+        Seed(0),
+        RunOptions::default(),
+        crate::sim::Retain::Records,
+        go_on,
+    )
+    .map(|o| !o.passed()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A written scenario that does not load is an error, never a replay that passed.
+    #[test]
+    fn a_replay_of_a_file_that_does_not_load_is_an_error() {
+        let path = std::env::temp_dir().join(format!("ripple-replay-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[scenario]\nname = \"x\"\n[[fault]]\nkind = \"drop\"\n",
+        )
+        .unwrap();
+        let got = replay_fails_while(&path, &mut || true);
+        std::fs::remove_file(&path).unwrap();
+        assert!(got.is_err(), "{got:?}");
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml");
+        assert_eq!(replay_fails_while(&shipped, &mut || true), Ok(Some(true)));
+    }
 
     /// `Search::Dfs` against its reference, `Search::DfsSymmetric`: on every shipped
     /// scenario whose cascade mints no ids, with and without the reduction, the same states
