@@ -303,7 +303,9 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
     // What the path left undone happens after it, in order.
     let mut last = last_ms.unwrap_or(0);
     if let Some((state, _)) = path.last() {
-        for &r in &state.roots_left {
+        let mut left: Vec<u32> = model.roots_left(state).collect();
+        left.sort_unstable();
+        for r in left {
             let at = model.scenario.events[r as usize].at.ms().max(last + 1);
             out.roots_ms.insert(r, at);
             last = at;
