@@ -51,12 +51,12 @@ use crate::check::{
 use crate::core::Depth;
 use crate::core::Origin;
 use crate::core::SimTime;
-use crate::core::{EntityId, TenantId};
+use crate::core::{EntityId, LookupMap, TenantId};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
 use crate::engine::{ActionDispatch, Engine, Entity, Resolver, Store};
 use crate::model::canonical::{hash_fields, json_text};
-use crate::model::footprint::{conflict, reducible, Analysis, Footprint};
+use crate::model::footprint::{conflict, looks_up, reducible, Analysis, Footprint};
 use crate::model::host::{count_occurrence, ModelHost};
 use crate::model::message::{envelope_eq, hash_envelope, Message, Pending};
 use crate::scenario::temper::SpecAssert;
@@ -398,6 +398,61 @@ pub struct Subscriber {
 struct Worker {
     engine: Engine,
     invariants: Vec<Box<dyn Invariant>>,
+    /// What cached steps did (see [`CacheKey`]), when the model caches.
+    cache: LookupMap<CacheKey, Effect>,
+}
+
+/// Entries the transition cache holds at most: past it, new steps are computed and not kept.
+const CACHE_MAX: usize = 1 << 17;
+
+/// A step the transition cache answers: a root event, or the delivery of a deferred reaction
+/// (named by its digest; the entry keeps the reaction, compared in full on a hit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Cached {
+    Root(u32),
+    Reaction(u64),
+}
+
+/// The transition cache's key: in a model whose steps read nothing of the world but the
+/// entity they act on ([`CascadeModel::caches`]), a step's result is a function of the step,
+/// the model's time and that entity. The entity is named by the address of its `Arc` (0:
+/// absent): the entry holds that `Arc`, so the address is not reused while the entry lives,
+/// and what an `Arc` in a store holds never changes (a write goes through `Arc::make_mut`,
+/// which copies a shared one). Two equal entities behind two `Arc`s are two keys (a miss, not
+/// a wrong answer); an entity a hit installs is the entry's own `Arc`, so the states one
+/// entry made meet the next entry again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CacheKey {
+    step: Cached,
+    now: SimTime,
+    target: usize,
+}
+
+/// What a cached step did to a state: everything `step` takes from the engine's run.
+struct Effect {
+    /// The reaction delivered (for `Cached::Reaction`, whose key has its digest only).
+    message: Option<Arc<Pending>>,
+    /// The target before the step: held, never read, so that its address (in the key)
+    /// stays its own.
+    #[allow(dead_code)]
+    before: Option<Arc<Entity>>,
+    /// The target after the step, when the step replaced it.
+    after: Option<Arc<Entity>>,
+    created: Vec<Message>,
+    found: Vec<(&'static str, String)>,
+    dispatches: u64,
+    /// What the store's digest gained (wrapping).
+    digest: u64,
+}
+
+/// What the engine's run of one step left besides the state: the messages it created (in
+/// creation order), what the record invariants found, the entities it dispatched on.
+struct Ran {
+    created: Vec<Message>,
+    found: Vec<(&'static str, String)>,
+    dispatched: Vec<(TenantId, String, EntityId)>,
+    dispatches: u64,
+    records: Vec<crate::core::Record>,
 }
 
 pub struct CascadeModel {
@@ -436,6 +491,15 @@ pub struct CascadeModel {
     /// Each root event's time, side by side: `enabled` and `persistent` read every root
     /// left's time in every state, and a crowd has thousands.
     root_times: Vec<SimTime>,
+    /// Whether roots and reaction deliveries go through the transition cache ([`CacheKey`]):
+    /// with messages (nothing runs inline), no `[[fault]]` schedule (its occurrence counts
+    /// are path state), no minted ids and no guard that looks up another entity, such a
+    /// step reads only the entity it acts on, its own message and the time.
+    caches: bool,
+    /// Steps the transition cache answered (each also computed by the engine, under test,
+    /// and compared).
+    #[cfg(test)]
+    pub(crate) cache_hits: std::sync::atomic::AtomicUsize,
 }
 
 impl CascadeModel {
@@ -559,7 +623,20 @@ impl CascadeModel {
             .flatten()
             .any(|rule| matches!(rule.resolve_target, Resolver::Create));
         let root_times = scenario.events.iter().map(|e| e.at).collect();
+        let caches = !matches!(mode, Mode::Inline)
+            && schedule.is_empty()
+            && !mints
+            && !scenario.names_created_entities()
+            && !scenario
+                .rules
+                .values()
+                .chain(scenario.runtime_rules.values())
+                .flatten()
+                .any(|rule| rule.when.guard.as_ref().is_some_and(looks_up));
         Ok(CascadeModel {
+            caches,
+            #[cfg(test)]
+            cache_hits: Default::default(),
             mints,
             root_times,
             scenario,
@@ -638,6 +715,7 @@ impl CascadeModel {
                 );
                 list
             },
+            cache: LookupMap::default(),
         }
     }
 
@@ -704,8 +782,6 @@ impl CascadeModel {
     ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
         let mut next = s.clone();
         let mut worker = self.worker();
-        *worker.engine.store_mut() = std::mem::take(&mut next.store);
-        let messages = !matches!(self.mode, Mode::Inline);
         let mut delivered = None;
         if step.is_fault() {
             next.faults += 1;
@@ -752,39 +828,139 @@ impl CascadeModel {
                 delivered = Some(Message::Reaction(Pending::new(answer)));
             }
         }
-        let Worker { engine, invariants } = &mut worker;
-        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus, invariants);
-        host.keep_records = keep_records;
-        host.truncated = (!self.scenario.allow_truncation)
-            .then(|| CascadeTruncated::new(self.scenario.depth_max));
-        host.dispatches_max = self.scenario.cascade_dispatches_max;
-        host.fail = matches!(step, Step::Fail(_) | Step::FailRoot(_));
-        if !self.schedule.is_empty() {
-            host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
-        }
-        if let Step::Root(r) | Step::FailRoot(r) = step {
-            self.root(engine, &mut host, r);
-        }
-        if let Some(m) = delivered {
-            match m {
-                Message::Reaction(p) => engine.deliver(&mut host, &p),
-                Message::Delivery { sub, event, .. } => {
-                    self.reflex(engine, &mut host, &mut next, sub, event, step)
-                }
-                Message::Answer { .. } => {
-                    panic!("an integration call is delivered with its answer (Step::Answer)")
-                }
+        // The transition cache (see `CacheKey`): the step, the time and the entity it acts on.
+        let target = match (self.caches && !keep_records, step, &delivered) {
+            (true, Step::Root(r), _) => match &self.scenario.events[r as usize].input {
+                Input::Dispatch {
+                    entity_type,
+                    id,
+                    created_by: None,
+                    ..
+                } => Some((
+                    Cached::Root(r),
+                    Some((
+                        &self.scenario.events[r as usize].tenant,
+                        entity_type.as_str(),
+                        id,
+                    )),
+                )),
+                Input::Dispatch { .. } => None,
+                Input::Publish { .. } => Some((Cached::Root(r), None)),
+            },
+            (true, Step::Deliver(_), Some(Message::Reaction(p))) => Some((
+                Cached::Reaction(p.digest()),
+                Some((
+                    &p.dispatch.tenant,
+                    p.dispatch.entity_type.as_str(),
+                    &p.dispatch.id,
+                )),
+            )),
+            _ => None,
+        };
+        let cached = target.map(|(what, on)| {
+            let before = on.and_then(|(t, ty, id)| s.store.get_shared(t.as_str(), ty, id.as_str()));
+            let key = CacheKey {
+                step: what,
+                now: next.now,
+                target: before.map_or(0, |e| Arc::as_ptr(e) as usize),
+            };
+            (key, on, before)
+        });
+        // Under test, every cacheable step is computed by the engine too: the reference.
+        #[cfg(test)]
+        let reference = cached.as_ref().map(|_| {
+            let mut again = next.clone();
+            let ran = self.run_engine(&mut worker, &mut again, step, delivered.as_ref(), false);
+            (again, ran)
+        });
+        let hit = cached.as_ref().and_then(|(key, _, _)| {
+            let e = worker.cache.get(key)?;
+            match (&e.message, &delivered) {
+                (None, _) => Some(e),
+                (Some(m), Some(Message::Reaction(p))) if Arc::ptr_eq(m, p) || **m == **p => Some(e),
+                _ => None,
             }
+        });
+        let mut hit_changed: Option<Vec<Changed<'_>>> = None;
+        let mut ran = if let Some(e) = hit {
+            let (_, on, _) = cached.as_ref().expect("a hit has a key");
+            let mut changed = Vec::new();
+            if let (Some(after), Some((t, ty, id))) = (&e.after, on) {
+                next.store.insert_shared(t, ty, id.as_str(), after.clone());
+                changed.push((*t, *ty, *id));
+            }
+            next.store_digest = s.store_digest.wrapping_add(e.digest);
+            hit_changed = Some(changed);
+            #[cfg(test)]
+            self.cache_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ran {
+                created: e.created.clone(),
+                found: e.found.clone(),
+                dispatched: Vec::new(),
+                dispatches: e.dispatches,
+                records: Vec::new(),
+            }
+        } else {
+            self.run_engine(
+                &mut worker,
+                &mut next,
+                step,
+                delivered.as_ref(),
+                keep_records,
+            )
+        };
+        let was_hit = hit_changed.is_some();
+        let changed = match hit_changed {
+            Some(changed) => changed,
+            None => {
+                let changed = changed_entities(s, &next.store, &ran.dispatched);
+                next.store_digest = store_digest_after(s, &next.store, &changed);
+                if let Some((key, on, before)) = &cached {
+                    self.remember(
+                        &mut worker,
+                        *key,
+                        *on,
+                        *before,
+                        &next,
+                        s,
+                        &changed,
+                        &ran,
+                        &delivered,
+                    );
+                }
+                changed
+            }
+        };
+        #[cfg(test)]
+        if let (true, Some((again, r))) = (was_hit, &reference) {
+            assert!(
+                again.store == next.store,
+                "a cached step's store is the engine's"
+            );
+            assert_eq!(again.minted, next.minted);
+            assert_eq!(
+                r.created, ran.created,
+                "a cached step creates what the engine does"
+            );
+            assert_eq!(r.found, ran.found);
+            assert_eq!(r.dispatches, ran.dispatches);
+            let engine_changed = changed_entities(s, &again.store, &r.dispatched);
+            let names = |c: &[Changed<'_>]| -> Vec<(String, String, String)> {
+                c.iter()
+                    .map(|(t, ty, id)| (t.to_string(), ty.to_string(), id.to_string()))
+                    .collect()
+            };
+            assert_eq!(names(&engine_changed), names(&changed));
+            assert_eq!(
+                store_digest_after(s, &again.store, &engine_changed),
+                next.store_digest
+            );
         }
-        assert!(
-            self.mints || host.minted == next.minted,
-            "a model that mints no ids minted one"
-        );
-        next.minted = host.minted;
-        let created = std::mem::take(&mut host.created);
-        if let Some((_, seen)) = host.schedule.take() {
-            next.seen = seen;
-        }
+        #[cfg(not(test))]
+        let _ = was_hit;
+        self.pool.lock().expect("pool").push(worker);
+        let created = std::mem::take(&mut ran.created);
         if self.schedule.is_empty() {
             next.pending.extend(created.iter().cloned());
             next.born.extend(created.iter().map(|_| next.now));
@@ -804,22 +980,20 @@ impl CascadeModel {
                 next.born.push(next.now);
             }
         }
-        if host.dispatches >= host.dispatches_max && !next.violations.contains_key("budget") {
+        if ran.dispatches >= self.scenario.cascade_dispatches_max
+            && !next.violations.contains_key("budget")
+        {
             Arc::make_mut(&mut next.violations).insert("budget".to_string(), format!(
                     "one step dispatched {} actions (cascade_dispatches_max) and was cut there: a reaction fan-out; check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
-                    host.dispatches
+                    ran.dispatches
                 ));
         }
-        for (name, message) in std::mem::take(&mut host.found) {
+        for (name, message) in std::mem::take(&mut ran.found) {
             if !next.violations.contains_key(name) {
                 Arc::make_mut(&mut next.violations).insert(name.to_string(), message);
             }
         }
-        let (dispatched, records) = (host.dispatched, host.records);
-        next.store = std::mem::take(worker.engine.store_mut());
-        self.pool.lock().expect("pool").push(worker);
-        let changed = changed_entities(s, &next.store, &dispatched);
-        next.store_digest = store_digest_after(s, &next.store, &changed);
+        let records = std::mem::take(&mut ran.records);
         // An instant is settled when nothing else is due at once: with delays, any state
         // (the rest was delayed); otherwise, when nothing is pending.
         // Integration answers are due later (each after its delay), so they do not keep
@@ -880,6 +1054,115 @@ impl CascadeModel {
         }
         next.seal();
         (next, created, records)
+    }
+
+    /// Runs step `step`'s root or `delivered` message through the engine on `next` (whose
+    /// pending messages, time and faults the step has updated already): the store, `minted`,
+    /// `seen` and a reflex's memory change in `next`; the rest is returned.
+    fn run_engine(
+        &self,
+        worker: &mut Worker,
+        next: &mut CascadeState,
+        step: Step,
+        delivered: Option<&Message>,
+        keep_records: bool,
+    ) -> Ran {
+        let messages = !matches!(self.mode, Mode::Inline);
+        let Worker {
+            engine, invariants, ..
+        } = worker;
+        *engine.store_mut() = std::mem::take(&mut next.store);
+        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus, invariants);
+        host.keep_records = keep_records;
+        host.truncated = (!self.scenario.allow_truncation)
+            .then(|| CascadeTruncated::new(self.scenario.depth_max));
+        host.dispatches_max = self.scenario.cascade_dispatches_max;
+        host.fail = matches!(step, Step::Fail(_) | Step::FailRoot(_));
+        if !self.schedule.is_empty() {
+            host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
+        }
+        if let Step::Root(r) | Step::FailRoot(r) = step {
+            self.root(engine, &mut host, r);
+        }
+        if let Some(m) = delivered {
+            match m {
+                Message::Reaction(p) => engine.deliver(&mut host, p),
+                Message::Delivery { sub, event, .. } => {
+                    self.reflex(engine, &mut host, next, *sub, event.clone(), step)
+                }
+                Message::Answer { .. } => {
+                    panic!("an integration call is delivered with its answer (Step::Answer)")
+                }
+            }
+        }
+        assert!(
+            self.mints || host.minted == next.minted,
+            "a model that mints no ids minted one"
+        );
+        next.minted = host.minted;
+        if let Some((_, seen)) = host.schedule.take() {
+            next.seen = seen;
+        }
+        let ran = Ran {
+            created: std::mem::take(&mut host.created),
+            found: std::mem::take(&mut host.found),
+            dispatches: host.dispatches,
+            dispatched: host.dispatched,
+            records: host.records,
+        };
+        next.store = std::mem::take(engine.store_mut());
+        ran
+    }
+
+    /// Keeps what a cacheable step did (see [`CacheKey`]), when it changed nothing but its
+    /// target and the cache has room.
+    #[allow(clippy::too_many_arguments)]
+    fn remember(
+        &self,
+        worker: &mut Worker,
+        key: CacheKey,
+        on: Option<Changed<'_>>,
+        before: Option<&Arc<Entity>>,
+        next: &CascadeState,
+        s: &CascadeState,
+        changed: &[Changed<'_>],
+        ran: &Ran,
+        delivered: &Option<Message>,
+    ) {
+        if worker.cache.len() >= CACHE_MAX {
+            return;
+        }
+        let after = on.and_then(|(t, ty, id)| next.store.get_shared(t.as_str(), ty, id.as_str()));
+        let replaced = match (before, after) {
+            (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+            (None, Some(_)) => true,
+            (Some(_), None) => return,
+            (None, None) => false,
+        };
+        let only_target = match (replaced, changed, on) {
+            (false, [], _) => true,
+            (true, [c], Some(t)) => *c == t,
+            _ => false,
+        };
+        if !only_target {
+            return;
+        }
+        let message = match delivered {
+            Some(Message::Reaction(p)) => Some(p.clone()),
+            _ => None,
+        };
+        worker.cache.insert(
+            key,
+            Effect {
+                message,
+                before: before.cloned(),
+                after: if replaced { after.cloned() } else { None },
+                created: ran.created.clone(),
+                found: ran.found.clone(),
+                dispatches: ran.dispatches,
+                digest: next.store_digest.wrapping_sub(s.store_digest),
+            },
+        );
     }
 
     /// Counts one more occurrence of `m`'s identity; whether the schedule drops or

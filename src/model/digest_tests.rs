@@ -5,7 +5,10 @@
 //!   from scratch, also for symmetry's renamed representatives, and every pending
 //!   reaction's digest (`message::Pending`) is what its content hashes to;
 //! - the settled-state invariant check of changed bindings only finds the violation that
-//!   checking the whole world finds.
+//!   checking the whole world finds;
+//! - a step the transition cache answers (`cascade::CacheKey`) leaves the store, the
+//!   messages, the findings and the digest that the engine's run of it leaves (`step`
+//!   compares the two on every hit under test; the test below makes sure there are hits).
 
 use crate::model::cascade::{CascadeModel, CascadeState, ModelConfig};
 use crate::model::message::Message;
@@ -37,6 +40,11 @@ fn shipped(name: &str, faults: bool) -> Scenario {
 /// Explores up to `states_max` states of `scenario`, checking every digest; returns how
 /// many states were checked.
 fn check_digests(scenario: &Scenario, faults_max: u8, states_max: usize) -> usize {
+    check_digests_hits(scenario, faults_max, states_max).0
+}
+
+/// [`check_digests`], and how many steps the transition cache answered.
+fn check_digests_hits(scenario: &Scenario, faults_max: u8, states_max: usize) -> (usize, usize) {
     let config = ModelConfig {
         reduce: false,
         faults_max,
@@ -83,7 +91,44 @@ fn check_digests(scenario: &Scenario, faults_max: u8, states_max: usize) -> usiz
             stack.push(next);
         }
     }
-    checked
+    let hits = model.cache_hits.load(std::sync::atomic::Ordering::Relaxed);
+    (checked, hits)
+}
+
+/// The transition cache's reference is the engine: every hit is compared with the engine's
+/// run of the same step (in `step`, under test). Here, on every shipped scenario whose model
+/// caches (plain and with every fault kind), the cache answers steps, so the comparison ran.
+#[test]
+fn cached_steps_are_the_engines_on_shipped_scenarios() {
+    let mut hits = Vec::new();
+    for faults in [false, true] {
+        for name in [
+            "agent_loop",
+            "cycle",
+            "netops",
+            "order_payment",
+            "pipeline",
+            "race",
+            "race_crowd",
+            "two_tenants",
+        ] {
+            let (checked, hit) = check_digests_hits(&shipped(name, faults), 1, 5_000);
+            assert!(checked >= 5, "{name}: only {checked} states");
+            hits.push((name, faults, hit));
+        }
+    }
+    let hit = |name: &str, faults: bool| {
+        hits.iter()
+            .find(|h| (h.0, h.1) == (name, faults))
+            .unwrap()
+            .2
+    };
+    // Without `[faults]` cascades run inline: nothing is cached.
+    assert_eq!(hit("agent_loop", false), 0, "{hits:?}");
+    assert!(hit("race", false) > 0, "{hits:?}");
+    assert!(hit("race_crowd", false) > 1_000, "{hits:?}");
+    assert!(hit("agent_loop", true) > 0, "{hits:?}");
+    assert!(hit("netops", true) > 0, "{hits:?}");
 }
 
 #[test]
