@@ -273,16 +273,22 @@ impl CascadeState {
     /// state ends with it.
     pub(crate) fn seal(&mut self) {
         let mut h = digest_hasher();
-        self.store.len().hash(&mut h);
-        self.store_digest.hash(&mut h);
+        self.hash_store(&mut h, self.store.len(), self.store_digest);
+        self.hash_rest(&mut h);
+        self.digest = h.finish();
+    }
+
+    /// The store's part of the digest, for a store of `len` entities whose digest is
+    /// `store_digest` and whose minted ids are this state's.
+    fn hash_store<H: Hasher>(&self, h: &mut H, len: usize, store_digest: u64) {
+        len.hash(h);
+        store_digest.hash(h);
         // What create rules minted, per source: empty unless an event names an entity by
         // `created_by` (small then: one entry per creation).
         for (key, ids) in self.store.created() {
-            key.hash(&mut h);
-            ids.hash(&mut h);
+            key.hash(h);
+            ids.hash(h);
         }
-        self.hash_rest(&mut h);
-        self.digest = h.finish();
     }
 
     /// [`CascadeState::seal`] after the store was replaced wholesale.
@@ -293,11 +299,34 @@ impl CascadeState {
 
     /// Everything but the store, as `Eq` compares it.
     fn hash_rest<H: Hasher>(&self, state: &mut H) {
-        self.roots_left.hash(state);
-        self.pending.hash(state);
-        self.born.hash(state);
+        self.hash_rest_with(
+            state,
+            &self.roots_left,
+            self.pending.iter().zip(self.born.iter().copied()),
+            self.pending.len(),
+            self.now,
+        );
+    }
+
+    /// [`CascadeState::hash_rest`] of this state with `roots_left`, the pending messages
+    /// (with their births: `len` of them) and `now` replaced: what a step that changes only
+    /// these (and the store) leads to (see [`CascadeModel::digest_ahead`]).
+    fn hash_rest_with<'m, H: Hasher>(
+        &self,
+        state: &mut H,
+        roots_left: &[u32],
+        pending: impl Iterator<Item = (&'m Message, SimTime)> + Clone,
+        len: usize,
+        now: SimTime,
+    ) {
+        roots_left.hash(state);
+        // As `Vec`s hash: the length, then each element.
+        len.hash(state);
+        pending.clone().for_each(|(m, _)| m.hash(state));
+        len.hash(state);
+        pending.for_each(|(_, born)| born.hash(state));
         self.minted.hash(state);
-        self.now.hash(state);
+        now.hash(state);
         self.faults.hash(state);
         self.seen.hash(state);
         self.memory.len().hash(state);
@@ -439,10 +468,61 @@ struct Effect {
     /// The target after the step, when the step replaced it.
     after: Option<Arc<Entity>>,
     created: Vec<Message>,
+    /// `created` in canonical order (stable): where they go among the pending messages.
+    created_order: Vec<usize>,
     found: Vec<(&'static str, String)>,
     dispatches: u64,
     /// What the store's digest gained (wrapping).
     digest: u64,
+    /// The settled-state check of the bindings the step changed, when it reads nothing but
+    /// the target ([`CascadeModel::verdict_local`]): what `step_violation` says after it.
+    verdict: Option<Option<String>>,
+}
+
+/// The look-ahead of a depth-first search ([`CascadeModel::search_ahead`]): the digests of
+/// the states this model handed the checker, on the one thread that searches.
+#[derive(Default)]
+struct Ahead {
+    owner: Option<std::thread::ThreadId>,
+    seen: LookupMap<u64, ()>,
+    /// Scratch for a root step's `roots_left`.
+    roots: Vec<u32>,
+}
+
+/// The pending messages (and births) a step leaves: `pending` less `removed`, with each of
+/// `created` (born `now`) placed before the message at its index.
+#[derive(Clone)]
+struct Merged<'a> {
+    pending: &'a [Message],
+    born: &'a [SimTime],
+    removed: Option<usize>,
+    created: &'a [(usize, &'a Message)],
+    now: SimTime,
+    j: usize,
+    k: usize,
+}
+
+impl<'a> Iterator for Merged<'a> {
+    type Item = (&'a Message, SimTime);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(&(at, m)) = self.created.get(self.k) {
+                if at <= self.j {
+                    self.k += 1;
+                    return Some((m, self.now));
+                }
+            }
+            let j = self.j;
+            if j >= self.pending.len() {
+                return None;
+            }
+            self.j += 1;
+            if Some(j) != self.removed {
+                return Some((&self.pending[j], self.born[j]));
+            }
+        }
+    }
 }
 
 /// What the engine's run of one step left besides the state: the messages it created (in
@@ -500,6 +580,18 @@ pub struct CascadeModel {
     /// and compared).
     #[cfg(test)]
     pub(crate) cache_hits: std::sync::atomic::AtomicUsize,
+    /// Whether [`CascadeModel::digest_ahead`] may say what a cached step leads to: with
+    /// delays (every state is settled), no spec invariants (they read the whole world).
+    ahead_ok: bool,
+    /// On during a depth-first search that asked for it ([`CascadeModel::search_ahead`]).
+    ahead_on: std::sync::atomic::AtomicBool,
+    ahead: Mutex<Ahead>,
+    /// What `next_state` returns for a successor the checker has generated already: only
+    /// its digest counts.
+    hollow: CascadeState,
+    /// Successors recognised as known before they were built.
+    #[cfg(test)]
+    pub(crate) hollow_count: std::sync::atomic::AtomicUsize,
 }
 
 impl CascadeModel {
@@ -633,10 +725,34 @@ impl CascadeModel {
                 .chain(scenario.runtime_rules.values())
                 .flatten()
                 .any(|rule| rule.when.guard.as_ref().is_some_and(looks_up));
+        let ahead_ok = caches
+            && matches!(mode, Mode::Messages { delay: true, .. })
+            && scenario.spec_invariants.is_empty();
+        let hollow = CascadeState {
+            store: Store::shared(),
+            roots_left: Vec::new(),
+            pending: Vec::new(),
+            born: Vec::new(),
+            minted: 0,
+            now: SimTime::ZERO,
+            faults: 0,
+            memory: Vec::new(),
+            violations: Arc::default(),
+            seen: Vec::new(),
+            answers: Vec::new(),
+            store_digest: 0,
+            digest: 0,
+        };
         Ok(CascadeModel {
             caches,
             #[cfg(test)]
             cache_hits: Default::default(),
+            ahead_ok,
+            ahead_on: Default::default(),
+            ahead: Default::default(),
+            hollow,
+            #[cfg(test)]
+            hollow_count: Default::default(),
             mints,
             root_times,
             scenario,
@@ -1056,6 +1172,227 @@ impl CascadeModel {
         (next, created, records)
     }
 
+    /// Whether the settled-state check of a step that changed only entity (`tenant`, `ty`,
+    /// some id) reads nothing but that entity: no spec invariant (each reads the world), and
+    /// every step invariant of the tenant either ignores the type or binds it alone, with
+    /// no literal id.
+    fn verdict_local(&self, tenant: &TenantId, ty: &str) -> bool {
+        self.scenario.spec_invariants.is_empty()
+            && self
+                .scenario
+                .invariants
+                .iter()
+                .enumerate()
+                .all(|(k, spec)| {
+                    if spec.at != CheckAt::Step || spec.tenant.as_ref().is_some_and(|t| t != tenant)
+                    {
+                        return true;
+                    }
+                    let p = &spec.invariant.predicate;
+                    if self.invariant_globals[k].iter().any(|g| g == ty) {
+                        return false;
+                    }
+                    p.variable().is_none()
+                        || !p.bound_types().iter().any(|b| b == ty)
+                        || (p.bound_types().len() == 1 && p.literal_types().is_empty())
+                })
+    }
+
+    /// A depth-first search of this model that recognises a known successor before building
+    /// it: `next_state` works out the digest of a step the transition cache knows, and when
+    /// the search has generated that digest already it returns a hollow state with that
+    /// digest alone (the checker counts it and drops it, as it does a built one). Only the
+    /// first thread that calls `next_state` looks ahead, among the states it returned
+    /// itself, each of which the checker fingerprinted before its next call. Off again with
+    /// [`CascadeModel::searched`], before paths are rebuilt.
+    pub fn search_ahead(self) -> CascadeModel {
+        self.ahead_on
+            .store(self.ahead_ok, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// The search is over: `next_state` builds every state again.
+    pub fn searched(&self) {
+        self.ahead_on
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `next_state` with the look-ahead on.
+    fn step_ahead(&self, s: &CascadeState, step: Step) -> CascadeState {
+        let mut ahead = self.ahead.lock().expect("ahead");
+        let me = std::thread::current().id();
+        if *ahead.owner.get_or_insert(me) != me {
+            drop(ahead);
+            return self.transition(s, step).0;
+        }
+        let known = self.digest_ahead(s, step, &mut ahead.roots);
+        if let Some(d) = known {
+            if ahead.seen.get(&d).is_some() {
+                #[cfg(test)]
+                {
+                    let next = self.transition(s, step).0;
+                    assert_eq!(
+                        next.digest, d,
+                        "a digest worked out ahead is the built state's"
+                    );
+                    self.hollow_count
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let mut hollow = self.hollow.clone();
+                hollow.digest = d;
+                return hollow;
+            }
+        }
+        let next = self.transition(s, step).0;
+        if let Some(d) = known {
+            assert_eq!(
+                next.digest, d,
+                "a digest worked out ahead is the built state's"
+            );
+        }
+        ahead.seen.insert(next.digest, ());
+        next
+    }
+
+    /// The digest of the state `step` leads to from `s`, worked out without building it,
+    /// when the transition cache knows the step and the step adds no violation; `None`:
+    /// build it to know. `roots` is scratch.
+    fn digest_ahead(&self, s: &CascadeState, step: Step, roots: &mut Vec<u32>) -> Option<u64> {
+        if s.store.is_empty() {
+            return None;
+        }
+        let (what, on, removed, now) = match step {
+            Step::Root(r) => {
+                let event = &self.scenario.events[r as usize];
+                let on = match &event.input {
+                    Input::Dispatch {
+                        entity_type,
+                        id,
+                        created_by: None,
+                        ..
+                    } => Some((&event.tenant, entity_type.as_str(), id)),
+                    Input::Dispatch { .. } => return None,
+                    Input::Publish { .. } => None,
+                };
+                (Cached::Root(r), on, None, s.now.max(self.root_at(r)))
+            }
+            Step::Deliver(i) => match &s.pending[i as usize] {
+                Message::Reaction(p) => (
+                    Cached::Reaction(p.digest()),
+                    Some((
+                        &p.dispatch.tenant,
+                        p.dispatch.entity_type.as_str(),
+                        &p.dispatch.id,
+                    )),
+                    Some(i as usize),
+                    s.now,
+                ),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let before = on.and_then(|(t, ty, id)| s.store.get_shared(t.as_str(), ty, id.as_str()));
+        let key = CacheKey {
+            step: what,
+            now,
+            target: before.map_or(0, |e| Arc::as_ptr(e) as usize),
+        };
+        let worker = self.worker();
+        let known = self.digest_with(s, &worker, key, before, removed, now, roots);
+        self.pool.lock().expect("pool").push(worker);
+        known
+    }
+
+    /// [`CascadeModel::digest_ahead`] with the cache entry's key worked out.
+    #[allow(clippy::too_many_arguments)]
+    fn digest_with(
+        &self,
+        s: &CascadeState,
+        worker: &Worker,
+        key: CacheKey,
+        before: Option<&Arc<Entity>>,
+        removed: Option<usize>,
+        now: SimTime,
+        roots: &mut Vec<u32>,
+    ) -> Option<u64> {
+        let e = worker.cache.get(&key)?;
+        if let (Some(m), Some(i)) = (&e.message, removed) {
+            match &s.pending[i] {
+                Message::Reaction(p) if Arc::ptr_eq(m, p) || **m == **p => {}
+                _ => return None,
+            }
+        }
+        // Nothing new among the violations: the budget, the record invariants' findings and
+        // the settled-state check (with delays every state is settled).
+        if e.dispatches >= self.scenario.cascade_dispatches_max
+            && !s.violations.contains_key("budget")
+        {
+            return None;
+        }
+        if e.found
+            .iter()
+            .any(|(name, _)| !s.violations.contains_key(*name))
+        {
+            return None;
+        }
+        if !s.violations.contains_key("invariant") && !matches!(e.verdict, Some(None)) {
+            return None;
+        }
+        let mut h = digest_hasher();
+        let len = s.store.len() + usize::from(before.is_none() && e.after.is_some());
+        s.hash_store(&mut h, len, s.store_digest.wrapping_add(e.digest));
+        let roots_left: &[u32] = match key.step {
+            Cached::Root(r) => {
+                roots.clear();
+                roots.extend(s.roots_left.iter().copied().filter(|&x| x != r));
+                roots.as_slice()
+            }
+            Cached::Reaction(_) => s.roots_left.as_slice(),
+        };
+        // The pending messages after the step: `s`'s less the one delivered, with the
+        // created ones placed as `step` places them (canonical order: after every message
+        // not greater; without reordering, appended in creation order).
+        let reorder = matches!(self.mode, Mode::Messages { reorder: true, .. });
+        let place = |m: &Message| -> usize {
+            if !reorder {
+                return s.pending.len();
+            }
+            let (mut at, mut end) = (0, s.pending.len());
+            while at < end {
+                let mid = at + (end - at) / 2;
+                let order = s.pending[mid].canonical_cmp(m).then(s.born[mid].cmp(&now));
+                if order == std::cmp::Ordering::Greater {
+                    end = mid;
+                } else {
+                    at = mid + 1;
+                }
+            }
+            at
+        };
+        let mut created: Vec<(usize, &Message)> = Vec::with_capacity(e.created.len());
+        if reorder {
+            created.extend(
+                e.created_order
+                    .iter()
+                    .map(|&k| (place(&e.created[k]), &e.created[k])),
+            );
+        } else {
+            created.extend(e.created.iter().map(|m| (s.pending.len(), m)));
+        }
+        let merged = Merged {
+            pending: &s.pending,
+            born: &s.born,
+            removed,
+            created: &created,
+            now,
+            j: 0,
+            k: 0,
+        };
+        let len = s.pending.len() - usize::from(removed.is_some()) + created.len();
+        s.hash_rest_with(&mut h, roots_left, merged, len, now);
+        Some(h.finish())
+    }
+
     /// Runs step `step`'s root or `delivered` message through the engine on `next` (whose
     /// pending messages, time and faults the step has updated already): the store, `minted`,
     /// `seen` and a reflex's memory change in `next`; the rest is returned.
@@ -1151,6 +1488,11 @@ impl CascadeModel {
             Some(Message::Reaction(p)) => Some(p.clone()),
             _ => None,
         };
+        let mut created_order: Vec<usize> = (0..ran.created.len()).collect();
+        created_order.sort_by(|&a, &b| ran.created[a].canonical_cmp(&ran.created[b]));
+        let verdict = on
+            .is_none_or(|(t, ty, _)| self.verdict_local(t, ty))
+            .then(|| self.step_violation(&next.store, Some(changed)));
         worker.cache.insert(
             key,
             Effect {
@@ -1158,9 +1500,11 @@ impl CascadeModel {
                 before: before.cloned(),
                 after: if replaced { after.cloned() } else { None },
                 created: ran.created.clone(),
+                created_order,
                 found: ran.found.clone(),
                 dispatches: ran.dispatches,
                 digest: next.store_digest.wrapping_sub(s.store_digest),
+                verdict,
             },
         );
     }
@@ -1666,7 +2010,16 @@ impl Model for CascadeModel {
     type Action = Step;
 
     fn init_states(&self) -> Vec<CascadeState> {
-        vec![self.initial()]
+        let init = self.initial();
+        if self.ahead_on.load(std::sync::atomic::Ordering::Relaxed) {
+            // The checker fingerprints the initial state before any step.
+            self.ahead
+                .lock()
+                .expect("ahead")
+                .seen
+                .insert(init.digest, ());
+        }
+        vec![init]
     }
 
     fn actions(&self, s: &CascadeState, actions: &mut Vec<Step>) {
@@ -1689,6 +2042,9 @@ impl Model for CascadeModel {
     }
 
     fn next_state(&self, s: &CascadeState, step: Step) -> Option<CascadeState> {
+        if self.ahead_on.load(std::sync::atomic::Ordering::Relaxed) {
+            return Some(self.step_ahead(s, step));
+        }
         Some(self.transition(s, step).0)
     }
 

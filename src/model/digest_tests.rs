@@ -179,3 +179,86 @@ fn equal_states_have_equal_digests_and_different_ones_differ() {
         "a step changes the world and its digest"
     );
 }
+
+/// The look-ahead (`CascadeModel::search_ahead`) against its reference, the same search
+/// building every state: on every shipped scenario (plain and with every fault kind, with
+/// and without the reduction), the same counts, depth, terminal worlds and discoveries by
+/// the same paths. Under test every hollow successor is also built and its digest compared
+/// (`step_ahead`); the look-ahead must have recognised some.
+#[test]
+fn searching_ahead_explores_as_building_every_state() {
+    use stateright::Checker;
+    let mut hollow = Vec::new();
+    for faults in [false, true] {
+        for name in [
+            "agent_loop",
+            "cycle",
+            "netops",
+            "order_payment",
+            "pipeline",
+            "race",
+            "race_crowd",
+            "two_tenants",
+        ] {
+            let scenario = Arc::new(shipped(name, faults));
+            for reduce in [true, false] {
+                let config = ModelConfig {
+                    reduce,
+                    faults_max: 1,
+                };
+                let plain = CascadeModel::new(scenario.clone(), config).expect("a model");
+                if plain.mints() {
+                    continue;
+                }
+                let plain = plain
+                    .checker()
+                    .target_state_count(30_000)
+                    .spawn_dfs()
+                    .join();
+                let ahead = CascadeModel::new(scenario.clone(), config)
+                    .expect("a model")
+                    .search_ahead()
+                    .checker()
+                    .target_state_count(30_000)
+                    .spawn_dfs()
+                    .join();
+                ahead.model().searched();
+                let what = format!("{name} faults={faults} reduce={reduce}");
+                assert_eq!(plain.state_count(), ahead.state_count(), "{what}");
+                assert_eq!(
+                    plain.unique_state_count(),
+                    ahead.unique_state_count(),
+                    "{what}"
+                );
+                assert_eq!(plain.max_depth(), ahead.max_depth(), "{what}");
+                let worlds = |c: &dyn Checker<CascadeModel>| -> Vec<String> {
+                    c.model().outcomes.lock().unwrap().keys().cloned().collect()
+                };
+                assert_eq!(worlds(&plain), worlds(&ahead), "{what}");
+                let paths = |c: &dyn Checker<CascadeModel>| {
+                    let mut found: Vec<_> = c
+                        .discoveries()
+                        .into_iter()
+                        .map(|(k, p)| (k, p.into_vec()))
+                        .collect();
+                    found.sort_by_key(|(k, _)| *k);
+                    found
+                };
+                assert_eq!(paths(&plain), paths(&ahead), "{what}");
+                hollow.push((
+                    what,
+                    ahead
+                        .model()
+                        .hollow_count
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                ));
+            }
+        }
+    }
+    let count = |w: &str| hollow.iter().find(|h| h.0 == w).unwrap().1;
+    assert!(
+        count("race_crowd faults=false reduce=false") > 1_000,
+        "{hollow:?}"
+    );
+    assert!(count("race faults=true reduce=false") > 0, "{hollow:?}");
+}

@@ -101,11 +101,18 @@ trait MemoryBudget {
     fn memory_ran_out(&self) -> Option<u64> {
         None
     }
+
+    /// The search is over (before its discoveries' paths are rebuilt).
+    fn searched(&self) {}
 }
 
 impl MemoryBudget for CascadeModel {
     fn memory_ran_out(&self) -> Option<u64> {
         CascadeModel::memory_ran_out(self)
+    }
+
+    fn searched(&self) {
+        CascadeModel::searched(self)
     }
 }
 impl<E: GuardEvaluator> MemoryBudget for crate::model::guard_space::GuardModel<E> {}
@@ -156,6 +163,7 @@ where
         Search::Bfs => Box::new(builder.spawn_bfs().join()),
     };
     let elapsed = start.elapsed();
+    checker.model().searched();
     let states = checker.state_count();
     let unique = checker.unique_state_count();
     let budget_exhausted = if let Some(max) = checker.model().memory_ran_out() {
@@ -632,10 +640,12 @@ fn cascade_report(
     let mut outcomes = BTreeMap::new();
     // Symmetry reduction renames minted ids: without any, every state is its own
     // representative.
-    let search = if model.mints() {
-        Search::DfsSymmetric
+    // Without symmetry, a successor the search knows already is recognised before it is
+    // built, when the transition cache knows the step (`CascadeModel::search_ahead`).
+    let (search, model) = if model.mints() {
+        (Search::DfsSymmetric, model)
     } else {
-        Search::Dfs
+        (Search::Dfs, model.search_ahead())
     };
     let mut report = explore(name, model, budget, search, |m, _, discoveries| {
         outcomes = m.outcomes.lock().expect("outcomes").clone();
