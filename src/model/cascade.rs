@@ -1198,8 +1198,10 @@ impl CascadeModel {
                 })
     }
 
-    /// A depth-first search of this model that recognises a known successor before building
-    /// it: `next_state` works out the digest of a step the transition cache knows, and when
+    /// A search of this model (stateright's depth-first checker without symmetry, or its
+    /// breadth-first one: each fingerprints a successor and looks it up among the states
+    /// generated right after `next_state` returns it) that recognises a known successor
+    /// before building it: `next_state` works out the digest of a step the transition cache knows, and when
     /// the search has generated that digest already it returns a hollow state with that
     /// digest alone (the checker counts it and drops it, as it does a built one). Only the
     /// first thread that calls `next_state` looks ahead, among the states it returned

@@ -262,3 +262,67 @@ fn searching_ahead_explores_as_building_every_state() {
     );
     assert!(count("race faults=true reduce=false") > 0, "{hollow:?}");
 }
+
+/// The look-ahead in stateright's breadth-first checker, as order dependence uses it (a
+/// search for a path to one terminal world), against the same search building every state:
+/// the same counts and the same path to terminal worlds of `race` (plain and with every
+/// fault kind) and `race_crowd` (its whole unreduced space).
+#[test]
+fn searching_ahead_breadth_first_finds_the_same_paths() {
+    use stateright::Checker;
+    let mut hollow = 0;
+    for (name, faults, worlds_max) in [
+        ("race", false, 8),
+        ("race", true, 8),
+        ("race_crowd", false, 1),
+    ] {
+        let scenario = Arc::new(shipped(name, faults));
+        let config = ModelConfig {
+            reduce: false,
+            faults_max: 1,
+        };
+        // The terminal worlds, from the reduced search (the same worlds, fewer states).
+        let reduced = ModelConfig {
+            reduce: true,
+            faults_max: 1,
+        };
+        let dfs = CascadeModel::new(scenario.clone(), reduced)
+            .expect("a model")
+            .checker()
+            .spawn_dfs()
+            .join();
+        let model = CascadeModel::new(scenario.clone(), config).expect("a model");
+        let worlds: Vec<String> = dfs
+            .model()
+            .outcomes
+            .lock()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert!(!worlds.is_empty(), "{name}");
+        for world in worlds.iter().take(worlds_max) {
+            let bfs = |ahead: bool| {
+                let mut m = model.with_target(world.clone());
+                if ahead {
+                    m = m.search_ahead();
+                }
+                let c = m.checker().target_state_count(1_000_000).spawn_bfs().join();
+                c.model().searched();
+                let path = c.discovery("reaches_target").map(|p| p.into_vec());
+                let hollow = c
+                    .model()
+                    .hollow_count
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                (c.state_count(), c.unique_state_count(), path, hollow)
+            };
+            let (plain, ahead) = (bfs(false), bfs(true));
+            assert_eq!(plain.0, ahead.0, "{name} {world}");
+            assert_eq!(plain.1, ahead.1, "{name} {world}");
+            assert!(ahead.2.is_some(), "{name}: a path to {world}");
+            assert_eq!(plain.2, ahead.2, "{name} {world}");
+            hollow += ahead.3;
+        }
+    }
+    assert!(hollow > 100, "{hollow} successors recognised ahead");
+}

@@ -789,13 +789,14 @@ fn order_dependence(
         };
         // The canonical schedule took other answers: reach this group's first world.
         first = group[0].clone();
-        let search = m.with_target(first.clone());
+        let search = m.with_target(first.clone()).search_ahead();
         let checker = search
             .checker()
             .target_state_count(budget.states_max)
             .timeout(budget.left().max(Duration::from_millis(1)))
             .spawn_bfs()
             .join();
+        checker.model().searched();
         match checker.discovery("reaches_target") {
             Some(p) => first_path = Some(p.into_vec()),
             None => {
@@ -813,7 +814,7 @@ fn order_dependence(
         .map(|k| (*k).clone())
         .expect("two outcomes, one differs");
     let canonical = first_path.unwrap_or(canonical);
-    let search = m.with_target(other.clone());
+    let search = m.with_target(other.clone()).search_ahead();
     // Breadth-first: the shortest schedule to the other world.
     let checker = search
         .checker()
@@ -821,6 +822,7 @@ fn order_dependence(
         .timeout(budget.left().max(Duration::from_millis(1)))
         .spawn_bfs()
         .join();
+    checker.model().searched();
     let Some(path) = checker.discovery("reaches_target") else {
         report
             .notes
