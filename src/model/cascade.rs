@@ -479,8 +479,8 @@ struct Effect {
     verdict: Option<Option<String>>,
 }
 
-/// The look-ahead of a depth-first search ([`CascadeModel::search_ahead`]): the digests of
-/// the states this model handed the checker, on the one thread that searches.
+/// The look-ahead of a search ([`CascadeModel::search_ahead`]): the digests of the states
+/// this model handed the checker, on the one thread that looks ahead.
 #[derive(Default)]
 struct Ahead {
     owner: Option<std::thread::ThreadId>,
@@ -583,7 +583,7 @@ pub struct CascadeModel {
     /// Whether [`CascadeModel::digest_ahead`] may say what a cached step leads to: with
     /// delays (every state is settled), no spec invariants (they read the whole world).
     ahead_ok: bool,
-    /// On during a depth-first search that asked for it ([`CascadeModel::search_ahead`]).
+    /// On during a search that asked for it ([`CascadeModel::search_ahead`]).
     ahead_on: std::sync::atomic::AtomicBool,
     ahead: Mutex<Ahead>,
     /// What `next_state` returns for a successor the checker has generated already: only
