@@ -58,12 +58,12 @@ use crate::check::{
 use crate::core::Depth;
 use crate::core::Origin;
 use crate::core::SimTime;
-use crate::core::{EntityId, TenantId};
+use crate::core::{EntityId, LookupMap, TenantId};
 use crate::core::{FaultKind, FaultTarget};
 use crate::engine::reflex::ReflexRegistry;
 use crate::engine::{ActionDispatch, Engine, Entity, Resolver, Store};
 use crate::model::canonical::{hash_fields, json_text};
-use crate::model::footprint::{conflict, reducible, Analysis, Footprint};
+use crate::model::footprint::{conflict, looks_up, reducible, Analysis, Footprint};
 use crate::model::host::{count_occurrence, ModelHost};
 use crate::model::message::{envelope_eq, hash_envelope, Message, Pending};
 use crate::scenario::temper::SpecAssert;
@@ -292,16 +292,22 @@ impl CascadeState {
     /// state ends with it.
     pub(crate) fn seal(&mut self) {
         let mut h = digest_hasher();
-        self.store.len().hash(&mut h);
-        self.store_digest.hash(&mut h);
+        self.hash_store(&mut h, self.store.len(), self.store_digest);
+        self.hash_rest(&mut h);
+        self.digest = h.finish();
+    }
+
+    /// The store's part of the digest, for a store of `len` entities whose digest is
+    /// `store_digest` and whose minted ids are this state's.
+    fn hash_store<H: Hasher>(&self, h: &mut H, len: usize, store_digest: u64) {
+        len.hash(h);
+        store_digest.hash(h);
         // What create rules minted, per source: empty unless an event names an entity by
         // `created_by` (small then: one entry per creation).
         for (key, ids) in self.store.created() {
-            key.hash(&mut h);
-            ids.hash(&mut h);
+            key.hash(h);
+            ids.hash(h);
         }
-        self.hash_rest(&mut h);
-        self.digest = h.finish();
     }
 
     /// [`CascadeState::seal`] after the store was replaced wholesale.
@@ -312,12 +318,38 @@ impl CascadeState {
 
     /// Everything but the store, as `Eq` compares it.
     fn hash_rest<H: Hasher>(&self, state: &mut H) {
-        self.roots_next.hash(state);
-        self.roots_taken.hash(state);
-        self.pending.hash(state);
-        self.born.hash(state);
+        self.hash_rest_with(
+            state,
+            self.roots_next,
+            &self.roots_taken,
+            self.pending.iter().zip(self.born.iter().copied()),
+            self.pending.len(),
+            self.now,
+        );
+    }
+
+    /// [`CascadeState::hash_rest`] of this state with the roots delivered
+    /// (`roots_next`, `roots_taken`), the pending messages (with their births: `len` of
+    /// them) and `now` replaced: what a step that changes only these (and the store) leads
+    /// to (see [`CascadeModel::digest_ahead`]).
+    fn hash_rest_with<'m, H: Hasher>(
+        &self,
+        state: &mut H,
+        roots_next: u32,
+        roots_taken: &[u32],
+        pending: impl Iterator<Item = (&'m Message, SimTime)> + Clone,
+        len: usize,
+        now: SimTime,
+    ) {
+        roots_next.hash(state);
+        roots_taken.hash(state);
+        // As `Vec`s hash: the length, then each element.
+        len.hash(state);
+        pending.clone().for_each(|(m, _)| m.hash(state));
+        len.hash(state);
+        pending.for_each(|(_, born)| born.hash(state));
         self.minted.hash(state);
-        self.now.hash(state);
+        now.hash(state);
         self.faults.hash(state);
         self.seen.hash(state);
         self.memory.len().hash(state);
@@ -428,6 +460,116 @@ pub struct Subscriber {
 struct Worker {
     engine: Engine,
     invariants: Vec<Box<dyn Invariant>>,
+    /// What cached steps did (see [`CacheKey`]), when the model caches.
+    cache: LookupMap<CacheKey, Effect>,
+}
+
+/// Entries the transition cache holds at most: past it, new steps are computed and not kept.
+/// An entry is about 170 bytes in the table, plus the messages it created; the cache is held
+/// by the search's thread, so it counts toward `--memory-max`. The unreduced `race_crowd`
+/// needs 240 entries; with every fault kind on, 57,000 (at 1 << 17 its whole check's peak
+/// RSS grew by 40 %, at 1 << 14 by 12 %, for the same speed).
+const CACHE_MAX: usize = 1 << 14;
+
+/// A step the transition cache answers: a root event, or the delivery of a deferred reaction
+/// (named by its digest; the entry keeps the reaction, compared in full on a hit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Cached {
+    Root(u32),
+    Reaction(u64),
+}
+
+/// The transition cache's key: in a model whose steps read nothing of the world but the
+/// entity they act on ([`CascadeModel::caches`]), a step's result is a function of the step,
+/// the model's time and that entity. The entity is named by the address of its `Arc` (0:
+/// absent): the entry holds that `Arc`, so the address is not reused while the entry lives,
+/// and what an `Arc` in a store holds never changes (a write goes through `Arc::make_mut`,
+/// which copies a shared one). Two equal entities behind two `Arc`s are two keys (a miss, not
+/// a wrong answer); an entity a hit installs is the entry's own `Arc`, so the states one
+/// entry made meet the next entry again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CacheKey {
+    step: Cached,
+    now: SimTime,
+    target: usize,
+}
+
+/// What a cached step did to a state: everything `step` takes from the engine's run.
+struct Effect {
+    /// The reaction delivered (for `Cached::Reaction`, whose key has its digest only).
+    message: Option<Arc<Pending>>,
+    /// The target before the step: held, never read, so that its address (in the key)
+    /// stays its own.
+    #[allow(dead_code)]
+    before: Option<Arc<Entity>>,
+    /// The target after the step, when the step replaced it.
+    after: Option<Arc<Entity>>,
+    created: Vec<Message>,
+    /// `created` in canonical order (stable): where they go among the pending messages.
+    created_order: Vec<usize>,
+    found: Vec<(&'static str, String)>,
+    dispatches: u64,
+    /// What the store's digest gained (wrapping).
+    digest: u64,
+    /// The settled-state check of the bindings the step changed, when it reads nothing but
+    /// the target ([`CascadeModel::verdict_local`]): what `step_violation` says after it.
+    verdict: Option<Option<String>>,
+}
+
+/// The look-ahead of a search ([`CascadeModel::search_ahead`]): the digests of the states
+/// this model handed the checker, on the one thread that looks ahead.
+#[derive(Default)]
+struct Ahead {
+    owner: Option<std::thread::ThreadId>,
+    seen: LookupMap<u64, ()>,
+    /// Scratch for a root step's `roots_taken`.
+    roots: Vec<u32>,
+}
+
+/// The pending messages (and births) a step leaves: `pending` less `removed`, with each of
+/// `created` (born `now`) placed before the message at its index.
+#[derive(Clone)]
+struct Merged<'a> {
+    pending: &'a [Message],
+    born: &'a [SimTime],
+    removed: Option<usize>,
+    created: &'a [(usize, &'a Message)],
+    now: SimTime,
+    j: usize,
+    k: usize,
+}
+
+impl<'a> Iterator for Merged<'a> {
+    type Item = (&'a Message, SimTime);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(&(at, m)) = self.created.get(self.k) {
+                if at <= self.j {
+                    self.k += 1;
+                    return Some((m, self.now));
+                }
+            }
+            let j = self.j;
+            if j >= self.pending.len() {
+                return None;
+            }
+            self.j += 1;
+            if Some(j) != self.removed {
+                return Some((&self.pending[j], self.born[j]));
+            }
+        }
+    }
+}
+
+/// What the engine's run of one step left besides the state: the messages it created (in
+/// creation order), what the record invariants found, the entities it dispatched on.
+struct Ran {
+    created: Vec<Message>,
+    found: Vec<(&'static str, String)>,
+    dispatched: Vec<(TenantId, String, EntityId)>,
+    dispatches: u64,
+    records: Vec<crate::core::Record>,
 }
 
 pub struct CascadeModel {
@@ -474,6 +616,27 @@ pub struct CascadeModel {
     /// The roots a run reaches (at or before `until`: a run's time budget ends it before
     /// any later input), by (time, index): the order `CascadeState::roots_next` counts in.
     root_order: Vec<u32>,
+    /// Whether roots and reaction deliveries go through the transition cache ([`CacheKey`]):
+    /// with messages (nothing runs inline), no `[[fault]]` schedule (its occurrence counts
+    /// are path state), no minted ids and no guard that looks up another entity, such a
+    /// step reads only the entity it acts on, its own message and the time.
+    caches: bool,
+    /// Steps the transition cache answered (each also computed by the engine, under test,
+    /// and compared).
+    #[cfg(test)]
+    pub(crate) cache_hits: std::sync::atomic::AtomicUsize,
+    /// Whether [`CascadeModel::digest_ahead`] may say what a cached step leads to: with
+    /// delays (every state is settled), no spec invariants (they read the whole world).
+    ahead_ok: bool,
+    /// On during a search that asked for it ([`CascadeModel::search_ahead`]).
+    ahead_on: std::sync::atomic::AtomicBool,
+    ahead: Mutex<Ahead>,
+    /// What `next_state` returns for a successor the checker has generated already: only
+    /// its digest counts.
+    hollow: CascadeState,
+    /// Successors recognised as known before they were built.
+    #[cfg(test)]
+    pub(crate) hollow_count: std::sync::atomic::AtomicUsize,
 }
 
 impl CascadeModel {
@@ -609,9 +772,51 @@ impl CascadeModel {
         let answer_order = schedule.iter().any(|f| {
             matches!(&f.on, FaultTarget::Reaction { rule, .. } if answer_rules.contains(&rule.as_str()))
         });
+        // An integration call's number is path state (the calls before it on the path).
+        let caches = !matches!(mode, Mode::Inline)
+            && schedule.is_empty()
+            && scenario.integrations.is_empty()
+            && !mints
+            && !scenario.names_created_entities()
+            && !scenario
+                .rules
+                .values()
+                .chain(scenario.runtime_rules.values())
+                .flatten()
+                .any(|rule| rule.when.guard.as_ref().is_some_and(looks_up));
+        let ahead_ok = caches
+            && matches!(mode, Mode::Messages { delay: true, .. })
+            && scenario.spec_invariants.is_empty();
+        let hollow = CascadeState {
+            store: Store::shared(),
+            roots_next: 0,
+            roots_taken: Vec::new(),
+            roots_end: 0,
+            pending: Vec::new(),
+            born: Vec::new(),
+            minted: 0,
+            now: SimTime::ZERO,
+            faults: 0,
+            memory: Vec::new(),
+            violations: Arc::default(),
+            seen: Vec::new(),
+            answers: Vec::new(),
+            calls: Vec::new(),
+            store_digest: 0,
+            digest: 0,
+        };
         Ok(CascadeModel {
             answer_order,
             answers_reordered: std::sync::atomic::AtomicBool::new(false),
+            caches,
+            #[cfg(test)]
+            cache_hits: Default::default(),
+            ahead_ok,
+            ahead_on: Default::default(),
+            ahead: Default::default(),
+            hollow,
+            #[cfg(test)]
+            hollow_count: Default::default(),
             mints,
             root_times,
             root_order,
@@ -691,6 +896,7 @@ impl CascadeModel {
                 );
                 list
             },
+            cache: LookupMap::default(),
         }
     }
 
@@ -709,14 +915,19 @@ impl CascadeModel {
 
     /// Marks root `r` (one of the earliest instant left) delivered in `s`.
     fn take_root(&self, s: &mut CascadeState, r: u32) {
-        if let Err(at) = s.roots_taken.binary_search(&r) {
-            s.roots_taken.insert(at, r);
+        self.take_root_in(&mut s.roots_next, &mut s.roots_taken, r);
+    }
+
+    /// [`CascadeModel::take_root`] on a state's `roots_next` and `roots_taken`.
+    fn take_root_in(&self, roots_next: &mut u32, roots_taken: &mut Vec<u32>, r: u32) {
+        if let Err(at) = roots_taken.binary_search(&r) {
+            roots_taken.insert(at, r);
         }
-        while let Some(&next) = self.root_order.get(s.roots_next as usize) {
-            match s.roots_taken.binary_search(&next) {
+        while let Some(&next) = self.root_order.get(*roots_next as usize) {
+            match roots_taken.binary_search(&next) {
                 Ok(at) => {
-                    s.roots_taken.remove(at);
-                    s.roots_next += 1;
+                    roots_taken.remove(at);
+                    *roots_next += 1;
                 }
                 Err(_) => break,
             }
@@ -829,8 +1040,6 @@ impl CascadeModel {
     ) -> (CascadeState, Vec<Message>, Vec<crate::core::Record>) {
         let mut next = s.clone();
         let mut worker = self.worker();
-        *worker.engine.store_mut() = std::mem::take(&mut next.store);
-        let messages = !matches!(self.mode, Mode::Inline);
         let mut delivered = None;
         if step.is_fault() {
             next.faults += 1;
@@ -894,44 +1103,139 @@ impl CascadeModel {
                 }
             }
         }
-        let Worker { engine, invariants } = &mut worker;
-        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus, invariants);
-        host.keep_records = keep_records;
-        host.truncated = (!self.scenario.allow_truncation)
-            .then(|| CascadeTruncated::new(self.scenario.depth_max));
-        host.dispatches_max = self.scenario.cascade_dispatches_max;
-        host.fail = matches!(
-            step,
-            Step::Fail(_) | Step::FailRoot(_) | Step::FailAnswer(..)
-        );
-        host.calls = std::mem::take(&mut next.calls);
-        if !self.schedule.is_empty() {
-            host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
-        }
-        if let Step::Root(r) | Step::FailRoot(r) = step {
-            self.root(engine, &mut host, r);
-        }
-        if let Some(m) = delivered {
-            match m {
-                Message::Reaction(p) => engine.deliver(&mut host, &p),
-                Message::Delivery { sub, event, .. } => {
-                    self.reflex(engine, &mut host, &mut next, sub, event, step)
-                }
-                Message::Answer { .. } => {
-                    panic!("an integration call is delivered with its answer (Step::Answer)")
-                }
+        // The transition cache (see `CacheKey`): the step, the time and the entity it acts on.
+        let target = match (self.caches && !keep_records, step, &delivered) {
+            (true, Step::Root(r), _) => match &self.scenario.events[r as usize].input {
+                Input::Dispatch {
+                    entity_type,
+                    id,
+                    created_by: None,
+                    ..
+                } => Some((
+                    Cached::Root(r),
+                    Some((
+                        &self.scenario.events[r as usize].tenant,
+                        entity_type.as_str(),
+                        id,
+                    )),
+                )),
+                Input::Dispatch { .. } => None,
+                Input::Publish { .. } => Some((Cached::Root(r), None)),
+            },
+            (true, Step::Deliver(_), Some(Message::Reaction(p))) => Some((
+                Cached::Reaction(p.digest()),
+                Some((
+                    &p.dispatch.tenant,
+                    p.dispatch.entity_type.as_str(),
+                    &p.dispatch.id,
+                )),
+            )),
+            _ => None,
+        };
+        let cached = target.map(|(what, on)| {
+            let before = on.and_then(|(t, ty, id)| s.store.get_shared(t.as_str(), ty, id.as_str()));
+            let key = CacheKey {
+                step: what,
+                now: next.now,
+                target: before.map_or(0, |e| Arc::as_ptr(e) as usize),
+            };
+            (key, on, before)
+        });
+        // Under test, every cacheable step is computed by the engine too: the reference.
+        #[cfg(test)]
+        let reference = cached.as_ref().map(|_| {
+            let mut again = next.clone();
+            let ran = self.run_engine(&mut worker, &mut again, step, delivered.as_ref(), false);
+            (again, ran)
+        });
+        let hit = cached.as_ref().and_then(|(key, _, _)| {
+            let e = worker.cache.get(key)?;
+            match (&e.message, &delivered) {
+                (None, _) => Some(e),
+                (Some(m), Some(Message::Reaction(p))) if Arc::ptr_eq(m, p) || **m == **p => Some(e),
+                _ => None,
             }
+        });
+        let mut hit_changed: Option<Vec<Changed<'_>>> = None;
+        let mut ran = if let Some(e) = hit {
+            let (_, on, _) = cached.as_ref().expect("a hit has a key");
+            let mut changed = Vec::new();
+            if let (Some(after), Some((t, ty, id))) = (&e.after, on) {
+                next.store.insert_shared(t, ty, id.as_str(), after.clone());
+                changed.push((*t, *ty, *id));
+            }
+            next.store_digest = s.store_digest.wrapping_add(e.digest);
+            hit_changed = Some(changed);
+            #[cfg(test)]
+            self.cache_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ran {
+                created: e.created.clone(),
+                found: e.found.clone(),
+                dispatched: Vec::new(),
+                dispatches: e.dispatches,
+                records: Vec::new(),
+            }
+        } else {
+            self.run_engine(
+                &mut worker,
+                &mut next,
+                step,
+                delivered.as_ref(),
+                keep_records,
+            )
+        };
+        let was_hit = hit_changed.is_some();
+        let changed = match hit_changed {
+            Some(changed) => changed,
+            None => {
+                let changed = changed_entities(s, &next.store, &ran.dispatched);
+                next.store_digest = store_digest_after(s, &next.store, &changed);
+                if let Some((key, on, before)) = &cached {
+                    self.remember(
+                        &mut worker,
+                        *key,
+                        *on,
+                        *before,
+                        &next,
+                        s,
+                        &changed,
+                        &ran,
+                        &delivered,
+                    );
+                }
+                changed
+            }
+        };
+        #[cfg(test)]
+        if let (true, Some((again, r))) = (was_hit, &reference) {
+            assert!(
+                again.store == next.store,
+                "a cached step's store is the engine's"
+            );
+            assert_eq!(again.minted, next.minted);
+            assert_eq!(
+                r.created, ran.created,
+                "a cached step creates what the engine does"
+            );
+            assert_eq!(r.found, ran.found);
+            assert_eq!(r.dispatches, ran.dispatches);
+            let engine_changed = changed_entities(s, &again.store, &r.dispatched);
+            let names = |c: &[Changed<'_>]| -> Vec<(String, String, String)> {
+                c.iter()
+                    .map(|(t, ty, id)| (t.to_string(), ty.to_string(), id.to_string()))
+                    .collect()
+            };
+            assert_eq!(names(&engine_changed), names(&changed));
+            assert_eq!(
+                store_digest_after(s, &again.store, &engine_changed),
+                next.store_digest
+            );
         }
-        assert!(
-            self.mints || host.minted == next.minted,
-            "a model that mints no ids minted one"
-        );
-        next.minted = host.minted;
-        next.calls = std::mem::take(&mut host.calls);
-        let created = std::mem::take(&mut host.created);
-        if let Some((_, seen)) = host.schedule.take() {
-            next.seen = seen;
-        }
+        #[cfg(not(test))]
+        let _ = was_hit;
+        self.pool.lock().expect("pool").push(worker);
+        let created = std::mem::take(&mut ran.created);
         if self.schedule.is_empty() {
             next.pending.extend(created.iter().cloned());
             next.born.extend(created.iter().map(|_| next.now));
@@ -955,22 +1259,20 @@ impl CascadeModel {
                 next.born.push(next.now);
             }
         }
-        if host.dispatches >= host.dispatches_max && !next.violations.contains_key("budget") {
+        if ran.dispatches >= self.scenario.cascade_dispatches_max
+            && !next.violations.contains_key("budget")
+        {
             Arc::make_mut(&mut next.violations).insert("budget".to_string(), format!(
                     "one step dispatched {} actions (cascade_dispatches_max) and was cut there: a reaction fan-out; check the rules that fire on one action, or raise cascade_dispatches_max in [scenario]",
-                    host.dispatches
+                    ran.dispatches
                 ));
         }
-        for (name, message) in std::mem::take(&mut host.found) {
+        for (name, message) in std::mem::take(&mut ran.found) {
             if !next.violations.contains_key(name) {
                 Arc::make_mut(&mut next.violations).insert(name.to_string(), message);
             }
         }
-        let (dispatched, records) = (host.dispatched, host.records);
-        next.store = std::mem::take(worker.engine.store_mut());
-        self.pool.lock().expect("pool").push(worker);
-        let changed = changed_entities(s, &next.store, &dispatched);
-        next.store_digest = store_digest_after(s, &next.store, &changed);
+        let records = std::mem::take(&mut ran.records);
         // An instant is settled when nothing else is due at once: with delays, any state
         // (the rest was delayed); otherwise, when nothing is pending.
         // Integration answers are due later (each after its delay), so they do not keep
@@ -1031,6 +1333,352 @@ impl CascadeModel {
         }
         next.seal();
         (next, created, records)
+    }
+
+    /// Whether the settled-state check of a step that changed only entity (`tenant`, `ty`,
+    /// some id) reads nothing but that entity: no spec invariant (each reads the world), and
+    /// every step invariant of the tenant either ignores the type or binds it alone, with
+    /// no literal id.
+    fn verdict_local(&self, tenant: &TenantId, ty: &str) -> bool {
+        self.scenario.spec_invariants.is_empty()
+            && self
+                .scenario
+                .invariants
+                .iter()
+                .enumerate()
+                .all(|(k, spec)| {
+                    if spec.at != CheckAt::Step || spec.tenant.as_ref().is_some_and(|t| t != tenant)
+                    {
+                        return true;
+                    }
+                    let p = &spec.invariant.predicate;
+                    if self.invariant_globals[k].iter().any(|g| g == ty) {
+                        return false;
+                    }
+                    p.variable().is_none()
+                        || !p.bound_types().iter().any(|b| b == ty)
+                        || (p.bound_types().len() == 1 && p.literal_types().is_empty())
+                })
+    }
+
+    /// A search of this model (stateright's depth-first checker without symmetry, or its
+    /// breadth-first one: each fingerprints a successor and looks it up among the states
+    /// generated right after `next_state` returns it) that recognises a known successor
+    /// before building it: `next_state` works out the digest of a step the transition cache knows, and when
+    /// the search has generated that digest already it returns a hollow state with that
+    /// digest alone (the checker counts it and drops it, as it does a built one). Only the
+    /// first thread that calls `next_state` looks ahead, among the states it returned
+    /// itself, each of which the checker fingerprinted before its next call. Off again with
+    /// [`CascadeModel::searched`], before paths are rebuilt.
+    pub fn search_ahead(self) -> CascadeModel {
+        self.ahead_on
+            .store(self.ahead_ok, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// The search is over: `next_state` builds every state again.
+    pub fn searched(&self) {
+        self.ahead_on
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `next_state` with the look-ahead on.
+    fn step_ahead(&self, s: &CascadeState, step: Step) -> CascadeState {
+        let mut ahead = self.ahead.lock().expect("ahead");
+        let me = std::thread::current().id();
+        if *ahead.owner.get_or_insert(me) != me {
+            drop(ahead);
+            return self.transition(s, step).0;
+        }
+        let known = self.digest_ahead(s, step, &mut ahead.roots);
+        if let Some(d) = known {
+            if ahead.seen.get(&d).is_some() {
+                #[cfg(test)]
+                {
+                    let next = self.transition(s, step).0;
+                    assert_eq!(
+                        next.digest, d,
+                        "a digest worked out ahead is the built state's"
+                    );
+                    self.hollow_count
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                let mut hollow = self.hollow.clone();
+                hollow.digest = d;
+                return hollow;
+            }
+        }
+        let next = self.transition(s, step).0;
+        if let Some(d) = known {
+            assert_eq!(
+                next.digest, d,
+                "a digest worked out ahead is the built state's"
+            );
+        }
+        ahead.seen.insert(next.digest, ());
+        next
+    }
+
+    /// The digest of the state `step` leads to from `s`, worked out without building it,
+    /// when the transition cache knows the step and the step adds no violation; `None`:
+    /// build it to know. `roots` is scratch.
+    fn digest_ahead(&self, s: &CascadeState, step: Step, roots: &mut Vec<u32>) -> Option<u64> {
+        if s.store.is_empty() {
+            return None;
+        }
+        let (what, on, removed, now) = match step {
+            Step::Root(r) => {
+                let event = &self.scenario.events[r as usize];
+                let on = match &event.input {
+                    Input::Dispatch {
+                        entity_type,
+                        id,
+                        created_by: None,
+                        ..
+                    } => Some((&event.tenant, entity_type.as_str(), id)),
+                    Input::Dispatch { .. } => return None,
+                    Input::Publish { .. } => None,
+                };
+                (Cached::Root(r), on, None, s.now.max(self.root_at(r)))
+            }
+            Step::Deliver(i) => match &s.pending[i as usize] {
+                Message::Reaction(p) => (
+                    Cached::Reaction(p.digest()),
+                    Some((
+                        &p.dispatch.tenant,
+                        p.dispatch.entity_type.as_str(),
+                        &p.dispatch.id,
+                    )),
+                    Some(i as usize),
+                    s.now,
+                ),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let before = on.and_then(|(t, ty, id)| s.store.get_shared(t.as_str(), ty, id.as_str()));
+        let key = CacheKey {
+            step: what,
+            now,
+            target: before.map_or(0, |e| Arc::as_ptr(e) as usize),
+        };
+        let worker = self.worker();
+        let known = self.digest_with(s, &worker, key, before, removed, now, roots);
+        self.pool.lock().expect("pool").push(worker);
+        known
+    }
+
+    /// [`CascadeModel::digest_ahead`] with the cache entry's key worked out.
+    #[allow(clippy::too_many_arguments)]
+    fn digest_with(
+        &self,
+        s: &CascadeState,
+        worker: &Worker,
+        key: CacheKey,
+        before: Option<&Arc<Entity>>,
+        removed: Option<usize>,
+        now: SimTime,
+        roots: &mut Vec<u32>,
+    ) -> Option<u64> {
+        let e = worker.cache.get(&key)?;
+        if let (Some(m), Some(i)) = (&e.message, removed) {
+            match &s.pending[i] {
+                Message::Reaction(p) if Arc::ptr_eq(m, p) || **m == **p => {}
+                _ => return None,
+            }
+        }
+        // Nothing new among the violations: the budget, the record invariants' findings and
+        // the settled-state check (with delays every state is settled).
+        if e.dispatches >= self.scenario.cascade_dispatches_max
+            && !s.violations.contains_key("budget")
+        {
+            return None;
+        }
+        if e.found
+            .iter()
+            .any(|(name, _)| !s.violations.contains_key(*name))
+        {
+            return None;
+        }
+        if !s.violations.contains_key("invariant") && !matches!(e.verdict, Some(None)) {
+            return None;
+        }
+        let mut h = digest_hasher();
+        let len = s.store.len() + usize::from(before.is_none() && e.after.is_some());
+        s.hash_store(&mut h, len, s.store_digest.wrapping_add(e.digest));
+        let (roots_next, roots_taken): (u32, &[u32]) = match key.step {
+            Cached::Root(r) => {
+                roots.clear();
+                roots.extend_from_slice(&s.roots_taken);
+                let mut next = s.roots_next;
+                self.take_root_in(&mut next, roots, r);
+                (next, roots.as_slice())
+            }
+            Cached::Reaction(_) => (s.roots_next, s.roots_taken.as_slice()),
+        };
+        // The pending messages after the step: `s`'s less the one delivered, with the
+        // created ones placed as `step` places them (canonical order: after every message
+        // not greater; without reordering, appended in creation order).
+        let reorder = matches!(self.mode, Mode::Messages { reorder: true, .. });
+        let place = |m: &Message| -> usize {
+            if !reorder {
+                return s.pending.len();
+            }
+            let (mut at, mut end) = (0, s.pending.len());
+            while at < end {
+                let mid = at + (end - at) / 2;
+                let order = s.pending[mid].canonical_cmp(m).then(s.born[mid].cmp(&now));
+                if order == std::cmp::Ordering::Greater {
+                    end = mid;
+                } else {
+                    at = mid + 1;
+                }
+            }
+            at
+        };
+        let mut created: Vec<(usize, &Message)> = Vec::with_capacity(e.created.len());
+        if reorder {
+            created.extend(
+                e.created_order
+                    .iter()
+                    .map(|&k| (place(&e.created[k]), &e.created[k])),
+            );
+        } else {
+            created.extend(e.created.iter().map(|m| (s.pending.len(), m)));
+        }
+        let merged = Merged {
+            pending: &s.pending,
+            born: &s.born,
+            removed,
+            created: &created,
+            now,
+            j: 0,
+            k: 0,
+        };
+        let len = s.pending.len() - usize::from(removed.is_some()) + created.len();
+        s.hash_rest_with(&mut h, roots_next, roots_taken, merged, len, now);
+        Some(h.finish())
+    }
+
+    /// Runs step `step`'s root or `delivered` message through the engine on `next` (whose
+    /// pending messages, time and faults the step has updated already): the store, `minted`,
+    /// `seen` and a reflex's memory change in `next`; the rest is returned.
+    fn run_engine(
+        &self,
+        worker: &mut Worker,
+        next: &mut CascadeState,
+        step: Step,
+        delivered: Option<&Message>,
+        keep_records: bool,
+    ) -> Ran {
+        let messages = !matches!(self.mode, Mode::Inline);
+        let Worker {
+            engine, invariants, ..
+        } = worker;
+        *engine.store_mut() = std::mem::take(&mut next.store);
+        let mut host = ModelHost::new(next.now, messages, next.minted, &self.bus, invariants);
+        host.keep_records = keep_records;
+        host.truncated = (!self.scenario.allow_truncation)
+            .then(|| CascadeTruncated::new(self.scenario.depth_max));
+        host.dispatches_max = self.scenario.cascade_dispatches_max;
+        host.fail = matches!(
+            step,
+            Step::Fail(_) | Step::FailRoot(_) | Step::FailAnswer(..)
+        );
+        host.calls = std::mem::take(&mut next.calls);
+        if !self.schedule.is_empty() {
+            host.schedule = Some((&self.schedule, std::mem::take(&mut next.seen)));
+        }
+        if let Step::Root(r) | Step::FailRoot(r) = step {
+            self.root(engine, &mut host, r);
+        }
+        if let Some(m) = delivered {
+            match m {
+                Message::Reaction(p) => engine.deliver(&mut host, p),
+                Message::Delivery { sub, event, .. } => {
+                    self.reflex(engine, &mut host, next, *sub, event.clone(), step)
+                }
+                Message::Answer { .. } => {
+                    panic!("an integration call is delivered with its answer (Step::Answer)")
+                }
+            }
+        }
+        assert!(
+            self.mints || host.minted == next.minted,
+            "a model that mints no ids minted one"
+        );
+        next.minted = host.minted;
+        next.calls = std::mem::take(&mut host.calls);
+        if let Some((_, seen)) = host.schedule.take() {
+            next.seen = seen;
+        }
+        let ran = Ran {
+            created: std::mem::take(&mut host.created),
+            found: std::mem::take(&mut host.found),
+            dispatches: host.dispatches,
+            dispatched: host.dispatched,
+            records: host.records,
+        };
+        next.store = std::mem::take(engine.store_mut());
+        ran
+    }
+
+    /// Keeps what a cacheable step did (see [`CacheKey`]), when it changed nothing but its
+    /// target and the cache has room.
+    #[allow(clippy::too_many_arguments)]
+    fn remember(
+        &self,
+        worker: &mut Worker,
+        key: CacheKey,
+        on: Option<Changed<'_>>,
+        before: Option<&Arc<Entity>>,
+        next: &CascadeState,
+        s: &CascadeState,
+        changed: &[Changed<'_>],
+        ran: &Ran,
+        delivered: &Option<Message>,
+    ) {
+        if worker.cache.len() >= CACHE_MAX {
+            return;
+        }
+        let after = on.and_then(|(t, ty, id)| next.store.get_shared(t.as_str(), ty, id.as_str()));
+        let replaced = match (before, after) {
+            (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+            (None, Some(_)) => true,
+            (Some(_), None) => return,
+            (None, None) => false,
+        };
+        let only_target = match (replaced, changed, on) {
+            (false, [], _) => true,
+            (true, [c], Some(t)) => *c == t,
+            _ => false,
+        };
+        if !only_target {
+            return;
+        }
+        let message = match delivered {
+            Some(Message::Reaction(p)) => Some(p.clone()),
+            _ => None,
+        };
+        let mut created_order: Vec<usize> = (0..ran.created.len()).collect();
+        created_order.sort_by(|&a, &b| ran.created[a].canonical_cmp(&ran.created[b]));
+        let verdict = on
+            .is_none_or(|(t, ty, _)| self.verdict_local(t, ty))
+            .then(|| self.step_violation(&next.store, Some(changed)));
+        worker.cache.insert(
+            key,
+            Effect {
+                message,
+                before: before.cloned(),
+                after: if replaced { after.cloned() } else { None },
+                created: ran.created.clone(),
+                created_order,
+                found: ran.found.clone(),
+                dispatches: ran.dispatches,
+                digest: next.store_digest.wrapping_sub(s.store_digest),
+                verdict,
+            },
+        );
     }
 
     /// Counts one more occurrence of `m`'s identity; whether the schedule drops or
@@ -1627,7 +2275,16 @@ impl Model for CascadeModel {
     type Action = Step;
 
     fn init_states(&self) -> Vec<CascadeState> {
-        vec![self.initial()]
+        let init = self.initial();
+        if self.ahead_on.load(std::sync::atomic::Ordering::Relaxed) {
+            // The checker fingerprints the initial state before any step.
+            self.ahead
+                .lock()
+                .expect("ahead")
+                .seen
+                .insert(init.digest, ());
+        }
+        vec![init]
     }
 
     fn actions(&self, s: &CascadeState, actions: &mut Vec<Step>) {
@@ -1650,6 +2307,9 @@ impl Model for CascadeModel {
     }
 
     fn next_state(&self, s: &CascadeState, step: Step) -> Option<CascadeState> {
+        if self.ahead_on.load(std::sync::atomic::Ordering::Relaxed) {
+            return Some(self.step_ahead(s, step));
+        }
         Some(self.transition(s, step).0)
     }
 

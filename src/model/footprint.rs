@@ -425,6 +425,14 @@ impl Analysis {
     }
 }
 
+/// Whether a guard looks up other entities (a cross-entity lookup): what it decides then
+/// depends on more of the world than the commit it fires on.
+pub fn looks_up(guard: &Guard) -> bool {
+    let mut any = false;
+    lookups(guard, &mut |_| any = true);
+    any
+}
+
 /// The types a guard looks up.
 fn lookups(guard: &Guard, visit: &mut dyn FnMut(&str)) {
     match guard {

@@ -62,6 +62,20 @@ impl Pending {
 }
 
 impl Pending {
+    /// The reaction's digest (of everything [`Message`]'s equality compares, and more).
+    pub(crate) fn digest(&self) -> u64 {
+        self.digest
+    }
+}
+
+/// What [`Message`]'s equality compares of a reaction.
+impl PartialEq for Pending {
+    fn eq(&self, o: &Pending) -> bool {
+        self.rule.name == o.rule.name && self.depth == o.depth && self.dispatch == o.dispatch
+    }
+}
+
+impl Pending {
     /// Whether the digest is what the reaction hashes to now (the reference).
     #[cfg(test)]
     pub(crate) fn digest_is_fresh(&self) -> bool {

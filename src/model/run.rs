@@ -101,11 +101,18 @@ trait MemoryBudget {
     fn memory_ran_out(&self) -> Option<u64> {
         None
     }
+
+    /// The search is over (before its discoveries' paths are rebuilt).
+    fn searched(&self) {}
 }
 
 impl MemoryBudget for CascadeModel {
     fn memory_ran_out(&self) -> Option<u64> {
         CascadeModel::memory_ran_out(self)
+    }
+
+    fn searched(&self) {
+        CascadeModel::searched(self)
     }
 }
 impl<E: GuardEvaluator> MemoryBudget for crate::model::guard_space::GuardModel<E> {}
@@ -156,6 +163,7 @@ where
         Search::Bfs => Box::new(builder.spawn_bfs().join()),
     };
     let elapsed = start.elapsed();
+    checker.model().searched();
     let states = checker.state_count();
     let unique = checker.unique_state_count();
     let budget_exhausted = if let Some(max) = checker.model().memory_ran_out() {
@@ -599,10 +607,12 @@ fn cascade_report(
     let mut unexplored = None;
     // Symmetry reduction renames minted ids: without any, every state is its own
     // representative.
-    let search = if model.mints() {
-        Search::DfsSymmetric
+    // Without symmetry, a successor the search knows already is recognised before it is
+    // built, when the transition cache knows the step (`CascadeModel::search_ahead`).
+    let (search, model) = if model.mints() {
+        (Search::DfsSymmetric, model)
     } else {
-        Search::Dfs
+        (Search::Dfs, model.search_ahead())
     };
     let mut report = explore(name, model, budget, search, |m, _, discoveries| {
         outcomes = m.outcomes.lock().expect("outcomes").clone();
@@ -757,13 +767,14 @@ fn order_dependence(
         };
         // The canonical schedule took other answers: reach this group's first world.
         first = group[0].clone();
-        let search = m.with_target(first.clone());
+        let search = m.with_target(first.clone()).search_ahead();
         let checker = search
             .checker()
             .target_state_count(budget.states_max)
             .timeout(budget.left().max(Duration::from_millis(1)))
             .spawn_bfs()
             .join();
+        checker.model().searched();
         match checker.discovery("reaches_target") {
             Some(p) => first_path = Some(p.into_vec()),
             None => {
@@ -781,7 +792,7 @@ fn order_dependence(
         .map(|k| (*k).clone())
         .expect("two outcomes, one differs");
     let canonical = first_path.unwrap_or(canonical);
-    let search = m.with_target(other.clone());
+    let search = m.with_target(other.clone()).search_ahead();
     // Breadth-first: the shortest schedule to the other world.
     let checker = search
         .checker()
@@ -789,6 +800,7 @@ fn order_dependence(
         .timeout(budget.left().max(Duration::from_millis(1)))
         .spawn_bfs()
         .join();
+    checker.model().searched();
     let Some(path) = checker.discovery("reaches_target") else {
         report
             .notes
