@@ -861,11 +861,12 @@ impl CascadeModel {
         self.mints
     }
 
-    /// The same model, searching for a path to `target`.
+    /// The same model, searching for a path to `target`, within the same memory budget.
     pub fn with_target(&self, target: String) -> CascadeModel {
         let mut model =
             CascadeModel::new(self.scenario.clone(), self.config).expect("built once already");
         model.target = Some(target);
+        model.memory_max = self.memory_max;
         model
     }
 

@@ -625,7 +625,9 @@ fn cascade_report(
         }
         (findings, Vec::new())
     });
-    let model_again = CascadeModel::new(shared, options.model).expect("built once already");
+    let model_again = CascadeModel::new(shared, options.model)
+        .expect("built once already")
+        .with_memory_max(options.memory_max);
     if model_again.reduces() {
         report
             .notes
@@ -650,7 +652,7 @@ fn cascade_report(
     // Order dependence needs every terminal state: only from a complete exploration.
     if report.complete {
         order_dependence(&model_again, &outcomes, &emitter, budget, &mut report);
-        report.complete = unexplored.is_none();
+        report.complete &= unexplored.is_none();
         return report;
     }
     report
@@ -778,7 +780,7 @@ fn order_dependence(
         match checker.discovery("reaches_target") {
             Some(p) => first_path = Some(p.into_vec()),
             None => {
-                report.notes.push("order dependence suspected, but no path to the first world was found within the budget".into());
+                not_judged(report, checker.model(), "first");
                 return;
             }
         }
@@ -802,9 +804,7 @@ fn order_dependence(
         .join();
     checker.model().searched();
     let Some(path) = checker.discovery("reaches_target") else {
-        report
-            .notes
-            .push("order dependence suspected, but no path to the second world was found within the budget".into());
+        not_judged(report, checker.model(), "second");
         return;
     };
     let path = path.into_vec();
@@ -833,6 +833,24 @@ fn order_dependence(
         ));
     }
     report.findings.push(f);
+}
+
+/// Two terminal worlds were reached but no path to the `which` one was found again within
+/// the budgets: order dependence is suspected and not shown, so the model is incomplete
+/// (never a pass).
+fn not_judged(report: &mut ModelReport, search: &CascadeModel, which: &str) {
+    let why = match search.memory_ran_out() {
+        Some(max) => format!(
+            "memory budget ({}, --memory-max)",
+            crate::core::show_size(max)
+        ),
+        None => "state or time budget".to_string(),
+    };
+    report.notes.push(format!(
+        "order dependence suspected, but no path to the {which} world was found within the {why}"
+    ));
+    report.complete = false;
+    report.budget_exhausted.get_or_insert(why);
 }
 
 fn indent(world: &str) -> String {
@@ -929,6 +947,45 @@ pub fn replay_fails_while(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Order dependence suspected but not shown (no path found again within a budget) makes
+    /// the cascade model incomplete, whatever its search did; the searches for those paths
+    /// keep the check's memory budget.
+    #[test]
+    fn order_dependence_not_shown_is_incomplete() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/race.toml");
+        let scenario = Arc::new(crate::scenario::load_scenario(&path).unwrap());
+        let model = CascadeModel::new(scenario, ModelConfig::default())
+            .unwrap()
+            .with_memory_max(1);
+        let search = model.with_target("nowhere".into());
+        assert!(search.memory_ran_out().is_none());
+        use stateright::Model as _;
+        let _ = search.within_boundary(&search.initial());
+        assert_eq!(search.memory_ran_out(), Some(1), "the budget carried over");
+        let mut report = ModelReport {
+            name: "cascade".into(),
+            states: 10,
+            unique_states: 10,
+            depth: 3,
+            seconds: 0.1,
+            states_per_second: 100.0,
+            unique_states_per_second: 100.0,
+            complete: true,
+            budget_exhausted: None,
+            states_left: 0,
+            findings: Vec::new(),
+            notes: Vec::new(),
+        };
+        not_judged(&mut report, &search, "second");
+        assert!(!report.complete);
+        let why = report.budget_exhausted.as_deref().unwrap();
+        assert!(
+            why.starts_with("memory budget (") && why.ends_with(", --memory-max)"),
+            "{why}"
+        );
+        assert!(report.notes[0].starts_with("order dependence suspected"));
+    }
 
     /// A written scenario that does not load is an error, never a replay that passed.
     #[test]
