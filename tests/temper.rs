@@ -798,60 +798,6 @@ fn text_of(o: &std::process::Output) -> String {
     )
 }
 
-/// A duplicated integration answer is one of the checker's choices under `[faults]
-/// duplicate`: it finds the double payment, writes the path as a `[[fault]]` duplicate of the
-/// answer's rule with an `[[answer]]` pin, and `ripple run` of that file fails the same way.
-#[test]
-fn a_duplicated_answer_is_a_choice_and_its_counterexample_fails_a_run() {
-    let scenario = payout_with("dup", "[faults]\nduplicate = 0.1\n");
-    let out = std::env::temp_dir().join(format!("ripple-answer-dup-{}", std::process::id()));
-    let o = ripple(&[
-        "check",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--require-complete",
-    ]);
-    let text = text_of(&o);
-    std::fs::remove_file(&scenario).unwrap();
-    assert_eq!(o.status.code(), Some(1), "{text}");
-    assert!(text.contains("spec:Payout.PaidOnce"), "{text}");
-    assert!(
-        text.contains("answers Payout/p1 with Transferred (twice: the answer is duplicated)"),
-        "{text}"
-    );
-    assert!(text.contains("(replayed: fails as found)"), "{text}");
-    assert!(!text.contains("incomplete"), "{text}");
-    let written = out.join(format!(
-        "{}-invariant.toml",
-        scenario.file_stem().unwrap().to_string_lossy()
-    ));
-    let body = std::fs::read_to_string(&written).unwrap();
-    assert!(
-        body.contains(
-            "kind = \"duplicate\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\""
-        ),
-        "{body}"
-    );
-    assert!(
-        body.contains("[[answer]]\nintegration = \"bank_transfer\""),
-        "{body}"
-    );
-    let run = ripple(&["run", written.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
-    assert!(text_of(&run).contains("spec:Payout.PaidOnce"));
-    // The written file follows its schedule under `check` too, and fails the same way.
-    let again = ripple(&[
-        "check",
-        written.to_str().unwrap(),
-        "--out",
-        out.join("again").to_str().unwrap(),
-    ]);
-    assert_eq!(again.status.code(), Some(1), "{}", text_of(&again));
-    assert!(text_of(&again).contains("spec:Payout.PaidOnce"));
-    let _ = std::fs::remove_dir_all(&out);
-}
-
 /// A `[[fault]]` schedule may name an integration's answer by its rule
 /// (`integration:<name>/<answer>`); a duplicate of it that fails `ripple run` on every seed
 /// fails `ripple check`, completely explored.
@@ -879,41 +825,6 @@ fn a_scheduled_duplicate_answer_that_fails_runs_fails_the_check() {
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(text.contains("spec:Payout.PaidOnce"), "{text}");
     assert!(text.contains("(replayed: fails as found)"), "{text}");
-    let _ = std::fs::remove_dir_all(&out);
-}
-
-/// A lost answer is written as a drop of the answer the run must then draw (pinned), under
-/// the rule a run names it by: the file loads and `ripple run` ends as the check found.
-#[test]
-fn a_lost_answer_is_written_as_a_drop_that_a_run_follows() {
-    let scenario = payout_with("drop", "[faults]\ndrop = 0.1\n");
-    let out = std::env::temp_dir().join(format!("ripple-answer-drop-{}", std::process::id()));
-    let o = ripple(&[
-        "check",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let text = text_of(&o);
-    let stem = scenario.file_stem().unwrap().to_string_lossy().into_owned();
-    std::fs::remove_file(&scenario).unwrap();
-    assert_eq!(o.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("drop integration bank_transfer -> Payout/p1"),
-        "{text}"
-    );
-    assert!(text.contains("(replayed: fails as found)"), "{text}");
-    let written = out.join(format!("{stem}-invariant_at_end.toml"));
-    let body = std::fs::read_to_string(&written).unwrap();
-    assert!(
-        body.contains(
-            "kind = \"drop\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\""
-        ),
-        "{body}"
-    );
-    let run = ripple(&["run", written.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
-    assert!(text_of(&run).contains("has status Sending, expected Sent"));
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -988,34 +899,98 @@ fn answers_to_overlapping_calls_under_a_schedule_are_incomplete() {
     );
 }
 
-/// An answer whose action fails is a choice too under `[faults] action_failure`: written as
-/// an `action_failure` of the answer's action on its call's entity, which a run follows.
-#[test]
-fn a_failing_answer_is_a_choice_and_its_counterexample_fails_a_run() {
-    let scenario = payout_with("fail", "[faults]\naction_failure = 0.1\n");
-    let out = std::env::temp_dir().join(format!("ripple-answer-fail-{}", std::process::id()));
+/// `ripple check --require-complete` of the payout fixture with `faults` (a `[faults]`
+/// table): it fails with `step` on the path to `property`, and the scenario it writes for
+/// it replays failing under the check and holds `entry`. Returns that file and the check's
+/// output (the scratch folder is the caller's to remove).
+fn payout_counterexample(
+    name: &str,
+    faults: &str,
+    step: &str,
+    property: &str,
+    entry: &str,
+) -> (PathBuf, PathBuf, String) {
+    let scenario = payout_with(name, faults);
+    let out = std::env::temp_dir().join(format!("ripple-answer-{name}-{}", std::process::id()));
     let o = ripple(&[
         "check",
         scenario.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--require-complete",
     ]);
     let text = text_of(&o);
     let stem = scenario.file_stem().unwrap().to_string_lossy().into_owned();
     std::fs::remove_file(&scenario).unwrap();
     assert_eq!(o.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("answers Payout/p1 with Transferred (its action fails)"),
-        "{text}"
-    );
+    assert!(text.contains(step), "{text}");
     assert!(text.contains("(replayed: fails as found)"), "{text}");
-    let written = out.join(format!("{stem}-invariant_at_end.toml"));
+    assert!(!text.contains("incomplete"), "{text}");
+    let written = out.join(format!("{stem}-{property}.toml"));
     let body = std::fs::read_to_string(&written).unwrap();
+    assert!(body.contains(entry), "{body}");
     assert!(
-        body.contains(
-            "kind = \"action_failure\"\ntarget = \"Payout/p1\"\naction = \"Transferred\""
-        ),
+        body.contains("[[answer]]\nintegration = \"bank_transfer\""),
         "{body}"
+    );
+    (written, out, text)
+}
+
+/// A duplicated integration answer is one of the checker's choices under `[faults]
+/// duplicate`: it finds the double payment, writes the path as a `[[fault]]` duplicate of the
+/// answer's rule with an `[[answer]]` pin, and `ripple run` of that file fails the same way,
+/// as does `ripple check` of it (which follows its schedule).
+#[test]
+fn a_duplicated_answer_is_a_choice_and_its_counterexample_fails_a_run() {
+    let (written, out, text) = payout_counterexample(
+        "dup",
+        "[faults]\nduplicate = 0.1\n",
+        "answers Payout/p1 with Transferred (twice: the answer is duplicated)",
+        "invariant",
+        "kind = \"duplicate\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\"",
+    );
+    assert!(text.contains("spec:Payout.PaidOnce"), "{text}");
+    let run = ripple(&["run", written.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
+    assert!(text_of(&run).contains("spec:Payout.PaidOnce"));
+    let again = ripple(&[
+        "check",
+        written.to_str().unwrap(),
+        "--out",
+        out.join("again").to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", text_of(&again));
+    assert!(text_of(&again).contains("spec:Payout.PaidOnce"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A lost answer is written as a drop of the answer the run must then draw (pinned), under
+/// the rule a run names it by: the file loads and `ripple run` ends as the check found.
+#[test]
+fn a_lost_answer_is_written_as_a_drop_that_a_run_follows() {
+    let (written, out, _) = payout_counterexample(
+        "drop",
+        "[faults]\ndrop = 0.1\n",
+        "drop integration bank_transfer -> Payout/p1",
+        "invariant_at_end",
+        "kind = \"drop\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\"",
+    );
+    let run = ripple(&["run", written.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
+    assert!(text_of(&run).contains("has status Sending, expected Sent"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// An answer whose action fails is a choice too under `[faults] action_failure`: written as
+/// an `action_failure` of the answer's action on its call's entity, which a run follows.
+#[test]
+fn a_failing_answer_is_a_choice_and_its_counterexample_fails_a_run() {
+    let (_, out, _) = payout_counterexample(
+        "fail",
+        "[faults]\naction_failure = 0.1\n",
+        "answers Payout/p1 with Transferred (its action fails)",
+        "invariant_at_end",
+        "kind = \"action_failure\"\ntarget = \"Payout/p1\"\naction = \"Transferred\"",
     );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -257,6 +257,28 @@ fn canonical_order_reference(
 }
 
 impl CascadeState {
+    /// An empty world before any root (of `roots_end`), unsealed.
+    fn empty(roots_end: u32) -> CascadeState {
+        CascadeState {
+            store: Store::shared(),
+            roots_next: 0,
+            roots_taken: Vec::new(),
+            roots_end,
+            pending: Vec::new(),
+            born: Vec::new(),
+            minted: 0,
+            now: SimTime::ZERO,
+            faults: 0,
+            memory: Vec::new(),
+            violations: Arc::default(),
+            seen: Vec::new(),
+            answers: Vec::new(),
+            calls: Vec::new(),
+            store_digest: 0,
+            digest: 0,
+        }
+    }
+
     pub fn is_quiescent(&self) -> bool {
         self.pending.is_empty() && self.roots_next == self.roots_end
     }
@@ -787,24 +809,7 @@ impl CascadeModel {
         let ahead_ok = caches
             && matches!(mode, Mode::Messages { delay: true, .. })
             && scenario.spec_invariants.is_empty();
-        let hollow = CascadeState {
-            store: Store::shared(),
-            roots_next: 0,
-            roots_taken: Vec::new(),
-            roots_end: 0,
-            pending: Vec::new(),
-            born: Vec::new(),
-            minted: 0,
-            now: SimTime::ZERO,
-            faults: 0,
-            memory: Vec::new(),
-            violations: Arc::default(),
-            seen: Vec::new(),
-            answers: Vec::new(),
-            calls: Vec::new(),
-            store_digest: 0,
-            digest: 0,
-        };
+        let hollow = CascadeState::empty(0);
         Ok(CascadeModel {
             answer_order,
             answers_reordered: std::sync::atomic::AtomicBool::new(false),
@@ -1976,24 +1981,7 @@ impl CascadeModel {
     }
 
     pub fn initial(&self) -> CascadeState {
-        let mut s = CascadeState {
-            store: Store::shared(),
-            roots_next: 0,
-            roots_taken: Vec::new(),
-            roots_end: self.root_order.len() as u32,
-            pending: Vec::new(),
-            born: Vec::new(),
-            minted: 0,
-            now: SimTime::ZERO,
-            faults: 0,
-            memory: Vec::new(),
-            violations: Arc::default(),
-            seen: Vec::new(),
-            answers: Vec::new(),
-            calls: Vec::new(),
-            store_digest: 0,
-            digest: 0,
-        };
+        let mut s = CascadeState::empty(self.root_order.len() as u32);
         s.seal_store();
         s
     }

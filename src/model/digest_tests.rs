@@ -102,16 +102,7 @@ fn check_digests_hits(scenario: &Scenario, faults_max: u8, states_max: usize) ->
 fn cached_steps_are_the_engines_on_shipped_scenarios() {
     let mut hits = Vec::new();
     for faults in [false, true] {
-        for name in [
-            "agent_loop",
-            "cycle",
-            "netops",
-            "order_payment",
-            "pipeline",
-            "race",
-            "race_crowd",
-            "two_tenants",
-        ] {
+        for name in crate::model::SHIPPED_SCENARIOS {
             let (checked, hit) = check_digests_hits(&shipped(name, faults), 1, 5_000);
             assert!(checked >= 5, "{name}: only {checked} states");
             hits.push((name, faults, hit));
@@ -192,16 +183,7 @@ fn searching_ahead_explores_as_building_every_state() {
     use stateright::Checker;
     let mut hollow = Vec::new();
     for faults in [false, true] {
-        for name in [
-            "agent_loop",
-            "cycle",
-            "netops",
-            "order_payment",
-            "pipeline",
-            "race",
-            "race_crowd",
-            "two_tenants",
-        ] {
+        for name in crate::model::SHIPPED_SCENARIOS {
             let scenario = Arc::new(shipped(name, faults));
             for reduce in [true, false] {
                 let config = ModelConfig {

@@ -133,20 +133,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                         });
                     }
                 }
-                let kind = if t.message.is_copy() {
-                    FaultKind::Duplicate
-                } else {
-                    FaultKind::Delay
-                };
-                if let Some(c) = t.call {
-                    answer_faults.push((out.faults.len(), c));
-                }
-                out.faults.push(ScheduledFault {
-                    kind,
-                    on: t.on.clone(),
-                    nth: t.nth,
-                    delay_ms: now - t.born_ms,
-                });
+                push_arrival(&mut out, &mut answer_faults, &t, now - t.born_ms);
                 if matches!(step, Step::Duplicate(_)) {
                     pending.push(Tracked {
                         message: t.message.as_copy(),
@@ -325,20 +312,12 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
         if !messages {
             continue;
         }
-        let kind = if t.message.is_copy() {
-            FaultKind::Duplicate
-        } else {
-            FaultKind::Delay
-        };
-        if let Some(c) = t.call {
-            answer_faults.push((out.faults.len(), c));
-        }
-        out.faults.push(ScheduledFault {
-            kind,
-            on: t.on,
-            nth: t.nth,
-            delay_ms: last.saturating_sub(t.born_ms),
-        });
+        push_arrival(
+            &mut out,
+            &mut answer_faults,
+            &t,
+            last.saturating_sub(t.born_ms),
+        );
     }
     // An answer's occurrence is counted at its call, among the calls of its integration
     // on its entity that got the same answer.
@@ -376,6 +355,30 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
     // A duplicate entry stands for both deliveries: its original's delay entry must exist
     // too (it does, by construction), and entries are listed in the order of the path.
     out
+}
+
+/// The entry that makes tracked message `t` arrive `delay_ms` after its birth: a delay, or
+/// for a copy the duplicate that places it (an answer's `nth` is resolved at the end).
+fn push_arrival(
+    out: &mut Schedule,
+    answer_faults: &mut Vec<(usize, usize)>,
+    t: &Tracked,
+    delay_ms: u64,
+) {
+    let kind = if t.message.is_copy() {
+        FaultKind::Duplicate
+    } else {
+        FaultKind::Delay
+    };
+    if let Some(c) = t.call {
+        answer_faults.push((out.faults.len(), c));
+    }
+    out.faults.push(ScheduledFault {
+        kind,
+        on: t.on.clone(),
+        nth: t.nth,
+        delay_ms,
+    });
 }
 
 /// The answer a call the path did not answer is pinned to: its own pin, or else the first

@@ -40,3 +40,16 @@ pub use cascade::{ModelConfig, FAULTS_MAX_DEFAULT};
 pub use finding::*;
 pub use render::*;
 pub use run::*;
+
+/// The shipped scenarios (`scenarios/*.toml`) that the model's tests search.
+#[cfg(test)]
+pub(crate) const SHIPPED_SCENARIOS: [&str; 8] = [
+    "agent_loop",
+    "cycle",
+    "netops",
+    "order_payment",
+    "pipeline",
+    "race",
+    "race_crowd",
+    "two_tenants",
+];

@@ -1009,16 +1009,7 @@ mod tests {
     #[test]
     fn dfs_without_symmetry_searches_as_with_it_when_nothing_is_minted() {
         let mut compared = 0;
-        for name in [
-            "agent_loop",
-            "cycle",
-            "netops",
-            "order_payment",
-            "pipeline",
-            "race",
-            "race_crowd",
-            "two_tenants",
-        ] {
+        for name in crate::model::SHIPPED_SCENARIOS {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
             let scenario = Arc::new(crate::scenario::load_scenario(&path).expect("shipped"));
             for reduce in [true, false] {
