@@ -33,7 +33,8 @@ const SEEDS_MAX: u64 = 1000;
 /// The cascade model explores one order of deliveries that touch different things
 /// (partial-order reduction; --no-reduction explores every order), with up to --faults-max
 /// faults per path of the kinds `[faults]` enables (drops, duplicates, action failures,
-/// handler crashes, reflex restarts); a `[[fault]]` schedule is followed exactly. A scenario
+/// handler crashes, reflex restarts; an integration's answer may be lost, duplicated or
+/// fail too); a `[[fault]]` schedule and `[[answer]]` pins are followed exactly. A scenario
 /// with generators is checked for each seed of --seeds, its generated events as roots. When
 /// the states run out before the timeout, a seeded random walk goes on looking for
 /// violations until the timeout; the verdict stays `incomplete`.
