@@ -176,13 +176,16 @@ fn write_counterexample_pages(
         let Ok(scenario) = load_scenario(path) else {
             continue;
         };
-        let Some(outcome) = crate::sim::run_scenario_while(
+        // Only a page's worth of records is kept: a longer run gets no page (below), and its
+        // records would only have been dropped.
+        let Some(outcome) = crate::sim::Sim::retaining(
             &scenario,
             crate::core::Seed(0),
             crate::sim::RunOptions::default(),
             crate::sim::Retain::Records,
-            &mut go_on,
-        ) else {
+        )
+        .keep_records_max(PAGE_STEPS_MAX as usize)
+        .run_while(&mut go_on) else {
             eprintln!(
                 "report: {} not written: the check's --timeout ran out (ripple run {} --report DIR writes it)",
                 path.with_extension("html").display(),
