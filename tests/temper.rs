@@ -449,6 +449,17 @@ fn a_pinned_answer_overrides_the_draw() {
         e.message.contains("is not an answer of Agent.invoke_llm"),
         "{e}"
     );
+    // A second pin of the same call could never apply: an error with its place.
+    let twice = format!(
+        "{text}\n[[answer]]\nintegration = \"invoke_llm\"\ntarget = \"Agent/a1\"\nnth = 1\nanswer = \"InferenceFailed\"\n"
+    );
+    let e = parse(&twice).unwrap_err();
+    assert!(
+        e.message
+            .contains("call 1 of invoke_llm on Agent/a1 is pinned twice"),
+        "{e}"
+    );
+    assert!(e.line > 0, "{e:?}");
 }
 
 fn agent_loop() -> Scenario {

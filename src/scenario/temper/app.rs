@@ -413,6 +413,18 @@ pub fn pinned_answers(
             Some(s) => Some(src.duration(s)?),
             None => None,
         };
+        // A second pin of one call could never apply (a run takes the first).
+        if out
+            .iter()
+            .any(|p: &PinnedAnswer| &p.integration == name && &p.target == target && p.nth == nth)
+        {
+            return Err(src
+                .err(
+                    d.integration.span().start,
+                    format!("[[answer]]: call {nth} of {name} on {target} is pinned twice"),
+                )
+                .with_hint("keep one [[answer]] per call (integration, target, nth)"));
+        }
         out.push(PinnedAnswer {
             integration: name.clone(),
             target: target.clone(),
