@@ -912,14 +912,16 @@ fn answers_to_overlapping_calls_under_a_schedule_are_incomplete() {
 
 /// `ripple check --require-complete` of the payout fixture with `faults` (a `[faults]`
 /// table): it fails with `step` on the path to `property`, and the scenario it writes for
-/// it replays failing under the check and holds `entry`. Returns that file and the check's
-/// output (the scratch folder is the caller's to remove).
+/// it replays failing under the check, holds `entry`, and fails `ripple run` with
+/// `run_says`. Returns that file and the check's output (the scratch folder is the
+/// caller's to remove).
 fn payout_counterexample(
     name: &str,
     faults: &str,
     step: &str,
     property: &str,
     entry: &str,
+    run_says: &str,
 ) -> (PathBuf, PathBuf, String) {
     let scenario = payout_with(name, faults);
     let out = std::env::temp_dir().join(format!("ripple-answer-{name}-{}", std::process::id()));
@@ -944,6 +946,9 @@ fn payout_counterexample(
         body.contains("[[answer]]\nintegration = \"bank_transfer\""),
         "{body}"
     );
+    let run = ripple(&["run", written.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
+    assert!(text_of(&run).contains(run_says), "{}", text_of(&run));
     (written, out, text)
 }
 
@@ -959,11 +964,9 @@ fn a_duplicated_answer_is_a_choice_and_its_counterexample_fails_a_run() {
         "answers Payout/p1 with Transferred (twice: the answer is duplicated)",
         "invariant",
         "kind = \"duplicate\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\"",
+        "spec:Payout.PaidOnce",
     );
     assert!(text.contains("spec:Payout.PaidOnce"), "{text}");
-    let run = ripple(&["run", written.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
-    assert!(text_of(&run).contains("spec:Payout.PaidOnce"));
     let again = ripple(&[
         "check",
         written.to_str().unwrap(),
@@ -979,16 +982,14 @@ fn a_duplicated_answer_is_a_choice_and_its_counterexample_fails_a_run() {
 /// the rule a run names it by: the file loads and `ripple run` ends as the check found.
 #[test]
 fn a_lost_answer_is_written_as_a_drop_that_a_run_follows() {
-    let (written, out, _) = payout_counterexample(
+    let (_, out, _) = payout_counterexample(
         "drop",
         "[faults]\ndrop = 0.1\n",
         "drop integration bank_transfer -> Payout/p1",
         "invariant_at_end",
         "kind = \"drop\"\nrule = \"integration:bank_transfer/Transferred\"\ntarget = \"Payout/p1\"",
+        "has status Sending, expected Sent",
     );
-    let run = ripple(&["run", written.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(1), "{}", text_of(&run));
-    assert!(text_of(&run).contains("has status Sending, expected Sent"));
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -1002,6 +1003,7 @@ fn a_failing_answer_is_a_choice_and_its_counterexample_fails_a_run() {
         "answers Payout/p1 with Transferred (its action fails)",
         "invariant_at_end",
         "kind = \"action_failure\"\ntarget = \"Payout/p1\"\naction = \"Transferred\"",
+        "has status Sending, expected Sent",
     );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -910,6 +910,11 @@ impl CascadeModel {
         self.root_times[r as usize]
     }
 
+    /// Root events after `until`: a run never reaches them, and the model leaves them out.
+    pub fn roots_past_until(&self) -> usize {
+        self.scenario.events.len() - self.root_order.len()
+    }
+
     /// The root events `s` has not delivered, by (time, index): those of the earliest
     /// instant left first, in index order.
     pub fn roots_left<'a>(&'a self, s: &'a CascadeState) -> impl Iterator<Item = u32> + 'a {
@@ -1694,7 +1699,11 @@ impl CascadeModel {
         seen: &mut Vec<(String, u32)>,
         m: &Message,
     ) -> (bool, bool) {
-        let on = m.identity(&self.handlers);
+        self.fate(seen, m.identity(&self.handlers))
+    }
+
+    /// Counts one more occurrence of `on`; whether the schedule drops or duplicates it.
+    fn fate(&self, seen: &mut Vec<(String, u32)>, on: FaultTarget) -> (bool, bool) {
         let nth = count_occurrence(&self.schedule, seen, &on);
         let hit = |k: FaultKind| {
             self.schedule
@@ -1727,15 +1736,7 @@ impl CascadeModel {
         call: &Message,
         k: usize,
     ) -> (bool, bool) {
-        let on = call.answer_identity(k);
-        let nth = count_occurrence(&self.schedule, seen, &on);
-        let hit = |kind: FaultKind| {
-            self.schedule
-                .iter()
-                .any(|f| f.kind == kind && f.nth == nth && f.on == on)
-        };
-        let drop = hit(FaultKind::Drop);
-        (drop, !drop && hit(FaultKind::Duplicate))
+        self.fate(seen, call.answer_identity(k))
     }
 
     fn root(&self, engine: &mut Engine, host: &mut ModelHost, r: u32) {

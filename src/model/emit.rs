@@ -50,7 +50,9 @@ pub struct Schedule {
 
 struct Tracked {
     message: Message,
-    on: FaultTarget,
+    /// Its identity in a schedule; `None` for an integration call, whose identity is its
+    /// chosen answer's (`Message::answer_identity`).
+    on: Option<FaultTarget>,
     nth: u32,
     born_ms: u64,
     /// An integration call, or a copy of its answer: its place in `calls` (the `nth` of
@@ -161,7 +163,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                     }
                     None => out.faults.push(ScheduledFault {
                         kind: FaultKind::Drop,
-                        on: t.on,
+                        on: t.on.expect("a message other than a call has an identity"),
                         nth: t.nth,
                         delay_ms: 0,
                     }),
@@ -188,7 +190,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                     let copy = model.answer_message(&t.message, k).as_copy();
                     pending.push(Tracked {
                         message: copy,
-                        on: t.message.answer_identity(k),
+                        on: Some(t.message.answer_identity(k)),
                         nth: 0,
                         born_ms: now,
                         call: Some(c),
@@ -245,10 +247,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
                     answer: None,
                 });
                 pending.push(Tracked {
-                    on: FaultTarget::Action {
-                        target: String::new(),
-                        action: String::new(),
-                    },
+                    on: None,
                     nth: *call,
                     born_ms: now,
                     call: Some(calls.len() - 1),
@@ -272,7 +271,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             if twice {
                 pending.push(Tracked {
                     message: m.as_copy(),
-                    on: on.clone(),
+                    on: Some(on.clone()),
                     nth: *n,
                     born_ms: now,
                     call: None,
@@ -280,7 +279,7 @@ pub fn schedule(model: &CascadeModel, path: &[(CascadeState, Option<Step>)]) -> 
             }
             pending.push(Tracked {
                 message: m,
-                on,
+                on: Some(on),
                 nth: *n,
                 born_ms: now,
                 call: None,
@@ -375,7 +374,10 @@ fn push_arrival(
     }
     out.faults.push(ScheduledFault {
         kind,
-        on: t.on.clone(),
+        on: t
+            .on
+            .clone()
+            .expect("only a message with an identity arrives by a fault"),
         nth: t.nth,
         delay_ms,
     });

@@ -80,14 +80,18 @@ pub fn count_occurrence(
     if !schedule.iter().any(|f| f.on == *on) {
         return 0;
     }
-    let key = on.key();
-    match seen.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+    bump(seen, on.key())
+}
+
+/// One more occurrence of `key` in `counts` (sorted by key); its number, from 1.
+fn bump(counts: &mut Occurrences, key: String) -> u32 {
+    match counts.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
         Ok(i) => {
-            seen[i].1 += 1;
-            seen[i].1
+            counts[i].1 += 1;
+            counts[i].1
         }
         Err(i) => {
-            seen.insert(i, (key, 1));
+            counts.insert(i, (key, 1));
             1
         }
     }
@@ -273,16 +277,7 @@ impl Host for ModelHost<'_> {
             "{}\0{}\0{}\0{}",
             call.tenant, call.entity_type, call.id, call.integration.name
         );
-        let call_nth = match self.calls.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
-            Ok(i) => {
-                self.calls[i].1 += 1;
-                self.calls[i].1
-            }
-            Err(i) => {
-                self.calls.insert(i, (key, 1));
-                1
-            }
-        };
+        let call_nth = bump(&mut self.calls, key);
         self.created.push(Message::Answer {
             integration: call.integration.clone(),
             tenant: call.tenant.clone(),

@@ -388,9 +388,7 @@ pub fn envelope_eq(a: &Envelope, b: &Envelope) -> bool {
 impl PartialEq for Message {
     fn eq(&self, other: &Message) -> bool {
         match (self, other) {
-            (Message::Reaction(a), Message::Reaction(b)) => {
-                a.rule.name == b.rule.name && a.depth == b.depth && a.dispatch == b.dispatch
-            }
+            (Message::Reaction(a), Message::Reaction(b)) => **a == **b,
             (
                 Message::Delivery { sub, event, copy },
                 Message::Delivery {

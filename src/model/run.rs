@@ -167,10 +167,7 @@ where
     let states = checker.state_count();
     let unique = checker.unique_state_count();
     let budget_exhausted = if let Some(max) = checker.model().memory_ran_out() {
-        Some(format!(
-            "memory budget ({}, --memory-max)",
-            crate::core::show_size(max)
-        ))
+        Some(memory_budget(max))
     } else if states >= budget.states_max {
         Some(format!("state budget ({} states)", budget.states_max))
     } else if elapsed >= time_left {
@@ -633,11 +630,7 @@ fn cascade_report(
             .notes
             .push("partial-order reduction: one order of independent deliveries explored".into());
     }
-    let late = scenario
-        .events
-        .iter()
-        .filter(|e| e.at > scenario.until)
-        .count();
+    let late = model_again.roots_past_until();
     if late > 0 {
         report.notes.push(format!(
             "{late} root event(s) after `until` ({}) left out, as a run never reaches them",
@@ -835,15 +828,20 @@ fn order_dependence(
     report.findings.push(f);
 }
 
+/// The budget a search ran out of when it held more than `max` bytes.
+fn memory_budget(max: u64) -> String {
+    format!(
+        "memory budget ({}, --memory-max)",
+        crate::core::show_size(max)
+    )
+}
+
 /// Two terminal worlds were reached but no path to the `which` one was found again within
 /// the budgets: order dependence is suspected and not shown, so the model is incomplete
 /// (never a pass).
 fn not_judged(report: &mut ModelReport, search: &CascadeModel, which: &str) {
     let why = match search.memory_ran_out() {
-        Some(max) => format!(
-            "memory budget ({}, --memory-max)",
-            crate::core::show_size(max)
-        ),
+        Some(max) => memory_budget(max),
         None => "state or time budget".to_string(),
     };
     report.notes.push(format!(
